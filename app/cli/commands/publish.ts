@@ -1,0 +1,67 @@
+import { formatBytes } from '../../../shared/units.ts'
+import { publish } from '../../release/publish.ts'
+import type { ChunkParams } from '../../release/fastcdc.ts'
+import { loadPrivateKey } from '../key-files.ts'
+import type { Output } from '../output.ts'
+
+export interface PublishFlags {
+  readonly product: string
+  readonly version: string
+  readonly channel: string
+  readonly key: string
+  readonly out: string
+  readonly tracker: string[]
+  readonly mirror: string[]
+  readonly pieceSize: number | undefined
+  readonly chunking: ChunkParams
+  readonly expiresIn: number
+  readonly allowDowngrade: boolean
+}
+
+export async function publishCommand(out: Output, buildDir: string, flags: PublishFlags): Promise<void> {
+  const started = performance.now()
+  const bars = { chunk: out.progress('chunk'), pack: out.progress('pack') }
+  const result = await publish({
+    buildDir,
+    product: flags.product,
+    version: flags.version,
+    channel: flags.channel,
+    privateKey: await loadPrivateKey(flags.key),
+    cdnRoot: flags.out,
+    trackers: flags.tracker,
+    mirrors: flags.mirror,
+    pieceLength: flags.pieceSize,
+    chunking: flags.chunking,
+    expiresInMs: flags.expiresIn,
+    allowDowngrade: flags.allowDowngrade,
+    now: () => new Date(),
+    onProgress: (p) => bars[p.phase].update(p.done, p.total),
+  }).finally(() => Object.values(bars).forEach((b) => b.stop()))
+  const { manifest: m, pointer } = result
+  const seconds = (performance.now() - started) / 1000
+  out.result(
+    {
+      product: m.product,
+      version: m.version,
+      channel: pointer.channel,
+      sequence: pointer.sequence,
+      files: m.totals.files,
+      bytes: m.totals.bytes,
+      newChunks: result.newChunks,
+      newBytes: result.newBytes,
+      storeBytes: result.storeBytes,
+      manifestBytes: result.manifestBytes,
+      packLength: m.pack.length,
+      infoHash: m.pack.infoHash,
+      pointer: result.pointerPath,
+      seconds,
+    },
+    () =>
+      [
+        `published ${m.product} ${m.version} on channel ${pointer.channel} (sequence ${pointer.sequence}) in ${seconds.toFixed(1)} s`,
+        `  ${m.totals.files} files, ${formatBytes(m.totals.bytes)}; ${result.newChunks} new chunks, ${formatBytes(result.newBytes)} new (${formatBytes(result.storeBytes)} stored)`,
+        `  manifest ${formatBytes(result.manifestBytes)}, pack ${formatBytes(m.pack.length)}, infohash ${m.pack.infoHash}`,
+        `  pointer: ${result.pointerPath}`,
+      ].join('\n'),
+  )
+}

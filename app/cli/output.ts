@@ -1,0 +1,90 @@
+import cliProgress from 'cli-progress'
+import { ERROR_CODES, isShoalError, ShoalError } from '../../shared/errors.ts'
+import { formatBytes } from '../../shared/units.ts'
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue | undefined }
+
+export interface ProgressLine {
+  update(done: number, total: number): void
+  stop(): void
+}
+
+const JSON_PROGRESS_INTERVAL_MS = 250
+const PLAIN_PROGRESS_INTERVAL_MS = 2000
+
+/**
+ * All of a command's output. With --json, stdout carries one JSON object per line
+ * and the last one is the result; otherwise people get text, and a bar on a TTY.
+ */
+export class Output {
+  readonly json: boolean
+  private readonly stdout: NodeJS.WriteStream
+  private readonly stderr: NodeJS.WriteStream
+
+  constructor(json: boolean, stdout: NodeJS.WriteStream = process.stdout, stderr: NodeJS.WriteStream = process.stderr) {
+    this.json = json
+    this.stdout = stdout
+    this.stderr = stderr
+  }
+
+  /** A human line (stderr in JSON mode, so stdout stays machine-readable). */
+  info(line: string): void {
+    ;(this.json ? this.stderr : this.stdout).write(line + '\n')
+  }
+
+  event(event: string, fields: Record<string, JsonValue | undefined>): void {
+    if (this.json) this.stdout.write(JSON.stringify({ event, ...fields }) + '\n')
+  }
+
+  result(fields: Record<string, JsonValue | undefined>, human: () => string): void {
+    if (this.json) this.event('result', fields)
+    else this.stdout.write(human() + '\n')
+  }
+
+  error(err: unknown): number {
+    const e = isShoalError(err) ? err : new ShoalError('E_INTERNAL', (err as Error)?.stack ?? String(err), 'please report this with the command you ran')
+    const hint = e.hint ? ` (${e.hint})` : ''
+    this.stderr.write(`shoal: ${e.code}: ${e.message}${hint}\n`)
+    if (this.json) this.event('error', { code: e.code, kind: ERROR_CODES[e.code], message: e.message, hint: e.hint })
+    return e.code === 'E_USAGE' ? 2 : 1
+  }
+
+  progress(label: string): ProgressLine {
+    if (this.json) return this.throttled(JSON_PROGRESS_INTERVAL_MS, (done, total) => this.event('progress', { phase: label, done, total }))
+    if (!this.stderr.isTTY) {
+      return this.throttled(PLAIN_PROGRESS_INTERVAL_MS, (done, total) => this.stderr.write(`${label}: ${formatBytes(done)} of ${formatBytes(total)}\n`))
+    }
+    const bar = new cliProgress.SingleBar(
+      { stream: this.stderr, format: `${label.padEnd(6)} [{bar}] {percentage}% | {doneText} of {totalText} | {rate}/s | ETA {eta_formatted}`, hideCursor: true, clearOnComplete: false },
+      cliProgress.Presets.shades_classic,
+    )
+    const started = Date.now()
+    let running = false
+    return {
+      update: (done, total) => {
+        const fields = { doneText: formatBytes(done), totalText: formatBytes(total), rate: formatBytes(Math.round(done / Math.max(0.001, (Date.now() - started) / 1000))) }
+        if (!running) bar.start(total, done, fields)
+        running = true
+        bar.setTotal(total)
+        bar.update(done, fields)
+      },
+      stop: () => running && bar.stop(),
+    }
+  }
+
+  private throttled(intervalMs: number, emit: (done: number, total: number) => void): ProgressLine {
+    let last = 0
+    let pending: [number, number] | undefined
+    return {
+      update: (done, total) => {
+        const now = Date.now()
+        if (now - last >= intervalMs || done === total) {
+          last = now
+          pending = undefined
+          emit(done, total)
+        } else pending = [done, total]
+      },
+      stop: () => pending && emit(...pending),
+    }
+  }
+}

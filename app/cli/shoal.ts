@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+import { homedir } from 'node:os'
+import { Command, InvalidArgumentError, Option } from 'commander'
+import { ShoalError } from '../../shared/errors.ts'
+import { parseBytes, parseDuration } from '../../shared/units.ts'
+import { inspectCommand } from './commands/inspect.ts'
+import { keygenCommand } from './commands/keygen.ts'
+import { publishCommand } from './commands/publish.ts'
+import { defaultDataDir } from './data-dir.ts'
+import { Output } from './output.ts'
+
+export const DEFAULT_CHUNKING = { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 } as const
+
+function bytesArg(value: string): number {
+  const n = parseBytes(value)
+  if (n === undefined) throw new InvalidArgumentError('expected a size such as 65536, 64KiB or 4MiB')
+  return n
+}
+
+function durationArg(value: string): number {
+  const n = parseDuration(value)
+  if (n === undefined) throw new InvalidArgumentError('expected a duration such as 30d, 12h or 90s')
+  return n
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value]
+
+export function buildProgram(): Command {
+  const program = new Command('shoal')
+    .description('Deliver large releases from a CDN and from peers, verified byte by byte.')
+    .version('0.1.0', '-V', 'print the version (--version belongs to publish)')
+    .addOption(new Option('--data-dir <dir>', "Shoal's state folder").env('SHOAL_DATA_DIR').default(defaultDataDir(process.platform, process.env, homedir())))
+    .option('--json', 'one JSON object per line on stdout; the last one is the result', false)
+    .showHelpAfterError()
+    // Set before the subcommands exist so they inherit it: every failure reaches main() and gets a code.
+    .exitOverride()
+    .configureOutput({ writeErr: () => {} })
+
+  const output = () => new Output(Boolean(program.opts()['json']))
+
+  program
+    .command('keygen')
+    .description('create an ed25519 publisher key pair (publisher.key, mode 600, and publisher.pub)')
+    .requiredOption('--out <dir>', 'folder for the key pair; existing keys are never overwritten')
+    .action((opts: { out: string }) => keygenCommand(output(), opts.out))
+
+  program
+    .command('publish')
+    .description('chunk a build folder, add its new chunks to the pack, sign the manifest and move the channel to it')
+    .argument('<build-dir>', 'folder holding the release files')
+    .requiredOption('--product <id>', 'product id, e.g. mygame')
+    .requiredOption('--version <semver>', 'release version, e.g. 1.2.0')
+    .requiredOption('--channel <name>', 'channel to point at this release, e.g. stable')
+    .requiredOption('--key <file>', 'publisher private key (from shoal keygen)')
+    .requiredOption('--out <cdn-root>', 'CDN root folder; the release goes under <cdn-root>/<product>/')
+    .option('--tracker <url>', 'tracker announce URL (repeatable)', collect, [])
+    .option('--mirror <url>', 'extra CDN base URL for the product root, listed in the pointer (repeatable)', collect, [])
+    .option('--piece-size <bytes>', 'torrent piece length for the first release of a product (default 4MiB)', bytesArg)
+    .option('--chunk-min <bytes>', 'smallest chunk', bytesArg, DEFAULT_CHUNKING.min)
+    .option('--chunk-avg <bytes>', 'typical chunk, a power of two', bytesArg, DEFAULT_CHUNKING.avg)
+    .option('--chunk-max <bytes>', 'largest chunk', bytesArg, DEFAULT_CHUNKING.max)
+    .option('--expires-in <duration>', 'how long the channel pointer stays valid', durationArg, parseDuration('30d'))
+    .option('--allow-downgrade', 'allow moving the channel to a lower version', false)
+    .action(
+      (
+        buildDir: string,
+        o: { product: string; version: string; channel: string; key: string; out: string; tracker: string[]; mirror: string[]; pieceSize?: number; chunkMin: number; chunkAvg: number; chunkMax: number; expiresIn: number; allowDowngrade: boolean },
+      ) =>
+        publishCommand(output(), buildDir, {
+          ...o,
+          pieceSize: o.pieceSize,
+          chunking: { min: o.chunkMin, avg: o.chunkAvg, max: o.chunkMax },
+        }),
+    )
+
+  program
+    .command('inspect')
+    .description('fetch and verify a channel pointer and its manifest, then summarise the release')
+    .argument('<pointer>', 'channel pointer URL or file, e.g. http://cdn/mygame/channels/stable.json')
+    .requiredOption('--pubkey <file>', 'publisher public key')
+    .action((pointer: string, o: { pubkey: string }) => inspectCommand(output(), pointer, o.pubkey))
+
+  return program
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram()
+  try {
+    await program.parseAsync(argv as string[])
+    return 0
+  } catch (err) {
+    const commanderErr = err as { code?: string; exitCode?: number; message?: string }
+    if (commanderErr.code === 'commander.helpDisplayed' || commanderErr.code === 'commander.version') return 0
+    const json = argv.includes('--json')
+    if (commanderErr.code?.startsWith('commander.')) {
+      return new Output(json).error(new ShoalError('E_USAGE', (commanderErr.message ?? 'bad arguments').replace(/^error: /, ''), 'run shoal --help'))
+    }
+    return new Output(json).error(err)
+  }
+}
+
+if (import.meta.main) process.exitCode = await main(process.argv)

@@ -1,0 +1,17 @@
+import { join } from 'node:path'
+
+// Where a release lives on the CDN. Paths inside pointers and manifests are
+// relative to the product root, so a mirror can host the tree under any prefix.
+export const cdnPaths = {
+  productRoot: (cdnRoot: string, product: string) => join(cdnRoot, product),
+  lineage: 'lineage.json',
+  channel: (channel: string) => `channels/${channel}.json`,
+  manifest: (version: string) => `${version}/manifest.json`,
+  store: (version: string) => `${version}/pack.chunks`,
+  torrent: (version: string) => `${version}/pack.torrent`,
+} as const
+
+/** The product root URL for a pointer URL ending in channels/NAME.json. */
+export function productRootOf(pointerUrl: URL): URL {
+  return new URL('../', pointerUrl)
+}

@@ -1,0 +1,105 @@
+import type { KeyObject } from 'node:crypto'
+import { ShoalError } from '../../shared/errors.ts'
+import { manifestSchema, pointerSchema, RELEASE_LIMITS, type ChannelPointer, type Manifest } from '../../shared/release-schema.ts'
+import { pathSetProblem } from '../../shared/safe-path.ts'
+import { alignUp } from './pack-planner.ts'
+import { openEnvelope, sealEnvelope } from './signing.ts'
+import { infoHash, torrentInfoOf } from './torrent.ts'
+import type { z } from 'zod'
+
+export function encodeManifest(manifest: Manifest, key: KeyObject): Buffer {
+  return sealEnvelope('manifest', JSON.stringify(manifest), key, true)
+}
+
+export function encodePointer(pointer: ChannelPointer, key: KeyObject): Buffer {
+  return sealEnvelope('pointer', JSON.stringify(pointer), key, false)
+}
+
+function parseSigned<T>(text: string, schema: z.ZodType<T>, what: string): T {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    throw new ShoalError('E_SCHEMA', `${what} payload is not JSON`)
+  }
+  const result = schema.safeParse(json)
+  if (!result.success) {
+    const issue = result.error.issues[0]
+    const where = issue?.path.join('.') || '(root)'
+    const code = issue?.code === 'too_big' ? 'E_LIMIT' : 'E_SCHEMA'
+    throw new ShoalError(code, `${what} field ${where}: ${issue?.message ?? 'invalid'}`)
+  }
+  return result.data
+}
+
+export function decodePointer(file: Uint8Array, key: KeyObject, what = 'channel pointer'): ChannelPointer {
+  if (file.length > RELEASE_LIMITS.pointerBytes) throw new ShoalError('E_LIMIT', `${what} is ${file.length} bytes, more than ${RELEASE_LIMITS.pointerBytes}`)
+  return parseSigned(openEnvelope(file, 'pointer', key, RELEASE_LIMITS.pointerBytes, what), pointerSchema, what)
+}
+
+export function decodeManifest(file: Uint8Array, key: KeyObject, what = 'manifest'): Manifest {
+  if (file.length > RELEASE_LIMITS.manifestBytes) throw new ShoalError('E_LIMIT', `${what} is ${file.length} bytes, more than ${RELEASE_LIMITS.manifestBytes}`)
+  const manifest = parseSigned(openEnvelope(file, 'manifest', key, RELEASE_LIMITS.manifestJsonBytes, what), manifestSchema, what)
+  checkManifest(manifest, what)
+  return manifest
+}
+
+function fail(what: string, message: string): never {
+  throw new ShoalError('E_SCHEMA', `${what}: ${message}`)
+}
+
+/** Cross-field checks a schema cannot express; every offset the engine will use is proven here. */
+export function checkManifest(m: Manifest, what = 'manifest'): void {
+  const problem = pathSetProblem(m.files.map((f) => f.path))
+  if (problem) throw new ShoalError('E_UNSAFE_PATH', `${what} lists an unsafe path "${problem.path}": ${problem.reason}`, 'refusing the whole release; nothing was written')
+
+  const { chunks, pack } = m
+  const count = chunks.size.length
+  if (chunks.stored.length !== count) fail(what, 'chunks.stored and chunks.size differ in length')
+  if (Buffer.from(chunks.sha256, 'base64').length !== count * 32) fail(what, 'chunks.sha256 does not hold 32 bytes per chunk')
+  chunks.stored.forEach((stored, i) => stored > chunks.size[i]! && fail(what, `chunk ${i} is stored larger than its size`))
+
+  let nextChunk = 0
+  let nextOffset = 0
+  for (const s of pack.sections) {
+    if (s.firstChunk !== nextChunk) fail(what, `section ${s.version} starts at chunk ${s.firstChunk}, expected ${nextChunk}`)
+    if (s.offset !== nextOffset) fail(what, `section ${s.version} starts at ${s.offset}, expected ${nextOffset}`)
+    if (s.firstChunk + s.chunkCount > count) fail(what, `section ${s.version} runs past the chunk table`)
+    let raw = 0
+    let stored = 0
+    for (let i = s.firstChunk; i < s.firstChunk + s.chunkCount; i++) {
+      raw += chunks.size[i]!
+      stored += chunks.stored[i]!
+    }
+    if (raw !== s.length) fail(what, `section ${s.version} length ${s.length} differs from its chunks (${raw})`)
+    if (stored !== s.store.size) fail(what, `section ${s.version} store size ${s.store.size} differs from its chunks (${stored})`)
+    nextChunk += s.chunkCount
+    nextOffset = s.offset + alignUp(s.length, pack.pieceLength)
+  }
+  if (nextChunk !== count) fail(what, 'sections do not cover the chunk table')
+  if (nextOffset !== pack.length) fail(what, `pack length ${pack.length} differs from its sections (${nextOffset})`)
+  const pieceCount = Math.ceil(pack.length / pack.pieceLength)
+  if (Buffer.from(pack.pieces, 'base64').length !== pieceCount * 20) fail(what, `pack.pieces does not hold 20 bytes for each of ${pieceCount} pieces`)
+  if (infoHash(torrentInfoOf(m)) !== pack.infoHash) throw new ShoalError('E_INFOHASH', `${what}: pack.infoHash does not match the torrent info it describes`)
+
+  let bytes = 0
+  let refs = 0
+  const used = new Set<number>()
+  for (const f of m.files) {
+    let size = 0
+    for (const c of f.chunks) {
+      if (c >= count) fail(what, `${f.path} references chunk ${c}, but there are ${count}`)
+      size += chunks.size[c]!
+      used.add(c)
+    }
+    if (size !== f.size) fail(what, `${f.path} is ${f.size} bytes but its chunks add up to ${size}`)
+    bytes += size
+    refs += f.chunks.length
+  }
+  let uniqueBytes = 0
+  for (const c of used) uniqueBytes += chunks.size[c]!
+  const t = m.totals
+  if (t.files !== m.files.length || t.bytes !== bytes || t.chunkRefs !== refs || t.uniqueChunks !== used.size || t.uniqueBytes !== uniqueBytes) {
+    fail(what, 'totals do not match the file list')
+  }
+}

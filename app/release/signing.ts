@@ -1,0 +1,103 @@
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto'
+import { zstdCompressSync, zstdDecompressSync } from 'node:zlib'
+import { envelopeSchema, type SignedEnvelope } from '../../shared/release-schema.ts'
+import { ShoalError } from '../../shared/errors.ts'
+
+export type EnvelopeType = SignedEnvelope['type']
+
+export interface KeyPairPem {
+  readonly privatePem: string
+  readonly publicPem: string
+}
+
+export function generateKeyPair(): KeyPairPem {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+  return {
+    privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  }
+}
+
+function asEd25519(key: KeyObject, what: string): KeyObject {
+  if (key.asymmetricKeyType !== 'ed25519') {
+    throw new ShoalError('E_KEY', `${what} is a ${key.asymmetricKeyType ?? 'symmetric'} key, not ed25519`, 'create a key pair with `shoal keygen`')
+  }
+  return key
+}
+
+export function parsePrivateKey(pem: string, source: string): KeyObject {
+  try {
+    return asEd25519(createPrivateKey(pem), source)
+  } catch (err) {
+    if (err instanceof ShoalError) throw err
+    throw new ShoalError('E_KEY', `${source} is not a PEM private key`, 'pass the publisher.key written by `shoal keygen`')
+  }
+}
+
+export function parsePublicKey(pem: string, source: string): KeyObject {
+  try {
+    return asEd25519(createPublicKey(pem), source)
+  } catch (err) {
+    if (err instanceof ShoalError) throw err
+    throw new ShoalError('E_KEY', `${source} is not a PEM public key`, 'pass the publisher.pub written by `shoal keygen`')
+  }
+}
+
+/** Short, stable name of a public key: the first 8 bytes of SHA-256 over its SPKI DER. */
+export function keyId(key: KeyObject): string {
+  const pub = key.type === 'private' ? createPublicKey(key) : key
+  return createHash('sha256').update(pub.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16)
+}
+
+// Domain separation: a manifest signature can never pass as a pointer signature.
+function signedMessage(type: EnvelopeType, payload: Uint8Array): Buffer {
+  return Buffer.concat([Buffer.from(`shoal-signed-v1\0${type}\0`), payload])
+}
+
+export function sealEnvelope(type: EnvelopeType, json: string, privateKey: KeyObject, compress: boolean): Buffer {
+  const raw = Buffer.from(json, 'utf8')
+  const bytes = compress ? zstdCompressSync(raw) : raw
+  const envelope: SignedEnvelope = {
+    format: 'shoal-signed-v1',
+    type,
+    alg: 'ed25519',
+    keyId: keyId(privateKey),
+    signature: sign(null, signedMessage(type, bytes), privateKey).toString('base64'),
+    encoding: compress ? 'zstd+base64' : 'utf8',
+    payload: compress ? bytes.toString('base64') : json,
+  }
+  return Buffer.from(JSON.stringify(envelope, null, compress ? 0 : 2) + '\n')
+}
+
+/**
+ * Checks the envelope's signature and returns the payload text. Nothing inside the
+ * payload is parsed before the signature verifies.
+ */
+export function openEnvelope(file: Uint8Array, type: EnvelopeType, publicKey: KeyObject, maxPayloadBytes: number, what: string): string {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(Buffer.from(file).toString('utf8'))
+  } catch {
+    throw new ShoalError('E_SIGNATURE', `${what} is not a signed Shoal document (not JSON)`, 'the file is damaged or not a Shoal pointer/manifest')
+  }
+  const result = envelopeSchema.safeParse(parsed)
+  if (!result.success) {
+    throw new ShoalError('E_SIGNATURE', `${what} is not a signed Shoal document: ${result.error.issues[0]?.message ?? 'bad envelope'}`)
+  }
+  const env = result.data
+  if (env.type !== type) throw new ShoalError('E_SIGNATURE', `${what} is a signed ${env.type}, expected a ${type}`)
+  const expectedKey = keyId(publicKey)
+  if (env.keyId !== expectedKey) {
+    throw new ShoalError('E_SIGNATURE', `${what} is signed by key ${env.keyId}, but the publisher key is ${expectedKey}`, 'check --pubkey: it must be the key the release was published with')
+  }
+  const bytes = env.encoding === 'utf8' ? Buffer.from(env.payload, 'utf8') : Buffer.from(env.payload, 'base64')
+  if (!verify(null, signedMessage(type, bytes), publicKey, Buffer.from(env.signature, 'base64'))) {
+    throw new ShoalError('E_SIGNATURE', `${what} signature check failed: its content was altered after signing`, 'do not trust this copy; fetch it again from the publisher')
+  }
+  if (env.encoding === 'utf8') return env.payload
+  try {
+    return zstdDecompressSync(bytes, { maxOutputLength: maxPayloadBytes }).toString('utf8')
+  } catch {
+    throw new ShoalError('E_LIMIT', `${what} payload does not decompress within ${maxPayloadBytes} bytes`)
+  }
+}

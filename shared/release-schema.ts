@@ -1,0 +1,105 @@
+import { z } from 'zod'
+
+// Bounds keep a hostile manifest from exhausting memory before it is rejected.
+export const RELEASE_LIMITS = {
+  pointerBytes: 64 * 1024,
+  manifestBytes: 256 * 1024 * 1024,
+  manifestJsonBytes: 1024 * 1024 * 1024,
+  files: 1_000_000,
+  chunks: 16_777_216,
+  sections: 10_000,
+  mirrors: 32,
+  trackers: 32,
+  maxBytes: 2 ** 50,
+} as const
+
+export const SCHEMA_VERSION = 1
+
+const semver = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/
+export const productId = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'product ids are 1-64 of a-z 0-9 . _ - starting with a letter or digit')
+export const versionString = z.string().max(128).regex(semver, 'versions are semver, e.g. 1.4.0')
+export const channelName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'channel names are 1-32 of a-z 0-9 _ -')
+const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `expected ${bytes * 2} lowercase hex digits`)
+const count = z.number().int().nonnegative()
+const byteCount = z.number().int().nonnegative().max(RELEASE_LIMITS.maxBytes)
+const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'expected base64')
+const isoTime = z.iso.datetime()
+/** A path relative to the product root, e.g. "1.2.0/pack.chunks"; resolved with URL rules. */
+const productRelative = z.string().max(512).regex(/^(?!\/)(?!.*\.\.)[A-Za-z0-9._+/-]+$/, 'expected a product-relative path')
+
+export const pointerSchema = z.strictObject({
+  schema: z.literal(SCHEMA_VERSION),
+  product: productId,
+  channel: channelName,
+  version: versionString,
+  manifest: z.strictObject({ path: productRelative, sha256: hex(32), size: byteCount }),
+  sequence: count,
+  issuedAt: isoTime,
+  expiresAt: isoTime,
+  mirrors: z.array(z.url()).max(RELEASE_LIMITS.mirrors),
+})
+export type ChannelPointer = z.infer<typeof pointerSchema>
+
+export const sectionSchema = z.strictObject({
+  version: versionString,
+  /** Offset of the section's first byte in the raw pack: always a multiple of the piece length. */
+  offset: byteCount,
+  /** Raw bytes of the section's chunks; the section is zero-padded up to the next piece boundary. */
+  length: byteCount,
+  firstChunk: count,
+  chunkCount: count,
+  store: z.strictObject({ path: productRelative, size: byteCount }),
+})
+export type PackSection = z.infer<typeof sectionSchema>
+
+export const manifestSchema = z.strictObject({
+  schema: z.literal(SCHEMA_VERSION),
+  product: productId,
+  version: versionString,
+  createdAt: isoTime,
+  chunking: z.strictObject({ algorithm: z.string().max(64), min: count, avg: count, max: count }),
+  pack: z.strictObject({
+    name: z.string().min(1).max(255),
+    pieceLength: z.number().int().min(16 * 1024).max(256 * 1024 * 1024),
+    length: byteCount,
+    private: z.boolean(),
+    announce: z.array(z.url()).max(RELEASE_LIMITS.trackers),
+    /** SHA-1 of every piece, concatenated (20 bytes each). */
+    pieces: base64,
+    infoHash: hex(20),
+    sections: z.array(sectionSchema).min(1).max(RELEASE_LIMITS.sections),
+  }),
+  chunks: z.strictObject({
+    /** SHA-256 of every chunk in pack order, concatenated (32 bytes each). */
+    sha256: base64,
+    size: z.array(z.number().int().positive().max(64 * 1024 * 1024)).max(RELEASE_LIMITS.chunks),
+    /** Bytes in the CDN store; smaller than `size` means zstd-compressed. */
+    stored: z.array(z.number().int().positive().max(64 * 1024 * 1024)).max(RELEASE_LIMITS.chunks),
+  }),
+  files: z
+    .array(
+      z.strictObject({
+        path: z.string().max(4096),
+        mode: z.union([z.literal(0o644), z.literal(0o755)]),
+        size: byteCount,
+        sha256: hex(32),
+        chunks: z.array(count).max(RELEASE_LIMITS.chunks),
+      }),
+    )
+    .max(RELEASE_LIMITS.files),
+  totals: z.strictObject({ files: count, bytes: byteCount, chunkRefs: count, uniqueChunks: count, uniqueBytes: byteCount }),
+})
+export type Manifest = z.infer<typeof manifestSchema>
+export type ManifestFile = Manifest['files'][number]
+
+/** The one signed container for pointers and manifests. */
+export const envelopeSchema = z.strictObject({
+  format: z.literal('shoal-signed-v1'),
+  type: z.enum(['pointer', 'manifest']),
+  alg: z.literal('ed25519'),
+  keyId: hex(8),
+  signature: base64,
+  encoding: z.enum(['utf8', 'zstd+base64']),
+  payload: z.string(),
+})
+export type SignedEnvelope = z.infer<typeof envelopeSchema>

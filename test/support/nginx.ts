@@ -1,0 +1,76 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { freePort } from './free-port.ts'
+
+export interface Nginx {
+  readonly url: string
+  readonly accessLog: string
+  /** Bytes nginx sent (bodies and headers), summed from its access log. */
+  bytesSent(): Promise<number>
+  stop(): Promise<void>
+}
+
+const NGINX = process.env['SHOAL_NGINX'] ?? '/usr/sbin/nginx'
+
+/** Starts a real nginx serving `root` with byte ranges on 127.0.0.1; `.ci/run` installs nginx-light. */
+export async function startNginx(root: string, workDir: string): Promise<Nginx> {
+  const port = await freePort()
+  await mkdir(join(workDir, 'tmp'), { recursive: true })
+  const accessLog = join(workDir, 'access.log')
+  const conf = join(workDir, 'nginx.conf')
+  await writeFile(
+    conf,
+    `${process.getuid?.() === 0 ? 'user root;' : ''}
+daemon off;
+worker_processes 1;
+pid ${join(workDir, 'nginx.pid')};
+error_log ${join(workDir, 'error.log')} warn;
+events { worker_connections 1024; }
+http {
+  access_log ${accessLog} combined;
+  log_format bytes '$bytes_sent $status $request';
+  client_body_temp_path ${join(workDir, 'tmp')};
+  proxy_temp_path ${join(workDir, 'tmp')};
+  fastcgi_temp_path ${join(workDir, 'tmp')};
+  uwsgi_temp_path ${join(workDir, 'tmp')};
+  scgi_temp_path ${join(workDir, 'tmp')};
+  sendfile on;
+  keepalive_requests 10000;
+  types { application/json json; }
+  default_type application/octet-stream;
+  server {
+    listen 127.0.0.1:${port};
+    root ${root};
+    access_log ${accessLog} bytes;
+  }
+}
+`,
+  )
+  const child: ChildProcess = spawn(NGINX, ['-c', conf, '-p', workDir], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()))
+  const url = `http://127.0.0.1:${port}`
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`nginx exited: ${stderr}`)
+    const up = await fetch(url, { method: 'HEAD' }).then(() => true, () => false)
+    if (up) break
+    if (i > 100) throw new Error(`nginx did not start on ${url}: ${stderr}`)
+    await sleep(50)
+  }
+  return {
+    url,
+    accessLog,
+    bytesSent: async () => {
+      const log = await readFile(accessLog, 'utf8').catch(() => '')
+      return log.split('\n').reduce((n, line) => n + (Number(line.split(' ')[0]) || 0), 0)
+    },
+    stop: async () => {
+      if (child.exitCode !== null) return
+      const exited = new Promise((r) => child.once('exit', r))
+      child.kill('SIGTERM')
+      await exited
+    },
+  }
+}

@@ -1,0 +1,56 @@
+import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { writeSampleBuild } from '../../app/demo/sample-build.ts'
+import { decodeManifest, decodePointer, encodeManifest, encodePointer } from '../../app/release/manifest-codec.ts'
+import type { ChannelPointer, Manifest } from '../../shared/release-schema.ts'
+import { runCli } from './run-cli.ts'
+
+export interface Fixture {
+  readonly dir: string
+  readonly keyDir: string
+  readonly key: KeyObject
+  readonly pub: KeyObject
+  readonly cdn: string
+  readonly pointerPath: string
+  publish(buildDir: string, version: string, extra?: string[]): ReturnType<typeof runCli>
+  readPointer(): Promise<ChannelPointer>
+  readManifest(version: string): Promise<Manifest>
+  /** Re-signs a changed manifest with the real key and points the channel at it: a hostile but validly signed release. */
+  forge(edit: (m: Manifest) => void, editPointer?: (p: ChannelPointer) => void): Promise<void>
+}
+
+export async function makeFixture(dir: string, buildBytes = 3 * 1024 * 1024): Promise<Fixture & { build: string }> {
+  const keyDir = join(dir, 'keys')
+  await runCli(['keygen', '--out', keyDir])
+  const key = createPrivateKey(await readFile(join(keyDir, 'publisher.key')))
+  const pub = createPublicKey(key)
+  const build = join(dir, 'build-v1')
+  await writeSampleBuild(build, buildBytes, 'fixture')
+  const cdn = join(dir, 'cdn')
+  const pointerPath = join(cdn, 'game', 'channels', 'stable.json')
+  const fixture: Fixture & { build: string } = {
+    dir,
+    keyDir,
+    key,
+    pub,
+    cdn,
+    build,
+    pointerPath,
+    publish: (buildDir, version, extra = []) =>
+      runCli(['publish', buildDir, '--product', 'game', '--version', version, '--channel', 'stable', '--key', join(keyDir, 'publisher.key'), '--out', cdn, '--piece-size', '256KiB', '--json', ...extra]),
+    readPointer: async () => decodePointer(await readFile(pointerPath), pub),
+    readManifest: async (version) => decodeManifest(await readFile(join(cdn, 'game', version, 'manifest.json')), pub),
+    forge: async (edit, editPointer) => {
+      const pointer = await fixture.readPointer()
+      const manifest = JSON.parse(JSON.stringify(await fixture.readManifest(pointer.version))) as Manifest
+      edit(manifest)
+      const bytes = encodeManifest(manifest, key)
+      await writeFile(join(cdn, 'game', pointer.manifest.path), bytes)
+      const next = { ...pointer, manifest: { ...pointer.manifest, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length } }
+      editPointer?.(next)
+      await writeFile(pointerPath, encodePointer(next, key))
+    },
+  }
+  return fixture
+}
