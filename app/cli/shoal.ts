@@ -9,8 +9,6 @@ import { publishCommand } from './commands/publish.ts'
 import { defaultDataDir } from './data-dir.ts'
 import { Output } from './output.ts'
 
-export const DEFAULT_CHUNKING = { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 } as const
-
 function bytesArg(value: string): number {
   const n = parseBytes(value)
   if (n === undefined) throw new InvalidArgumentError('expected a size such as 65536, 64KiB or 4MiB')
@@ -56,15 +54,15 @@ export function buildProgram(): Command {
     .option('--tracker <url>', 'tracker announce URL (repeatable)', collect, [])
     .option('--mirror <url>', 'extra CDN base URL for the product root, listed in the pointer (repeatable)', collect, [])
     .option('--piece-size <bytes>', 'torrent piece length for the first release of a product (default 4MiB)', bytesArg)
-    .option('--chunk-min <bytes>', 'smallest chunk', bytesArg, DEFAULT_CHUNKING.min)
-    .option('--chunk-avg <bytes>', 'typical chunk, a power of two', bytesArg, DEFAULT_CHUNKING.avg)
-    .option('--chunk-max <bytes>', 'largest chunk', bytesArg, DEFAULT_CHUNKING.max)
+    .option('--chunk-min <bytes>', 'smallest chunk (default: avg/4)', bytesArg)
+    .option('--chunk-avg <bytes>', "typical chunk, a power of two (default: the product's previous release, else 16KiB; 64KiB above 16 GiB)", bytesArg)
+    .option('--chunk-max <bytes>', 'largest chunk (default: avg*4)', bytesArg)
     .option('--expires-in <duration>', 'how long the channel pointer stays valid', durationArg, parseDuration('30d'))
     .option('--allow-downgrade', 'allow moving the channel to a lower version', false)
     .action(
       (
         buildDir: string,
-        o: { product: string; version: string; channel: string; key: string; out: string; tracker: string[]; mirror: string[]; pieceSize?: number; chunkMin: number; chunkAvg: number; chunkMax: number; expiresIn: number; allowDowngrade: boolean },
+        o: { product: string; version: string; channel: string; key: string; out: string; tracker: string[]; mirror: string[]; pieceSize?: number; chunkMin?: number; chunkAvg?: number; chunkMax?: number; expiresIn: number; allowDowngrade: boolean },
       ) =>
         publishCommand(output(), buildDir, {
           ...o,

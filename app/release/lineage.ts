@@ -12,6 +12,8 @@ import { decodeManifest } from './manifest-codec.ts'
 export const lineageSchema = z.strictObject({
   product: z.string(),
   pieceLength: z.number().int().positive(),
+  /** Chunk sizes of the latest release; the next one uses them unless told otherwise, so chunks keep matching. */
+  chunking: z.strictObject({ min: z.number().int(), avg: z.number().int(), max: z.number().int() }),
   releases: z.array(z.strictObject({ version: versionString, manifest: z.string(), sha256: z.string(), publishedAt: z.string() })),
 })
 export type Lineage = z.infer<typeof lineageSchema>

@@ -1,6 +1,6 @@
 import { formatBytes } from '../../../shared/units.ts'
 import { publish } from '../../release/publish.ts'
-import type { ChunkParams } from '../../release/fastcdc.ts'
+import type { ChunkFlags } from '../../release/chunk-defaults.ts'
 import { loadPrivateKey } from '../key-files.ts'
 import type { Output } from '../output.ts'
 
@@ -13,7 +13,7 @@ export interface PublishFlags {
   readonly tracker: string[]
   readonly mirror: string[]
   readonly pieceSize: number | undefined
-  readonly chunking: ChunkParams
+  readonly chunking: ChunkFlags
   readonly expiresIn: number
   readonly allowDowngrade: boolean
 }

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { ChunkHashPool } from '../../../app/release/chunk-hash-pool.ts'
+import { ReleaseWorkers } from '../../../app/release/release-workers.ts'
 import { chunkBuffer, validateChunkParams, type ChunkParams } from '../../../app/release/fastcdc.ts'
 import { seededBytes, seededText } from '../../../app/demo/sample-build.ts'
 import { useTempDirs } from '../../support/temp-dir.ts'
@@ -67,29 +67,33 @@ describe('FastCDC chunker', () => {
   })
 })
 
-describe('chunk-hash worker pool', () => {
+describe('release worker threads', () => {
   const tempDir = useTempDirs()
 
-  it('gives the same chunks and digests as the in-memory chunker, across its read blocks', async () => {
+  it('give the same chunks and digests as the in-memory chunker, whole or in stitched segments', async () => {
     const dir = await tempDir()
     const data = Buffer.concat([seededBytes('pool', 10 * 1024 * 1024), seededText('pool', 9 * 1024 * 1024 + 4321)])
     const path = join(dir, 'f.bin')
     await writeFile(path, data)
+    await writeFile(join(dir, 'empty'), '')
     const params = { min: 2048, avg: 8192, max: 32768 }
-    const pool = new ChunkHashPool(2)
-    try {
-      const [viaWorker, empty] = await Promise.all([pool.chunkFile(path, params), (async () => {
-        await writeFile(join(dir, 'empty'), '')
-        return pool.chunkFile(join(dir, 'empty'), params)
-      })()])
-      const lengths = chunkBuffer(data, params)
-      expect(Array.from(viaWorker.lengths)).toEqual(lengths)
-      expect(Buffer.from(viaWorker.digests).toString('hex')).toBe(digests(data, lengths).join(''))
-      expect(viaWorker.fileSha256).toBe(createHash('sha256').update(data).digest('hex'))
-      expect(empty.lengths.length).toBe(0)
-      await expect(pool.chunkFile(join(dir, 'missing'), params)).rejects.toThrow(/cannot read/)
-    } finally {
-      await pool.close()
+    const lengths = chunkBuffer(data, params)
+    const expected = digests(data, lengths).join('')
+    const sha256 = createHash('sha256').update(data).digest('hex')
+    for (const segmentBytes of [64 * 1024 * 1024, 1024 * 1024, 3 * 1024 * 1024 + 17]) {
+      const pool = new ReleaseWorkers(2, segmentBytes)
+      try {
+        const seen: number[] = []
+        const r = await pool.chunkFile(path, data.length, params, true, (b) => seen.push(b))
+        expect(Array.from(r.lengths), `segments of ${segmentBytes}`).toEqual(lengths)
+        expect(Buffer.from(r.digests).toString('hex')).toBe(expected)
+        expect(r.fileSha256).toBe(sha256)
+        expect(seen.at(-1)).toBe(data.length)
+        expect((await pool.chunkFile(join(dir, 'empty'), 0, params, true)).lengths.length).toBe(0)
+        await expect(pool.chunkFile(join(dir, 'missing'), 1, params, true)).rejects.toThrow(/cannot read/)
+      } finally {
+        await pool.close()
+      }
     }
   })
 })
