@@ -16,7 +16,7 @@ export async function fetchBytes(url: URL, maxBytes: number, what: string): Prom
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ShoalError('E_USAGE', `${what}: unsupported URL scheme ${url.protocol}`)
   let res
   try {
-    res = await request(url, { maxRedirections: 0, headersTimeout: 30_000, bodyTimeout: 30_000 } as Parameters<typeof request>[1])
+    res = await request(url, { headersTimeout: 30_000, bodyTimeout: 30_000 })
   } catch (err) {
     throw new ShoalError('E_FETCH', `${what}: cannot fetch ${url.href}: ${(err as Error).message}`, 'check the URL and that the server is reachable')
   }
