@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import type { KeyObject } from 'node:crypto'
 import { ShoalError } from '../../shared/errors.ts'
-import { parsePrivateKey, parsePublicKey } from '../release/signing.ts'
+import { parseKey } from '../release/signing.ts'
 
 async function readKeyFile(path: string, flag: string): Promise<string> {
   return readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
@@ -10,9 +10,9 @@ async function readKeyFile(path: string, flag: string): Promise<string> {
 }
 
 export async function loadPrivateKey(path: string): Promise<KeyObject> {
-  return parsePrivateKey(await readKeyFile(path, '--key'), path)
+  return parseKey(await readKeyFile(path, '--key'), 'private', path)
 }
 
 export async function loadPublicKey(path: string): Promise<KeyObject> {
-  return parsePublicKey(await readKeyFile(path, '--pubkey'), path)
+  return parseKey(await readKeyFile(path, '--pubkey'), 'public', path)
 }

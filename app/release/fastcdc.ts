@@ -68,30 +68,24 @@ export function cutPoint(data: Uint8Array, start: number, end: number, p: ChunkP
   if (n > p.max) n = p.max
   const normal = start + (n < p.avg ? n : p.avg)
   const stop = start + n
-  const { small, large } = masks
   const gear = GEAR
   let h = 0
   let i = start + p.min
-  for (; i + 1 < normal; i += 2) {
-    h = ((h << 1) + gear[data[i]!]!) | 0
-    if ((h & small) === 0) return i + 1 - start
-    h = ((h << 1) + gear[data[i + 1]!]!) | 0
-    if ((h & small) === 0) return i + 2 - start
-  }
-  if (i < normal) {
-    h = ((h << 1) + gear[data[i]!]!) | 0
-    if ((h & small) === 0) return i + 1 - start
-    i++
-  }
-  for (; i + 1 < stop; i += 2) {
-    h = ((h << 1) + gear[data[i]!]!) | 0
-    if ((h & large) === 0) return i + 1 - start
-    h = ((h << 1) + gear[data[i + 1]!]!) | 0
-    if ((h & large) === 0) return i + 2 - start
-  }
-  if (i < stop) {
-    h = ((h << 1) + gear[data[i]!]!) | 0
-    if ((h & large) === 0) return i + 1 - start
+  // Normalized chunking: the stricter mask up to the average size, the looser one after.
+  for (let phase = 0; phase < 2; phase++) {
+    const to = phase === 0 ? normal : stop
+    const mask = phase === 0 ? masks.small : masks.large
+    for (; i + 1 < to; i += 2) {
+      h = ((h << 1) + gear[data[i]!]!) | 0
+      if ((h & mask) === 0) return i + 1 - start
+      h = ((h << 1) + gear[data[i + 1]!]!) | 0
+      if ((h & mask) === 0) return i + 2 - start
+    }
+    if (i < to) {
+      h = ((h << 1) + gear[data[i]!]!) | 0
+      if ((h & mask) === 0) return i + 1 - start
+      i++
+    }
   }
   return n
 }

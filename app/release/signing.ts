@@ -25,22 +25,15 @@ function asEd25519(key: KeyObject, what: string): KeyObject {
   return key
 }
 
-export function parsePrivateKey(pem: string, source: string): KeyObject {
+export function parseKey(pem: string, kind: 'private' | 'public', source: string): KeyObject {
+  let key: KeyObject
   try {
-    return asEd25519(createPrivateKey(pem), source)
-  } catch (err) {
-    if (err instanceof ShoalError) throw err
-    throw new ShoalError('E_KEY', `${source} is not a PEM private key`, 'pass the publisher.key written by `shoal keygen`')
+    key = kind === 'private' ? createPrivateKey(pem) : createPublicKey(pem)
+  } catch {
+    const file = kind === 'private' ? 'publisher.key' : 'publisher.pub'
+    throw new ShoalError('E_KEY', `${source} is not a PEM ${kind} key`, `pass the ${file} written by \`shoal keygen\``)
   }
-}
-
-export function parsePublicKey(pem: string, source: string): KeyObject {
-  try {
-    return asEd25519(createPublicKey(pem), source)
-  } catch (err) {
-    if (err instanceof ShoalError) throw err
-    throw new ShoalError('E_KEY', `${source} is not a PEM public key`, 'pass the publisher.pub written by `shoal keygen`')
-  }
+  return asEd25519(key, source)
 }
 
 /** Short, stable name of a public key: the first 8 bytes of SHA-256 over its SPKI DER. */

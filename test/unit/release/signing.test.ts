@@ -1,7 +1,7 @@
-import { createPrivateKey, createPublicKey } from 'node:crypto'
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto'
 import { zstdCompressSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
-import { generateKeyPair, keyId, openEnvelope, parsePrivateKey, parsePublicKey, sealEnvelope } from '../../../app/release/signing.ts'
+import { generateKeyPair, keyId, openEnvelope, parseKey, sealEnvelope } from '../../../app/release/signing.ts'
 
 const pair = generateKeyPair()
 const priv = createPrivateKey(pair.privatePem)
@@ -42,7 +42,8 @@ describe('signed envelopes', () => {
   it('names keys stably and rejects non-ed25519 or malformed keys', () => {
     expect(keyId(priv)).toBe(keyId(pub))
     expect(keyId(pub)).toMatch(/^[0-9a-f]{16}$/)
-    expect(codeOf(() => parsePrivateKey('garbage', 'k'))).toBe('E_KEY')
-    expect(codeOf(() => parsePublicKey(pair.privatePem.replace(/PRIVATE/g, 'PUBLIC'), 'k'))).toBe('E_KEY')
+    expect(codeOf(() => parseKey('garbage', 'private', 'k'))).toBe('E_KEY')
+    expect(codeOf(() => parseKey(pair.privatePem.replace(/PRIVATE/g, 'PUBLIC'), 'public', 'k'))).toBe('E_KEY')
+    expect(() => parseKey(generateKeyPairSync('x25519').publicKey.export({ type: 'spki', format: 'pem' }).toString(), 'public', 'k')).toThrow(/x25519 key, not ed25519/)
   })
 })
