@@ -172,7 +172,10 @@ export async function publish(o: PublishOptions): Promise<PublishResult> {
     : { digests: new Uint8Array(0), sizes: [], packLength: 0 }
 
   const staging = join(productRoot, `.publish-${o.version}`)
-  const built = await buildSection(o, files, known, chunking, lineage.pieceLength, staging)
+  const built = await buildSection(o, files, known, chunking, lineage.pieceLength, staging).catch(async (err: unknown) => {
+    await rm(staging, { recursive: true, force: true })
+    throw err
+  })
   const createdAt = o.now()
   const torrent: TorrentInfo = {
     name: `${o.product}.pack`,

@@ -1,10 +1,9 @@
 import { createHash, type KeyObject } from 'node:crypto'
 import { ShoalError } from '../../shared/errors.ts'
-import type { ChannelPointer, Manifest } from '../../shared/release-schema.ts'
+import { RELEASE_LIMITS, type ChannelPointer, type Manifest } from '../../shared/release-schema.ts'
 import { productRootOf } from './cdn-layout.ts'
 import { decodeManifest, decodePointer } from './manifest-codec.ts'
 import { fetchBytes } from './resource-fetch.ts'
-import { RELEASE_LIMITS } from '../../shared/release-schema.ts'
 
 export interface ResolvedRelease {
   readonly pointer: ChannelPointer

@@ -1,4 +1,4 @@
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createPrivateKey } from 'node:crypto'
 import { ShoalError } from '../../../shared/errors.ts'
@@ -14,15 +14,12 @@ export async function keygenCommand(out: Output, dir: string): Promise<void> {
     if (err.code === 'EEXIST') throw new ShoalError('E_EXISTS', `${err.path ?? dir} already exists`, 'a publisher key is never overwritten; choose another --out folder')
     throw new ShoalError('E_IO', `cannot write ${err.path ?? dir}: ${err.code ?? err.message}`)
   }
-  // Both names are claimed with O_EXCL before either is filled, so a refusal writes nothing.
-  await writeFile(keyPath, '', { flag: 'wx', mode: 0o600 }).catch(refuse)
-  await writeFile(pubPath, '', { flag: 'wx', mode: 0o644 }).catch(async (err: NodeJS.ErrnoException) => {
+  // O_EXCL on both; if the public key is refused, the private key just written goes too.
+  await writeFile(keyPath, pair.privatePem, { flag: 'wx', mode: 0o600 }).catch(refuse)
+  await writeFile(pubPath, pair.publicPem, { flag: 'wx', mode: 0o644 }).catch(async (err: NodeJS.ErrnoException) => {
     await rm(keyPath, { force: true })
     refuse(err)
   })
-  await writeFile(keyPath, pair.privatePem, { mode: 0o600 })
-  await chmod(keyPath, 0o600)
-  await writeFile(pubPath, pair.publicPem)
   const id = keyId(createPrivateKey(pair.privatePem))
   out.result({ keyId: id, privateKey: keyPath, publicKey: pubPath }, () => `key ${id}\n  private: ${keyPath} (mode 600, keep it secret)\n  public:  ${pubPath} (give this to clients)`)
 }
