@@ -42,7 +42,8 @@ export class Output {
   }
 
   error(err: unknown): number {
-    const e = isShoalError(err) ? err : new ShoalError('E_INTERNAL', (err as Error)?.stack ?? String(err), 'please report this with the command you ran')
+    const e = isShoalError(err) ? err : new ShoalError('E_INTERNAL', String((err as Error)?.message ?? err).split('\n')[0]!, 'please report this with the command you ran; SHOAL_DEBUG=1 prints the stack')
+    if (!isShoalError(err) && process.env['SHOAL_DEBUG']) this.stderr.write(`${(err as Error)?.stack ?? err}\n`)
     const hint = e.hint ? ` (${e.hint})` : ''
     this.stderr.write(`shoal: ${e.code}: ${e.message}${hint}\n`)
     if (this.json) this.event('error', { code: e.code, kind: ERROR_CODES[e.code], message: e.message, hint: e.hint })
