@@ -15,6 +15,9 @@ export const ERROR_CODES = {
   E_LINEAGE: 'the release does not fit the product lineage already on the CDN',
   E_INFOHASH: 'the torrent info does not match the manifest',
   E_FETCH: 'a URL could not be fetched',
+  E_NO_SPACE: 'the disk does not have enough free space',
+  E_BUSY: 'another Shoal process is working on this install',
+  E_NOT_INSTALLED: 'the folder holds no Shoal install',
   E_INTERNAL: 'an unexpected internal failure',
 } as const
 

@@ -4,8 +4,14 @@ import { formatBytes } from '../../shared/units.ts'
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue | undefined }
 
+/** What a progress line adds to bytes done: a short text for people, fields for --json. */
+export interface ProgressDetail {
+  readonly text: string
+  readonly json: Record<string, JsonValue>
+}
+
 export interface ProgressLine {
-  update(done: number, total: number): void
+  update(done: number, total: number, detail?: ProgressDetail): void
   stop(): void
 }
 
@@ -51,41 +57,47 @@ export class Output {
   }
 
   progress(label: string): ProgressLine {
-    if (this.json) return this.throttled(JSON_PROGRESS_INTERVAL_MS, (done, total) => this.event('progress', { phase: label, done, total }))
+    if (this.json) return this.throttled(JSON_PROGRESS_INTERVAL_MS, (done, total, detail) => this.event('progress', { phase: label, done, total, ...detail?.json }))
     if (!this.stderr.isTTY) {
-      return this.throttled(PLAIN_PROGRESS_INTERVAL_MS, (done, total) => this.stderr.write(`${label}: ${formatBytes(done)} of ${formatBytes(total)}\n`))
+      return this.throttled(PLAIN_PROGRESS_INTERVAL_MS, (done, total, detail) => this.stderr.write(`${label}: ${formatBytes(done)} of ${formatBytes(total)}${detail ? ` | ${detail.text}` : ''}\n`))
     }
     const bar = new cliProgress.SingleBar(
-      { stream: this.stderr, format: `${label.padEnd(6)} [{bar}] {percentage}% | {doneText} of {totalText} | {rate}/s | ETA {eta_formatted}`, hideCursor: true, clearOnComplete: false },
+      { stream: this.stderr, format: `${label.padEnd(6)} [{bar}] {percentage}% | {doneText} of {totalText} | {rate}/s | ETA {eta_formatted} {detail}`, hideCursor: true, clearOnComplete: false },
       cliProgress.Presets.shades_classic,
     )
     const started = Date.now()
     let running = false
     return {
-      update: (done, total) => {
-        const fields = { doneText: formatBytes(done), totalText: formatBytes(total), rate: formatBytes(Math.round(done / Math.max(0.001, (Date.now() - started) / 1000))) }
+      update: (done, total, detail) => {
+        const fields = { doneText: formatBytes(done), totalText: formatBytes(total), rate: formatBytes(Math.round(done / Math.max(0.001, (Date.now() - started) / 1000))), detail: detail ? `| ${detail.text}` : '' }
         if (!running) bar.start(total, done, fields)
         running = true
         bar.setTotal(total)
         bar.update(done, fields)
       },
-      stop: () => running && bar.stop(),
+      stop: () => {
+        if (running) bar.stop()
+        running = false
+      },
     }
   }
 
-  private throttled(intervalMs: number, emit: (done: number, total: number) => void): ProgressLine {
+  private throttled(intervalMs: number, emit: (done: number, total: number, detail?: ProgressDetail) => void): ProgressLine {
     let last = 0
-    let pending: [number, number] | undefined
+    let pending: [number, number, ProgressDetail | undefined] | undefined
     return {
-      update: (done, total) => {
+      update: (done, total, detail) => {
         const now = Date.now()
-        if (now - last >= intervalMs || done === total) {
+        if (now - last >= intervalMs) {
           last = now
           pending = undefined
-          emit(done, total)
-        } else pending = [done, total]
+          emit(done, total, detail)
+        } else pending = [done, total, detail]
       },
-      stop: () => pending && emit(...pending),
+      stop: () => {
+        if (pending) emit(...pending)
+        pending = undefined
+      },
     }
   }
 }

@@ -3,6 +3,7 @@ import { homedir } from 'node:os'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { ShoalError } from '../../shared/errors.ts'
 import { parseBytes, parseDuration } from '../../shared/units.ts'
+import { DEFAULT_CONNECTIONS, getCommand } from './commands/get.ts'
 import { inspectCommand } from './commands/inspect.ts'
 import { keygenCommand } from './commands/keygen.ts'
 import { publishCommand } from './commands/publish.ts'
@@ -18,6 +19,12 @@ function bytesArg(value: string): number {
 function durationArg(value: string): number {
   const n = parseDuration(value)
   if (n === undefined) throw new InvalidArgumentError('expected a duration such as 30d, 12h or 90s')
+  return n
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('expected a whole number from 1 to 64')
   return n
 }
 
@@ -77,6 +84,21 @@ export function buildProgram(): Command {
     .argument('<pointer>', 'channel pointer URL or file, e.g. http://cdn/mygame/channels/stable.json')
     .requiredOption('--pubkey <file>', 'publisher public key')
     .action((pointer: string, o: { pubkey: string }) => inspectCommand(output(), pointer, o.pubkey))
+
+  program
+    .command('get')
+    .description('install or update a folder to the release a channel points at, from the CDN, verified byte by byte')
+    .argument('<channel>', 'channel pointer URL or file, e.g. http://cdn/mygame/channels/stable.json')
+    .requiredOption('--pubkey <file>', 'publisher public key')
+    .requiredOption('--dir <install-dir>', 'install folder; holds exactly the release files, state lives in --data-dir')
+    .option('--mirror <url>', 'extra CDN base URL of the product root (repeatable)', collect, [])
+    .option('--limit-down <rate>', 'download cap in bytes per second, e.g. 20MiB (default: unlimited)', bytesArg, 0)
+    .option('--connections <n>', 'parallel range requests', (v) => positiveInt(v), DEFAULT_CONNECTIONS)
+    .option('--stall-timeout <duration>', 'retry a request that receives nothing for this long', durationArg, parseDuration('15s'))
+    .option('--allow-downgrade', 'install a lower version than the one installed', false)
+    .action((channel: string, o: { pubkey: string; dir: string; mirror: string[]; limitDown: number; connections: number; stallTimeout: number; allowDowngrade: boolean }) =>
+      getCommand(output(), program.opts()['dataDir'] as string, channel, o),
+    )
 
   return program
 }

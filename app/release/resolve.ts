@@ -8,7 +8,8 @@ import { fetchBytes } from './resource-fetch.ts'
 export interface ResolvedRelease {
   readonly pointer: ChannelPointer
   readonly manifest: Manifest
-  readonly manifestBytes: number
+  /** The signed manifest exactly as fetched; its SHA-256 is the pointer's. */
+  readonly manifestFile: Buffer
   readonly productRoot: URL
 }
 
@@ -29,5 +30,5 @@ export async function resolveRelease(pointerUrl: URL, publicKey: KeyObject, now:
   if (manifest.product !== pointer.product || manifest.version !== pointer.version) {
     throw new ShoalError('E_SCHEMA', `pointer names ${pointer.product} ${pointer.version}, but the manifest is ${manifest.product} ${manifest.version}`)
   }
-  return { pointer, manifest, manifestBytes: bytes.length, productRoot }
+  return { pointer, manifest, manifestFile: bytes, productRoot }
 }

@@ -7,12 +7,22 @@ import { freePort } from './free-port.ts'
 export interface Nginx {
   readonly url: string
   readonly accessLog: string
-  /** Bytes nginx sent (bodies and headers), summed from its access log. */
-  bytesSent(): Promise<number>
+  /** Bytes nginx sent (bodies and headers) for requests whose line matches `filter`, from its access log. */
+  bytesSent(filter?: RegExp): Promise<number>
+  /** Body bytes only, for requests whose line matches `filter`. */
+  bodyBytesSent(filter?: RegExp): Promise<number>
   stop(): Promise<void>
 }
 
 const NGINX = process.env['SHOAL_NGINX'] ?? '/usr/sbin/nginx'
+
+async function sumLog(path: string, field: number, filter: RegExp | undefined): Promise<number> {
+  const log = await readFile(path, 'utf8').catch(() => '')
+  return log
+    .split('\n')
+    .filter((line) => line && (!filter || filter.test(line)))
+    .reduce((n, line) => n + (Number(line.split(' ')[field]) || 0), 0)
+}
 
 /** Starts a real nginx serving `root` with byte ranges on 127.0.0.1; `.ci/run` installs nginx-light. */
 export async function startNginx(root: string, workDir: string): Promise<Nginx> {
@@ -30,7 +40,7 @@ error_log ${join(workDir, 'error.log')} warn;
 events { worker_connections 1024; }
 http {
   access_log ${accessLog} combined;
-  log_format bytes '$bytes_sent $status $request';
+  log_format bytes '$bytes_sent $body_bytes_sent $status "$request"';
   client_body_temp_path ${join(workDir, 'tmp')};
   proxy_temp_path ${join(workDir, 'tmp')};
   fastcgi_temp_path ${join(workDir, 'tmp')};
@@ -62,10 +72,8 @@ http {
   return {
     url,
     accessLog,
-    bytesSent: async () => {
-      const log = await readFile(accessLog, 'utf8').catch(() => '')
-      return log.split('\n').reduce((n, line) => n + (Number(line.split(' ')[0]) || 0), 0)
-    },
+    bytesSent: (filter) => sumLog(accessLog, 0, filter),
+    bodyBytesSent: (filter) => sumLog(accessLog, 1, filter),
     stop: async () => {
       if (child.exitCode !== null) return
       const exited = new Promise((r) => child.once('exit', r))

@@ -41,16 +41,20 @@ export async function makeFixture(dir: string, buildBytes = 3 * 1024 * 1024): Pr
       runCli(['publish', buildDir, '--product', 'game', '--version', version, '--channel', 'stable', '--key', join(keyDir, 'publisher.key'), '--out', cdn, '--piece-size', '256KiB', '--json', ...extra]),
     readPointer: async () => decodePointer(await readFile(pointerPath), pub),
     readManifest: async (version) => decodeManifest(await readFile(join(cdn, 'game', version, 'manifest.json')), pub),
-    forge: async (edit, editPointer) => {
-      const pointer = await fixture.readPointer()
-      const manifest = JSON.parse(JSON.stringify(await fixture.readManifest(pointer.version))) as Manifest
-      edit(manifest)
-      const bytes = encodeManifest(manifest, key)
-      await writeFile(join(cdn, 'game', pointer.manifest.path), bytes)
-      const next = { ...pointer, manifest: { ...pointer.manifest, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length } }
-      editPointer?.(next)
-      await writeFile(pointerPath, encodePointer(next, key))
-    },
+    forge: (edit, editPointer) => forgeInto(fixture, edit, editPointer),
   }
   return fixture
+}
+
+/** Re-signs an edited copy of the channel's manifest with the real key and points the channel at it. */
+export async function forgeInto(f: Fixture, edit: (m: Manifest) => void, editPointer?: (p: ChannelPointer) => void): Promise<void> {
+  const pointer = decodePointer(await readFile(f.pointerPath), f.pub)
+  const manifestPath = join(f.cdn, 'game', pointer.manifest.path)
+  const manifest = JSON.parse(JSON.stringify(decodeManifest(await readFile(manifestPath), f.pub))) as Manifest
+  edit(manifest)
+  const bytes = encodeManifest(manifest, f.key)
+  await writeFile(manifestPath, bytes)
+  const next = { ...pointer, manifest: { ...pointer.manifest, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length } }
+  editPointer?.(next)
+  await writeFile(f.pointerPath, encodePointer(next, f.key))
 }

@@ -5,7 +5,7 @@ import { loadPublicKey } from '../key-files.ts'
 import type { Output } from '../output.ts'
 
 export async function inspectCommand(out: Output, location: string, pubkeyPath: string): Promise<void> {
-  const { pointer, manifest: m, manifestBytes } = await resolveRelease(locationToUrl(location), await loadPublicKey(pubkeyPath), new Date())
+  const { pointer, manifest: m, manifestFile } = await resolveRelease(locationToUrl(location), await loadPublicKey(pubkeyPath), new Date())
   const pieces = Math.ceil(m.pack.length / m.pack.pieceLength)
   out.result(
     {
@@ -23,7 +23,7 @@ export async function inspectCommand(out: Output, location: string, pubkeyPath: 
       pieceLength: m.pack.pieceLength,
       pieces,
       infoHash: m.pack.infoHash,
-      manifestBytes,
+      manifestBytes: manifestFile.length,
       sections: m.pack.sections.length,
     },
     () =>
@@ -36,7 +36,7 @@ export async function inspectCommand(out: Output, location: string, pubkeyPath: 
         `  pack          ${formatBytes(m.pack.length)} in ${m.pack.sections.length} section(s)`,
         `  pieces        ${pieces} x ${formatBytes(m.pack.pieceLength)}`,
         `  infohash      ${m.pack.infoHash}`,
-        `  manifest      ${formatBytes(manifestBytes)}`,
+        `  manifest      ${formatBytes(manifestFile.length)}`,
       ].join('\n'),
   )
 }

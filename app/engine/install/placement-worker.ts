@@ -1,0 +1,98 @@
+// Worker thread for installs: stored bytes → raw chunk → SHA-256 check → write to
+// every staged position. Unverified bytes never reach a staged file.
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs'
+import { hash } from 'node:crypto'
+import { parentPort } from 'node:worker_threads'
+import { rawChunk } from '../../release/store-reader.ts'
+import { serveWorker } from '../../release/worker-pool.ts'
+import type { PlaceResult, PlaceTask, PlacementResult, PlacementTask, VerifyFileResult, VerifyFileTask } from './placement-tasks.ts'
+
+const MAX_OPEN = 64
+const open = new Map<string, number>()
+
+/** Staged files stay open between tasks; the least recently opened is closed past MAX_OPEN. */
+function fdFor(path: string): number {
+  let fd = open.get(path)
+  if (fd === undefined) {
+    if (open.size >= MAX_OPEN) {
+      const [oldest, oldFd] = open.entries().next().value as [string, number]
+      closeSync(oldFd)
+      open.delete(oldest)
+    }
+    fd = openSync(path, 'r+')
+    open.set(path, fd)
+  }
+  return fd
+}
+
+function writeAll(fd: number, data: Uint8Array, position: number): void {
+  for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, position + done)
+}
+
+function readExactly(fd: number, length: number, position: number): Buffer | undefined {
+  const buf = Buffer.allocUnsafe(length)
+  let done = 0
+  while (done < length) {
+    const n = readSync(fd, buf, done, length - done, position + done)
+    if (n === 0) return undefined
+    done += n
+  }
+  return buf
+}
+
+function place(task: PlaceTask): PlaceResult {
+  const bad: number[] = []
+  let written = 0
+  const sourceFd = 'path' in task.source ? openSync(task.source.path, 'r') : undefined
+  try {
+    task.items.forEach((item, i) => {
+      let raw: Buffer | undefined
+      try {
+        const stored = 'bytes' in task.source ? task.source.bytes.subarray(item.at, item.at + item.stored) : readExactly(sourceFd!, item.stored, item.at)
+        raw = stored && rawChunk(stored, item.size, `chunk ${item.sha256.slice(0, 12)}`)
+      } catch {
+        raw = undefined
+      }
+      if (!raw || hash('sha256', raw, 'hex') !== item.sha256) {
+        bad.push(i)
+        return
+      }
+      for (const t of item.targets) {
+        writeAll(fdFor(t.path), raw, t.offset)
+        written += raw.length
+      }
+    })
+  } finally {
+    if (sourceFd !== undefined) closeSync(sourceFd)
+  }
+  return { bad, written }
+}
+
+function verifyFile(task: VerifyFileTask): VerifyFileResult {
+  const all = task.sizes.map((_, i) => i)
+  let fd: number
+  try {
+    fd = openSync(task.path, 'r')
+  } catch {
+    return { bad: all }
+  }
+  try {
+    const expected = task.sizes.reduce((a, b) => a + b, 0)
+    if (fstatSync(fd).size !== expected) return { bad: all }
+    const bad: number[] = []
+    let offset = 0
+    task.sizes.forEach((size, i) => {
+      const bytes = readExactly(fd, size, offset)
+      if (!bytes || hash('sha256', bytes, 'hex') !== task.sha256s[i]) bad.push(i)
+      offset += size
+    })
+    return { bad }
+  } finally {
+    closeSync(fd)
+  }
+}
+
+serveWorker<PlacementTask, PlacementResult>(parentPort!, (task) => {
+  if (task.kind === 'place') return { result: place(task), transfer: [] }
+  return { result: verifyFile(task), transfer: [] }
+})

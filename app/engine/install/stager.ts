@@ -1,0 +1,246 @@
+// Builds the new version in the staging folder: unchanged files are hard-linked
+// from the install once their chunks verify, reused chunks are copied from the
+// install, and everything else comes from the CDN. Every chunk is verified before
+// it is written, and progress is checkpointed only after the written files are fsynced.
+import { chmod, link, copyFile, mkdir, open, rm, stat } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import type { Manifest } from '../../../shared/release-schema.ts'
+import { ShoalError } from '../../../shared/errors.ts'
+import type { WorkerPool } from '../../release/worker-pool.ts'
+import type { CdnSource, Mirror } from '../sources/cdn-source.ts'
+import { planRanges, storeLocations, type RangeOptions, type StoreRange } from '../sources/range-planner.ts'
+import { clearBit, hasBit, setBit } from './bitfield.ts'
+import { chunkDigests, fileTargets, type InstallPlan, type Target } from './install-plan.ts'
+import type { PlaceItem, PlaceResult, PlacementResult, PlacementTask, VerifyFileResult } from './placement-tasks.ts'
+
+export type PlacedFrom = 'cdn' | 'local'
+
+export interface StageContext {
+  readonly manifest: Manifest
+  readonly plan: InstallPlan
+  readonly installDir: string
+  readonly stagingDir: string
+  /** Chunks already placed in every target; updated as work completes. */
+  readonly done: Uint8Array
+  readonly cdn: CdnSource
+  readonly workers: WorkerPool<PlacementTask, PlacementResult>
+  readonly ranges: RangeOptions
+  /** Parallel CDN range requests. */
+  readonly parallel: number
+  /** Called with a snapshot of `done` once everything it covers is on disk. */
+  readonly persist: (done: Uint8Array) => void
+  readonly onPlaced: (from: PlacedFrom, bytes: number) => void
+}
+
+const CHECKPOINT_BYTES = 16 * 1024 * 1024
+const LOCAL_BATCH_BYTES = 16 * 1024 * 1024
+
+function asShoalError(err: unknown): unknown {
+  const message = (err as Error)?.message ?? ''
+  if (/ENOSPC/.test(message) || (err as NodeJS.ErrnoException)?.code === 'ENOSPC') {
+    return new ShoalError('E_NO_SPACE', `the disk filled up while staging: ${message}`, 'free some space and run the same command again; verified chunks are kept')
+  }
+  return err
+}
+
+export class Stager {
+  private readonly c: StageContext
+  private readonly digests: string[]
+  private readonly targets: Map<number, Target[]>
+  private readonly local: InstallPlan['local']
+  private readonly touched = new Set<string>()
+  private sinceCheckpoint = 0
+  private checkpointing: Promise<void> = Promise.resolve()
+
+  constructor(c: StageContext) {
+    this.c = c
+    this.digests = chunkDigests(c.manifest)
+    this.targets = new Map(c.plan.targets)
+    this.local = new Map(c.plan.local)
+  }
+
+  async run(): Promise<void> {
+    try {
+      await this.prepareFiles()
+      await this.linkUnchanged()
+      const fromCdn = await this.copyLocal()
+      await this.fetchFromCdn(fromCdn)
+      await this.finish()
+    } catch (err) {
+      throw asShoalError(err)
+    }
+  }
+
+  private stagedPath(file: number): string {
+    return join(this.c.stagingDir, this.c.plan.files[file]!.path)
+  }
+
+  /** Staged files that are assembled exist at their final size from the start (sparse until filled). */
+  private async prepareFiles(): Promise<void> {
+    for (const [i, f] of this.c.plan.files.entries()) {
+      if (f.linkFrom !== undefined) continue
+      await this.createAssembled(i)
+    }
+  }
+
+  private async createAssembled(i: number): Promise<void> {
+    const path = this.stagedPath(i)
+    await mkdir(dirname(path), { recursive: true })
+    const handle = await open(path, 'a')
+    try {
+      const { size, nlink } = await handle.stat()
+      if (nlink > 1) throw new Error('linked')
+      if (size !== this.c.plan.files[i]!.size) await handle.truncate(this.c.plan.files[i]!.size)
+    } catch {
+      await handle.close()
+      // A hard link left by an earlier attempt must not be written through: replace it.
+      await rm(path, { force: true })
+      const fresh = await open(path, 'w')
+      await fresh.truncate(this.c.plan.files[i]!.size)
+      await fresh.close()
+      return
+    }
+    await handle.close()
+  }
+
+  /** Hard-links unchanged files after their chunks verify; a file that fails is assembled instead. */
+  private async linkUnchanged(): Promise<void> {
+    const { manifest, plan } = this.c
+    for (const [i, f] of plan.files.entries()) {
+      if (f.linkFrom === undefined) continue
+      const from = join(this.c.installDir, f.linkFrom)
+      const to = this.stagedPath(i)
+      const [a, b] = await Promise.all([stat(from).catch(() => undefined), stat(to).catch(() => undefined)])
+      if (a && b && a.ino === b.ino && a.dev === b.dev) {
+        this.c.onPlaced('local', f.size)
+        continue
+      }
+      const chunks = manifest.files[i]!.chunks
+      const { bad } = (await this.c.workers.run({ kind: 'verifyFile', path: from, sizes: chunks.map((c) => manifest.chunks.size[c]!), sha256s: chunks.map((c) => this.digests[c]!) })) as VerifyFileResult
+      if (bad.length === 0) {
+        await mkdir(dirname(to), { recursive: true })
+        await rm(to, { force: true })
+        await link(from, to).catch(() => copyFile(from, to))
+        this.c.onPlaced('local', f.size)
+        continue
+      }
+      // Damaged install file: assemble it, reusing its good chunks and fetching the rest.
+      await this.createAssembled(i)
+      let offset = 0
+      const good = new Set(chunks.filter((_, k) => !bad.includes(k)))
+      for (const [c, list] of fileTargets(manifest, i)) {
+        clearBit(this.c.done, c)
+        this.targets.set(c, [...(this.targets.get(c) ?? []), ...list])
+      }
+      for (const c of chunks) {
+        if (good.has(c) && !this.local.has(c)) this.local.set(c, { path: f.path, offset })
+        offset += manifest.chunks.size[c]!
+      }
+    }
+  }
+
+  private items(chunks: readonly number[], at: (c: number) => number, stored: (c: number) => number): PlaceItem[] {
+    return chunks.map((c) => ({
+      at: at(c),
+      stored: stored(c),
+      size: this.c.manifest.chunks.size[c]!,
+      sha256: this.digests[c]!,
+      targets: this.targets.get(c)!.map((t) => ({ path: this.stagedPath(t.file), offset: t.offset })),
+    }))
+  }
+
+  /** Copies reused chunks out of the installed files; returns the chunks still to fetch. */
+  private async copyLocal(): Promise<number[]> {
+    const local = this.local
+    const pending = [...this.targets.keys()].filter((c) => !hasBit(this.c.done, c))
+    const bySource = new Map<string, number[]>()
+    const fromCdn: number[] = []
+    for (const c of pending) {
+      const copy = local.get(c)
+      if (!copy) fromCdn.push(c)
+      else bySource.set(copy.path, [...(bySource.get(copy.path) ?? []), c])
+    }
+    const jobs: Promise<void>[] = []
+    for (const [path, chunks] of bySource) {
+      chunks.sort((a, b) => local.get(a)!.offset - local.get(b)!.offset)
+      for (let start = 0; start < chunks.length; ) {
+        let end = start
+        let bytes = 0
+        while (end < chunks.length && (end === start || bytes < LOCAL_BATCH_BYTES)) bytes += this.c.manifest.chunks.size[chunks[end++]!]!
+        const batch = chunks.slice(start, end)
+        const items = this.items(batch, (c) => local.get(c)!.offset, (c) => this.c.manifest.chunks.size[c]!)
+        jobs.push(
+          (this.c.workers.run({ kind: 'place', source: { path: join(this.c.installDir, path) }, items }) as Promise<PlaceResult>).then((r) => {
+            const bad = new Set(r.bad.map((k) => batch[k]!))
+            for (const c of batch) if (bad.has(c)) fromCdn.push(c)
+            this.placed('local', batch.filter((c) => !bad.has(c)), r.written)
+          }),
+        )
+        start = end
+      }
+    }
+    await Promise.all(jobs)
+    return fromCdn
+  }
+
+  /** Fetches ranges in parallel; chunks that fail verification are fetched again, avoiding the mirror that sent them. */
+  private async fetchFromCdn(chunks: number[]): Promise<void> {
+    const locations = storeLocations(this.c.manifest)
+    const queue: { range: StoreRange; avoid: Mirror | undefined }[] = planRanges(this.c.manifest, locations, chunks, this.c.ranges).map((range) => ({ range, avoid: undefined }))
+    const worker = async () => {
+      for (let job = queue.shift(); job; job = queue.shift()) {
+        const { range } = job
+        const { bytes, mirror } = await this.c.cdn.fetchRange(range.path, range.start, range.end, job.avoid)
+        const batch = range.chunks.map((c) => c.index)
+        const at = new Map(range.chunks.map((c) => [c.index, c.at]))
+        const items = this.items(batch, (c) => at.get(c)!, (c) => this.c.manifest.chunks.stored[c]!)
+        const r = (await this.c.workers.run({ kind: 'place', source: { bytes }, items })) as PlaceResult
+        const bad = new Set(r.bad.map((k) => batch[k]!))
+        this.placed('cdn', batch.filter((c) => !bad.has(c)), r.written)
+        if (bad.size > 0) {
+          this.c.cdn.penalize(mirror, `${bad.size} chunk(s) of ${range.path} bytes ${range.start}-${range.end - 1} failed SHA-256 verification`)
+          for (const retry of planRanges(this.c.manifest, locations, bad, this.c.ranges)) queue.push({ range: retry, avoid: mirror })
+        }
+      }
+    }
+    // Workers end when the queue is empty; retries queued by a late failure are picked up by the loop below.
+    while (queue.length > 0) await Promise.all(Array.from({ length: this.c.parallel }, worker))
+  }
+
+  private placed(from: 'cdn' | 'local', chunks: readonly number[], written: number): void {
+    for (const c of chunks) {
+      setBit(this.c.done, c)
+      for (const t of this.targets.get(c)!) this.touched.add(this.stagedPath(t.file))
+    }
+    this.c.onPlaced(from, written)
+    this.sinceCheckpoint += written
+    if (this.sinceCheckpoint >= CHECKPOINT_BYTES) {
+      this.sinceCheckpoint = 0
+      const snapshot = Uint8Array.from(this.c.done)
+      const files = [...this.touched]
+      this.touched.clear()
+      this.checkpointing = this.checkpointing.then(() => this.syncAndPersist(files, snapshot))
+    }
+  }
+
+  private async syncAndPersist(files: readonly string[], snapshot: Uint8Array): Promise<void> {
+    for (const path of files) {
+      const handle = await open(path, 'r')
+      await handle.sync().finally(() => handle.close())
+    }
+    this.c.persist(snapshot)
+  }
+
+  private async finish(): Promise<void> {
+    await this.checkpointing
+    for (const [i, f] of this.c.plan.files.entries()) await chmod(this.stagedPath(i), f.mode)
+    const files = this.c.plan.files.map((_, i) => this.stagedPath(i))
+    await this.syncAndPersist(files, Uint8Array.from(this.c.done))
+    const dirs = new Set(files.map((f) => dirname(f)))
+    dirs.add(this.c.stagingDir)
+    for (const dir of dirs) {
+      const handle = await open(dir, 'r')
+      await handle.sync().finally(() => handle.close())
+    }
+  }
+}

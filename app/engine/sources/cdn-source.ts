@@ -1,0 +1,217 @@
+// Fetches byte ranges of the CDN chunk stores from one or more mirrors. Every
+// response is checked (206 + matching Content-Range, or a usable 200), truncation,
+// resets, stalls, 5xx and 429 are retried with backoff, and each mirror keeps its
+// own health: one whose bytes fail verification is demoted, then dropped.
+import { open } from 'node:fs/promises'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { Pool } from 'undici'
+import { ShoalError } from '../../../shared/errors.ts'
+import { createBucket, reserve, type TokenBucket } from '../../policy/token-bucket.ts'
+import { backoffMs, DEFAULT_RETRY, retryAfterMs, type RetryPolicy } from './retry-policy.ts'
+
+export interface CdnSourceOptions {
+  /** Product root URLs, best first. */
+  readonly mirrors: readonly URL[]
+  /** Parallel connections per mirror. */
+  readonly connections: number
+  /** No body bytes for this long counts as a stall and is retried. */
+  readonly stallMs: number
+  /** Download cap in bytes per second; 0 is unlimited. */
+  readonly limitDown: number
+  readonly retry?: RetryPolicy
+  readonly now?: () => number
+  readonly random?: () => number
+  /** Every byte received, overfetch and failed attempts included. */
+  readonly onBytes?: (bytes: number) => void
+}
+
+export interface Mirror {
+  readonly base: URL
+  /** Verification failures and protocol lies; demoted at 1, dropped at DROP_AFTER. */
+  failures: number
+  /** Set once the mirror answered a range request with the whole object. */
+  ignoresRanges: boolean
+  lastProblem: string | undefined
+}
+
+export interface FetchedRange {
+  readonly bytes: Buffer
+  readonly mirror: Mirror
+}
+
+const DROP_AFTER = 3
+
+/** An error worth another attempt (maybe on another mirror), with what the server asked for. */
+class AttemptError extends Error {
+  readonly retryAfter: number | undefined
+  /** The mirror itself misbehaved (not just a transient network problem). */
+  readonly blame: boolean
+  constructor(message: string, blame: boolean, retryAfter?: number) {
+    super(message)
+    this.blame = blame
+    this.retryAfter = retryAfter
+  }
+}
+
+export class CdnSource {
+  readonly mirrors: Mirror[]
+  private readonly pools = new Map<string, Pool>()
+  private readonly etags = new Map<string, string>()
+  private readonly bucket: TokenBucket
+  private readonly o: CdnSourceOptions
+  private readonly now: () => number
+  private next = 0
+
+  constructor(o: CdnSourceOptions) {
+    if (o.mirrors.length === 0) throw new ShoalError('E_USAGE', 'no CDN mirror to fetch from')
+    this.o = o
+    this.now = o.now ?? Date.now
+    this.mirrors = o.mirrors.map((base) => ({ base: new URL(base.href.endsWith('/') ? base.href : base.href + '/'), failures: 0, ignoresRanges: false, lastProblem: undefined }))
+    this.bucket = createBucket(o.limitDown, this.now())
+  }
+
+  /** Marks bytes from `mirror` as failing verification: demote now, drop after repeated failures. */
+  penalize(mirror: Mirror, problem: string): void {
+    mirror.failures++
+    mirror.lastProblem = problem
+  }
+
+  /** Exactly the bytes [start, end) of a store, from the healthiest mirror that delivers them. */
+  async fetchRange(path: string, start: number, end: number, avoid?: Mirror): Promise<FetchedRange> {
+    const policy = this.o.retry ?? DEFAULT_RETRY
+    let last: AttemptError | undefined
+    for (let attempt = 0; attempt < policy.attempts; attempt++) {
+      const mirror = this.pick(avoid)
+      if (!mirror) break
+      try {
+        return { bytes: await this.attempt(mirror, path, start, end), mirror }
+      } catch (err) {
+        last = err instanceof AttemptError ? err : new AttemptError((err as Error).message, false)
+        if (last.blame) this.penalize(mirror, last.message)
+        else mirror.lastProblem = last.message
+        if (attempt + 1 < policy.attempts) await sleep(backoffMs(policy, attempt, (this.o.random ?? Math.random)(), last.retryAfter))
+      }
+    }
+    throw this.noSourceError(path, start, end, last)
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.pools.values()].map((p) => p.close()))
+  }
+
+  private pick(avoid: Mirror | undefined): Mirror | undefined {
+    const usable = this.mirrors.filter((m) => m.failures < DROP_AFTER)
+    if (usable.length === 0) return undefined
+    const preferred = usable.filter((m) => m !== avoid)
+    const pool = preferred.length > 0 ? preferred : usable
+    const best = Math.min(...pool.map((m) => m.failures + (m.ignoresRanges ? 1 : 0)))
+    const healthiest = pool.filter((m) => m.failures + (m.ignoresRanges ? 1 : 0) === best)
+    return healthiest[this.next++ % healthiest.length]
+  }
+
+  private poolFor(url: URL): Pool {
+    let pool = this.pools.get(url.origin)
+    if (!pool) {
+      pool = new Pool(url.origin, { connections: this.o.connections, keepAliveTimeout: 30_000 })
+      this.pools.set(url.origin, pool)
+    }
+    return pool
+  }
+
+  private async attempt(mirror: Mirror, path: string, start: number, end: number): Promise<Buffer> {
+    const url = new URL(path, mirror.base)
+    if (url.protocol === 'file:') return this.readLocal(url, start, end)
+    const etagKey = url.href
+    const etag = this.etags.get(etagKey)
+    const headers: Record<string, string> = { range: `bytes=${start}-${end - 1}` }
+    if (etag) headers['if-range'] = etag
+    const res = await this.poolFor(url)
+      .request({ path: url.pathname + url.search, method: 'GET', headers, headersTimeout: this.o.stallMs, bodyTimeout: this.o.stallMs })
+      .catch((err: Error) => {
+        throw new AttemptError(`${url.href}: ${err.message}`, false)
+      })
+    const status = res.statusCode
+    const header = (name: string) => {
+      const v = res.headers[name]
+      return Array.isArray(v) ? v[0] : v
+    }
+    if (status === 429 || status >= 500) {
+      await res.body.dump()
+      throw new AttemptError(`${url.href} answered HTTP ${status}`, false, retryAfterMs(header('retry-after'), this.now()))
+    }
+    // A replaced object is not the mirror's fault: retry against the new version (chunk hashes still decide).
+    const newEtag = header('etag')
+    const known = this.etags.get(etagKey)
+    if (newEtag) this.etags.set(etagKey, newEtag)
+    if (known && newEtag && newEtag !== known) {
+      await res.body.dump()
+      throw new AttemptError(`${url.href} changed during the download (ETag ${known} became ${newEtag})`, false)
+    }
+    if (status === 206) {
+      const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header('content-range') ?? '')
+      if (!range || Number(range[1]) !== start || Number(range[2]) !== end - 1) {
+        await res.body.dump()
+        throw new AttemptError(`${url.href} sent Content-Range "${header('content-range') ?? ''}" for bytes ${start}-${end - 1}`, true)
+      }
+      return this.readBody(res.body, url, 0, end - start)
+    }
+    if (status === 200) {
+      // The server ignored Range: take our bytes out of the full body, and prefer other mirrors from now on.
+      mirror.ignoresRanges = true
+      return this.readBody(res.body, url, start, end - start)
+    }
+    await res.body.dump()
+    throw new AttemptError(`${url.href} answered HTTP ${status}`, true)
+  }
+
+  /** Reads `length` bytes after skipping `skip`; stops the transfer as soon as it has them. */
+  private async readBody(body: AsyncIterable<Buffer> & { destroy(): void }, url: URL, skip: number, length: number): Promise<Buffer> {
+    const out = Buffer.allocUnsafe(length)
+    let seen = 0
+    let filled = 0
+    try {
+      for await (const part of body) {
+        this.o.onBytes?.(part.length)
+        const wait = reserve(this.bucket, part.length, this.now())
+        if (wait > 0) await sleep(wait)
+        const from = Math.max(0, skip - seen)
+        const take = Math.min(part.length - from, length - filled)
+        if (take > 0) {
+          part.copy(out, filled, from, from + take)
+          filled += take
+        }
+        seen += part.length
+        if (filled === length && skip + length <= seen) {
+          if (skip > 0 || seen > length) body.destroy()
+          break
+        }
+      }
+    } catch (err) {
+      throw new AttemptError(`${url.href}: ${(err as Error).message} after ${filled} of ${length} bytes`, false)
+    }
+    if (filled < length) throw new AttemptError(`${url.href} ended after ${filled} of ${length} bytes`, false)
+    return out
+  }
+
+  /** A local folder as a mirror (a CDN root on disk or a network share). */
+  private async readLocal(url: URL, start: number, end: number): Promise<Buffer> {
+    const handle = await open(fileURLToPath(url), 'r').catch((err: NodeJS.ErrnoException) => {
+      throw new AttemptError(`${url.href}: ${err.code ?? err.message}`, true)
+    })
+    try {
+      const out = Buffer.allocUnsafe(end - start)
+      const { bytesRead } = await handle.read(out, 0, out.length, start)
+      this.o.onBytes?.(bytesRead)
+      if (bytesRead !== out.length) throw new AttemptError(`${url.href} ends before byte ${end - 1}`, true)
+      return out
+    } finally {
+      await handle.close()
+    }
+  }
+
+  private noSourceError(path: string, start: number, end: number, last: AttemptError | undefined): ShoalError {
+    const states = this.mirrors.map((m) => `${m.base.href} (${m.failures >= DROP_AFTER ? 'dropped' : m.failures > 0 ? 'demoted' : 'ok'}${m.lastProblem ? `: ${m.lastProblem}` : ''})`)
+    return new ShoalError('E_FETCH', `no CDN mirror delivered ${path} bytes ${start}-${end - 1}; last problem: ${last?.message ?? 'every mirror was dropped'}; mirrors: ${states.join('; ')}`, 'check the mirrors, or retry later: verified chunks are kept')
+  }
+}

@@ -1,0 +1,61 @@
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+
+// Ordered schema steps; the database records how many it has applied.
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE installs (
+     dir TEXT PRIMARY KEY,
+     product TEXT NOT NULL,
+     version TEXT NOT NULL,
+     manifest BLOB NOT NULL,
+     pubkey_id TEXT NOT NULL,
+     installed_at TEXT NOT NULL,
+     previous_version TEXT,
+     previous_manifest BLOB
+   );
+   CREATE TABLE jobs (
+     id INTEGER PRIMARY KEY,
+     dir TEXT NOT NULL UNIQUE,
+     product TEXT NOT NULL,
+     version TEXT NOT NULL,
+     manifest BLOB NOT NULL,
+     manifest_sha256 TEXT NOT NULL,
+     pubkey_id TEXT NOT NULL,
+     phase TEXT NOT NULL,
+     done BLOB,
+     ops TEXT,
+     next_op INTEGER NOT NULL DEFAULT 0,
+     created_at TEXT NOT NULL
+   );
+   CREATE TABLE history (
+     id INTEGER PRIMARY KEY,
+     dir TEXT NOT NULL,
+     product TEXT NOT NULL,
+     from_version TEXT,
+     version TEXT NOT NULL,
+     finished_at TEXT NOT NULL,
+     seconds REAL NOT NULL,
+     bytes TEXT NOT NULL
+   );`,
+]
+
+export type StateDb = Database.Database
+
+/** Opens (creating if needed) Shoal's SQLite state in the data dir: WAL, synchronous writes, migrated. */
+export function openStateDb(dataDir: string): StateDb {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  const db = new Database(join(dataDir, 'shoal.db'))
+  db.pragma('journal_mode = WAL')
+  // FULL: a committed journal step survives power loss, not only a killed process.
+  db.pragma('synchronous = FULL')
+  db.pragma('busy_timeout = 5000')
+  const applied = db.pragma('user_version', { simple: true }) as number
+  for (let v = applied; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!)
+      db.pragma(`user_version = ${v + 1}`)
+    })()
+  }
+  return db
+}
