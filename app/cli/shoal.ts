@@ -3,7 +3,7 @@ import { homedir } from 'node:os'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { ShoalError } from '../../shared/errors.ts'
 import { parseBytes, parseDuration } from '../../shared/units.ts'
-import { DEFAULT_CONNECTIONS, getCommand } from './commands/get.ts'
+import { DEFAULT_CONNECTIONS, getCommand, rollbackCommand, verifyCommand, type FetchFlags } from './commands/get.ts'
 import { inspectCommand } from './commands/inspect.ts'
 import { keygenCommand } from './commands/keygen.ts'
 import { publishCommand } from './commands/publish.ts'
@@ -85,20 +85,34 @@ export function buildProgram(): Command {
     .requiredOption('--pubkey <file>', 'publisher public key')
     .action((pointer: string, o: { pubkey: string }) => inspectCommand(output(), pointer, o.pubkey))
 
-  program
-    .command('get')
-    .description('install or update a folder to the release a channel points at, from the CDN, verified byte by byte')
-    .argument('<channel>', 'channel pointer URL or file, e.g. http://cdn/mygame/channels/stable.json')
-    .requiredOption('--pubkey <file>', 'publisher public key')
-    .requiredOption('--dir <install-dir>', 'install folder; holds exactly the release files, state lives in --data-dir')
-    .option('--mirror <url>', 'extra CDN base URL of the product root (repeatable)', collect, [])
-    .option('--limit-down <rate>', 'download cap in bytes per second, e.g. 20MiB (default: unlimited)', bytesArg, 0)
-    .option('--connections <n>', 'parallel range requests', (v) => positiveInt(v), DEFAULT_CONNECTIONS)
-    .option('--stall-timeout <duration>', 'retry a request that receives nothing for this long', durationArg, parseDuration('15s'))
+  const fetchOptions = (cmd: Command) =>
+    cmd
+      .requiredOption('--pubkey <file>', 'publisher public key')
+      .requiredOption('--dir <install-dir>', 'install folder; holds exactly the release files, state lives in --data-dir')
+      .option('--mirror <url>', 'extra CDN base URL of the product root (repeatable)', collect, [])
+      .option('--limit-down <rate>', 'download cap in bytes per second, e.g. 20MiB (default: unlimited)', bytesArg, 0)
+      .option('--connections <n>', 'parallel range requests', (v) => positiveInt(v), DEFAULT_CONNECTIONS)
+      .option('--stall-timeout <duration>', 'retry a request that receives nothing for this long', durationArg, parseDuration('15s'))
+  const dataDir = () => program.opts()['dataDir'] as string
+
+  fetchOptions(
+    program
+      .command('get')
+      .description('install or update a folder to the release a channel points at, from the CDN, verified byte by byte')
+      .argument('<channel>', 'channel pointer URL or file, e.g. http://cdn/mygame/channels/stable.json'),
+  )
     .option('--allow-downgrade', 'install a lower version than the one installed', false)
-    .action((channel: string, o: { pubkey: string; dir: string; mirror: string[]; limitDown: number; connections: number; stallTimeout: number; allowDowngrade: boolean }) =>
-      getCommand(output(), program.opts()['dataDir'] as string, channel, o),
-    )
+    .action((channel: string, o: FetchFlags & { allowDowngrade: boolean }) => getCommand(output(), dataDir(), channel, o))
+
+  fetchOptions(program.command('verify').description('recheck an install against its manifest (chunks, file SHA-256, modes, extra files); --repair fixes it from the CDN'))
+    .option('--repair', 'rebuild damaged files, reusing every chunk that still verifies', false)
+    .action((o: FetchFlags & { repair: boolean }) => verifyCommand(output(), dataDir(), o))
+
+  program
+    .command('rollback')
+    .description('switch an install back to the previous version kept by the last update')
+    .requiredOption('--dir <install-dir>', 'install folder')
+    .action((o: { dir: string }) => rollbackCommand(output(), dataDir(), o.dir))
 
   return program
 }
@@ -107,7 +121,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram()
   try {
     await program.parseAsync(argv as string[])
-    return 0
+    // A command may report a finding (verify found damage) through process.exitCode.
+    return Number(process.exitCode ?? 0)
   } catch (err) {
     const commanderErr = err as { code?: string; exitCode?: number; message?: string }
     if (commanderErr.code === 'commander.helpDisplayed' || commanderErr.code === 'commander.version') return 0

@@ -12,7 +12,9 @@ const MIGRATIONS: readonly string[] = [
      pubkey_id TEXT NOT NULL,
      installed_at TEXT NOT NULL,
      previous_version TEXT,
-     previous_manifest BLOB
+     previous_manifest BLOB,
+     product_root TEXT NOT NULL,
+     mirrors TEXT NOT NULL
    );
    CREATE TABLE jobs (
      id INTEGER PRIMARY KEY,
@@ -26,6 +28,8 @@ const MIGRATIONS: readonly string[] = [
      done BLOB,
      ops TEXT,
      next_op INTEGER NOT NULL DEFAULT 0,
+     product_root TEXT NOT NULL,
+     mirrors TEXT NOT NULL,
      created_at TEXT NOT NULL
    );
    CREATE TABLE history (

@@ -1,51 +1,94 @@
 import { formatBytes } from '../../../shared/units.ts'
-import { DEFAULT_CONNECTIONS, getRelease } from '../../engine/install/install-job.ts'
+import { DEFAULT_CONNECTIONS, getRelease, repairInstall, rollbackInstall, type JobOptions, type JobResult } from '../../engine/install/install-job.ts'
+import { verifyInstall } from '../../engine/install/verify-install.ts'
 import type { SourceBytes } from '../../engine/stats/source-bytes.ts'
 import { locationToUrl } from '../../release/resource-fetch.ts'
-import { openStateDb } from '../../store/state-db.ts'
+import { openStateDb, type StateDb } from '../../store/state-db.ts'
 import { loadPublicKey } from '../key-files.ts'
 import type { Output } from '../output.ts'
 
-export interface GetFlags {
+export { DEFAULT_CONNECTIONS }
+
+/** Flags every command that fetches from the CDN takes. */
+export interface FetchFlags {
   readonly pubkey: string
   readonly dir: string
   readonly mirror: string[]
   readonly limitDown: number
   readonly connections: number
-  readonly allowDowngrade: boolean
   readonly stallTimeout: number
 }
 
-export { DEFAULT_CONNECTIONS }
-
 const perSource = (b: SourceBytes) => `cdn ${formatBytes(b.cdn)}, local ${formatBytes(b.local)}`
 
-export async function getCommand(out: Output, dataDir: string, channel: string, flags: GetFlags): Promise<void> {
+async function withDb<T>(dataDir: string, work: (db: StateDb) => Promise<T>): Promise<T> {
   const db = openStateDb(dataDir)
-  const bar = out.progress('get')
   try {
-    const result = await getRelease({
-      pointerUrl: locationToUrl(channel),
-      publicKey: await loadPublicKey(flags.pubkey),
+    return await work(db)
+  } finally {
+    db.close()
+  }
+}
+
+async function jobOptions(out: Output, dataDir: string, db: StateDb, flags: FetchFlags, label: string): Promise<{ options: JobOptions; stop: () => void }> {
+  const bar = out.progress(label)
+  return {
+    options: {
       installDir: flags.dir,
       dataDir,
       db,
+      publicKey: await loadPublicKey(flags.pubkey),
       mirrors: flags.mirror.map((m) => locationToUrl(m)),
       limitDown: flags.limitDown,
       connections: flags.connections,
-      allowDowngrade: flags.allowDowngrade,
       stallMs: flags.stallTimeout,
       now: () => new Date(),
       onProgress: (p) => bar.update(p.done, p.total, { text: perSource(p.bytes), json: { bytes: { ...p.bytes } } }),
-    })
-    bar.stop()
-    const { bytes } = result
-    const fields = { product: result.product, version: result.version, from: result.fromVersion ?? null, upToDate: result.upToDate, resumed: result.resumed, bytes: { ...bytes }, totalBytes: result.totalBytes, seconds: result.seconds }
-    if (out.json) out.event('done', fields)
-    else if (result.upToDate) out.info(`${result.product} ${result.version} is already installed in ${flags.dir}`)
-    else out.info(`${result.fromVersion ? `updated ${result.product} ${result.fromVersion} -> ${result.version}` : `installed ${result.product} ${result.version}`} in ${result.seconds.toFixed(1)} s: ${formatBytes(result.totalBytes)}; ${perSource(bytes)}${result.resumed ? ' (resumed)' : ''}`)
-  } finally {
-    bar.stop()
-    db.close()
+    },
+    stop: () => bar.stop(),
   }
+}
+
+function reportJob(out: Output, dir: string, result: JobResult, verb: string): void {
+  const { bytes } = result
+  const fields = { product: result.product, version: result.version, from: result.fromVersion ?? null, upToDate: result.upToDate, resumed: result.resumed, bytes: { ...bytes }, totalBytes: result.totalBytes, seconds: result.seconds }
+  if (out.json) out.event('done', fields)
+  else if (result.upToDate) out.info(`${result.product} ${result.version} is already installed in ${dir}`)
+  else out.info(`${verb} ${result.product} ${result.fromVersion && result.fromVersion !== result.version ? `${result.fromVersion} -> ` : ''}${result.version} in ${result.seconds.toFixed(1)} s: ${formatBytes(result.totalBytes)}; ${perSource(bytes)}${result.resumed ? ' (resumed)' : ''}`)
+}
+
+export function getCommand(out: Output, dataDir: string, channel: string, flags: FetchFlags & { allowDowngrade: boolean }): Promise<void> {
+  return withDb(dataDir, async (db) => {
+    const { options, stop } = await jobOptions(out, dataDir, db, flags, 'get')
+    const result = await getRelease({ ...options, pointerUrl: locationToUrl(channel), allowDowngrade: flags.allowDowngrade }).finally(stop)
+    reportJob(out, flags.dir, result, result.fromVersion ? 'updated' : 'installed')
+  })
+}
+
+export function verifyCommand(out: Output, dataDir: string, flags: FetchFlags & { repair: boolean }): Promise<void> {
+  return withDb(dataDir, async (db) => {
+    const report = await verifyInstall(db, flags.dir, await loadPublicKey(flags.pubkey))
+    out.event('verified', { product: report.product, version: report.version, files: report.files, damaged: report.damaged, extra: report.extra })
+    const clean = report.damaged.length === 0 && report.extra.length === 0
+    if (!out.json) {
+      out.info(clean ? `${report.product} ${report.version}: all ${report.files} files verify` : `${report.product} ${report.version}: ${report.damaged.length} damaged or missing, ${report.extra.length} extra`)
+      for (const p of report.damaged) out.info(`  damaged: ${p}`)
+      for (const p of report.extra) out.info(`  extra:   ${p}`)
+    }
+    if (clean || !flags.repair) {
+      if (!clean) process.exitCode = 1
+      if (out.json) out.event('done', { repaired: false, clean })
+      return
+    }
+    const { options, stop } = await jobOptions(out, dataDir, db, flags, 'repair')
+    reportJob(out, flags.dir, await repairInstall(options).finally(stop), 'repaired')
+  })
+}
+
+export function rollbackCommand(out: Output, dataDir: string, dir: string): Promise<void> {
+  return withDb(dataDir, async (db) => {
+    const r = await rollbackInstall({ installDir: dir, dataDir, db, now: () => new Date() })
+    if (out.json) out.event('done', { product: r.product, version: r.version, from: r.fromVersion })
+    else out.info(`rolled ${r.product} back from ${r.fromVersion} to ${r.version}; ${r.fromVersion} is kept for another rollback`)
+  })
 }

@@ -1,6 +1,6 @@
-// `shoal get`: resolve a channel, plan against the installed version, stage the
-// new version, and switch it in through the journal. State lives in the data dir;
-// the install folder only ever holds a complete release.
+// `shoal get`, `verify --repair` and `rollback`: plan against the installed version,
+// stage the new one, and switch it in through the journal. State lives in the data
+// dir; the install folder only ever holds a complete release.
 import { createHash, type KeyObject } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { readdir, rm, statfs } from 'node:fs/promises'
@@ -18,36 +18,41 @@ import { CdnSource } from '../sources/cdn-source.ts'
 import type { RetryPolicy } from '../sources/retry-policy.ts'
 import { emptySourceBytes, type SourceBytes } from '../stats/source-bytes.ts'
 import { createBitfield, hasBit } from './bitfield.ts'
+import { crashPoint } from './crash-points.ts'
 import { lockInstallDir } from './dir-lock.ts'
 import { planInstall, type InstallPlan } from './install-plan.ts'
 import type { PlacementResult, PlacementTask } from './placement-tasks.ts'
 import { Stager } from './stager.ts'
-import { installOps, runJournal } from './switch-journal.ts'
+import { installOps, rollbackOps, runJournal, type SwitchOp } from './switch-journal.ts'
 
-export interface GetOptions {
-  readonly pointerUrl: URL
-  readonly publicKey: KeyObject
+/** What every engine job needs: where, with which key and state, and how to reach the CDN. */
+export interface JobOptions {
   readonly installDir: string
   readonly dataDir: string
   readonly db: StateDb
-  /** Extra product-root URLs used beside the pointer's own location and mirrors. */
+  readonly publicKey: KeyObject
+  /** Extra product-root URLs used beside the release's own location and mirrors. */
   readonly mirrors: readonly URL[]
   readonly limitDown: number
   readonly connections: number
-  readonly allowDowngrade: boolean
   readonly stallMs?: number
   readonly retry?: RetryPolicy
   readonly now: () => Date
-  readonly onProgress?: (p: GetProgress) => void
+  readonly onProgress?: (p: JobProgress) => void
 }
 
-export interface GetProgress {
+export interface GetOptions extends JobOptions {
+  readonly pointerUrl: URL
+  readonly allowDowngrade: boolean
+}
+
+export interface JobProgress {
   readonly done: number
   readonly total: number
   readonly bytes: SourceBytes
 }
 
-export interface GetResult {
+export interface JobResult {
   readonly product: string
   readonly version: string
   readonly fromVersion: string | undefined
@@ -78,38 +83,52 @@ export function installPaths(dir: string): InstallPaths {
   return { install, staging: join(parent, `.${name}.shoal-staging`), backup: join(parent, `.${name}.shoal-previous`), aside: join(parent, `.${name}.shoal-aside`) }
 }
 
-interface InstalledRow {
-  product: string
-  version: string
-  manifest: Buffer
+export interface InstalledRow {
+  readonly product: string
+  readonly version: string
+  readonly manifest: Buffer
+  readonly previous_version: string | null
+  readonly previous_manifest: Buffer | null
+  readonly product_root: string
+  readonly mirrors: string
 }
 
 interface JobRow {
-  id: number
-  version: string
-  manifest: Buffer
-  manifest_sha256: string
-  phase: string
-  done: Buffer | null
+  readonly id: number
+  readonly manifest_sha256: string
+  readonly done: Buffer | null
+}
+
+/** The target of a job: a verified manifest and where its chunk stores live. */
+interface Target {
+  readonly manifest: Manifest
+  readonly manifestFile: Buffer
+  readonly productRoot: URL
+  readonly mirrors: readonly URL[]
+}
+
+export function readInstalledRow(db: StateDb, installDir: string): InstalledRow | undefined {
+  return db.prepare('SELECT * FROM installs WHERE dir = ?').get(installDir) as InstalledRow | undefined
 }
 
 /** Finishes a switch or rollback that a crash interrupted, then records its outcome. */
 export async function recoverInstall(db: StateDb, installDir: string): Promise<void> {
-  const job = db.prepare("SELECT id, phase FROM jobs WHERE dir = ? AND phase IN ('switching', 'rolling-back')").get(installDir) as { id: number; phase: string } | undefined
+  const job = db.prepare("SELECT id FROM jobs WHERE dir = ? AND phase = 'switching'").get(installDir) as { id: number } | undefined
   if (!job) return
   await runJournal(db, job.id)
   finishSwitch(db, job.id)
 }
 
+/** Makes the job's release the installed one, and the one it replaces the previous one. */
 function finishSwitch(db: StateDb, jobId: number): void {
-  const job = db.prepare('SELECT * FROM jobs WHERE id = ?').get(jobId) as JobRow & { dir: string; product: string; pubkey_id: string; created_at: string; phase: string }
+  const job = db.prepare('SELECT * FROM jobs WHERE id = ?').get(jobId) as { dir: string; product: string; version: string; manifest: Buffer; pubkey_id: string; product_root: string; mirrors: string }
   db.transaction(() => {
-    const current = db.prepare('SELECT version, manifest FROM installs WHERE dir = ?').get(job.dir) as { version: string; manifest: Buffer } | undefined
+    const current = readInstalledRow(db, job.dir)
     db.prepare(
-      `INSERT INTO installs (dir, product, version, manifest, pubkey_id, installed_at, previous_version, previous_manifest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT(dir) DO UPDATE SET product = excluded.product, version = excluded.version, manifest = excluded.manifest, pubkey_id = excluded.pubkey_id,
-         installed_at = excluded.installed_at, previous_version = excluded.previous_version, previous_manifest = excluded.previous_manifest`,
-    ).run(job.dir, job.product, job.version, job.manifest, job.pubkey_id, new Date().toISOString(), current?.version ?? null, current?.manifest ?? null)
+      `INSERT INTO installs (dir, product, version, manifest, pubkey_id, installed_at, previous_version, previous_manifest, product_root, mirrors) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(dir) DO UPDATE SET product = excluded.product, version = excluded.version, manifest = excluded.manifest, pubkey_id = excluded.pubkey_id, installed_at = excluded.installed_at,
+         previous_version = excluded.previous_version, previous_manifest = excluded.previous_manifest, product_root = excluded.product_root, mirrors = excluded.mirrors`,
+    ).run(job.dir, job.product, job.version, job.manifest, job.pubkey_id, new Date().toISOString(), current?.version ?? null, current?.manifest ?? null, job.product_root, job.mirrors)
     db.prepare('DELETE FROM jobs WHERE id = ?').run(jobId)
   })()
 }
@@ -124,12 +143,8 @@ async function checkFreeSpace(parent: string, plan: InstallPlan, done: Uint8Arra
   }
 }
 
-function readInstalledFile(db: StateDb, paths: InstallPaths): InstalledRow | undefined {
-  return db.prepare('SELECT product, version, manifest FROM installs WHERE dir = ?').get(paths.install) as InstalledRow | undefined
-}
-
 /** The installed version's manifest, signature checked again before any of its chunks is trusted. */
-async function readInstalled(row: InstalledRow | undefined, paths: InstallPaths, publicKey: KeyObject, product: string): Promise<Manifest | undefined> {
+async function installedManifest(row: InstalledRow | undefined, paths: InstallPaths, publicKey: KeyObject, product: string): Promise<Manifest | undefined> {
   if (!row) {
     const entries = existsSync(paths.install) ? await readdir(paths.install) : []
     if (entries.length > 0) throw new ShoalError('E_NOT_INSTALLED', `${paths.install} is not empty and holds no Shoal install`, 'choose an empty or new folder; Shoal never writes over files it does not own')
@@ -139,91 +154,144 @@ async function readInstalled(row: InstalledRow | undefined, paths: InstallPaths,
   return decodeManifest(row.manifest, publicKey, `installed manifest of ${paths.install}`)
 }
 
-/** Installs or updates `installDir` to the channel's current release. */
-export async function getRelease(o: GetOptions): Promise<GetResult> {
-  const started = performance.now()
+/** Runs `work` holding the folder's lock, after finishing any switch a crash interrupted. */
+export async function withInstallLock<T>(o: Pick<JobOptions, 'installDir' | 'dataDir' | 'db'>, work: (paths: InstallPaths) => Promise<T>): Promise<T> {
   const paths = installPaths(o.installDir)
   const unlock = lockInstallDir(o.dataDir, paths.install)
   try {
     await recoverInstall(o.db, paths.install)
-    const release = await resolveRelease(o.pointerUrl, o.publicKey, o.now())
-    const { manifest, pointer } = release
-    const installedFile = readInstalledFile(o.db, paths)
-    const installed = await readInstalled(installedFile, paths, o.publicKey, manifest.product)
-    if (installed && semver.lt(manifest.version, installed.version) && !o.allowDowngrade) {
-      throw new ShoalError('E_ROLLBACK', `${paths.install} has ${installed.version}; the channel offers ${manifest.version}, a downgrade`, 'pass --allow-downgrade to install it anyway')
-    }
-    const installedSha256 = installedFile && createHash('sha256').update(installedFile.manifest).digest('hex')
-    if (installedSha256 === pointer.manifest.sha256) {
-      const seconds = (performance.now() - started) / 1000
-      return { product: manifest.product, version: manifest.version, fromVersion: installed!.version, upToDate: true, resumed: false, bytes: emptySourceBytes(), totalBytes: manifest.totals.bytes, seconds }
-    }
-
-    const { job, resumed } = await openJob(o, paths, manifest, release.manifestFile, pointer.manifest.sha256)
-    const plan = planInstall(manifest, installed)
-    const done = job.done ? Uint8Array.from(job.done) : createBitfield(manifest.chunks.size.length)
-    await checkFreeSpace(dirname(paths.install), plan, done, manifest)
-
-    const bytes = emptySourceBytes()
-    let placed = 0
-    for (const [chunk, targets] of plan.targets) if (hasBit(done, chunk)) placed += manifest.chunks.size[chunk]! * targets.length
-    const report = () => o.onProgress?.({ done: placed, total: plan.totalBytes, bytes: { ...bytes } })
-    const cdn = new CdnSource({
-      mirrors: [release.productRoot, ...pointer.mirrors.map((m) => new URL(m)), ...o.mirrors],
-      connections: o.connections,
-      stallMs: o.stallMs ?? 15_000,
-      limitDown: o.limitDown,
-      ...(o.retry ? { retry: o.retry } : {}),
-      onBytes: (n) => {
-        bytes.cdn += n
-        report()
-      },
-    })
-    const workers = new WorkerPool<PlacementTask, PlacementResult>(new URL('./placement-worker.ts', import.meta.url), Math.max(1, availableParallelism()))
-    const persist = o.db.prepare('UPDATE jobs SET done = ? WHERE id = ?')
-    try {
-      await new Stager({
-        manifest,
-        plan,
-        installDir: paths.install,
-        stagingDir: paths.staging,
-        done,
-        cdn,
-        workers,
-        ranges: RANGE_OPTIONS,
-        parallel: o.connections,
-        persist: (snapshot) => persist.run(Buffer.from(snapshot), job.id),
-        onPlaced: (from, n) => {
-          placed += n
-          if (from === 'local') bytes.local += n
-          report()
-        },
-      }).run()
-    } finally {
-      await Promise.all([cdn.close(), workers.close()])
-    }
-
-    const ops = installOps(paths.install, paths.staging, paths.backup, installed !== undefined)
-    o.db.prepare("UPDATE jobs SET phase = 'switching', ops = ?, next_op = 0 WHERE id = ?").run(JSON.stringify(ops), job.id)
-    await runJournal(o.db, job.id)
-    finishSwitch(o.db, job.id)
-    const seconds = (performance.now() - started) / 1000
-    o.db.prepare('INSERT INTO history (dir, product, from_version, version, finished_at, seconds, bytes) VALUES (?, ?, ?, ?, ?, ?, ?)').run(paths.install, manifest.product, installed?.version ?? null, manifest.version, o.now().toISOString(), seconds, JSON.stringify(bytes))
-    return { product: manifest.product, version: manifest.version, fromVersion: installed?.version, upToDate: false, resumed, bytes, totalBytes: plan.totalBytes, seconds }
+    return await work(paths)
   } finally {
     unlock()
   }
 }
 
+/** Installs or updates `installDir` to the channel's current release. */
+export function getRelease(o: GetOptions): Promise<JobResult> {
+  return withInstallLock(o, async (paths) => {
+    const started = performance.now()
+    const release = await resolveRelease(o.pointerUrl, o.publicKey, o.now())
+    const { manifest, pointer } = release
+    const row = readInstalledRow(o.db, paths.install)
+    const installed = await installedManifest(row, paths, o.publicKey, manifest.product)
+    if (installed && semver.lt(manifest.version, installed.version) && !o.allowDowngrade) {
+      throw new ShoalError('E_ROLLBACK', `${paths.install} has ${installed.version}; the channel offers ${manifest.version}, a downgrade`, 'pass --allow-downgrade to install it anyway')
+    }
+    if (row && createHash('sha256').update(row.manifest).digest('hex') === pointer.manifest.sha256) {
+      const seconds = (performance.now() - started) / 1000
+      return { product: manifest.product, version: manifest.version, fromVersion: row.version, upToDate: true, resumed: false, bytes: emptySourceBytes(), totalBytes: manifest.totals.bytes, seconds }
+    }
+    const target = { manifest, manifestFile: release.manifestFile, productRoot: release.productRoot, mirrors: pointer.mirrors.map((m) => new URL(m)) }
+    return stageAndSwitch(o, paths, target, installed, started)
+  })
+}
+
+/** Rebuilds the installed version in staging, reusing every chunk that still verifies, and switches it in. */
+export function repairInstall(o: JobOptions): Promise<JobResult> {
+  return withInstallLock(o, async (paths) => {
+    const started = performance.now()
+    const row = readInstalledRow(o.db, paths.install)
+    if (!row) throw new ShoalError('E_NOT_INSTALLED', `${paths.install} holds no Shoal install`, 'install it with `shoal get` first')
+    const manifest = decodeManifest(row.manifest, o.publicKey, `installed manifest of ${paths.install}`)
+    const target = { manifest, manifestFile: row.manifest, productRoot: new URL(row.product_root), mirrors: (JSON.parse(row.mirrors) as string[]).map((m) => new URL(m)) }
+    return stageAndSwitch(o, paths, target, manifest, started)
+  })
+}
+
+async function stageAndSwitch(o: JobOptions, paths: InstallPaths, target: Target, installed: Manifest | undefined, started: number): Promise<JobResult> {
+  const { manifest } = target
+  const { job, resumed } = await openJob(o, paths, target)
+  const plan = planInstall(manifest, installed)
+  const done = job.done ? Uint8Array.from(job.done) : createBitfield(manifest.chunks.size.length)
+  await checkFreeSpace(dirname(paths.install), plan, done, manifest)
+
+  const bytes = emptySourceBytes()
+  let placed = 0
+  for (const [chunk, targets] of plan.targets) if (hasBit(done, chunk)) placed += manifest.chunks.size[chunk]! * targets.length
+  const report = () => o.onProgress?.({ done: placed, total: plan.totalBytes, bytes: { ...bytes } })
+  const cdn = new CdnSource({
+    mirrors: [target.productRoot, ...target.mirrors, ...o.mirrors],
+    connections: o.connections,
+    stallMs: o.stallMs ?? 15_000,
+    limitDown: o.limitDown,
+    ...(o.retry ? { retry: o.retry } : {}),
+    onBytes: (n) => {
+      bytes.cdn += n
+      report()
+    },
+  })
+  const workers = new WorkerPool<PlacementTask, PlacementResult>(new URL('./placement-worker.ts', import.meta.url), Math.max(1, availableParallelism()))
+  const persist = o.db.prepare('UPDATE jobs SET done = ? WHERE id = ?')
+  try {
+    await new Stager({
+      manifest,
+      plan,
+      installDir: paths.install,
+      stagingDir: paths.staging,
+      done,
+      cdn,
+      workers,
+      ranges: RANGE_OPTIONS,
+      parallel: o.connections,
+      persist: (snapshot) => persist.run(Buffer.from(snapshot), job.id),
+      onPlaced: (from, n) => {
+        placed += n
+        if (from === 'local') bytes.local += n
+        report()
+      },
+    }).run()
+  } finally {
+    await Promise.all([cdn.close(), workers.close()])
+  }
+
+  const row = readInstalledRow(o.db, paths.install)
+  await switchIn(o.db, job.id, installOps(paths.install, paths.staging, paths.backup, row !== undefined))
+  const seconds = (performance.now() - started) / 1000
+  o.db
+    .prepare('INSERT INTO history (dir, product, from_version, version, finished_at, seconds, bytes) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    .run(paths.install, manifest.product, row?.version ?? null, manifest.version, o.now().toISOString(), seconds, JSON.stringify(bytes))
+  return { product: manifest.product, version: manifest.version, fromVersion: row?.version, upToDate: false, resumed, bytes, totalBytes: plan.totalBytes, seconds }
+}
+
+/** Records the operations, runs them through the journal, and makes the job's release the installed one. */
+async function switchIn(db: StateDb, jobId: number, ops: readonly SwitchOp[]): Promise<void> {
+  crashPoint('staged')
+  db.prepare("UPDATE jobs SET phase = 'switching', ops = ?, next_op = 0 WHERE id = ?").run(JSON.stringify(ops), jobId)
+  await runJournal(db, jobId)
+  crashPoint('switched')
+  finishSwitch(db, jobId)
+}
+
+/** Swaps the install with the kept previous version. */
+export function rollbackInstall(o: Pick<JobOptions, 'installDir' | 'dataDir' | 'db' | 'now'>): Promise<{ product: string; version: string; fromVersion: string }> {
+  return withInstallLock(o, async (paths) => {
+    const row = readInstalledRow(o.db, paths.install)
+    if (!row) throw new ShoalError('E_NOT_INSTALLED', `${paths.install} holds no Shoal install`)
+    if (!row.previous_version || !row.previous_manifest || !existsSync(paths.backup)) {
+      throw new ShoalError('E_NOT_INSTALLED', `${paths.install} has no previous version to roll back to`, 'a previous version is kept after each update')
+    }
+    // An unfinished download was staged on top of the version being rolled away: drop it.
+    o.db.prepare('DELETE FROM jobs WHERE dir = ?').run(paths.install)
+    await rm(paths.staging, { recursive: true, force: true })
+    const info = o.db
+      .prepare("INSERT INTO jobs (dir, product, version, manifest, manifest_sha256, pubkey_id, phase, product_root, mirrors, created_at) SELECT dir, product, ?, ?, ?, pubkey_id, 'rolling-back', product_root, mirrors, ? FROM installs WHERE dir = ?")
+      .run(row.previous_version, row.previous_manifest, createHash('sha256').update(row.previous_manifest).digest('hex'), o.now().toISOString(), paths.install)
+    await switchIn(o.db, Number(info.lastInsertRowid), rollbackOps(paths.install, paths.backup, paths.aside))
+    return { product: row.product, version: row.previous_version, fromVersion: row.version }
+  })
+}
+
 /** The job for this folder and manifest: resumed when one exists for the same manifest, else started afresh. */
-async function openJob(o: GetOptions, paths: InstallPaths, manifest: Manifest, manifestFile: Buffer, sha256: string): Promise<{ job: JobRow; resumed: boolean }> {
-  const existing = o.db.prepare('SELECT id, version, manifest, manifest_sha256, phase, done FROM jobs WHERE dir = ?').get(paths.install) as JobRow | undefined
+async function openJob(o: JobOptions, paths: InstallPaths, target: Target): Promise<{ job: JobRow; resumed: boolean }> {
+  const sha256 = createHash('sha256').update(target.manifestFile).digest('hex')
+  const existing = o.db.prepare("SELECT id, manifest_sha256, done FROM jobs WHERE dir = ? AND phase = 'staging'").get(paths.install) as JobRow | undefined
   if (existing && existing.manifest_sha256 === sha256 && existsSync(paths.staging)) return { job: existing, resumed: true }
   o.db.prepare('DELETE FROM jobs WHERE dir = ?').run(paths.install)
   // Whatever an abandoned job staged belongs to another manifest: start clean.
   await rm(paths.staging, { recursive: true, force: true })
+  const { manifest } = target
   const info = o.db
-    .prepare("INSERT INTO jobs (dir, product, version, manifest, manifest_sha256, pubkey_id, phase, created_at) VALUES (?, ?, ?, ?, ?, ?, 'staging', ?)")
-    .run(paths.install, manifest.product, manifest.version, manifestFile, sha256, keyId(o.publicKey), o.now().toISOString())
-  return { job: { id: Number(info.lastInsertRowid), version: manifest.version, manifest: manifestFile, manifest_sha256: sha256, phase: 'staging', done: null }, resumed: false }
+    .prepare("INSERT INTO jobs (dir, product, version, manifest, manifest_sha256, pubkey_id, phase, product_root, mirrors, created_at) VALUES (?, ?, ?, ?, ?, ?, 'staging', ?, ?, ?)")
+    .run(paths.install, manifest.product, manifest.version, target.manifestFile, sha256, keyId(o.publicKey), target.productRoot.href, JSON.stringify(target.mirrors.map((m) => m.href)), o.now().toISOString())
+  return { job: { id: Number(info.lastInsertRowid), manifest_sha256: sha256, done: null }, resumed: false }
 }

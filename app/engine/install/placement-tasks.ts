@@ -28,18 +28,30 @@ export interface PlaceResult {
   readonly written: number
 }
 
-/** Hash an installed file chunk by chunk against a manifest. */
+/** Hash an installed file chunk by chunk against a manifest, and as a whole, in one read. */
 export interface VerifyFileTask {
   readonly kind: 'verifyFile'
   readonly path: string
   readonly sizes: readonly number[]
   readonly sha256s: readonly string[]
+  readonly fileSha256: string
 }
 
 export interface VerifyFileResult {
   /** Chunk positions (in the file's chunk list) that do not match; all of them when the file is missing or has the wrong size. */
   readonly bad: number[]
+  readonly fileOk: boolean
 }
 
-export type PlacementTask = PlaceTask | VerifyFileTask
-export type PlacementResult = PlaceResult | VerifyFileResult
+/** SHA-256 of a whole staged file, the last check before it may be switched in. */
+export interface FileHashTask {
+  readonly kind: 'fileSha256'
+  readonly path: string
+}
+
+export interface FileHashResult {
+  readonly sha256: string
+}
+
+export type PlacementTask = PlaceTask | VerifyFileTask | FileHashTask
+export type PlacementResult = PlaceResult | VerifyFileResult | FileHashResult

@@ -1,11 +1,11 @@
 // Worker thread for installs: stored bytes → raw chunk → SHA-256 check → write to
 // every staged position. Unverified bytes never reach a staged file.
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs'
-import { hash } from 'node:crypto'
+import { createHash, hash } from 'node:crypto'
 import { parentPort } from 'node:worker_threads'
 import { rawChunk } from '../../release/store-reader.ts'
 import { serveWorker } from '../../release/worker-pool.ts'
-import type { PlaceResult, PlaceTask, PlacementResult, PlacementTask, VerifyFileResult, VerifyFileTask } from './placement-tasks.ts'
+import type { FileHashResult, FileHashTask, PlaceResult, PlaceTask, PlacementResult, PlacementTask, VerifyFileResult, VerifyFileTask } from './placement-tasks.ts'
 
 const MAX_OPEN = 64
 const open = new Map<string, number>()
@@ -69,30 +69,50 @@ function place(task: PlaceTask): PlaceResult {
 }
 
 function verifyFile(task: VerifyFileTask): VerifyFileResult {
-  const all = task.sizes.map((_, i) => i)
+  const all = { bad: task.sizes.map((_, i) => i), fileOk: false }
   let fd: number
   try {
     fd = openSync(task.path, 'r')
   } catch {
-    return { bad: all }
+    return all
   }
   try {
     const expected = task.sizes.reduce((a, b) => a + b, 0)
-    if (fstatSync(fd).size !== expected) return { bad: all }
+    if (fstatSync(fd).size !== expected) return all
+    const whole = createHash('sha256')
     const bad: number[] = []
     let offset = 0
     task.sizes.forEach((size, i) => {
       const bytes = readExactly(fd, size, offset)
       if (!bytes || hash('sha256', bytes, 'hex') !== task.sha256s[i]) bad.push(i)
+      if (bytes) whole.update(bytes)
       offset += size
     })
-    return { bad }
+    return { bad, fileOk: bad.length === 0 && whole.digest('hex') === task.fileSha256 }
   } finally {
     closeSync(fd)
   }
 }
 
+function fileSha256(task: FileHashTask): FileHashResult {
+  const h = createHash('sha256')
+  const buf = Buffer.allocUnsafe(4 * 1024 * 1024)
+  const fd = openSync(task.path, 'r')
+  try {
+    for (let n, at = 0; (n = readSync(fd, buf, 0, buf.length, at)) > 0; at += n) h.update(buf.subarray(0, n))
+  } finally {
+    closeSync(fd)
+  }
+  return { sha256: h.digest('hex') }
+}
+
 serveWorker<PlacementTask, PlacementResult>(parentPort!, (task) => {
-  if (task.kind === 'place') return { result: place(task), transfer: [] }
-  return { result: verifyFile(task), transfer: [] }
+  switch (task.kind) {
+    case 'place':
+      return { result: place(task), transfer: [] }
+    case 'verifyFile':
+      return { result: verifyFile(task), transfer: [] }
+    case 'fileSha256':
+      return { result: fileSha256(task), transfer: [] }
+  }
 })

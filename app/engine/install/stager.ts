@@ -11,7 +11,7 @@ import type { CdnSource, Mirror } from '../sources/cdn-source.ts'
 import { planRanges, storeLocations, type RangeOptions, type StoreRange } from '../sources/range-planner.ts'
 import { clearBit, hasBit, setBit } from './bitfield.ts'
 import { chunkDigests, fileTargets, type InstallPlan, type Target } from './install-plan.ts'
-import type { PlaceItem, PlaceResult, PlacementResult, PlacementTask, VerifyFileResult } from './placement-tasks.ts'
+import type { FileHashResult, PlaceItem, PlaceResult, PlacementResult, PlacementTask, VerifyFileResult } from './placement-tasks.ts'
 
 export type PlacedFrom = 'cdn' | 'local'
 
@@ -48,6 +48,8 @@ export class Stager {
   private readonly digests: string[]
   private readonly targets: Map<number, Target[]>
   private readonly local: InstallPlan['local']
+  /** Files built from chunks (not hard-linked): each gets a whole-file SHA-256 check. */
+  private readonly assembled = new Set<number>()
   private readonly touched = new Set<string>()
   private sinceCheckpoint = 0
   private checkpointing: Promise<void> = Promise.resolve()
@@ -63,12 +65,33 @@ export class Stager {
     try {
       await this.prepareFiles()
       await this.linkUnchanged()
-      const fromCdn = await this.copyLocal()
-      await this.fetchFromCdn(fromCdn)
+      await this.placeMissing()
+      // The last check before commit: each assembled file's SHA-256. A mismatch (a disk or
+      // a bug, never the network: every chunk was verified) gets one more full attempt.
+      for (let attempt = 0; ; attempt++) {
+        const bad = await this.verifyAssembled()
+        if (bad.length === 0) break
+        if (attempt === 1) throw new ShoalError('E_IO', `staged ${bad.map((i) => this.c.plan.files[i]!.path).join(', ')} does not match the manifest's SHA-256 twice in a row`, 'check the disk, then run the same command again')
+        for (const i of bad) for (const c of this.c.manifest.files[i]!.chunks) clearBit(this.c.done, c)
+        await this.placeMissing()
+      }
       await this.finish()
     } catch (err) {
       throw asShoalError(err)
     }
+  }
+
+  private async placeMissing(): Promise<void> {
+    await this.fetchFromCdn(await this.copyLocal())
+  }
+
+  private async verifyAssembled(): Promise<number[]> {
+    await this.checkpointing
+    const checks = [...this.assembled].map(async (i) => {
+      const { sha256 } = (await this.c.workers.run({ kind: 'fileSha256', path: this.stagedPath(i) })) as FileHashResult
+      return sha256 === this.c.manifest.files[i]!.sha256 ? undefined : i
+    })
+    return (await Promise.all(checks)).filter((i) => i !== undefined)
   }
 
   private stagedPath(file: number): string {
@@ -84,6 +107,7 @@ export class Stager {
   }
 
   private async createAssembled(i: number): Promise<void> {
+    this.assembled.add(i)
     const path = this.stagedPath(i)
     await mkdir(dirname(path), { recursive: true })
     const handle = await open(path, 'a')
@@ -116,8 +140,9 @@ export class Stager {
         continue
       }
       const chunks = manifest.files[i]!.chunks
-      const { bad } = (await this.c.workers.run({ kind: 'verifyFile', path: from, sizes: chunks.map((c) => manifest.chunks.size[c]!), sha256s: chunks.map((c) => this.digests[c]!) })) as VerifyFileResult
-      if (bad.length === 0) {
+      const check = { kind: 'verifyFile', path: from, sizes: chunks.map((c) => manifest.chunks.size[c]!), sha256s: chunks.map((c) => this.digests[c]!), fileSha256: manifest.files[i]!.sha256 } as const
+      const { bad, fileOk } = (await this.c.workers.run(check)) as VerifyFileResult
+      if (fileOk) {
         await mkdir(dirname(to), { recursive: true })
         await rm(to, { force: true })
         await link(from, to).catch(() => copyFile(from, to))

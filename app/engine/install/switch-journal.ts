@@ -7,6 +7,7 @@ import { open, rename, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { ShoalError } from '../../../shared/errors.ts'
 import type { StateDb } from '../../store/state-db.ts'
+import { crashPoint } from './crash-points.ts'
 
 export type SwitchOp = { readonly op: 'rm'; readonly path: string } | { readonly op: 'rename'; readonly from: string; readonly to: string }
 
@@ -51,6 +52,7 @@ export async function runJournal(db: StateDb, jobId: number): Promise<void> {
   const advance = db.prepare('UPDATE jobs SET next_op = ? WHERE id = ?')
   for (let i = row.next_op; i < ops.length; i++) {
     await apply(ops[i]!)
+    crashPoint(`switch-op-${i}`)
     advance.run(i + 1, jobId)
   }
 }

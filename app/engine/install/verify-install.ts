@@ -1,0 +1,56 @@
+import type { KeyObject } from 'node:crypto'
+import { lstat, readdir } from 'node:fs/promises'
+import { availableParallelism } from 'node:os'
+import { join } from 'node:path'
+import { ShoalError } from '../../../shared/errors.ts'
+import { decodeManifest } from '../../release/manifest-codec.ts'
+import { WorkerPool } from '../../release/worker-pool.ts'
+import type { StateDb } from '../../store/state-db.ts'
+import { chunkDigests } from './install-plan.ts'
+import { installPaths, readInstalledRow } from './install-job.ts'
+import type { PlacementResult, PlacementTask, VerifyFileResult } from './placement-tasks.ts'
+
+export interface VerifyReport {
+  readonly product: string
+  readonly version: string
+  readonly files: number
+  /** Files whose content or mode differs from the manifest, or that are missing. */
+  readonly damaged: string[]
+  /** Files in the folder that the release does not have. */
+  readonly extra: string[]
+}
+
+async function listFiles(root: string, prefix = ''): Promise<string[]> {
+  const out: string[] = []
+  for (const e of await readdir(join(root, prefix), { withFileTypes: true })) {
+    const rel = prefix ? `${prefix}/${e.name}` : e.name
+    if (e.isDirectory()) out.push(...(await listFiles(root, rel)))
+    else out.push(rel)
+  }
+  return out
+}
+
+/** Rechecks every file of an install against its manifest: chunk hashes, file SHA-256, size and mode. */
+export async function verifyInstall(db: StateDb, installDir: string, publicKey: KeyObject): Promise<VerifyReport> {
+  const paths = installPaths(installDir)
+  const row = readInstalledRow(db, paths.install)
+  if (!row) throw new ShoalError('E_NOT_INSTALLED', `${paths.install} holds no Shoal install`, 'install it with `shoal get` first')
+  const manifest = decodeManifest(row.manifest, publicKey, `installed manifest of ${paths.install}`)
+  const digests = chunkDigests(manifest)
+  const workers = new WorkerPool<PlacementTask, PlacementResult>(new URL('./placement-worker.ts', import.meta.url), Math.max(1, availableParallelism()))
+  try {
+    const checks = manifest.files.map(async (f) => {
+      const path = join(paths.install, f.path)
+      const task = { kind: 'verifyFile', path, sizes: f.chunks.map((c) => manifest.chunks.size[c]!), sha256s: f.chunks.map((c) => digests[c]!), fileSha256: f.sha256 } as const
+      const { fileOk } = (await workers.run(task)) as VerifyFileResult
+      const mode = await lstat(path).then((s) => s.mode & 0o777, () => -1)
+      return fileOk && mode === f.mode ? undefined : f.path
+    })
+    const damaged = (await Promise.all(checks)).filter((p) => p !== undefined)
+    const known = new Set(manifest.files.map((f) => f.path))
+    const extra = (await listFiles(paths.install).catch(() => [])).filter((p) => !known.has(p))
+    return { product: manifest.product, version: manifest.version, files: manifest.files.length, damaged, extra }
+  } finally {
+    await workers.close()
+  }
+}

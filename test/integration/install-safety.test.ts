@@ -1,0 +1,130 @@
+import { spawn } from 'node:child_process'
+import { chmod, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { writeUpdatedBuild } from '../../app/demo/sample-build.ts'
+import { startNginx, type Nginx } from '../support/nginx.ts'
+import { makeFixture, type Fixture } from '../support/release-fixture.ts'
+import { runCli } from '../support/run-cli.ts'
+import { treeHash } from '../support/tree-hash.ts'
+
+const CLI = fileURLToPath(new URL('../../app/cli/shoal.ts', import.meta.url))
+let dir: string
+let f: Fixture
+let nginx: Nginx
+let v1Tree: Record<string, string>
+let v2Tree: Record<string, string>
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'shoal-safety-'))
+  const fx = await makeFixture(dir, 24 * 1024 * 1024)
+  f = fx
+  await writeUpdatedBuild(fx.build, join(dir, 'build-v2'), 'safety-v2')
+  expect((await f.publish(fx.build, '1.0.0', ['--channel', 'stable'])).code).toBe(0)
+  expect((await f.publish(join(dir, 'build-v2'), '1.1.0', ['--channel', 'beta'])).code).toBe(0)
+  v1Tree = await treeHash(fx.build)
+  v2Tree = await treeHash(join(dir, 'build-v2'))
+  nginx = await startNginx(f.cdn, join(dir, 'nginx'))
+}, 120_000)
+
+afterAll(async () => {
+  await nginx?.stop()
+  await rm(dir, { recursive: true, force: true })
+})
+
+let n = 0
+function client() {
+  n++
+  return { install: join(dir, `install-${n}`), data: join(dir, `data-${n}`), backup: join(dir, `.install-${n}.shoal-previous`) }
+}
+type Client = ReturnType<typeof client>
+const url = (name: string) => `${nginx.url}/game/channels/${name}.json`
+const args = (c: Client, channel: string) => ['get', url(channel), '--pubkey', join(f.keyDir, 'publisher.pub'), '--dir', c.install]
+const get = (c: Client, channel: string, env: NodeJS.ProcessEnv = {}) => runCli([...args(c, channel), '--json'], { SHOAL_DATA_DIR: c.data, ...env })
+const shoal = (c: Client, extra: string[]) => runCli([...extra, '--json'], { SHOAL_DATA_DIR: c.data })
+const treeOrMissing = (path: string) => treeHash(path).catch(() => 'missing' as const)
+
+describe('crash safety', () => {
+  it.each(['staged', 'switch-op-0', 'switch-op-1', 'switch-op-2', 'switched'])('kill -9 at %s leaves the old or the new version, and a rerun completes', async (point) => {
+    const c = client()
+    expect((await get(c, 'stable')).code).toBe(0)
+    const killed = await get(c, 'beta', { SHOAL_CRASH_AT: point })
+    expect(killed.code).not.toBe(0)
+    const after = await treeOrMissing(c.install)
+    // Only between the two renames of the switch is the folder briefly absent; the journal finishes it at the next start.
+    if (point === 'switch-op-1') expect(after).toBe('missing')
+    else expect([v1Tree, v2Tree]).toContainEqual(after)
+    const rerun = await get(c, 'beta')
+    expect(rerun.code, rerun.stderr).toBe(0)
+    expect(await treeHash(c.install)).toEqual(v2Tree)
+    expect(await treeHash(c.backup)).toEqual(v1Tree)
+  })
+
+  it('kill -9 at many moments of fetching and assembling never touches the installed version', async () => {
+    const c = client()
+    expect((await get(c, 'stable')).code).toBe(0)
+    for (const ms of [150, 400, 700, 1000, 1300]) {
+      const child = spawn(process.execPath, [CLI, ...args(c, 'beta'), '--limit-down', '2MiB'], { env: { ...process.env, SHOAL_DATA_DIR: c.data }, stdio: 'ignore' })
+      await new Promise((r) => setTimeout(r, ms))
+      child.kill('SIGKILL')
+      await new Promise((r) => child.once('exit', r))
+      expect(await treeHash(c.install), `killed after ${ms} ms`).toEqual(v1Tree)
+    }
+    const rerun = await get(c, 'beta')
+    expect(rerun.code, rerun.stderr).toBe(0)
+    expect(await treeHash(c.install)).toEqual(v2Tree)
+  })
+})
+
+describe('verify, repair and rollback', () => {
+  it('verify reports damage; --repair rebuilds only what is damaged', async () => {
+    const c = client()
+    expect((await get(c, 'stable')).code).toBe(0)
+    const pak = join(c.install, 'data', 'assets1.pak')
+    const bytes = await readFile(pak)
+    bytes[12345]! ^= 0xff
+    await writeFile(pak, bytes)
+    await unlink(join(c.install, 'scripts', 'module05.lua'))
+    await chmod(join(c.install, 'bin', 'game'), 0o644)
+    await writeFile(join(c.install, 'junk.tmp'), 'left behind')
+
+    const report = await shoal(c, ['verify', '--dir', c.install, '--pubkey', join(f.keyDir, 'publisher.pub')])
+    expect(report.code).toBe(1)
+    const verified = report.events.find((e) => e['event'] === 'verified')!
+    expect([...(verified['damaged'] as string[])].sort()).toEqual(['bin/game', 'data/assets1.pak', 'scripts/module05.lua'])
+    expect(verified['extra']).toEqual(['junk.tmp'])
+
+    const repair = await shoal(c, ['verify', '--repair', '--dir', c.install, '--pubkey', join(f.keyDir, 'publisher.pub')])
+    expect(repair.code, repair.stderr).toBe(0)
+    expect(await treeHash(c.install)).toEqual(v1Tree)
+    const repaired = repair.last['bytes'] as { cdn: number; local: number }
+    expect(repaired.cdn).toBeLessThan(512 * 1024)
+    expect((await shoal(c, ['verify', '--dir', c.install, '--pubkey', join(f.keyDir, 'publisher.pub')])).code).toBe(0)
+  })
+
+  it('rollback swaps to the previous version and back', async () => {
+    const c = client()
+    expect((await get(c, 'stable')).code).toBe(0)
+    expect((await get(c, 'beta')).code).toBe(0)
+    const back = await shoal(c, ['rollback', '--dir', c.install])
+    expect(back.last).toMatchObject({ event: 'done', version: '1.0.0', from: '1.1.0' })
+    expect(await treeHash(c.install)).toEqual(v1Tree)
+    expect((await shoal(c, ['rollback', '--dir', c.install])).last).toMatchObject({ version: '1.1.0' })
+    expect(await treeHash(c.install)).toEqual(v2Tree)
+    const fresh = client()
+    expect((await shoal(fresh, ['rollback', '--dir', fresh.install])).last).toMatchObject({ event: 'error', code: 'E_NOT_INSTALLED' })
+  })
+
+  it('kill -9 in the middle of a rollback is finished at the next start', async () => {
+    const c = client()
+    expect((await get(c, 'stable')).code).toBe(0)
+    expect((await get(c, 'beta')).code).toBe(0)
+    const killed = await runCli(['rollback', '--dir', c.install, '--json'], { SHOAL_DATA_DIR: c.data, SHOAL_CRASH_AT: 'switch-op-2' })
+    expect(killed.code).not.toBe(0)
+    const rerun = await get(c, 'stable', {})
+    expect(rerun.last).toMatchObject({ event: 'done', upToDate: true, version: '1.0.0' })
+    expect(await treeHash(c.install)).toEqual(v1Tree)
+  })
+})
