@@ -77,7 +77,18 @@ export class Stager {
       }
       await this.finish()
     } catch (err) {
+      await this.keepProgress()
       throw asShoalError(err)
+    }
+  }
+
+  /** On failure, makes what was verified so far durable so a rerun does not fetch it again. */
+  private async keepProgress(): Promise<void> {
+    try {
+      await this.checkpointing
+      await this.syncAndPersist([...this.touched], Uint8Array.from(this.c.done))
+    } catch {
+      // The disk may refuse even this (a full disk); the last checkpoint then stands.
     }
   }
 
@@ -212,8 +223,9 @@ export class Stager {
   private async fetchFromCdn(chunks: number[]): Promise<void> {
     const locations = storeLocations(this.c.manifest)
     const queue: { range: StoreRange; avoid: Mirror | undefined }[] = planRanges(this.c.manifest, locations, chunks, this.c.ranges).map((range) => ({ range, avoid: undefined }))
+    let failed = false
     const worker = async () => {
-      for (let job = queue.shift(); job; job = queue.shift()) {
+      for (let job = queue.shift(); job && !failed; job = queue.shift()) {
         const { range } = job
         const { bytes, mirror } = await this.c.cdn.fetchRange(range.path, range.start, range.end, job.avoid)
         const batch = range.chunks.map((c) => c.index)
@@ -228,8 +240,13 @@ export class Stager {
         }
       }
     }
+    const guarded = () =>
+      worker().catch((err: unknown) => {
+        failed = true
+        throw err
+      })
     // Workers end when the queue is empty; retries queued by a late failure are picked up by the loop below.
-    while (queue.length > 0) await Promise.all(Array.from({ length: this.c.parallel }, worker))
+    while (queue.length > 0) await Promise.all(Array.from({ length: this.c.parallel }, guarded))
   }
 
   private placed(from: 'cdn' | 'local', chunks: readonly number[], written: number): void {

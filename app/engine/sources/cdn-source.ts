@@ -96,8 +96,16 @@ export class CdnSource {
     throw this.noSourceError(path, start, end, last)
   }
 
+  /** Ends every connection at once, in-flight requests included. */
   async close(): Promise<void> {
-    await Promise.all([...this.pools.values()].map((p) => p.close()))
+    await Promise.all([...this.pools.values()].map((p) => p.destroy()))
+  }
+
+  /** Holds the caller to the download cap before it uses `bytes` more bytes. */
+  private async throttle(bytes: number): Promise<void> {
+    this.o.onBytes?.(bytes)
+    const wait = reserve(this.bucket, bytes, this.now())
+    if (wait > 0) await sleep(wait)
   }
 
   private pick(avoid: Mirror | undefined): Mirror | undefined {
@@ -172,9 +180,7 @@ export class CdnSource {
     let filled = 0
     try {
       for await (const part of body) {
-        this.o.onBytes?.(part.length)
-        const wait = reserve(this.bucket, part.length, this.now())
-        if (wait > 0) await sleep(wait)
+        await this.throttle(part.length)
         const from = Math.max(0, skip - seen)
         const take = Math.min(part.length - from, length - filled)
         if (take > 0) {
@@ -202,7 +208,7 @@ export class CdnSource {
     try {
       const out = Buffer.allocUnsafe(end - start)
       const { bytesRead } = await handle.read(out, 0, out.length, start)
-      this.o.onBytes?.(bytesRead)
+      await this.throttle(bytesRead)
       if (bytesRead !== out.length) throw new AttemptError(`${url.href} ends before byte ${end - 1}`, true)
       return out
     } finally {
