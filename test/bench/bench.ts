@@ -1,105 +1,32 @@
-// `npm run bench`: release-format figures, each against a reference tool run side by side
-// on the same files in the same run. Results print as a table and go to .bench/results.json.
-import { createPrivateKey } from 'node:crypto'
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
+// `npm run bench`: every figure side by side with a reference tool, in one run, on loopback.
+// Results print as tables and go to .bench/results.json.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Command } from 'commander'
+import { Command, Option } from 'commander'
 import { formatBytes, parseBytes } from '../../shared/units.ts'
-import { seededBytes, sampleLayout, writeSampleBuild, writeUpdatedBuild } from '../../app/demo/sample-build.ts'
-import { DEFAULT_CHUNKING } from '../../app/release/chunk-defaults.ts'
-import { publish, type PublishOptions } from '../../app/release/publish.ts'
-import { ReleaseWorkers } from '../../app/release/release-workers.ts'
-import { generateKeyPair } from '../../app/release/signing.ts'
-import { mbps, run, timeIt } from './measure.ts'
+import { cdnBench } from './cdn-bench.ts'
+import { releaseBench } from './release-bench.ts'
 
+const size = (fallback: number) => (v: string) => parseBytes(v) ?? fallback
 const opts = new Command('bench')
-  .option('--size <bytes>', 'release size for throughput figures', (v) => parseBytes(v) ?? 2 ** 30, 2 ** 30)
-  .option('--sweep-size <bytes>', 'release size for the chunk-size sweep', (v) => parseBytes(v) ?? 256 * 2 ** 20, 256 * 2 ** 20)
+  .option('--size <bytes>', 'release size for throughput figures', size(2 ** 30), 2 ** 30)
+  .option('--sweep-size <bytes>', 'release size for the chunk-size sweep', size(256 * 2 ** 20), 256 * 2 ** 20)
+  .option('--resume-size <bytes>', 'release size for the resume figure', size(4 * 2 ** 30), 4 * 2 ** 30)
   .option('--repeat <n>', 'repetitions per timing (median kept)', (v) => Number(v), 3)
+  .addOption(new Option('--only <part>', 'run one part').choices(['release', 'cdn']))
   .parse()
-  .opts<{ size: number; sweepSize: number; repeat: number }>()
+  .opts<{ size: number; sweepSize: number; resumeSize: number; repeat: number; only?: 'release' | 'cdn' }>()
 
 const work = await mkdtemp(join(tmpdir(), 'shoal-bench-'))
 const results: Record<string, unknown> = { node: process.version, date: new Date().toISOString(), size: opts.size }
-const key = createPrivateKey(generateKeyPair().privatePem)
-
-function publishOptions(buildDir: string, cdnRoot: string, version: string, avg?: number): PublishOptions {
-  return { buildDir, product: 'bench', version, channel: 'stable', privateKey: key, cdnRoot, trackers: [], mirrors: [], pieceLength: undefined, chunking: { avg }, expiresInMs: 86_400_000, allowDowngrade: false, now: () => new Date() }
-}
-
-const openssl = (files: string[]) => run('openssl', ['dgst', '-sha256', ...files], { maxBuffer: 1 << 24 })
-
-/** Chunk + chunk SHA-256 (what indexing an install costs) and the publish pass (+ file SHA-256), against openssl. */
-async function chunkHashVsOpenssl(label: string, files: string[], bytes: number): Promise<void> {
-  const workers = new ReleaseWorkers()
-  try {
-    const sizes = await Promise.all(files.map(async (f) => (await stat(f)).size))
-    await openssl(files) // warm the page cache so every side reads from memory
-    const ref = await timeIt(opts.repeat, () => openssl(files))
-    for (const hashFile of [false, true]) {
-      const ours = await timeIt(opts.repeat, () => Promise.all(files.map((f, i) => workers.chunkFile(f, sizes[i]!, DEFAULT_CHUNKING, hashFile))))
-      const row = { shoalMBps: mbps(bytes, ours.median), opensslMBps: mbps(bytes, ref.median), ratio: ref.median / ours.median }
-      const what = hashFile ? 'chunk+hash+file hash' : 'chunk+hash'
-      results[`${what}, ${label}`] = row
-      console.log(`${what.padEnd(21)}${label.padEnd(10)} shoal ${row.shoalMBps.toFixed(0).padStart(5)} MB/s   openssl dgst -sha256 ${row.opensslMBps.toFixed(0).padStart(5)} MB/s   speed vs openssl ${row.ratio.toFixed(2)}x`)
-    }
-  } finally {
-    await workers.close()
-  }
-}
-
 try {
   console.log(`Shoal bench: Node ${process.version}, ${formatBytes(opts.size)}, median of ${opts.repeat}\n`)
-
-  const single = join(work, 'single.bin')
-  await writeFile(single, seededBytes('bench-single', opts.size))
-  await chunkHashVsOpenssl('1 file', [single], opts.size)
-  await rm(single)
-  const build = join(work, 'build')
-  await writeSampleBuild(build, opts.size, 'bench')
-  const buildFiles = sampleLayout(opts.size).map((f) => join(build, f.path))
-  await chunkHashVsOpenssl(`${buildFiles.length} files`, buildFiles, opts.size)
-
-  // Publish writes (and fsyncs) a store as large as the release: compare with copying the build durably.
-  const copy = await timeIt(1, async () => {
-    await run('cp', ['-r', build, join(work, 'copy')])
-    await run('sync')
-  })
-  await rm(join(work, 'copy'), { recursive: true })
-  await run('sync')
-  const cdn = join(work, 'cdn')
-  let pub: Awaited<ReturnType<typeof publish>> | undefined
-  const timed = await timeIt(1, async () => (pub = await publish(publishOptions(build, cdn, '1.0.0'))))
-  const gib = opts.size / 2 ** 30
-  results['publish'] = { seconds: timed.median, cpSyncSeconds: copy.median, ratio: timed.median / copy.median, manifestBytes: pub!.manifestBytes, manifestBytesPerGiB: pub!.manifestBytes / gib, storeBytes: pub!.storeBytes, chunks: pub!.newChunks }
-  console.log(`\npublish ${formatBytes(opts.size)}: ${timed.median.toFixed(2)} s; cp -r + sync of the same build ${copy.median.toFixed(2)} s (publish takes ${(timed.median / copy.median).toFixed(2)}x)`)
-  console.log(`manifest at default chunk sizes: ${formatBytes(pub!.manifestBytes)} for ${pub!.newChunks} chunks = ${formatBytes(pub!.manifestBytes / gib)} per GiB`)
-  await rm(cdn, { recursive: true })
-  await rm(build, { recursive: true })
-
-  console.log(`\nchunk-size sweep on a ${formatBytes(opts.sweepSize)} build and its point release:`)
-  console.log('  min/avg/max                 v2 new bytes  x changed  v2 wire (new+manifest)  manifest/GiB  publish MB/s')
-  const v1 = join(work, 'sweep-v1')
-  const v2 = join(work, 'sweep-v2')
-  await writeSampleBuild(v1, opts.sweepSize, 'sweep')
-  const changes = await writeUpdatedBuild(v1, v2, 'sweep-v2')
-  const sweep = []
-  for (const avg of [4096, 8192, 16384, 32768, 65536, 131072]) {
-    const root = join(work, `sweep-cdn-${avg}`)
-    const t = performance.now()
-    const first = await publish(publishOptions(v1, root, '1.0.0', avg))
-    const seconds = (performance.now() - t) / 1000
-    const second = await publish(publishOptions(v2, root, '1.1.0', avg))
-    const row = { avg, newBytes: second.newBytes, storeBytes: second.storeBytes, overChanged: second.newBytes / changes.changedBytes, wireBytes: second.storeBytes + second.manifestBytes, manifestPerGiB: (first.manifestBytes * 2 ** 30) / opts.sweepSize, publishMBps: mbps(opts.sweepSize, seconds) }
-    sweep.push(row)
-    const sizes = `${formatBytes(avg / 4)}/${formatBytes(avg)}/${formatBytes(avg * 4)}`
-    console.log(`  ${sizes.padEnd(28)}${formatBytes(row.newBytes).padEnd(14)}${row.overChanged.toFixed(1).padStart(9)}  ${formatBytes(row.wireBytes).padEnd(24)}${formatBytes(row.manifestPerGiB).padEnd(14)}${row.publishMBps.toFixed(0).padStart(12)}`)
-    await rm(root, { recursive: true })
+  if (opts.only !== 'cdn') await releaseBench({ work, size: opts.size, sweepSize: opts.sweepSize, repeat: opts.repeat }, results)
+  if (opts.only !== 'release') {
+    const npmPairs = [['typescript@5.8.2', 'typescript@5.8.3'], ['prettier@3.5.2', 'prettier@3.5.3']] as const
+    await cdnBench({ work, size: opts.size, resumeSize: opts.resumeSize, repeat: opts.repeat, npmPairs }, results)
   }
-  results['sweep'] = { changedBytes: changes.changedBytes, editedFiles: changes.editedFiles, rows: sweep }
-  console.log(`  (v2 changed ${formatBytes(changes.changedBytes)} in ${changes.editedFiles} files)`)
-
   await mkdir('.bench', { recursive: true })
   await writeFile('.bench/results.json', JSON.stringify(results, null, 2) + '\n')
   console.log('\nresults: .bench/results.json')

@@ -51,7 +51,9 @@ async function jobOptions(out: Output, dataDir: string, db: StateDb, flags: Fetc
 
 function reportJob(out: Output, dir: string, result: JobResult, verb: string): void {
   const { bytes } = result
-  const fields = { product: result.product, version: result.version, from: result.fromVersion ?? null, upToDate: result.upToDate, resumed: result.resumed, bytes: { ...bytes }, totalBytes: result.totalBytes, seconds: result.seconds }
+  // maxRSS covers the worker threads too: they share the process.
+  const peakRssBytes = process.resourceUsage().maxRSS * 1024
+  const fields = { product: result.product, version: result.version, from: result.fromVersion ?? null, upToDate: result.upToDate, resumed: result.resumed, bytes: { ...bytes }, totalBytes: result.totalBytes, seconds: result.seconds, peakRssBytes }
   if (out.json) out.event('done', fields)
   else if (result.upToDate) out.info(`${result.product} ${result.version} is already installed in ${dir}`)
   else out.info(`${verb} ${result.product} ${result.fromVersion && result.fromVersion !== result.version ? `${result.fromVersion} -> ` : ''}${result.version} in ${result.seconds.toFixed(1)} s: ${formatBytes(result.totalBytes)}; ${perSource(bytes)}${result.resumed ? ' (resumed)' : ''}`)

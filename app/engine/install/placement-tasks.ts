@@ -26,6 +26,8 @@ export interface PlaceResult {
   readonly bad: number[]
   /** Raw bytes written, counted once per target. */
   readonly written: number
+  /** The downloaded buffer, handed back for the next range. */
+  readonly returned: ArrayBuffer | undefined
 }
 
 /** Hash an installed file chunk by chunk against a manifest, and as a whole, in one read. */

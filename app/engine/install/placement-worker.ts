@@ -65,7 +65,7 @@ function place(task: PlaceTask): PlaceResult {
   } finally {
     if (sourceFd !== undefined) closeSync(sourceFd)
   }
-  return { bad, written }
+  return { bad, written, returned: 'bytes' in task.source ? (task.source.bytes.buffer as ArrayBuffer) : undefined }
 }
 
 function verifyFile(task: VerifyFileTask): VerifyFileResult {
@@ -108,8 +108,10 @@ function fileSha256(task: FileHashTask): FileHashResult {
 
 serveWorker<PlacementTask, PlacementResult>(parentPort!, (task) => {
   switch (task.kind) {
-    case 'place':
-      return { result: place(task), transfer: [] }
+    case 'place': {
+      const result = place(task)
+      return { result, transfer: result.returned ? [result.returned] : [] }
+    }
     case 'verifyFile':
       return { result: verifyFile(task), transfer: [] }
     case 'fileSha256':

@@ -225,13 +225,18 @@ export class Stager {
     const queue: { range: StoreRange; avoid: Mirror | undefined }[] = planRanges(this.c.manifest, locations, chunks, this.c.ranges).map((range) => ({ range, avoid: undefined }))
     let failed = false
     const worker = async () => {
+      // Each loop reuses one buffer: the worker hands it back after placing its chunks.
+      let spent: ArrayBuffer | undefined
       for (let job = queue.shift(); job && !failed; job = queue.shift()) {
         const { range } = job
-        const { bytes, mirror } = await this.c.cdn.fetchRange(range.path, range.start, range.end, job.avoid)
+        const { bytes, mirror } = await this.c.cdn.fetchRange(range.path, range.start, range.end, job.avoid, spent)
         const batch = range.chunks.map((c) => c.index)
         const at = new Map(range.chunks.map((c) => [c.index, c.at]))
         const items = this.items(batch, (c) => at.get(c)!, (c) => this.c.manifest.chunks.stored[c]!)
-        const r = (await this.c.workers.run({ kind: 'place', source: { bytes }, items })) as PlaceResult
+        // The range buffer is handed over, not copied: nothing here reads it again.
+        const owned = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length)
+        const r = (await this.c.workers.run({ kind: 'place', source: { bytes: owned }, items }, [owned.buffer as ArrayBuffer])) as PlaceResult
+        spent = r.returned
         const bad = new Set(r.bad.map((k) => batch[k]!))
         this.placed('cdn', batch.filter((c) => !bad.has(c)), r.written)
         if (bad.size > 0) {

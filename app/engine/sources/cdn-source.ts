@@ -77,15 +77,19 @@ export class CdnSource {
     mirror.lastProblem = problem
   }
 
-  /** Exactly the bytes [start, end) of a store, from the healthiest mirror that delivers them. */
-  async fetchRange(path: string, start: number, end: number, avoid?: Mirror): Promise<FetchedRange> {
+  /**
+   * Exactly the bytes [start, end) of a store, from the healthiest mirror that delivers them.
+   * `into` is a spent buffer to fill again when it is large enough, so memory stays bounded.
+   */
+  async fetchRange(path: string, start: number, end: number, avoid?: Mirror, into?: ArrayBuffer): Promise<FetchedRange> {
     const policy = this.o.retry ?? DEFAULT_RETRY
     let last: AttemptError | undefined
     for (let attempt = 0; attempt < policy.attempts; attempt++) {
       const mirror = this.pick(avoid)
       if (!mirror) break
       try {
-        return { bytes: await this.attempt(mirror, path, start, end), mirror }
+        const out = into && into.byteLength >= end - start ? Buffer.from(into, 0, end - start) : Buffer.from(new ArrayBuffer(end - start))
+        return { bytes: await this.attempt(mirror, path, start, out), mirror }
       } catch (err) {
         last = err instanceof AttemptError ? err : new AttemptError((err as Error).message, false)
         if (last.blame) this.penalize(mirror, last.message)
@@ -127,9 +131,10 @@ export class CdnSource {
     return pool
   }
 
-  private async attempt(mirror: Mirror, path: string, start: number, end: number): Promise<Buffer> {
+  private async attempt(mirror: Mirror, path: string, start: number, out: Buffer): Promise<Buffer> {
+    const end = start + out.length
     const url = new URL(path, mirror.base)
-    if (url.protocol === 'file:') return this.readLocal(url, start, end)
+    if (url.protocol === 'file:') return this.readLocal(url, start, out)
     const etagKey = url.href
     const etag = this.etags.get(etagKey)
     const headers: Record<string, string> = { range: `bytes=${start}-${end - 1}` }
@@ -162,20 +167,20 @@ export class CdnSource {
         await res.body.dump()
         throw new AttemptError(`${url.href} sent Content-Range "${header('content-range') ?? ''}" for bytes ${start}-${end - 1}`, true)
       }
-      return this.readBody(res.body, url, 0, end - start)
+      return this.readBody(res.body, url, 0, out)
     }
     if (status === 200) {
       // The server ignored Range: take our bytes out of the full body, and prefer other mirrors from now on.
       mirror.ignoresRanges = true
-      return this.readBody(res.body, url, start, end - start)
+      return this.readBody(res.body, url, start, out)
     }
     await res.body.dump()
     throw new AttemptError(`${url.href} answered HTTP ${status}`, true)
   }
 
-  /** Reads `length` bytes after skipping `skip`; stops the transfer as soon as it has them. */
-  private async readBody(body: AsyncIterable<Buffer> & { destroy(): void }, url: URL, skip: number, length: number): Promise<Buffer> {
-    const out = Buffer.allocUnsafe(length)
+  /** Fills `out` with the body's bytes after skipping `skip`; stops the transfer as soon as it has them. */
+  private async readBody(body: AsyncIterable<Buffer> & { destroy(): void }, url: URL, skip: number, out: Buffer): Promise<Buffer> {
+    const length = out.length
     let seen = 0
     let filled = 0
     try {
@@ -201,12 +206,12 @@ export class CdnSource {
   }
 
   /** A local folder as a mirror (a CDN root on disk or a network share). */
-  private async readLocal(url: URL, start: number, end: number): Promise<Buffer> {
+  private async readLocal(url: URL, start: number, out: Buffer): Promise<Buffer> {
+    const end = start + out.length
     const handle = await open(fileURLToPath(url), 'r').catch((err: NodeJS.ErrnoException) => {
       throw new AttemptError(`${url.href}: ${err.code ?? err.message}`, true)
     })
     try {
-      const out = Buffer.allocUnsafe(end - start)
       const { bytesRead } = await handle.read(out, 0, out.length, start)
       await this.throttle(bytesRead)
       if (bytesRead !== out.length) throw new AttemptError(`${url.href} ends before byte ${end - 1}`, true)

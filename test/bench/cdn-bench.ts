@@ -1,0 +1,205 @@
+// CDN-engine figures, each side by side with a reference tool on the same nginx in the same run:
+// a verified install against aria2c and curl, update bytes against zsync, and resume latency.
+import { spawn } from 'node:child_process'
+import { createPrivateKey } from 'node:crypto'
+import { cp, mkdir, rm, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { formatBytes } from '../../shared/units.ts'
+import { seededBytes } from '../../app/demo/sample-build.ts'
+import { publish } from '../../app/release/publish.ts'
+import { generateKeyPair } from '../../app/release/signing.ts'
+import { startNginx, type Nginx } from '../support/nginx.ts'
+import { run, timeIt } from './measure.ts'
+
+const CLI = fileURLToPath(new URL('../../app/cli/shoal.ts', import.meta.url))
+
+export interface CdnBenchOptions {
+  readonly work: string
+  readonly size: number
+  readonly resumeSize: number
+  readonly repeat: number
+  readonly npmPairs: readonly (readonly [string, string])[]
+}
+
+interface Publisher {
+  readonly pubPath: string
+  publish(build: string, cdn: string, version: string, channel: string): Promise<void>
+}
+
+async function publisher(work: string): Promise<Publisher> {
+  const pair = generateKeyPair()
+  const pubPath = join(work, 'publisher.pub')
+  await writeFile(pubPath, pair.publicPem)
+  const privateKey = createPrivateKey(pair.privatePem)
+  return {
+    pubPath,
+    publish: async (buildDir, cdnRoot, version, channel) => {
+      await publish({ buildDir, product: 'bench', version, channel, privateKey, cdnRoot, trackers: [], mirrors: [], pieceLength: undefined, chunking: {}, expiresInMs: 86_400_000, allowDowngrade: false, now: () => new Date() })
+    },
+  }
+}
+
+/** `shoal get` as a child process, reporting each JSON line as it arrives. */
+function shoalGet(args: string[], dataDir: string, onEvent: (e: Record<string, unknown>, seconds: number) => void): { done: Promise<Record<string, unknown>>; kill: () => void } {
+  const started = performance.now()
+  const child = spawn(process.execPath, [CLI, 'get', ...args, '--json'], { env: { ...process.env, SHOAL_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'inherit'] })
+  let buffered = ''
+  let last: Record<string, unknown> = {}
+  child.stdout.on('data', (d: Buffer) => {
+    buffered += d.toString()
+    for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
+      last = JSON.parse(buffered.slice(0, i)) as Record<string, unknown>
+      buffered = buffered.slice(i + 1)
+      onEvent(last, (performance.now() - started) / 1000)
+    }
+  })
+  return { done: new Promise((resolve) => child.once('exit', () => resolve(last))), kill: () => child.kill('SIGKILL') }
+}
+
+async function freshGet(nginx: Nginx, pub: string, work: string, name: string, extra: string[] = []): Promise<Record<string, unknown>> {
+  const install = join(work, name)
+  for (const p of [install, join(work, `.${name}.shoal-previous`), join(work, `${name}-data`)]) await rm(p, { recursive: true, force: true })
+  const result = await shoalGet([`${nginx.url}/bench/channels/stable.json`, '--pubkey', pub, '--dir', install, ...extra], join(work, `${name}-data`), () => undefined).done
+  if (result['event'] !== 'done') throw new Error(`shoal get failed: ${JSON.stringify(result)}`)
+  return result
+}
+
+/** (a) A verified, fsynced install of `size` incompressible bytes against plain downloads of the store. */
+async function installVsDownloaders(o: CdnBenchOptions, results: Record<string, unknown>): Promise<void> {
+  const work = join(o.work, 'install')
+  const build = join(work, 'build')
+  await mkdir(build, { recursive: true })
+  const files = 4
+  for (let i = 0; i < files; i++) await writeFile(join(build, `asset${i}.pak`), seededBytes(`cdn-bench-${i}`, o.size / files))
+  const p = await publisher(work)
+  await p.publish(build, join(work, 'cdn'), '1.0.0', 'stable')
+  await rm(build, { recursive: true })
+  const nginx = await startNginx(join(work, 'cdn'), join(work, 'nginx'))
+  try {
+    const store = `${nginx.url}/bench/1.0.0/pack.chunks`
+    const rss: number[] = []
+    const sides: [string, () => Promise<unknown>][] = [
+      ['shoal get (4 connections)', async () => rss.push((await freshGet(nginx, p.pubPath, work, 'i4'))['peakRssBytes'] as number)],
+      ['shoal get (8 connections)', async () => rss.push((await freshGet(nginx, p.pubPath, work, 'i8', ['--connections', '8']))['peakRssBytes'] as number)],
+      ['aria2c -x8', () => run('aria2c', ['-x8', '-s8', '-q', '--allow-overwrite=true', '--file-allocation=none', '-d', work, '-o', 'aria2.bin', store])],
+      ['curl', () => run('curl', ['-sf', '-o', join(work, 'curl.bin'), store])],
+    ]
+    const times = new Map<string, number[]>(sides.map(([name]) => [name, []]))
+    // Interleaved rounds, so drift in the machine's state hits every side alike.
+    for (let r = 0; r < o.repeat; r++) {
+      for (const [name, fn] of sides) {
+        await run('sync')
+        times.get(name)!.push((await timeIt(1, fn)).median)
+      }
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+    const aria = median(times.get('aria2c -x8')!)
+    console.log(`\nverified install of ${formatBytes(o.size)} from nginx (median of ${o.repeat}; shoal verifies, fsyncs and switches, the others only download):`)
+    const rows: Record<string, unknown> = {}
+    for (const [name, xs] of times) {
+      const t = median(xs)
+      rows[name] = { seconds: t, MBps: o.size / 1e6 / t, vsAria2c: t / aria }
+      console.log(`  ${name.padEnd(26)} ${t.toFixed(2)} s  ${(o.size / 1e6 / t).toFixed(0).padStart(5)} MB/s  ${(t / aria).toFixed(2)}x aria2c's time`)
+    }
+    const peak = Math.max(...rss)
+    rows['peakRssBytes'] = peak
+    console.log(`  shoal peak RSS ${formatBytes(peak)}`)
+    results['cdnInstall'] = rows
+  } finally {
+    await nginx.stop()
+    await rm(work, { recursive: true, force: true })
+  }
+}
+
+/** (b) Bytes on the wire for an update between two real npm releases, Shoal (manifest included) against zsync (control file included). */
+async function updateVsZsync(o: CdnBenchOptions, results: Record<string, unknown>): Promise<void> {
+  console.log('\nupdate bytes on the wire, from the nginx access log:')
+  const rows: Record<string, unknown>[] = []
+  for (const [from, to] of o.npmPairs) {
+    const work = join(o.work, `zsync-${to.replace(/[@/]/g, '_')}`)
+    const cdn = join(work, 'cdn')
+    await mkdir(join(cdn, 'zsync'), { recursive: true })
+    const dirs: string[] = []
+    for (const spec of [from, to]) {
+      const { stdout } = await run('npm', ['pack', spec, '--silent', '--pack-destination', work], { cwd: work })
+      const dir = join(work, spec.replace(/[@/]/g, '_'))
+      await mkdir(dir, { recursive: true })
+      await run('tar', ['-xzf', join(work, stdout.trim().split('\n').at(-1)!), '-C', dir])
+      dirs.push(dir)
+      // zsync syncs one file: the same release as an uncompressed tar.
+      await run('tar', ['--sort=name', '--mtime=@0', '-cf', join(cdn, 'zsync', `${dirs.length}.tar`), '-C', dir, '.'])
+    }
+    await run('zsyncmake', ['-o', join(cdn, 'zsync', '2.tar.zsync'), '-u', '2.tar', join(cdn, 'zsync', '2.tar')])
+    const p = await publisher(work)
+    await p.publish(dirs[0]!, cdn, '1.0.0', 'stable')
+    const nginx = await startNginx(cdn, join(work, 'nginx'))
+    try {
+      await freshGet(nginx, p.pubPath, work, 'install')
+      await p.publish(dirs[1]!, cdn, '1.1.0', 'stable')
+      const before = await nginx.bytesSent()
+      const install = join(work, 'install')
+      const update = await shoalGet([`${nginx.url}/bench/channels/stable.json`, '--pubkey', p.pubPath, '--dir', install], join(work, 'install-data'), () => undefined).done
+      if (update['event'] !== 'done') throw new Error(`shoal update failed: ${JSON.stringify(update)}`)
+      const shoalBytes = (await nginx.bytesSent()) - before
+      await cp(join(cdn, 'zsync', '1.tar'), join(work, 'seed.tar'))
+      const zBefore = await nginx.bytesSent()
+      await run('zsync', ['-q', '-i', join(work, 'seed.tar'), '-o', join(work, 'out.tar'), `${nginx.url}/zsync/2.tar.zsync`], { cwd: work })
+      const zsyncBytes = (await nginx.bytesSent()) - zBefore
+      const size = (await stat(join(cdn, 'zsync', '2.tar'))).size
+      rows.push({ from, to, releaseBytes: size, shoalBytes, zsyncBytes, ratio: shoalBytes / zsyncBytes })
+      console.log(`  ${`${from} -> ${to}`.padEnd(36)} release ${formatBytes(size).padEnd(10)} shoal ${formatBytes(shoalBytes).padEnd(10)} zsync ${formatBytes(zsyncBytes).padEnd(10)} shoal/zsync ${(shoalBytes / zsyncBytes).toFixed(2)}x`)
+    } finally {
+      await nginx.stop()
+      await rm(work, { recursive: true, force: true })
+    }
+  }
+  results['updateVsZsync'] = rows
+}
+
+/** (c) A job killed half-way: how long the rerun takes to receive its first new byte, against a fresh start. */
+async function resumeLatency(o: CdnBenchOptions, results: Record<string, unknown>): Promise<void> {
+  const work = join(o.work, 'resume')
+  const build = join(work, 'build')
+  await mkdir(build, { recursive: true })
+  const files = Math.max(1, Math.round(o.resumeSize / 2 ** 30))
+  for (let i = 0; i < files; i++) await writeFile(join(build, `asset${i}.pak`), seededBytes(`resume-${i}`, o.resumeSize / files))
+  const p = await publisher(work)
+  await p.publish(build, join(work, 'cdn'), '1.0.0', 'stable')
+  await rm(build, { recursive: true })
+  const nginx = await startNginx(join(work, 'cdn'), join(work, 'nginx'))
+  try {
+    const args = [`${nginx.url}/bench/channels/stable.json`, '--pubkey', p.pubPath, '--dir', join(work, 'install')]
+    const data = join(work, 'data')
+    const firstByte = async (): Promise<number> => {
+      let at = -1
+      const job = shoalGet(args, data, (e, s) => {
+        if (at < 0 && e['event'] === 'progress' && ((e['bytes'] as { cdn: number }).cdn ?? 0) > 0) {
+          at = s
+          job.kill()
+        }
+      })
+      await job.done
+      return at
+    }
+    const fresh = await firstByte()
+    await rm(join(work, 'install'), { recursive: true, force: true })
+    // Run until half the release has arrived, then kill -9.
+    const half = shoalGet(args, data, (e) => {
+      if (e['event'] === 'progress' && (e['done'] as number) >= o.resumeSize / 2) half.kill()
+    })
+    await half.done
+    const resumed = await firstByte()
+    results['resume'] = { size: o.resumeSize, freshFirstByteSeconds: fresh, resumedFirstByteSeconds: resumed }
+    console.log(`\nresume of a half-done ${formatBytes(o.resumeSize)} job: first new byte after ${resumed.toFixed(2)} s (a fresh start: ${fresh.toFixed(2)} s)`)
+  } finally {
+    await nginx.stop()
+    await rm(work, { recursive: true, force: true })
+  }
+}
+
+export async function cdnBench(o: CdnBenchOptions, results: Record<string, unknown>): Promise<void> {
+  await installVsDownloaders(o, results)
+  await updateVsZsync(o, results)
+  await resumeLatency(o, results)
+}
