@@ -11,7 +11,8 @@ export interface ProgressDetail {
 }
 
 export interface ProgressLine {
-  update(done: number, total: number, detail?: ProgressDetail): void
+  /** `detail` is called only when a line is actually shown. */
+  update(done: number, total: number, detail?: () => ProgressDetail): void
   stop(): void
 }
 
@@ -57,9 +58,9 @@ export class Output {
   }
 
   progress(label: string): ProgressLine {
-    if (this.json) return this.throttled(JSON_PROGRESS_INTERVAL_MS, (done, total, detail) => this.event('progress', { phase: label, done, total, ...detail?.json }))
+    if (this.json) return this.throttled(JSON_PROGRESS_INTERVAL_MS, (done, total, detail) => this.event('progress', { phase: label, done, total, ...detail?.().json }))
     if (!this.stderr.isTTY) {
-      return this.throttled(PLAIN_PROGRESS_INTERVAL_MS, (done, total, detail) => this.stderr.write(`${label}: ${formatBytes(done)} of ${formatBytes(total)}${detail ? ` | ${detail.text}` : ''}\n`))
+      return this.throttled(PLAIN_PROGRESS_INTERVAL_MS, (done, total, detail) => this.stderr.write(`${label}: ${formatBytes(done)} of ${formatBytes(total)}${detail ? ` | ${detail().text}` : ''}\n`))
     }
     const bar = new cliProgress.SingleBar(
       { stream: this.stderr, format: `${label.padEnd(6)} [{bar}] {percentage}% | {doneText} of {totalText} | {rate}/s | ETA {eta_formatted} {detail}`, hideCursor: true, clearOnComplete: false },
@@ -69,7 +70,7 @@ export class Output {
     let running = false
     return {
       update: (done, total, detail) => {
-        const fields = { doneText: formatBytes(done), totalText: formatBytes(total), rate: formatBytes(Math.round(done / Math.max(0.001, (Date.now() - started) / 1000))), detail: detail ? `| ${detail.text}` : '' }
+        const fields = { doneText: formatBytes(done), totalText: formatBytes(total), rate: formatBytes(Math.round(done / Math.max(0.001, (Date.now() - started) / 1000))), detail: detail ? `| ${detail().text}` : '' }
         if (!running) bar.start(total, done, fields)
         running = true
         bar.setTotal(total)
@@ -82,9 +83,9 @@ export class Output {
     }
   }
 
-  private throttled(intervalMs: number, emit: (done: number, total: number, detail?: ProgressDetail) => void): ProgressLine {
+  private throttled(intervalMs: number, emit: (done: number, total: number, detail?: () => ProgressDetail) => void): ProgressLine {
     let last = 0
-    let pending: [number, number, ProgressDetail | undefined] | undefined
+    let pending: [number, number, (() => ProgressDetail) | undefined] | undefined
     return {
       update: (done, total, detail) => {
         const now = Date.now()

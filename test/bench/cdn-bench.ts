@@ -84,6 +84,8 @@ async function installVsDownloaders(o: CdnBenchOptions, results: Record<string, 
       ['shoal get (8 connections)', async () => rss.push((await freshGet(nginx, p.pubPath, work, 'i8', ['--connections', '8']))['peakRssBytes'] as number)],
       ['aria2c -x8', () => run('aria2c', ['-x8', '-s8', '-q', '--allow-overwrite=true', '--file-allocation=none', '-d', work, '-o', 'aria2.bin', store])],
       ['curl', () => run('curl', ['-sf', '-o', join(work, 'curl.bin'), store])],
+      // An install must be on disk before it is switched in; aria2c never fsyncs. This row makes it durable too.
+      ['aria2c -x8, then sync', async () => (await run('aria2c', ['-x8', '-s8', '-q', '--allow-overwrite=true', '--file-allocation=none', '-d', work, '-o', 'aria2s.bin', store]), await run('sync'))],
     ]
     const times = new Map<string, number[]>(sides.map(([name]) => [name, []]))
     // Interleaved rounds, so drift in the machine's state hits every side alike.
@@ -95,7 +97,7 @@ async function installVsDownloaders(o: CdnBenchOptions, results: Record<string, 
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
     const aria = median(times.get('aria2c -x8')!)
-    console.log(`\nverified install of ${formatBytes(o.size)} from nginx (median of ${o.repeat}; shoal verifies, fsyncs and switches, the others only download):`)
+    console.log(`\nverified install of ${formatBytes(o.size)} from nginx (median of ${o.repeat}; shoal verifies, fsyncs and switches; aria2c and curl only download):`)
     const rows: Record<string, unknown> = {}
     for (const [name, xs] of times) {
       const t = median(xs)

@@ -43,7 +43,7 @@ async function jobOptions(out: Output, dataDir: string, db: StateDb, flags: Fetc
       connections: flags.connections,
       stallMs: flags.stallTimeout,
       now: () => new Date(),
-      onProgress: (p) => bar.update(p.done, p.total, { text: perSource(p.bytes), json: { bytes: { ...p.bytes } } }),
+      onProgress: (p) => bar.update(p.done, p.total, () => ({ text: perSource(p.bytes), json: { bytes: { ...p.bytes } } })),
     },
     stop: () => bar.stop(),
   }

@@ -1,6 +1,6 @@
 // Worker thread for installs: stored bytes → raw chunk → SHA-256 check → write to
 // every staged position. Unverified bytes never reach a staged file.
-import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readSync, writevSync } from 'node:fs'
 import { createHash, hash } from 'node:crypto'
 import { parentPort } from 'node:worker_threads'
 import { rawChunk } from '../../release/store-reader.ts'
@@ -25,8 +25,38 @@ function fdFor(path: string): number {
   return fd
 }
 
-function writeAll(fd: number, data: Uint8Array, position: number): void {
-  for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, position + done)
+interface PendingWrite {
+  readonly offset: number
+  readonly data: Uint8Array
+}
+
+const MAX_IOVECS = 1024
+
+/** One writev per run of back-to-back writes: a fresh install writes whole ranges in order (16 KiB pwrites cost ~1 s per GiB here). */
+function flushWrites(writes: Map<string, PendingWrite[]>): void {
+  for (const [path, list] of writes) {
+    list.sort((a, b) => a.offset - b.offset)
+    const fd = fdFor(path)
+    for (let i = 0; i < list.length; ) {
+      let j = i + 1
+      let end = list[i]!.offset + list[i]!.data.length
+      while (j < list.length && j - i < MAX_IOVECS && list[j]!.offset === end) end += list[j++]!.data.length
+      writeFully(fd, list.slice(i, j).map((w) => w.data), list[i]!.offset)
+      i = j
+    }
+  }
+}
+
+function writeFully(fd: number, buffers: Uint8Array[], position: number): void {
+  const pending = [...buffers]
+  let at = position
+  while (pending.length > 0) {
+    let written = writevSync(fd, pending, at)
+    at += written
+    // A short write: drop what was written and continue with the rest.
+    while (pending.length > 0 && written >= pending[0]!.length) written -= pending.shift()!.length
+    if (written > 0) pending[0] = pending[0]!.subarray(written)
+  }
 }
 
 function readExactly(fd: number, length: number, position: number): Buffer | undefined {
@@ -42,6 +72,7 @@ function readExactly(fd: number, length: number, position: number): Buffer | und
 
 function place(task: PlaceTask): PlaceResult {
   const bad: number[] = []
+  const writes = new Map<string, PendingWrite[]>()
   let written = 0
   const sourceFd = 'path' in task.source ? openSync(task.source.path, 'r') : undefined
   try {
@@ -58,10 +89,13 @@ function place(task: PlaceTask): PlaceResult {
         return
       }
       for (const t of item.targets) {
-        writeAll(fdFor(t.path), raw, t.offset)
+        const list = writes.get(t.path)
+        if (list) list.push({ offset: t.offset, data: raw })
+        else writes.set(t.path, [{ offset: t.offset, data: raw }])
         written += raw.length
       }
     })
+    flushWrites(writes)
   } finally {
     if (sourceFd !== undefined) closeSync(sourceFd)
   }
