@@ -1,7 +1,7 @@
 // Builds the new version in the staging folder: unchanged files are hard-linked
 // from the install once their chunks verify, reused chunks are copied from the
 // install, and everything else comes from the CDN. Every chunk is verified before
-// it is written, and progress is checkpointed only after the written files are fsynced.
+// it is written; every assembled file is checked whole before the switch.
 import { chmod, link, copyFile, mkdir, open, rm, stat } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Manifest } from '../../../shared/release-schema.ts'
@@ -27,7 +27,7 @@ export interface StageContext {
   readonly ranges: RangeOptions
   /** Parallel CDN range requests. */
   readonly parallel: number
-  /** Called with a snapshot of `done` once everything it covers is on disk. */
+  /** Records a snapshot of `done`: written chunks, not necessarily fsynced yet (see CHECKPOINT_BYTES). */
   readonly persist: (done: Uint8Array) => void
   readonly onPlaced: (from: PlacedFrom, bytes: number) => void
 }
