@@ -1,6 +1,7 @@
 import { createCipheriv, createHash } from 'node:crypto'
-import { chmod, copyFile, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises'
+import { chmod, copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
+import { listFiles } from '../release/list-files.ts'
 
 // Deterministic sample releases for the demo, tests and bench: the same seed
 // always gives the same bytes, so figures are comparable between runs.
@@ -104,14 +105,4 @@ export async function writeUpdatedBuild(fromDir: string, toDir: string, seed: st
   await mkdir(join(toDir, 'data', 'dlc'), { recursive: true })
   await writeFile(join(toDir, 'data', 'dlc', 'new-map.pak'), added)
   return { editedFiles: editedFiles + 1, changedBytes: changedBytes + added.length }
-}
-
-async function listFiles(root: string, prefix = ''): Promise<string[]> {
-  const out: string[] = []
-  for (const e of await readdir(join(root, prefix), { withFileTypes: true })) {
-    const rel = prefix ? `${prefix}/${e.name}` : e.name
-    if (e.isDirectory()) out.push(...(await listFiles(root, rel)))
-    else out.push(rel)
-  }
-  return out.sort()
 }

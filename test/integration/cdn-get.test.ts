@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { seededBytes, seededText } from '../../app/demo/sample-build.ts'
 import { startFaultServer, type Fault } from '../support/fault-server.ts'
-import { startNginx, type Nginx } from '../support/nginx.ts'
+import type { Nginx } from '../support/nginx.ts'
+import { clientFactory, serveReleasePair, type Client } from '../support/release-pair.ts'
 import { forgeInto, makeFixture, type Fixture } from '../support/release-fixture.ts'
 import { runCli } from '../support/run-cli.ts'
 import { treeHash } from '../support/tree-hash.ts'
@@ -38,11 +39,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'shoal-get-'))
   f = await makeFixture(dir, 1024)
   const [v1, v2] = await writeBuilds()
-  expect((await f.publish(v1, '1.0.0', ['--channel', 'stable'])).code).toBe(0)
-  expect((await f.publish(v2, '1.1.0', ['--channel', 'beta'])).code).toBe(0)
-  v1Tree = await treeHash(v1)
-  v2Tree = await treeHash(v2)
-  nginx = await startNginx(f.cdn, join(dir, 'nginx'))
+  ;({ nginx, v1Tree, v2Tree } = await serveReleasePair(f, dir, v1, v2))
 }, 120_000)
 
 afterAll(async () => {
@@ -50,14 +47,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-let n = 0
-/** A fresh install folder and data dir. */
-function client() {
-  n++
-  return { install: join(dir, `install-${n}`), data: join(dir, `data-${n}`) }
-}
+const client = clientFactory(() => dir)
 
-function get(c: { install: string; data: string }, url: string, extra: string[] = []) {
+function get(c: Client, url: string, extra: string[] = []) {
   return runCli(['get', url, '--pubkey', join(f.keyDir, 'publisher.pub'), '--dir', c.install, '--json', ...extra], { SHOAL_DATA_DIR: c.data })
 }
 
@@ -84,7 +76,7 @@ describe('shoal get from nginx', () => {
     expect(wire).toBeLessThan(3 * CHANGED)
     const bytes = update.last['bytes'] as { cdn: number; local: number }
     expect(bytes.local).toBeGreaterThan(BIG - 2 * CHANGED)
-    expect(await treeHash(join(dir, `.${`install-${n}`}.shoal-previous`))).toEqual(v1Tree)
+    expect(await treeHash(c.backup)).toEqual(v1Tree)
 
     const again = await get(c, channel(nginx.url, 'beta'))
     expect(again.last).toMatchObject({ event: 'done', upToDate: true, bytes: { cdn: 0 } })
@@ -168,7 +160,7 @@ describe('bad input loses nothing', () => {
       expect(run.last).toMatchObject({ event: 'error', code: 'E_FETCH' })
       expect(run.stderr).toContain(server.url)
       expect(run.stderr).toMatch(/failed SHA-256 verification/)
-      expect(await readdir(dir)).not.toContain(`install-${n}`)
+      expect(await readdir(dir)).not.toContain(basename(alone.install))
     } finally {
       await server.close()
     }

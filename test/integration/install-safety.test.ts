@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { writeUpdatedBuild } from '../../app/demo/sample-build.ts'
-import { startNginx, type Nginx } from '../support/nginx.ts'
+import type { Nginx } from '../support/nginx.ts'
+import { clientFactory, serveReleasePair, type Client } from '../support/release-pair.ts'
 import { makeFixture, type Fixture } from '../support/release-fixture.ts'
 import { runCli } from '../support/run-cli.ts'
 import { treeHash } from '../support/tree-hash.ts'
@@ -22,11 +23,7 @@ beforeAll(async () => {
   const fx = await makeFixture(dir, 24 * 1024 * 1024)
   f = fx
   await writeUpdatedBuild(fx.build, join(dir, 'build-v2'), 'safety-v2')
-  expect((await f.publish(fx.build, '1.0.0', ['--channel', 'stable'])).code).toBe(0)
-  expect((await f.publish(join(dir, 'build-v2'), '1.1.0', ['--channel', 'beta'])).code).toBe(0)
-  v1Tree = await treeHash(fx.build)
-  v2Tree = await treeHash(join(dir, 'build-v2'))
-  nginx = await startNginx(f.cdn, join(dir, 'nginx'))
+  ;({ nginx, v1Tree, v2Tree } = await serveReleasePair(f, dir, fx.build, join(dir, 'build-v2')))
 }, 120_000)
 
 afterAll(async () => {
@@ -34,12 +31,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-let n = 0
-function client() {
-  n++
-  return { install: join(dir, `install-${n}`), data: join(dir, `data-${n}`), backup: join(dir, `.install-${n}.shoal-previous`) }
-}
-type Client = ReturnType<typeof client>
+const client = clientFactory(() => dir)
 const url = (name: string) => `${nginx.url}/game/channels/${name}.json`
 const args = (c: Client, channel: string) => ['get', url(channel), '--pubkey', join(f.keyDir, 'publisher.pub'), '--dir', c.install]
 const get = (c: Client, channel: string, env: NodeJS.ProcessEnv = {}) => runCli([...args(c, channel), '--json'], { SHOAL_DATA_DIR: c.data, ...env })

@@ -1,8 +1,9 @@
 import type { KeyObject } from 'node:crypto'
-import { lstat, readdir } from 'node:fs/promises'
+import { lstat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { ShoalError } from '../../../shared/errors.ts'
+import { listFiles } from '../../release/list-files.ts'
 import { decodeManifest } from '../../release/manifest-codec.ts'
 import { WorkerPool } from '../../release/worker-pool.ts'
 import type { StateDb } from '../../store/state-db.ts'
@@ -18,16 +19,6 @@ export interface VerifyReport {
   readonly damaged: string[]
   /** Files in the folder that the release does not have. */
   readonly extra: string[]
-}
-
-async function listFiles(root: string, prefix = ''): Promise<string[]> {
-  const out: string[] = []
-  for (const e of await readdir(join(root, prefix), { withFileTypes: true })) {
-    const rel = prefix ? `${prefix}/${e.name}` : e.name
-    if (e.isDirectory()) out.push(...(await listFiles(root, rel)))
-    else out.push(rel)
-  }
-  return out
 }
 
 /** Rechecks every file of an install against its manifest: chunk hashes, file SHA-256, size and mode. */
