@@ -1,5 +1,6 @@
-// `npm run demo`: the release format end to end on a generated sample product.
-// Later issues grow it into the full demo (CDN server, tracker, seeds, several clients).
+// `npm run demo`: Shoal's main job on a generated sample product: publish two releases,
+// serve them as a CDN, and have several clients install v1 and update to v2 from it.
+// The swarm issue adds peers (a tracker and a seed) to the same run.
 import { spawn } from 'node:child_process'
 import { mkdtemp, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -7,7 +8,10 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Command, InvalidArgumentError } from 'commander'
 import { formatBytes, parseBytes } from '../../shared/units.ts'
+import type { SourceBytes } from '../engine/stats/source-bytes.ts'
+import { runClients, type ClientState } from './demo-clients.ts'
 import { writeSampleBuild, writeUpdatedBuild } from './sample-build.ts'
+import { startStaticServer } from './static-server.ts'
 
 const CLI = fileURLToPath(new URL('../cli/shoal.ts', import.meta.url))
 
@@ -24,8 +28,9 @@ async function main(): Promise<void> {
   const opts = new Command('demo')
     .option('--size <bytes>', 'size of the sample build', (v) => parseBytes(v) ?? (() => { throw new InvalidArgumentError('expected a size such as 256MiB') })(), 256 * 1024 * 1024)
     .option('--dir <dir>', 'work folder (default: a new temp folder, kept for a look afterwards)')
+    .option('--clients <n>', 'client processes that install and update', (v) => Math.max(1, Math.min(16, Number(v) || 1)), 3)
     .parse()
-    .opts<{ size: number; dir?: string }>()
+    .opts<{ size: number; dir?: string; clients: number }>()
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'shoal-demo-')))
   const cdn = join(dir, 'cdn')
   const keys = join(dir, 'keys')
@@ -57,6 +62,15 @@ async function main(): Promise<void> {
     rows.push({ ...p, bytes: info['bytes']!, files: info['files']!, store, manifest: info['manifestBytes']!, pieces: info['pieces']! })
   }
 
+  console.log(`\n5. serve ${cdn} on 127.0.0.1 (a static range server standing in for the CDN)`)
+  const server = await startStaticServer(cdn)
+  const pubkey = join(keys, 'publisher.pub')
+  const clients = join(dir, 'clients')
+  const installs = await runClients(clients, opts.clients, `${server.url}/demo-game/channels/stable.json`, pubkey, `\n6. ${opts.clients} clients install 1.0.0 at once`)
+  const updates = await runClients(clients, opts.clients, `${server.url}/demo-game/channels/beta.json`, pubkey, `\n7. the same clients update to 1.1.0`)
+  await server.close()
+  const failed = [...installs, ...updates].filter((c) => c.error)
+
   console.log('\nSummary')
   console.log('  version  channel  files  release     new on CDN  manifest   pieces  publish')
   for (const r of rows) {
@@ -64,7 +78,15 @@ async function main(): Promise<void> {
   }
   const update = rows[1]!
   console.log(`\n  v2 changed ${formatBytes(changes.changedBytes)} in ${changes.editedFiles} files; its new pack section stores ${formatBytes(update.store)} (${((100 * update.store) / update.bytes).toFixed(1)} % of the release).`)
+  const sum = (states: ClientState[], key: keyof SourceBytes) => states.reduce((n, c) => n + c.bytes[key], 0)
+  const release = rows[0]!.bytes
+  console.log(`  Install: ${opts.clients} clients took ${formatBytes(sum(installs, 'cdn'))} from the CDN, ${(sum(installs, 'cdn') / release).toFixed(2)}x the release (peers join in the swarm issue).`)
+  console.log(`  Update: ${formatBytes(sum(updates, 'cdn'))} from the CDN and ${formatBytes(sum(updates, 'local'))} reused from the installed version; each client fetched ${((100 * sum(updates, 'cdn')) / opts.clients / update.bytes).toFixed(1)} % of the release.`)
   console.log(`  Done in ${((performance.now() - started) / 1000).toFixed(1)} s. The CDN folder ${cdn} can be served by any static HTTP server.`)
+  if (failed.length > 0) {
+    console.error(`${failed.length} client job(s) failed: ${failed.map((c) => `${c.name}: ${c.error}`).join('; ')}`)
+    process.exitCode = 1
+  }
 }
 
 await main()
