@@ -15,6 +15,12 @@ import type { FileHashResult, PlaceItem, PlaceResult, PlacementResult, Placement
 
 export type PlacedFrom = 'cdn' | 'local'
 
+interface FetchJob {
+  readonly range: StoreRange
+  /** The mirror whose bytes for this range failed verification, if any. */
+  readonly avoid: Mirror | undefined
+}
+
 export interface StageContext {
   readonly manifest: Manifest
   readonly plan: InstallPlan
@@ -222,39 +228,51 @@ export class Stager {
     return fromCdn
   }
 
-  /** Fetches ranges in parallel; chunks that fail verification are fetched again, avoiding the mirror that sent them. */
+  /**
+   * Fetches ranges in parallel; chunks that fail verification are fetched again, avoiding the
+   * mirror that sent them. Each loop overlaps its next fetch with the placing of its last range
+   * and recycles two buffers, so memory stays at 2 x parallel x range size.
+   */
   private async fetchFromCdn(chunks: number[]): Promise<void> {
     const locations = storeLocations(this.c.manifest)
-    const queue: { range: StoreRange; avoid: Mirror | undefined }[] = planRanges(this.c.manifest, locations, chunks, this.c.ranges).map((range) => ({ range, avoid: undefined }))
+    const queue: FetchJob[] = planRanges(this.c.manifest, locations, chunks, this.c.ranges).map((range) => ({ range, avoid: undefined }))
     let failed = false
-    const worker = async () => {
-      // Each loop reuses one buffer: the worker hands it back after placing its chunks.
-      let spent: ArrayBuffer | undefined
+    const loop = async () => {
+      const spare: ArrayBuffer[] = []
+      let placing: Promise<void> = Promise.resolve()
       for (let job = queue.shift(); job && !failed; job = queue.shift()) {
-        const { range } = job
-        const { bytes, mirror } = await this.c.cdn.fetchRange(range.path, range.start, range.end, job.avoid, spent)
-        const batch = range.chunks.map((c) => c.index)
-        const at = new Map(range.chunks.map((c) => [c.index, c.at]))
-        const items = this.items(batch, (c) => at.get(c)!, (c) => this.c.manifest.chunks.stored[c]!)
-        // The range buffer is handed over, not copied: nothing here reads it again.
-        const owned = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length)
-        const r = (await this.c.workers.run({ kind: 'place', source: { bytes: owned }, items }, [owned.buffer as ArrayBuffer])) as PlaceResult
-        spent = r.returned
-        const bad = new Set(r.bad.map((k) => batch[k]!))
-        this.placed('cdn', batch.filter((c) => !bad.has(c)), r.written)
-        if (bad.size > 0) {
-          this.c.cdn.penalize(mirror, `${bad.size} chunk(s) of ${range.path} bytes ${range.start}-${range.end - 1} failed SHA-256 verification`)
-          for (const retry of planRanges(this.c.manifest, locations, bad, this.c.ranges)) queue.push({ range: retry, avoid: mirror })
-        }
+        const { bytes, mirror } = await this.c.cdn.fetchRange(job.range.path, job.range.start, job.range.end, job.avoid, spare.pop())
+        await placing
+        const current = job
+        placing = this.placeRange(current, bytes, mirror, locations, queue).then((returned) => void (returned && spare.push(returned)))
       }
+      await placing
     }
     const guarded = () =>
-      worker().catch((err: unknown) => {
+      loop().catch((err: unknown) => {
         failed = true
         throw err
       })
-    // Workers end when the queue is empty; retries queued by a late failure are picked up by the loop below.
+    // Loops end when the queue is empty; retries queued by a late failure are picked up here.
     while (queue.length > 0) await Promise.all(Array.from({ length: this.c.parallel }, guarded))
+  }
+
+  /** Verifies and writes one fetched range in a worker; returns the buffer for reuse. */
+  private async placeRange(job: FetchJob, bytes: Buffer, mirror: Mirror, locations: ReturnType<typeof storeLocations>, queue: FetchJob[]): Promise<ArrayBuffer | undefined> {
+    const { range } = job
+    const batch = range.chunks.map((c) => c.index)
+    const at = new Map(range.chunks.map((c) => [c.index, c.at]))
+    const items = this.items(batch, (c) => at.get(c)!, (c) => this.c.manifest.chunks.stored[c]!)
+    // The range buffer is handed over, not copied: nothing here reads it again.
+    const owned = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length)
+    const r = (await this.c.workers.run({ kind: 'place', source: { bytes: owned }, items }, [owned.buffer as ArrayBuffer])) as PlaceResult
+    const bad = new Set(r.bad.map((k) => batch[k]!))
+    this.placed('cdn', batch.filter((c) => !bad.has(c)), r.written)
+    if (bad.size > 0) {
+      this.c.cdn.penalize(mirror, `${bad.size} chunk(s) of ${range.path} bytes ${range.start}-${range.end - 1} failed SHA-256 verification`)
+      for (const retry of planRanges(this.c.manifest, locations, bad, this.c.ranges)) queue.push({ range: retry, avoid: mirror })
+    }
+    return r.returned
   }
 
   private placed(from: 'cdn' | 'local', chunks: readonly number[], written: number): void {
