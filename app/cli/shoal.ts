@@ -134,4 +134,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) process.exitCode = await main(process.argv)
+if (import.meta.main) {
+  // A bug that escapes every await still ends with one error line (and a JSON error event), not a bare stack.
+  process.on('unhandledRejection', (err) => {
+    process.exitCode = new Output(process.argv.includes('--json')).error(err)
+    process.exit()
+  })
+  process.exitCode = await main(process.argv)
+}

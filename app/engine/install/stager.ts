@@ -245,6 +245,9 @@ export class Stager {
         await placing
         const current = job
         placing = this.placeRange(current, bytes, mirror, locations, queue).then((returned) => void (returned && spare.push(returned)))
+        // Handled here so a failure while the next fetch runs is not an unhandled rejection;
+        // `await placing` still rethrows it, and the other loops stop taking ranges.
+        placing.catch(() => (failed = true))
       }
       await placing
     }
