@@ -7,6 +7,7 @@ import { DEFAULT_CONNECTIONS, getCommand, rollbackCommand, verifyCommand, type F
 import { inspectCommand } from './commands/inspect.ts'
 import { keygenCommand } from './commands/keygen.ts'
 import { publishCommand } from './commands/publish.ts'
+import { trackerCommand } from './commands/tracker.ts'
 import { defaultDataDir } from './data-dir.ts'
 import { Output } from './output.ts'
 
@@ -107,6 +108,14 @@ export function buildProgram(): Command {
   fetchOptions(program.command('verify').description('recheck an install against its manifest (chunks, file SHA-256, modes, extra files); --repair fixes it from the CDN'))
     .option('--repair', 'rebuild damaged files, reusing every chunk that still verifies', false)
     .action((o: FetchFlags & { repair: boolean }) => verifyCommand(output(), dataDir(), o))
+
+  program
+    .command('tracker')
+    .description('run a BitTorrent tracker for Shoal releases: HTTP only, optional token, nearest peers first')
+    .option('--port <n>', 'TCP port (0 picks a free one)', (v) => Number(v), 8000)
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--token-file <file>', 'announces and scrapes must carry ?token=<contents of this file>')
+    .action((o: { port: number; host: string; tokenFile?: string }) => trackerCommand(output(), { port: o.port, host: o.host, tokenFile: o.tokenFile }))
 
   program
     .command('rollback')
