@@ -1,0 +1,84 @@
+// Pure: which pieces the CDN may serve right now. Peers are the first choice; the CDN
+// fills what they cannot: pieces no connected peer has, enough pieces to hold a target
+// rate when peers fall behind it, and the last pieces (endgame). Everything here is a
+// function of its inputs and the clock, so the swarm, the bench and a simulator share it.
+
+export interface SchedulerInput {
+  /** Milliseconds; only differences matter. */
+  readonly now: number
+  readonly startedAt: number
+  readonly pieceLength: number
+  /** Pieces not yet verified, in the order the download wants them. */
+  readonly needed: readonly number[]
+  /** For each piece, how many connected peers have it. */
+  readonly availability: ArrayLike<number>
+  /** Pieces requested from peers and not yet in. */
+  readonly fromPeers: ReadonlySet<number>
+  /** Pieces requested from the CDN and not yet in. */
+  readonly fromCdn: ReadonlySet<number>
+  /** Bytes verified so far, from every source. */
+  readonly bytesDone: number
+  /** Recent download rate from peers, bytes per second. */
+  readonly peerRate: number
+  /** The rate the job should hold, bytes per second; 0 means no target. */
+  readonly targetRate: number
+  /** Bytes the CDN may still serve to this job (policy); Infinity when unlimited. */
+  readonly cdnBudget: number
+  /** Most pieces the CDN source works on at once. */
+  readonly maxCdnPieces: number
+  /** Pieces left at which every remaining piece may also go to the CDN. */
+  readonly endgamePieces: number
+  /** How far ahead (ms) a rate gap is planned for. */
+  readonly horizonMs: number
+}
+
+export type CdnReason = 'no-peer' | 'behind-target' | 'endgame'
+
+export interface CdnAssignment {
+  readonly piece: number
+  readonly reason: CdnReason
+}
+
+/** Pieces to request from the CDN now, most urgent first; never more than the free slots and the budget allow. */
+export function scheduleCdn(s: SchedulerInput): CdnAssignment[] {
+  let slots = s.maxCdnPieces - s.fromCdn.size
+  let budget = s.cdnBudget
+  const out: CdnAssignment[] = []
+  const taken = new Set<number>()
+  const take = (piece: number, reason: CdnReason): boolean => {
+    if (slots <= 0 || budget < s.pieceLength) return false
+    if (taken.has(piece) || s.fromCdn.has(piece)) return true
+    out.push({ piece, reason })
+    taken.add(piece)
+    slots--
+    budget -= s.pieceLength
+    return true
+  }
+  const open = s.needed.filter((p) => !s.fromCdn.has(p))
+
+  // 1. What no connected peer has can only come from the CDN.
+  for (const p of open) if ((s.availability[p] ?? 0) === 0 && !take(p, 'no-peer')) return out
+
+  // 2. Endgame: a few pieces left; do not wait on a slow peer for the last ones.
+  if (open.length <= s.endgamePieces) {
+    for (const p of open) if (!take(p, 'endgame')) return out
+    return out
+  }
+
+  // 3. Behind the target rate: the CDN covers the gap over the horizon, on the pieces
+  //    peers are least likely to deliver soon (rarest, not already requested from a peer).
+  if (s.targetRate > 0) {
+    const elapsed = Math.max(0, s.now - s.startedAt) / 1000
+    const behind = s.targetRate * elapsed - s.bytesDone
+    const gapRate = Math.max(0, s.targetRate - s.peerRate)
+    const wantBytes = Math.max(behind, 0) + (gapRate * s.horizonMs) / 1000
+    let pieces = Math.ceil(wantBytes / s.pieceLength) - (s.fromCdn.size + taken.size)
+    if (pieces > 0) {
+      const candidates = open.filter((p) => !s.fromPeers.has(p) && !taken.has(p)).sort((a, b) => (s.availability[a] ?? 0) - (s.availability[b] ?? 0))
+      for (const p of candidates) {
+        if (pieces-- <= 0 || !take(p, 'behind-target')) break
+      }
+    }
+  }
+  return out
+}
