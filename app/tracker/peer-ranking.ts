@@ -1,31 +1,9 @@
 // Pure: which peers a tracker hands out first. Peers on the requester's own subnet
 // (same IPv4 /24 or IPv6 /64) come first, then other private-range peers, then the rest,
 // each group in random order so load spreads across seeders.
-import { isIP } from 'node:net'
+import { isPrivateAddress, sameSubnet } from '../net/address-scope.ts'
 
 export type PeerScope = 0 | 1 | 2
-
-const PRIVATE_V4 = [/^10\./, /^172\.(1[6-9]|2\d|3[01])\./, /^192\.168\./, /^127\./, /^169\.254\./]
-const PRIVATE_V6 = [/^f[cd][0-9a-f]{2}:/i, /^fe[89ab][0-9a-f]:/i, /^::1$/]
-
-export function isPrivateAddress(ip: string): boolean {
-  return isIP(ip) === 4 ? PRIVATE_V4.some((r) => r.test(ip)) : PRIVATE_V6.some((r) => r.test(ip))
-}
-
-function expandV6(ip: string): string[] {
-  const [head, tail] = ip.split('::') as [string, string | undefined]
-  const left = head ? head.split(':') : []
-  const right = tail ? tail.split(':') : []
-  const fill = tail === undefined ? [] : new Array(8 - left.length - right.length).fill('0')
-  return [...left, ...fill, ...right].map((g) => g.padStart(4, '0'))
-}
-
-export function sameSubnet(a: string, b: string): boolean {
-  const kind = isIP(a)
-  if (kind !== isIP(b) || kind === 0) return false
-  if (kind === 4) return a.split('.').slice(0, 3).join('.') === b.split('.').slice(0, 3).join('.')
-  return expandV6(a).slice(0, 4).join(':') === expandV6(b).slice(0, 4).join(':')
-}
 
 /** 0: same subnet as the requester; 1: both in private ranges; 2: anything else. */
 export function peerScope(requester: string, peer: string): PeerScope {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { isPrivateAddress, peerScope, rankPeers, sameSubnet } from '../../../app/tracker/peer-ranking.ts'
+import { isPrivateAddress, sameSubnet } from '../../../app/net/address-scope.ts'
+import { peerScope, rankPeers } from '../../../app/tracker/peer-ranking.ts'
 
 describe('peer ranking', () => {
   it('knows subnets and private ranges', () => {

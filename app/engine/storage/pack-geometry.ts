@@ -1,0 +1,77 @@
+// Pure: where every byte of the raw pack comes from. A piece is a run of chunk slices
+// plus the zero padding that ends each release section, so a seeder rebuilds any piece
+// from installed files and a leecher knows which pieces its local chunks already complete.
+import type { Manifest } from '../../../shared/release-schema.ts'
+
+export type PieceSegment =
+  /** `length` bytes of chunk `chunk` starting at `offset` within it. */
+  | { readonly kind: 'chunk'; readonly chunk: number; readonly offset: number; readonly length: number }
+  /** `length` zero bytes (section padding). */
+  | { readonly kind: 'zeros'; readonly length: number }
+
+export interface PackGeometry {
+  readonly pieceLength: number
+  readonly pieceCount: number
+  /** Raw pack offset of each chunk. */
+  readonly chunkOffsets: Float64Array
+  /** The segments that make up piece `index`, in order; their lengths add up to the piece length. */
+  segments(index: number): PieceSegment[]
+  /** Pieces whose bytes are all available: every chunk they touch passes `have` (padding always does). */
+  completePieces(have: (chunk: number) => boolean): number[]
+}
+
+export function packGeometry(m: Manifest): PackGeometry {
+  const { pieceLength, length } = m.pack
+  const sizes = m.chunks.size
+  const chunkOffsets = new Float64Array(sizes.length)
+  for (const s of m.pack.sections) {
+    let at = s.offset
+    for (let i = s.firstChunk; i < s.firstChunk + s.chunkCount; i++) {
+      chunkOffsets[i] = at
+      at += sizes[i]!
+    }
+  }
+  const pieceCount = Math.ceil(length / pieceLength)
+  // Chunks are laid out in index order, so the first chunk of a piece is found by binary search.
+  const firstChunkAtOrAfter = (offset: number): number => {
+    let lo = 0
+    let hi = sizes.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (chunkOffsets[mid]! + sizes[mid]! <= offset) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
+  const segments = (index: number): PieceSegment[] => {
+    if (!Number.isInteger(index) || index < 0 || index >= pieceCount) throw new RangeError(`piece ${index} is outside 0..${pieceCount - 1}`)
+    const start = index * pieceLength
+    const end = Math.min(start + pieceLength, length)
+    const out: PieceSegment[] = []
+    let at = start
+    for (let c = firstChunkAtOrAfter(start); at < end && c < sizes.length; c++) {
+      const cStart = chunkOffsets[c]!
+      if (cStart >= end) break
+      if (cStart > at) {
+        out.push({ kind: 'zeros', length: cStart - at })
+        at = cStart
+      }
+      const take = Math.min(cStart + sizes[c]!, end) - at
+      out.push({ kind: 'chunk', chunk: c, offset: at - cStart, length: take })
+      at += take
+    }
+    if (at < end) out.push({ kind: 'zeros', length: end - at })
+    return out
+  }
+  return {
+    pieceLength,
+    pieceCount,
+    chunkOffsets,
+    segments,
+    completePieces: (have) => {
+      const out: number[] = []
+      for (let p = 0; p < pieceCount; p++) if (segments(p).every((s) => s.kind === 'zeros' || have(s.chunk))) out.push(p)
+      return out
+    },
+  }
+}
