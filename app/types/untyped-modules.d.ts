@@ -62,3 +62,52 @@ declare module 'bittorrent-tracker' {
     close(cb?: () => void): void
   }
 }
+
+// webtorrent 3 ships no types; Shoal uses the client, torrents and wires through this subset.
+declare module 'webtorrent' {
+  import { EventEmitter } from 'node:events'
+  export interface Wire extends EventEmitter {
+    readonly type: string
+    readonly remoteAddress: string
+    readonly downloaded: number
+    readonly uploaded: number
+  }
+  export interface Torrent extends EventEmitter {
+    readonly infoHash: string
+    readonly done: boolean
+    readonly progress: number
+    readonly downloaded: number
+    readonly uploaded: number
+    readonly wires: Wire[]
+    addPeer(peer: string): boolean
+    destroy(opts?: { destroyStore?: boolean }, cb?: (err?: Error) => void): void
+  }
+  export interface ClientOptions {
+    dht?: boolean
+    lsd?: boolean
+    natUpnp?: boolean
+    natPmp?: boolean
+    utp?: boolean
+    tracker?: boolean | Record<string, unknown>
+    webSeeds?: boolean
+    torrentPort?: number
+    maxConns?: number
+  }
+  export interface AddOptions {
+    store?: unknown
+    storeOpts?: Record<string, unknown>
+    storeCacheSlots?: number
+    bitfield?: Uint8Array
+    skipVerify?: boolean
+    path?: string
+    announce?: string[]
+  }
+  export default class WebTorrent extends EventEmitter {
+    constructor(opts?: ClientOptions)
+    readonly torrentPort: number
+    readonly listening: boolean
+    address(): { address: string; port: number } | null
+    add(torrent: Uint8Array | string, opts: AddOptions, onTorrent?: (t: Torrent) => void): Torrent
+    destroy(cb?: (err?: Error) => void): void
+  }
+}
