@@ -7,6 +7,7 @@ import { DEFAULT_CONNECTIONS, getCommand, rollbackCommand, verifyCommand, type F
 import { inspectCommand } from './commands/inspect.ts'
 import { keygenCommand } from './commands/keygen.ts'
 import { publishCommand } from './commands/publish.ts'
+import { seedCommand, type SeedFlags } from './commands/seed.ts'
 import { trackerCommand } from './commands/tracker.ts'
 import { defaultDataDir } from './data-dir.ts'
 import { Output } from './output.ts'
@@ -108,6 +109,17 @@ export function buildProgram(): Command {
   fetchOptions(program.command('verify').description('recheck an install against its manifest (chunks, file SHA-256, modes, extra files); --repair fixes it from the CDN'))
     .option('--repair', 'rebuild damaged files, reusing every chunk that still verifies', false)
     .action((o: FetchFlags & { repair: boolean }) => verifyCommand(output(), dataDir(), o))
+
+  program
+    .command('seed')
+    .description('serve an installed release to peers until stopped; every piece is verified before it is uploaded')
+    .requiredOption('--dir <install-dir>', 'install folder')
+    .requiredOption('--pubkey <file>', 'publisher public key')
+    .option('--tracker <url>', 'announce URL besides the manifest\'s own (repeatable)', collect, [])
+    .option('--tracker-token-file <file>', 'send ?token=<contents> with every announce')
+    .option('--port <n>', 'TCP port for peers (0 picks a free one)', (v) => Number(v), 0)
+    .option('--limit-up <rate>', 'upload cap in bytes per second, e.g. 10MiB (default: unlimited)', bytesArg, 0)
+    .action((o: Omit<SeedFlags, 'trackerTokenFile'> & { trackerTokenFile?: string }) => seedCommand(output(), dataDir(), { ...o, trackerTokenFile: o.trackerTokenFile }))
 
   program
     .command('tracker')

@@ -92,6 +92,8 @@ declare module 'webtorrent' {
     webSeeds?: boolean
     torrentPort?: number
     maxConns?: number
+    uploadLimit?: number
+    downloadLimit?: number
   }
   export interface AddOptions {
     store?: unknown

@@ -2,7 +2,7 @@ import { open, readFile, writeFile, mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import WebTorrent, { type ClientOptions, type Torrent } from 'webtorrent'
 import { afterEach, describe, expect, it } from 'vitest'
-import { InstallPieceStore, pieceStoreLayout } from '../../app/engine/storage/install-piece-store.ts'
+import { InstallPieceStore, pieceStoreLayout, torrentBitfield } from '../../app/engine/storage/install-piece-store.ts'
 import { makeFixture } from '../support/release-fixture.ts'
 import { useTempDirs } from '../support/temp-dir.ts'
 import { treeHash } from '../support/tree-hash.ts'
@@ -21,11 +21,7 @@ function client(): WebTorrent {
   return c
 }
 
-const allPieces = (count: number) => {
-  const bits = new Uint8Array(Math.ceil(count / 8)).fill(0xff)
-  if (count % 8) bits[bits.length - 1] = (0xff << (8 - (count % 8))) & 0xff
-  return bits
-}
+const allPieces = (count: number) => torrentBitfield(Array.from({ length: count }, (_, i) => i), count)
 
 describe('install piece store', () => {
   it('a real webtorrent peer seeds pieces read from install files, and another writes them into a fresh tree', async () => {

@@ -36,6 +36,13 @@ export function pieceStoreLayout(m: Manifest, root: string): PieceStoreLayout {
   return { geometry: packGeometry(m), pieceHashes: Buffer.from(m.pack.pieces, 'base64'), readFrom: writeTo.map((w) => w[0]), writeTo }
 }
 
+/** A BitTorrent bitfield (most significant bit first, as webtorrent's `bitfield` option takes it). */
+export function torrentBitfield(pieces: Iterable<number>, count: number): Uint8Array {
+  const bits = new Uint8Array(Math.ceil(count / 8))
+  for (const p of pieces) bits[p >> 3]! |= 0x80 >> (p & 7)
+  return bits
+}
+
 type Callback<T = void> = (err: Error | null, value?: T) => void
 
 interface GetOptions {

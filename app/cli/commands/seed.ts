@@ -1,0 +1,47 @@
+import { readFile } from 'node:fs/promises'
+import { ShoalError } from '../../../shared/errors.ts'
+import { formatBytes } from '../../../shared/units.ts'
+import { startSeeding } from '../../engine/swarm/seed-job.ts'
+import { openStateDb } from '../../store/state-db.ts'
+import { loadPublicKey } from '../key-files.ts'
+import type { Output } from '../output.ts'
+
+export interface SeedFlags {
+  readonly dir: string
+  readonly pubkey: string
+  readonly tracker: string[]
+  readonly trackerTokenFile: string | undefined
+  readonly port: number
+  readonly limitUp: number
+}
+
+const REPORT_MS = 2000
+
+/** Serves the installed release until SIGINT or SIGTERM. */
+export async function seedCommand(out: Output, dataDir: string, flags: SeedFlags): Promise<void> {
+  const token = flags.trackerTokenFile ? (await readFile(flags.trackerTokenFile, 'utf8').catch(() => '')).trim() : undefined
+  if (token === '') throw new ShoalError('E_USAGE', `--tracker-token-file ${flags.trackerTokenFile} is missing or empty`)
+  const db = openStateDb(dataDir)
+  try {
+    const seeding = await startSeeding({ db, installDir: flags.dir, publicKey: await loadPublicKey(flags.pubkey), trackers: flags.tracker, trackerToken: token, port: flags.port, limitUp: flags.limitUp }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') throw new ShoalError('E_IO', `port ${flags.port} is in use`, 'choose another --port')
+      throw err
+    })
+    out.event('seeding', { product: seeding.product, version: seeding.version, infoHash: seeding.infoHash, port: seeding.port, pieces: seeding.pieces, pieceCount: seeding.pieceCount })
+    out.info(`seeding ${seeding.product} ${seeding.version} (${seeding.pieces} of ${seeding.pieceCount} pieces) on port ${seeding.port}; stop with Ctrl-C`)
+    const timer = setInterval(() => {
+      out.event('stats', { uploaded: seeding.uploaded(), peers: seeding.peers() })
+      if (!out.json) out.info(`  uploaded ${formatBytes(seeding.uploaded())} to ${seeding.peers()} peer(s)`)
+    }, REPORT_MS)
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve)
+      process.once('SIGTERM', resolve)
+    })
+    clearInterval(timer)
+    const uploaded = seeding.uploaded()
+    await seeding.stop()
+    out.event('stopped', { uploaded })
+  } finally {
+    db.close()
+  }
+}

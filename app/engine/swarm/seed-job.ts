@@ -1,0 +1,63 @@
+// `shoal seed`: serve an installed release to peers. Pieces come from the installed
+// files through the piece store, each verified before it is uploaded.
+import type { KeyObject } from 'node:crypto'
+import type { Torrent } from 'webtorrent'
+import { ShoalError } from '../../../shared/errors.ts'
+import { decodeManifest } from '../../release/manifest-codec.ts'
+import { encodeTorrentFile, torrentInfoOf } from '../../release/torrent.ts'
+import type { StateDb } from '../../store/state-db.ts'
+import { installPaths, readInstalledRow } from '../install/install-job.ts'
+import { InstallPieceStore, pieceStoreLayout, torrentBitfield } from '../storage/install-piece-store.ts'
+import { createSwarmClient, type SwarmClientOptions } from './swarm-client.ts'
+
+export interface SeedOptions extends SwarmClientOptions {
+  readonly db: StateDb
+  readonly installDir: string
+  readonly publicKey: KeyObject
+  /** Announce URLs besides the manifest's own. */
+  readonly trackers: readonly string[]
+}
+
+export interface Seeding {
+  readonly product: string
+  readonly version: string
+  readonly infoHash: string
+  readonly port: number
+  /** Pieces this install can serve (pieces of chunks no longer in the release cannot be). */
+  readonly pieces: number
+  readonly pieceCount: number
+  uploaded(): number
+  peers(): number
+  stop(): Promise<void>
+}
+
+export async function startSeeding(o: SeedOptions): Promise<Seeding> {
+  const paths = installPaths(o.installDir)
+  const row = readInstalledRow(o.db, paths.install)
+  if (!row) throw new ShoalError('E_NOT_INSTALLED', `${paths.install} holds no Shoal install`, 'install it with `shoal get` first')
+  const manifest = decodeManifest(row.manifest, o.publicKey, `installed manifest of ${paths.install}`)
+  const layout = pieceStoreLayout(manifest, paths.install)
+  const servable = layout.geometry.completePieces((chunk) => layout.readFrom[chunk] !== undefined)
+  const bitfield = torrentBitfield(servable, layout.geometry.pieceCount)
+  const announce = [...new Set([...manifest.pack.announce, ...o.trackers])]
+  const torrentFile = encodeTorrentFile(torrentInfoOf(manifest), announce, new Date(manifest.createdAt))
+  const client = createSwarmClient(o)
+  const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: layout }, bitfield, announce })
+  await new Promise<void>((resolve, reject) => {
+    torrent.once('ready', () => resolve())
+    torrent.once('error', reject)
+    client.once('error', reject)
+  })
+  if (!client.listening) await new Promise((r) => client.once('listening', r))
+  return {
+    product: manifest.product,
+    version: manifest.version,
+    infoHash: manifest.pack.infoHash,
+    port: client.address()!.port,
+    pieces: servable.length,
+    pieceCount: layout.geometry.pieceCount,
+    uploaded: () => torrent.uploaded,
+    peers: () => torrent.wires.length,
+    stop: () => new Promise((resolve) => client.destroy(() => resolve())),
+  }
+}
