@@ -1,11 +1,11 @@
-import { open, readFile, writeFile, mkdir } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import WebTorrent, { type ClientOptions, type Torrent } from 'webtorrent'
 import { afterEach, describe, expect, it } from 'vitest'
 import { InstallPieceStore, pieceStoreLayout, torrentBitfield } from '../../app/engine/storage/install-piece-store.ts'
 import { makeFixture } from '../support/release-fixture.ts'
 import { useTempDirs } from '../support/temp-dir.ts'
-import { treeHash } from '../support/tree-hash.ts'
+import { contentOnly, createSparseTree, treeHash } from '../support/tree-hash.ts'
 
 const tempDir = useTempDirs()
 // Nothing leaves loopback: no DHT, LSD, UPnP, NAT-PMP, trackers or web seeds; TCP only.
@@ -38,12 +38,7 @@ describe('install piece store', () => {
     if (!seeder.listening) await new Promise((r) => seeder.once('listening', r))
 
     const target = join(dir, 'leeched')
-    for (const file of m.files) {
-      await mkdir(dirname(join(target, file.path)), { recursive: true })
-      const h = await open(join(target, file.path), 'w')
-      await h.truncate(file.size)
-      await h.close()
-    }
+    await createSparseTree(m.files, target)
     const leecher = client()
     const leeching = leecher.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: pieceStoreLayout(m, target) } })
     await new Promise((r) => leeching.once('ready', r))
@@ -51,8 +46,7 @@ describe('install piece store', () => {
     await new Promise((r) => (leeching.done ? r(undefined) : leeching.once('done', r)))
     expect(leeching.downloaded).toBeGreaterThanOrEqual(m.totals.uniqueBytes)
     // Modes are the stager's job; compare content.
-    const content = (t: Record<string, string>) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.split(' ')[1]]))
-    expect(content(await treeHash(target))).toEqual(content(await treeHash(f.build)))
+    expect(contentOnly(await treeHash(target))).toEqual(contentOnly(await treeHash(f.build)))
   })
 
   it('refuses to serve a piece whose installed bytes were altered', async () => {

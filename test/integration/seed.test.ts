@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
-import { mkdir, open, readFile, writeFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createSwarmClient } from '../../app/engine/swarm/swarm-client.ts'
@@ -10,7 +10,7 @@ import { startNginx } from '../support/nginx.ts'
 import { makeFixture } from '../support/release-fixture.ts'
 import { runCli } from '../support/run-cli.ts'
 import { useTempDirs } from '../support/temp-dir.ts'
-import { treeHash } from '../support/tree-hash.ts'
+import { contentOnly, createSparseTree, treeHash } from '../support/tree-hash.ts'
 
 const tempDir = useTempDirs()
 const cleanups: (() => Promise<unknown>)[] = []
@@ -49,19 +49,13 @@ describe('shoal seed', () => {
 
     const m = await f.readManifest('1.0.0')
     const target = join(dir, 'leeched')
-    for (const file of m.files) {
-      await mkdir(dirname(join(target, file.path)), { recursive: true })
-      const h = await open(join(target, file.path), 'w')
-      await h.truncate(file.size)
-      await h.close()
-    }
+    await createSparseTree(m.files, target)
     const leecher = createSwarmClient({ port: 0, trackerToken: token, limitUp: 0 })
     cleanups.push(() => new Promise((r) => leecher.destroy(() => r(undefined))))
     const torrent = leecher.add(await readFile(join(f.cdn, 'game', '1.0.0', 'pack.torrent')), { store: InstallPieceStore, storeOpts: { shoal: pieceStoreLayout(m, target) }, announce: [tracker.announceUrl] })
     // No addPeer: the only way to the seeder is the tracker.
     await new Promise((r) => (torrent.done ? r(undefined) : torrent.once('done', r)))
-    const content = (t: Record<string, string>) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.split(' ')[1]]))
-    expect(content(await treeHash(target))).toEqual(content(await treeHash(install)))
+    expect(contentOnly(await treeHash(target))).toEqual(contentOnly(await treeHash(install)))
 
     seeder.kill('SIGTERM')
     expect(await new Promise((r) => seeder.once('exit', r))).toBe(0)

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
-import { readdir, readFile, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 
 /** path → "mode sha256" for every file below `root`, to compare two trees exactly. */
 export async function treeHash(root: string, prefix = ''): Promise<Record<string, string>> {
@@ -15,4 +15,19 @@ export async function treeHash(root: string, prefix = ''): Promise<Record<string
     }
   }
   return out
+}
+
+/** Content only (modes dropped), for trees whose modes nobody set yet. */
+export function contentOnly(tree: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(tree).map(([path, v]) => [path, v.split(' ')[1]!]))
+}
+
+/** Every file of a release created at full size and empty (sparse), ready to be written by offset. */
+export async function createSparseTree(files: readonly { path: string; size: number }[], root: string): Promise<void> {
+  for (const file of files) {
+    await mkdir(dirname(join(root, file.path)), { recursive: true })
+    const h = await open(join(root, file.path), 'w')
+    await h.truncate(file.size)
+    await h.close()
+  }
 }
