@@ -104,6 +104,10 @@ export function buildProgram(): Command {
       .argument('<channel>', 'channel pointer URL or file, e.g. http://cdn/mygame/channels/stable.json'),
   )
     .option('--allow-downgrade', 'install a lower version than the one installed', false)
+    .option('--peer <host:port>', 'a peer to ask before the CDN (repeatable)', collect, [])
+    .option('--tracker <url>', "announce URL besides the manifest's own (repeatable)", collect, [])
+    .option('--tracker-token-file <file>', 'send ?token=<contents> with every announce')
+    .option('--peer-stall <duration>', 'leave the rest to the CDN when peers deliver nothing for this long', durationArg, parseDuration('5s'))
     .action((channel: string, o: FetchFlags & { allowDowngrade: boolean }) => getCommand(output(), dataDir(), channel, o))
 
   fetchOptions(program.command('verify').description('recheck an install against its manifest (chunks, file SHA-256, modes, extra files); --repair fixes it from the CDN'))

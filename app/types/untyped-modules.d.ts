@@ -80,6 +80,7 @@ declare module 'webtorrent' {
     readonly uploaded: number
     readonly wires: Wire[]
     addPeer(peer: string): boolean
+    select(start: number, end: number, priority?: number): void
     destroy(opts?: { destroyStore?: boolean }, cb?: (err?: Error) => void): void
   }
   export interface ClientOptions {
@@ -101,6 +102,7 @@ declare module 'webtorrent' {
     storeCacheSlots?: number
     bitfield?: Uint8Array
     skipVerify?: boolean
+    deselect?: boolean
     path?: string
     announce?: string[]
   }

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises'
+import { ShoalError } from '../../../shared/errors.ts'
 import { formatBytes } from '../../../shared/units.ts'
 import { DEFAULT_CONNECTIONS, getRelease, repairInstall, rollbackInstall, type JobOptions, type JobResult } from '../../engine/install/install-job.ts'
 import { verifyInstall } from '../../engine/install/verify-install.ts'
@@ -12,6 +14,10 @@ export { DEFAULT_CONNECTIONS }
 /** Flags every command that fetches from the CDN takes. */
 export interface FetchFlags {
   readonly pubkey: string
+  readonly peer?: string[]
+  readonly tracker?: string[]
+  readonly trackerTokenFile?: string
+  readonly peerStall?: number
   readonly dir: string
   readonly mirror: string[]
   readonly limitDown: number
@@ -19,7 +25,14 @@ export interface FetchFlags {
   readonly stallTimeout: number
 }
 
-const perSource = (b: SourceBytes) => `cdn ${formatBytes(b.cdn)}, local ${formatBytes(b.local)}`
+const perSource = (b: SourceBytes) => `cdn ${formatBytes(b.cdn)}, lan ${formatBytes(b.lan)}, wan ${formatBytes(b.wan)}, local ${formatBytes(b.local)}`
+
+async function readToken(file: string | undefined): Promise<string | undefined> {
+  if (!file) return undefined
+  const token = (await readFile(file, 'utf8').catch(() => '')).trim()
+  if (!token) throw new ShoalError('E_USAGE', `--tracker-token-file ${file} is missing or empty`)
+  return token
+}
 
 async function withDb<T>(dataDir: string, work: (db: StateDb) => Promise<T>): Promise<T> {
   const db = openStateDb(dataDir)
@@ -42,6 +55,7 @@ async function jobOptions(out: Output, dataDir: string, db: StateDb, flags: Fetc
       limitDown: flags.limitDown,
       connections: flags.connections,
       stallMs: flags.stallTimeout,
+      swarm: { peers: flags.peer ?? [], trackers: flags.tracker ?? [], trackerToken: await readToken(flags.trackerTokenFile), stallMs: flags.peerStall ?? 5000 },
       now: () => new Date(),
       onProgress: (p) => bar.update(p.done, p.total, () => ({ text: perSource(p.bytes), json: { bytes: { ...p.bytes } } })),
     },

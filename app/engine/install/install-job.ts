@@ -4,7 +4,7 @@
 import { createHash, type KeyObject } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { readdir, rm, statfs } from 'node:fs/promises'
-import { availableParallelism } from 'node:os'
+import { availableParallelism, networkInterfaces } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
 import semver from 'semver'
 import { ShoalError } from '../../../shared/errors.ts'
@@ -22,7 +22,8 @@ import { crashPoint } from './crash-points.ts'
 import { lockInstallDir } from './dir-lock.ts'
 import { planInstall, type InstallPlan } from './install-plan.ts'
 import type { PlacementResult, PlacementTask } from './placement-tasks.ts'
-import { Stager } from './stager.ts'
+import { Stager, type PeerFetch } from './stager.ts'
+import { fetchFromPeers } from '../swarm/peer-fetch.ts'
 import { installOps, rollbackOps, runJournal, type SwitchOp } from './switch-journal.ts'
 
 /** What every engine job needs: where, with which key and state, and how to reach the CDN. */
@@ -39,6 +40,16 @@ export interface JobOptions {
   readonly retry?: RetryPolicy
   readonly now: () => Date
   readonly onProgress?: (p: JobProgress) => void
+  /** Peers to ask before the CDN; the swarm is used when there are peers or trackers. */
+  readonly swarm?: SwarmSettings
+}
+
+export interface SwarmSettings {
+  readonly peers: readonly string[]
+  readonly trackers: readonly string[]
+  readonly trackerToken: string | undefined
+  /** Give up on peers when no piece arrives for this long. */
+  readonly stallMs: number
 }
 
 export interface GetOptions extends JobOptions {
@@ -222,6 +233,7 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, target: Target
   })
   const workers = new WorkerPool<PlacementTask, PlacementResult>(new URL('./placement-worker.ts', import.meta.url), Math.max(1, availableParallelism()))
   const persist = o.db.prepare('UPDATE jobs SET done = ? WHERE id = ?')
+  const peers = swarmFetch(o, manifest, bytes)
   try {
     await new Stager({
       manifest,
@@ -233,6 +245,7 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, target: Target
       workers,
       ranges: RANGE_OPTIONS,
       parallel: o.connections,
+      ...(peers ? { peers } : {}),
       persist: (snapshot) => persist.run(Buffer.from(snapshot), job.id),
       onPlaced: (from, n) => {
         placed += n
@@ -251,6 +264,21 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, target: Target
     .prepare('INSERT INTO history (dir, product, from_version, version, finished_at, seconds, bytes) VALUES (?, ?, ?, ?, ?, ?, ?)')
     .run(paths.install, manifest.product, row?.version ?? null, manifest.version, o.now().toISOString(), seconds, JSON.stringify(bytes))
   return { product: manifest.product, version: manifest.version, fromVersion: row?.version, upToDate: false, resumed, bytes, totalBytes: plan.totalBytes, seconds }
+}
+
+/** The peer phase of a job, when it has peers or trackers to ask; peer bytes are counted per wire as lan or wan. */
+function swarmFetch(o: JobOptions, manifest: Manifest, bytes: SourceBytes): PeerFetch | undefined {
+  const s = o.swarm
+  if (!s || (s.peers.length === 0 && s.trackers.length === 0 && manifest.pack.announce.length === 0)) return undefined
+  return async (pending, writeTo, onChunks) => {
+    const got = await fetchFromPeers({ manifest, pending, writeTo, onChunks, peers: s.peers, trackers: s.trackers, trackerToken: s.trackerToken, stallMs: s.stallMs, port: 0, limitUp: 0, localAddresses: localAddresses() })
+    bytes.lan += got.lan
+    bytes.wan += got.wan
+  }
+}
+
+function localAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address))
 }
 
 /** Records the operations, runs them through the journal, and makes the job's release the installed one. */

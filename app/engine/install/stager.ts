@@ -12,8 +12,12 @@ import { planRanges, storeLocations, type RangeOptions, type StoreRange } from '
 import { clearBit, hasBit, setBit } from './bitfield.ts'
 import { chunkDigests, fileTargets, type InstallPlan, type Target } from './install-plan.ts'
 import type { FileHashResult, PlaceItem, PlaceResult, PlacementResult, PlacementTask, VerifyFileResult } from './placement-tasks.ts'
+import type { FilePosition } from '../storage/install-piece-store.ts'
 
-export type PlacedFrom = 'cdn' | 'local'
+export type PlacedFrom = 'cdn' | 'local' | 'peers'
+
+/** Fetches pending chunks from peers into `writeTo`; reports chunks as they complete. */
+export type PeerFetch = (pending: ReadonlySet<number>, writeTo: readonly FilePosition[][], onChunks: (chunks: number[]) => void) => Promise<void>
 
 interface FetchJob {
   readonly range: StoreRange
@@ -36,6 +40,8 @@ export interface StageContext {
   /** Records a snapshot of `done`: written chunks, not necessarily fsynced yet (see CHECKPOINT_BYTES). */
   readonly persist: (done: Uint8Array) => void
   readonly onPlaced: (from: PlacedFrom, bytes: number) => void
+  /** When set, peers are asked for the missing chunks before the CDN. */
+  readonly peers?: PeerFetch
 }
 
 /**
@@ -103,7 +109,16 @@ export class Stager {
   }
 
   private async placeMissing(): Promise<void> {
-    await this.fetchFromCdn(await this.copyLocal())
+    let missing = await this.copyLocal()
+    if (this.c.peers && missing.length > 0) {
+      const writeTo = this.c.manifest.chunks.size.map((_, c) => (this.targets.get(c) ?? []).map((t) => ({ path: this.stagedPath(t.file), offset: t.offset })))
+      await this.c.peers(new Set(missing), writeTo, (chunks) => {
+        const bytes = chunks.reduce((n, c) => n + this.c.manifest.chunks.size[c]! * (this.targets.get(c)?.length ?? 0), 0)
+        this.placed('peers', chunks, bytes)
+      })
+      missing = missing.filter((c) => !hasBit(this.c.done, c))
+    }
+    await this.fetchFromCdn(missing)
   }
 
   private async verifyAssembled(): Promise<number[]> {
@@ -278,7 +293,7 @@ export class Stager {
     return r.returned
   }
 
-  private placed(from: 'cdn' | 'local', chunks: readonly number[], written: number): void {
+  private placed(from: PlacedFrom, chunks: readonly number[], written: number): void {
     for (const c of chunks) setBit(this.c.done, c)
     this.c.onPlaced(from, written)
     this.sinceCheckpoint += written

@@ -1,0 +1,96 @@
+// Fetches the pieces a job still needs from peers (webtorrent over TCP) into the
+// staging files, until every needed piece is in or the swarm stalls; the caller then
+// lets the CDN fill what is left. webtorrent checks each piece's SHA-1 before the store
+// writes it, and the whole-file SHA-256 check before commit covers the rest.
+import type { Torrent, Wire } from 'webtorrent'
+import type { Manifest } from '../../../shared/release-schema.ts'
+import { encodeTorrentFile, torrentInfoOf } from '../../release/torrent.ts'
+import { classifyPeer, type PeerClass } from '../stats/peer-class.ts'
+import { packGeometry } from '../storage/pack-geometry.ts'
+import { InstallPieceStore, type FilePosition, type PieceStoreLayout } from '../storage/install-piece-store.ts'
+import { createSwarmClient, type SwarmClientOptions } from './swarm-client.ts'
+
+export interface PeerFetchOptions extends SwarmClientOptions {
+  readonly manifest: Manifest
+  /** Chunks still to fetch. */
+  readonly pending: ReadonlySet<number>
+  /** Where each pending chunk goes: staged files being assembled, never hard links into the install. */
+  readonly writeTo: readonly FilePosition[][]
+  /** Peers to dial directly ("host:port"). */
+  readonly peers: readonly string[]
+  readonly trackers: readonly string[]
+  /** Give up on the swarm when no piece arrives for this long. */
+  readonly stallMs: number
+  readonly localAddresses: readonly string[]
+  /** Chunks whose every piece has arrived. */
+  readonly onChunks: (chunks: number[]) => void
+}
+
+export type PeerBytes = Record<PeerClass, number>
+
+export async function fetchFromPeers(o: PeerFetchOptions): Promise<PeerBytes> {
+  const m = o.manifest
+  const geometry = packGeometry(m)
+  const pieceLength = m.pack.pieceLength
+  const piecesOf = (chunk: number): [number, number] => {
+    const start = geometry.chunkOffsets[chunk]!
+    return [Math.floor(start / pieceLength), Math.floor((start + m.chunks.size[chunk]! - 1) / pieceLength)]
+  }
+  const needed = new Set<number>()
+  for (const c of o.pending) {
+    const [a, b] = piecesOf(c)
+    for (let p = a; p <= b; p++) needed.add(p)
+  }
+  const bytes: PeerBytes = { lan: 0, wan: 0 }
+  if (needed.size === 0) return bytes
+
+  // Pieces may also hold chunks that are done or live in linked files: writing those would be
+  // redundant (and through a link, into the install), so the layout writes pending chunks only.
+  const layout: PieceStoreLayout = {
+    geometry,
+    pieceHashes: Buffer.from(m.pack.pieces, 'base64'),
+    readFrom: m.chunks.size.map((_, c) => o.writeTo[c]?.[0]),
+    writeTo: m.chunks.size.map((_, c) => (o.pending.has(c) ? (o.writeTo[c] ?? []) : [])),
+  }
+  const client = createSwarmClient(o)
+  const wires: Wire[] = []
+  try {
+    const torrentFile = encodeTorrentFile(torrentInfoOf(m), [...m.pack.announce, ...o.trackers], new Date(m.createdAt))
+    const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: layout }, deselect: true, announce: [...o.trackers] })
+    await new Promise<void>((resolve, reject) => {
+      torrent.once('ready', () => resolve())
+      torrent.once('error', reject)
+    })
+    torrent.on('wire', (wire: Wire) => wires.push(wire))
+    for (const p of needed) torrent.select(p, p, 1)
+    for (const peer of o.peers) torrent.addPeer(peer)
+
+    const arrived = new Set<number>()
+    await new Promise<void>((resolve) => {
+      let timer = setTimeout(resolve, o.stallMs)
+      torrent.on('verified', (index: number) => {
+        if (!needed.has(index) || arrived.has(index)) return
+        arrived.add(index)
+        clearTimeout(timer)
+        timer = setTimeout(resolve, o.stallMs)
+        const chunks = geometry
+          .segments(index)
+          .flatMap((s) => (s.kind === 'chunk' && o.pending.has(s.chunk) ? [s.chunk] : []))
+          .filter((c) => {
+            const [a, b] = piecesOf(c)
+            for (let p = a; p <= b; p++) if (!arrived.has(p)) return false
+            return true
+          })
+        if (chunks.length > 0) o.onChunks(chunks)
+        if (arrived.size === needed.size) {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+    })
+  } finally {
+    for (const wire of wires) bytes[classifyPeer(wire.remoteAddress ?? '', o.localAddresses)] += wire.downloaded
+    await new Promise<void>((resolve) => client.destroy(() => resolve()))
+  }
+  return bytes
+}
