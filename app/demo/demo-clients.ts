@@ -6,6 +6,36 @@ import type { SourceBytes } from '../engine/stats/source-bytes.ts'
 
 const CLI = fileURLToPath(new URL('../cli/shoal.ts', import.meta.url))
 
+export const clientInstall = (dir: string, n: number) => join(dir, `client-${n}`, 'install')
+export const clientData = (dir: string, n: number) => join(dir, `client-${n}`, 'data')
+
+export interface RunningSeed {
+  readonly port: number
+  stop(): Promise<void>
+}
+
+/** `shoal seed` for client `n`'s install, as its own process. */
+export async function startSeed(dir: string, n: number, pubkey: string): Promise<RunningSeed> {
+  const child = spawn(process.execPath, [CLI, 'seed', '--dir', clientInstall(dir, n), '--pubkey', pubkey, '--json'], { env: { ...process.env, SHOAL_DATA_DIR: clientData(dir, n) }, stdio: ['ignore', 'pipe', 'ignore'] })
+  let out = ''
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', () => reject(new Error('shoal seed exited before serving')))
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+      const line = out.split('\n').find((l) => l.includes('"seeding"'))
+      if (line) resolve((JSON.parse(line) as { port: number }).port)
+    })
+  })
+  return {
+    port,
+    stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r))
+      child.kill('SIGTERM')
+      await exited
+    },
+  }
+}
+
 export interface ClientState {
   readonly name: string
   done: number
@@ -16,9 +46,9 @@ export interface ClientState {
   error: string | undefined
 }
 
-/** Runs `shoal get` for every client at once (separate processes), redrawing a table as they report. */
-export async function runClients(dir: string, count: number, channelUrl: string, pubkey: string, title: string): Promise<ClientState[]> {
-  const states: ClientState[] = Array.from({ length: count }, (_, i) => ({ name: `client ${i + 1}`, done: 0, total: 0, bytes: { cdn: 0, lan: 0, wan: 0, local: 0 }, rate: 0, finished: false, error: undefined }))
+/** Runs `shoal get` for the given clients at once (separate processes), redrawing a table as they report. */
+export async function runClients(dir: string, clients: readonly number[], channelUrl: string, pubkey: string, title: string, extra: readonly string[] = []): Promise<ClientState[]> {
+  const states: ClientState[] = clients.map((i) => ({ name: `client ${i}`, done: 0, total: 0, bytes: { cdn: 0, lan: 0, wan: 0, local: 0 }, rate: 0, finished: false, error: undefined }))
   const tty = process.stdout.isTTY
   let drawn = 0
   const draw = () => {
@@ -34,10 +64,11 @@ export async function runClients(dir: string, count: number, channelUrl: string,
   console.log(title)
   const timer = setInterval(() => tty && draw(), 250)
   await Promise.all(
-    states.map((state, i) => {
+    states.map((state, k) => {
       const started = performance.now()
-      const child = spawn(process.execPath, [CLI, 'get', channelUrl, '--pubkey', pubkey, '--dir', join(dir, `client-${i + 1}`, 'install'), '--json'], {
-        env: { ...process.env, SHOAL_DATA_DIR: join(dir, `client-${i + 1}`, 'data') },
+      const n = clients[k]!
+      const child = spawn(process.execPath, [CLI, 'get', channelUrl, '--pubkey', pubkey, '--dir', clientInstall(dir, n), '--json', ...extra], {
+        env: { ...process.env, SHOAL_DATA_DIR: clientData(dir, n) },
         stdio: ['ignore', 'pipe', 'ignore'],
       })
       let buffered = ''
@@ -47,7 +78,8 @@ export async function runClients(dir: string, count: number, channelUrl: string,
           const e = JSON.parse(buffered.slice(0, at)) as { event: string; done?: number; total?: number; totalBytes?: number; bytes?: SourceBytes; message?: string }
           buffered = buffered.slice(at + 1)
           if (e.bytes) state.bytes = e.bytes
-          if (e.event === 'progress') Object.assign(state, { done: e.done!, total: e.total!, rate: e.bytes!.cdn / Math.max(0.001, (performance.now() - started) / 1000) })
+          const received = e.bytes ? e.bytes.cdn + e.bytes.lan + e.bytes.wan : 0
+          if (e.event === 'progress') Object.assign(state, { done: e.done!, total: e.total!, rate: received / Math.max(0.001, (performance.now() - started) / 1000) })
           if (e.event === 'done') Object.assign(state, { done: e.totalBytes!, total: e.totalBytes!, finished: true })
           if (e.event === 'error') state.error = e.message
         }

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url'
 import { Command, InvalidArgumentError } from 'commander'
 import { formatBytes, parseBytes } from '../../shared/units.ts'
 import type { SourceBytes } from '../engine/stats/source-bytes.ts'
-import { runClients, type ClientState } from './demo-clients.ts'
+import { offloadRatio } from '../engine/stats/source-bytes.ts'
+import { runClients, startSeed, type ClientState } from './demo-clients.ts'
 import { writeSampleBuild, writeUpdatedBuild } from './sample-build.ts'
 import { startStaticServer } from './static-server.ts'
 
@@ -66,8 +67,20 @@ async function main(): Promise<void> {
   const server = await startStaticServer(cdn)
   const pubkey = join(keys, 'publisher.pub')
   const clients = join(dir, 'clients')
-  const installs = await runClients(clients, opts.clients, `${server.url}/demo-game/channels/stable.json`, pubkey, `\n6. ${opts.clients} clients install 1.0.0 at once`)
-  const updates = await runClients(clients, opts.clients, `${server.url}/demo-game/channels/beta.json`, pubkey, `\n7. the same clients update to 1.1.0`)
+  const others = Array.from({ length: opts.clients - 1 }, (_, i) => i + 2)
+  const round = async (channel: string, version: string, step: number): Promise<ClientState[]> => {
+    const url = `${server.url}/demo-game/channels/${channel}.json`
+    const first = await runClients(clients, [1], url, pubkey, `\n${step}. client 1 gets ${version} from the CDN, then seeds it`)
+    if (others.length === 0) return first
+    const seed = await startSeed(clients, 1, pubkey)
+    try {
+      return [...first, ...(await runClients(clients, others, url, pubkey, `${step}b. ${others.length} more clients get ${version} at once, asking client 1 first (port ${seed.port})`, ['--peer', `127.0.0.1:${seed.port}`]))]
+    } finally {
+      await seed.stop()
+    }
+  }
+  const installs = await round('stable', '1.0.0', 6)
+  const updates = await round('beta', '1.1.0', 7)
   await server.close()
   const failed = [...installs, ...updates].filter((c) => c.error)
 
@@ -80,8 +93,9 @@ async function main(): Promise<void> {
   console.log(`\n  v2 changed ${formatBytes(changes.changedBytes)} in ${changes.editedFiles} files; its new pack section stores ${formatBytes(update.store)} (${((100 * update.store) / update.bytes).toFixed(1)} % of the release).`)
   const sum = (states: ClientState[], key: keyof SourceBytes) => states.reduce((n, c) => n + c.bytes[key], 0)
   const release = rows[0]!.bytes
-  console.log(`  Install: ${opts.clients} clients took ${formatBytes(sum(installs, 'cdn'))} from the CDN, ${(sum(installs, 'cdn') / release).toFixed(2)}x the release (peers join in the swarm issue).`)
-  console.log(`  Update: ${formatBytes(sum(updates, 'cdn'))} from the CDN and ${formatBytes(sum(updates, 'local'))} reused from the installed version; each client fetched ${((100 * sum(updates, 'cdn')) / opts.clients / update.bytes).toFixed(1)} % of the release.`)
+  const offload = (states: ClientState[]) => (100 * offloadRatio({ cdn: sum(states, 'cdn'), lan: sum(states, 'lan'), wan: sum(states, 'wan'), local: 0 })).toFixed(0)
+  console.log(`  Install: ${opts.clients} clients; the CDN served ${formatBytes(sum(installs, 'cdn'))} (${(sum(installs, 'cdn') / release).toFixed(2)}x the release), peers ${formatBytes(sum(installs, 'lan') + sum(installs, 'wan'))}: ${offload(installs)} % offload.`)
+  console.log(`  Update: the CDN served ${formatBytes(sum(updates, 'cdn'))}, peers ${formatBytes(sum(updates, 'lan') + sum(updates, 'wan'))} (${offload(updates)} % offload), and ${formatBytes(sum(updates, 'local'))} was reused from the installed versions.`)
   console.log(`  Done in ${((performance.now() - started) / 1000).toFixed(1)} s. The CDN folder ${cdn} can be served by any static HTTP server.`)
   if (failed.length > 0) {
     console.error(`${failed.length} client job(s) failed: ${failed.map((c) => `${c.name}: ${c.error}`).join('; ')}`)
