@@ -71,6 +71,7 @@ declare module 'webtorrent' {
     readonly remoteAddress: string
     readonly downloaded: number
     readonly uploaded: number
+    destroy(): void
   }
   export interface Torrent extends EventEmitter {
     readonly infoHash: string

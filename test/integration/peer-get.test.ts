@@ -62,3 +62,25 @@ describe('shoal get with peers', () => {
     expect(await treeHash(join(dir, 'c'))).toEqual(await treeHash(f.build))
   })
 })
+
+describe('a lying peer', () => {
+  it('is banned after sending pieces that fail verification, and the job still completes with the right bytes', async () => {
+    const dir = await tempDir()
+    const f = await makeFixture(dir, 4 * 1024 * 1024)
+    expect((await f.publish(f.build, '1.0.0')).code).toBe(0)
+    const nginx = await startNginx(f.cdn, join(dir, 'nginx'))
+    cleanups.push(() => nginx.stop())
+    const liar = spawn(process.execPath, [fileURLToPath(new URL('../support/lying-peer.ts', import.meta.url)), join(f.cdn, 'game', '1.0.0', 'pack.torrent')], { stdio: ['ignore', 'pipe', 'inherit'] })
+    cleanups.push(async () => {
+      liar.kill('SIGTERM')
+      await new Promise((r) => liar.once('exit', r))
+    })
+    const port = await new Promise<number>((resolve) => liar.stdout!.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { port: number }).port)))
+    // 127.0.0.2 reaches the same machine under its own address, so the ban hits only the liar.
+    const run = await runCli(['get', `${nginx.url}/game/channels/stable.json`, '--pubkey', join(f.keyDir, 'publisher.pub'), '--dir', join(dir, 'install'), '--peer', `127.0.0.2:${port}`, '--peer-stall', '2s', '--json'], { SHOAL_DATA_DIR: join(dir, 'data') })
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.last['bannedPeers']).toEqual(['127.0.0.2'])
+    expect((run.last['bytes'] as { cdn: number }).cdn).toBeGreaterThan(0)
+    expect(await treeHash(join(dir, 'install'))).toEqual(await treeHash(f.build))
+  })
+})

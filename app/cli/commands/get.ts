@@ -67,10 +67,10 @@ function reportJob(out: Output, dir: string, result: JobResult, verb: string): v
   const { bytes } = result
   // maxRSS covers the worker threads too: they share the process.
   const peakRssBytes = process.resourceUsage().maxRSS * 1024
-  const fields = { product: result.product, version: result.version, from: result.fromVersion ?? null, upToDate: result.upToDate, resumed: result.resumed, bytes: { ...bytes }, totalBytes: result.totalBytes, seconds: result.seconds, peakRssBytes }
+  const fields = { product: result.product, version: result.version, from: result.fromVersion ?? null, upToDate: result.upToDate, resumed: result.resumed, bytes: { ...bytes }, totalBytes: result.totalBytes, seconds: result.seconds, bannedPeers: result.bannedPeers, peakRssBytes }
   if (out.json) out.event('done', fields)
   else if (result.upToDate) out.info(`${result.product} ${result.version} is already installed in ${dir}`)
-  else out.info(`${verb} ${result.product} ${result.fromVersion && result.fromVersion !== result.version ? `${result.fromVersion} -> ` : ''}${result.version} in ${result.seconds.toFixed(1)} s: ${formatBytes(result.totalBytes)}; ${perSource(bytes)}${result.resumed ? ' (resumed)' : ''}`)
+  else out.info(`${verb} ${result.product} ${result.fromVersion && result.fromVersion !== result.version ? `${result.fromVersion} -> ` : ''}${result.version} in ${result.seconds.toFixed(1)} s: ${formatBytes(result.totalBytes)}; ${perSource(bytes)}${result.resumed ? ' (resumed)' : ''}${result.bannedPeers.length ? `; banned for bad data: ${result.bannedPeers.join(', ')}` : ''}`)
 }
 
 export function getCommand(out: Output, dataDir: string, channel: string, flags: FetchFlags & { allowDowngrade: boolean }): Promise<void> {

@@ -72,6 +72,8 @@ export interface JobResult {
   readonly bytes: SourceBytes
   readonly totalBytes: number
   readonly seconds: number
+  /** Peers banned for sending pieces that failed verification. */
+  readonly bannedPeers: string[]
 }
 
 /** Defaults chosen by `npm run bench` (README, "CDN engine"). */
@@ -190,7 +192,7 @@ export function getRelease(o: GetOptions): Promise<JobResult> {
     }
     if (row && createHash('sha256').update(row.manifest).digest('hex') === pointer.manifest.sha256) {
       const seconds = (performance.now() - started) / 1000
-      return { product: manifest.product, version: manifest.version, fromVersion: row.version, upToDate: true, resumed: false, bytes: emptySourceBytes(), totalBytes: manifest.totals.bytes, seconds }
+      return { product: manifest.product, version: manifest.version, fromVersion: row.version, upToDate: true, resumed: false, bytes: emptySourceBytes(), totalBytes: manifest.totals.bytes, seconds, bannedPeers: [] }
     }
     const target = { manifest, manifestFile: release.manifestFile, productRoot: release.productRoot, mirrors: pointer.mirrors.map((m) => new URL(m)) }
     return stageAndSwitch(o, paths, target, installed, started)
@@ -233,7 +235,8 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, target: Target
   })
   const workers = new WorkerPool<PlacementTask, PlacementResult>(new URL('./placement-worker.ts', import.meta.url), Math.max(1, availableParallelism()))
   const persist = o.db.prepare('UPDATE jobs SET done = ? WHERE id = ?')
-  const peers = swarmFetch(o, manifest, bytes)
+  const banned: string[] = []
+  const peers = swarmFetch(o, manifest, bytes, banned)
   try {
     await new Stager({
       manifest,
@@ -263,17 +266,18 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, target: Target
   o.db
     .prepare('INSERT INTO history (dir, product, from_version, version, finished_at, seconds, bytes) VALUES (?, ?, ?, ?, ?, ?, ?)')
     .run(paths.install, manifest.product, row?.version ?? null, manifest.version, o.now().toISOString(), seconds, JSON.stringify(bytes))
-  return { product: manifest.product, version: manifest.version, fromVersion: row?.version, upToDate: false, resumed, bytes, totalBytes: plan.totalBytes, seconds }
+  return { product: manifest.product, version: manifest.version, fromVersion: row?.version, upToDate: false, resumed, bytes, totalBytes: plan.totalBytes, seconds, bannedPeers: banned }
 }
 
 /** The peer phase of a job, when it has peers or trackers to ask; peer bytes are counted per wire as lan or wan. */
-function swarmFetch(o: JobOptions, manifest: Manifest, bytes: SourceBytes): PeerFetch | undefined {
+function swarmFetch(o: JobOptions, manifest: Manifest, bytes: SourceBytes, banned: string[]): PeerFetch | undefined {
   const s = o.swarm
   if (!s || (s.peers.length === 0 && s.trackers.length === 0 && manifest.pack.announce.length === 0)) return undefined
   return async (pending, writeTo, onChunks) => {
     const got = await fetchFromPeers({ manifest, pending, writeTo, onChunks, peers: s.peers, trackers: s.trackers, trackerToken: s.trackerToken, stallMs: s.stallMs, port: 0, limitUp: 0, localAddresses: localAddresses() })
-    bytes.lan += got.lan
-    bytes.wan += got.wan
+    bytes.lan += got.bytes.lan
+    bytes.wan += got.bytes.wan
+    banned.push(...got.banned)
   }
 }
 

@@ -5,7 +5,8 @@
 import type { Torrent, Wire } from 'webtorrent'
 import type { Manifest } from '../../../shared/release-schema.ts'
 import { encodeTorrentFile, torrentInfoOf } from '../../release/torrent.ts'
-import { classifyPeer, type PeerClass } from '../stats/peer-class.ts'
+import { classifyPeer, unmapAddress, type PeerClass } from '../stats/peer-class.ts'
+import { createPeerBans } from './peer-bans.ts'
 import { packGeometry } from '../storage/pack-geometry.ts'
 import { InstallPieceStore, type FilePosition, type PieceStoreLayout } from '../storage/install-piece-store.ts'
 import { createSwarmClient, type SwarmClientOptions } from './swarm-client.ts'
@@ -26,9 +27,15 @@ export interface PeerFetchOptions extends SwarmClientOptions {
   readonly onChunks: (chunks: number[]) => void
 }
 
-export type PeerBytes = Record<PeerClass, number>
+export interface PeerResult {
+  readonly bytes: Record<PeerClass, number>
+  /** Addresses banned for sending pieces that failed verification. */
+  readonly banned: string[]
+}
 
-export async function fetchFromPeers(o: PeerFetchOptions): Promise<PeerBytes> {
+const FAILED_PIECE = /^Piece (\d+) failed verification/
+
+export async function fetchFromPeers(o: PeerFetchOptions): Promise<PeerResult> {
   const m = o.manifest
   const geometry = packGeometry(m)
   const pieceLength = m.pack.pieceLength
@@ -41,8 +48,9 @@ export async function fetchFromPeers(o: PeerFetchOptions): Promise<PeerBytes> {
     const [a, b] = piecesOf(c)
     for (let p = a; p <= b; p++) needed.add(p)
   }
-  const bytes: PeerBytes = { lan: 0, wan: 0 }
-  if (needed.size === 0) return bytes
+  const bytes: Record<PeerClass, number> = { lan: 0, wan: 0 }
+  const bans = createPeerBans()
+  if (needed.size === 0) return { bytes, banned: [] }
 
   // Pieces may also hold chunks that are done or live in linked files: writing those would be
   // redundant (and through a link, into the install), so the layout writes pending chunks only.
@@ -61,7 +69,24 @@ export async function fetchFromPeers(o: PeerFetchOptions): Promise<PeerBytes> {
       torrent.once('ready', () => resolve())
       torrent.once('error', reject)
     })
-    torrent.on('wire', (wire: Wire) => wires.push(wire))
+    // webtorrent does not attribute hash failures: remember who sent blocks of each piece,
+    // charge every sender of a piece that fails, and drop banned peers, incoming ones too.
+    const senders = new Map<number, Set<string>>()
+    torrent.on('wire', (wire: Wire) => {
+      const address = unmapAddress(wire.remoteAddress ?? '')
+      if (bans.isBanned(address)) return wire.destroy()
+      wires.push(wire)
+      wire.on('piece', (index: number) => senders.set(index, (senders.get(index) ?? new Set()).add(address)))
+    })
+    torrent.on('warning', (err: Error) => {
+      const failed = FAILED_PIECE.exec(err.message)
+      if (!failed) return
+      const index = Number(failed[1])
+      for (const address of senders.get(index) ?? []) {
+        if (bans.recordFailure(address)) for (const w of torrent.wires) if (unmapAddress(w.remoteAddress ?? '') === address) w.destroy()
+      }
+      senders.delete(index)
+    })
     for (const p of needed) torrent.select(p, p, 1)
     for (const peer of o.peers) torrent.addPeer(peer)
 
@@ -69,6 +94,7 @@ export async function fetchFromPeers(o: PeerFetchOptions): Promise<PeerBytes> {
     await new Promise<void>((resolve) => {
       let timer = setTimeout(resolve, o.stallMs)
       torrent.on('verified', (index: number) => {
+        senders.delete(index)
         if (!needed.has(index) || arrived.has(index)) return
         arrived.add(index)
         clearTimeout(timer)
@@ -92,5 +118,5 @@ export async function fetchFromPeers(o: PeerFetchOptions): Promise<PeerBytes> {
     for (const wire of wires) bytes[classifyPeer(wire.remoteAddress ?? '', o.localAddresses)] += wire.downloaded
     await new Promise<void>((resolve) => client.destroy(() => resolve()))
   }
-  return bytes
+  return { bytes, banned: bans.banned() }
 }
