@@ -1,49 +1,29 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startNginx } from '../support/nginx.ts'
 import { makeFixture } from '../support/release-fixture.ts'
 import { runCli } from '../support/run-cli.ts'
+import { installedRelease } from '../support/installed-release.ts'
+import { startCli } from '../support/long-running-cli.ts'
 import { useTempDirs } from '../support/temp-dir.ts'
 import { treeHash } from '../support/tree-hash.ts'
 
 const tempDir = useTempDirs()
-const CLI = fileURLToPath(new URL('../../app/cli/shoal.ts', import.meta.url))
 const cleanups: (() => Promise<unknown>)[] = []
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
 
-/** `shoal seed` as its own process; resolves with the port it serves on. */
-async function seed(install: string, pub: string, data: string): Promise<number> {
-  const child: ChildProcess = spawn(process.execPath, [CLI, 'seed', '--dir', install, '--pubkey', pub, '--json'], { env: { ...process.env, SHOAL_DATA_DIR: data }, stdio: ['ignore', 'pipe', 'inherit'] })
-  cleanups.push(async () => {
-    child.kill('SIGTERM')
-    await new Promise((r) => child.once('exit', r))
-  })
-  let out = ''
-  return new Promise((resolve) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString()
-      const line = out.split('\n').find((l) => l.includes('"seeding"'))
-      if (line) resolve((JSON.parse(line) as { port: number }).port)
-    })
-  })
-}
-
 describe('shoal get with peers', () => {
   it('takes the release from a LAN peer, leaving the CDN at zero chunk bytes, and falls back to the CDN when peers are silent', async () => {
     const dir = await tempDir()
-    const f = await makeFixture(dir, 6 * 1024 * 1024)
-    expect((await f.publish(f.build, '1.0.0')).code).toBe(0)
-    const nginx = await startNginx(f.cdn, join(dir, 'nginx'))
+    const { f, nginx, pub, channel, install, env } = await installedRelease(dir, 6 * 1024 * 1024)
     cleanups.push(() => nginx.stop())
-    const pub = join(f.keyDir, 'publisher.pub')
-    const channel = `${nginx.url}/game/channels/stable.json`
-    const first = { SHOAL_DATA_DIR: join(dir, 'data-a') }
-    expect((await runCli(['get', channel, '--pubkey', pub, '--dir', join(dir, 'a')], first)).code).toBe(0)
-    const port = await seed(join(dir, 'a'), pub, first.SHOAL_DATA_DIR)
+    const seeder = startCli(['seed', '--dir', install, '--pubkey', pub], env)
+    cleanups.push(() => seeder.stop())
+    const { port } = (await seeder.waitFor('seeding')) as { port: number }
 
     const before = await nginx.bodyBytesSent(/pack\.chunks/)
     const fromPeer = await runCli(['get', channel, '--pubkey', pub, '--dir', join(dir, 'b'), '--peer', `127.0.0.1:${port}`, '--json'], { SHOAL_DATA_DIR: join(dir, 'data-b') })

@@ -1,0 +1,38 @@
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+const CLI = fileURLToPath(new URL('../../app/cli/shoal.ts', import.meta.url))
+
+export interface LongRunningCli {
+  /** The first `--json` line with this event. */
+  waitFor(event: string): Promise<Record<string, unknown>>
+  /** SIGTERM, then the exit code and every JSON line it printed. */
+  stop(): Promise<{ code: number | null; events: Record<string, unknown>[] }>
+}
+
+/** A `shoal` command that runs until stopped (seed, tracker), with `--json` added. */
+export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): LongRunningCli {
+  const child = spawn(process.execPath, [CLI, ...args, '--json'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  let out = ''
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  const events = () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>)
+  return {
+    waitFor: (event) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          const found = events().find((e) => e['event'] === event)
+          if (found) resolve(found)
+          return found
+        }
+        if (check()) return
+        const onData = () => check() && child.stdout.off('data', onData)
+        child.stdout.on('data', onData)
+        void exited.then((code) => reject(new Error(`shoal ${args[0]} exited (${code}) before "${event}"`)))
+      }),
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM')
+      return { code: await exited, events: events() }
+    },
+  }
+}
