@@ -33,10 +33,6 @@ export interface InstallPlan {
   readonly totalBytes: number
 }
 
-export function chunkDigest(m: Manifest, index: number): string {
-  return Buffer.from(m.chunks.sha256, 'base64').subarray(index * 32, index * 32 + 32).toString('hex')
-}
-
 /** Each chunk's digest as hex, decoded once per manifest. */
 export function chunkDigests(m: Manifest): string[] {
   const all = Buffer.from(m.chunks.sha256, 'base64')
