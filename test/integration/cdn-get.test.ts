@@ -169,11 +169,20 @@ describe('bad input loses nothing', () => {
   it('a kill -9 during the download resumes without fetching verified chunks again', async () => {
     const c = client()
     const cli = fileURLToPath(new URL('../../app/cli/shoal.ts', import.meta.url))
-    const child = spawn(process.execPath, [cli, 'get', channel(nginx.url, 'stable'), '--pubkey', join(f.keyDir, 'publisher.pub'), '--dir', c.install, '--limit-down', '12MiB'], {
+    const child = spawn(process.execPath, [cli, 'get', channel(nginx.url, 'stable'), '--pubkey', join(f.keyDir, 'publisher.pub'), '--dir', c.install, '--limit-down', '12MiB', '--connections', '1', '--json'], {
       env: { ...process.env, SHOAL_DATA_DIR: c.data },
-      stdio: 'ignore',
+      stdio: ['ignore', 'pipe', 'ignore'],
     })
-    await new Promise((r) => setTimeout(r, 3500))
+    // Kill on progress, not on a clock. One connection places 8 MiB ranges one after another, so
+    // at 40 MiB the checkpoints (every 16 MiB or 1 s) hold at least 32 MiB and 24 MiB are still to come.
+    await new Promise<void>((resolve) => {
+      let out = ''
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString()
+        const placed = out.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { done?: number }).done ?? 0)
+        if (Math.max(0, ...placed) >= 40 * 1024 * 1024) resolve()
+      })
+    })
     child.kill('SIGKILL')
     await new Promise((r) => child.once('exit', r))
     await expect(readdir(c.install)).rejects.toThrow()
