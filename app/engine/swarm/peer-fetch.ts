@@ -10,6 +10,7 @@ import { createPeerBans } from './peer-bans.ts'
 import { packGeometry } from '../storage/pack-geometry.ts'
 import { InstallPieceStore, type FilePosition, type PieceStoreLayout } from '../storage/install-piece-store.ts'
 import { createSwarmClient, type SwarmClientOptions } from './swarm-client.ts'
+import type { LiveLimits } from '../../policy/live-limits.ts'
 
 export interface PeerFetchOptions extends SwarmClientOptions {
   readonly manifest: Manifest
@@ -25,6 +26,10 @@ export interface PeerFetchOptions extends SwarmClientOptions {
   readonly localAddresses: readonly string[]
   /** Chunks whose every piece has arrived. */
   readonly onChunks: (chunks: number[]) => void
+  /** Aborting ends the swarm at once, as a stall would. */
+  readonly signal?: AbortSignal
+  /** Peer rates that may change while the fetch runs. */
+  readonly limits?: LiveLimits
 }
 
 export interface PeerResult {
@@ -62,6 +67,11 @@ export async function fetchFromPeers(o: PeerFetchOptions): Promise<PeerResult> {
   }
   const client = createSwarmClient(o)
   const wires: Wire[] = []
+  const unwatch = o.limits?.watchPeers((r) => {
+    client.throttleDownload(r.peerDown > 0 ? r.peerDown : -1)
+    // webtorrent reads a rate of 0 as "send nothing".
+    client.throttleUpload(!r.uploadAllowed ? 0 : r.peerUp > 0 ? r.peerUp : -1)
+  })
   try {
     const torrentFile = encodeTorrentFile(torrentInfoOf(m), [...m.pack.announce, ...o.trackers], new Date(m.createdAt))
     const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: layout }, deselect: true, announce: [...o.trackers] })
@@ -93,6 +103,12 @@ export async function fetchFromPeers(o: PeerFetchOptions): Promise<PeerResult> {
     const arrived = new Set<number>()
     await new Promise<void>((resolve) => {
       let timer = setTimeout(resolve, o.stallMs)
+      const stop = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+      if (o.signal?.aborted) stop()
+      o.signal?.addEventListener('abort', stop, { once: true })
       torrent.on('verified', (index: number) => {
         senders.delete(index)
         if (!needed.has(index) || arrived.has(index)) return
@@ -115,6 +131,7 @@ export async function fetchFromPeers(o: PeerFetchOptions): Promise<PeerResult> {
       })
     })
   } finally {
+    unwatch?.()
     for (const wire of wires) bytes[classifyPeer(wire.remoteAddress ?? '', o.localAddresses)] += wire.downloaded
     await new Promise<void>((resolve) => client.destroy(() => resolve()))
   }
