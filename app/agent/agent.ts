@@ -497,7 +497,7 @@ export class Agent {
       now: this.now,
       signal: a.controller.signal,
       limits: this.limits,
-      swarm: { peers: [], trackers: [], trackerToken: undefined, stallMs: this.o.peerStallMs ?? 5000 },
+      swarm: { peers: [], trackers: [], trackerToken: undefined, stallMs: this.o.peerStallMs ?? 5000, targetRate: 0, discoveryMs: 2000 },
       onProgress: (p) => {
         job.bytesDone = p.done
         job.bytesTotal = p.total
