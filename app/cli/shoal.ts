@@ -2,6 +2,7 @@
 import { homedir } from 'node:os'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { ShoalError } from '../../shared/errors.ts'
+import { releaseScopes, type ReleaseScope } from '../../shared/release-schema.ts'
 import { parseBytes, parseDuration } from '../../shared/units.ts'
 import { DEFAULT_CONNECTIONS, getCommand, rollbackCommand, verifyCommand, type FetchFlags } from './commands/get.ts'
 import { inspectCommand } from './commands/inspect.ts'
@@ -31,6 +32,15 @@ function positiveInt(value: string): number {
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value]
+
+/**
+ * `--lsd`/`--no-lsd`; neither leaves LAN discovery to the release's scope. SHOAL_NO_LSD (set to
+ * anything) stands for `--no-lsd`, so a machine or a test run can keep multicast off everywhere.
+ */
+const lsdOptions = (cmd: Command) =>
+  cmd
+    .option('--lsd', "announce and find peers on the LAN (BEP 14 local service discovery) whatever the release's scope")
+    .addOption(new Option('--no-lsd', 'no LAN discovery, even for a lan or public release').env('SHOAL_NO_LSD'))
 
 export function buildProgram(): Command {
   const program = new Command('shoal')
@@ -62,6 +72,7 @@ export function buildProgram(): Command {
     .requiredOption('--out <cdn-root>', 'CDN root folder; the release goes under <cdn-root>/<product>/')
     .option('--tracker <url>', 'tracker announce URL (repeatable)', collect, [])
     .option('--mirror <url>', 'extra CDN base URL for the product root, listed in the pointer (repeatable)', collect, [])
+    .addOption(new Option('--scope <scope>', 'where peers may find each other: private (trackers and given peers only), lan (also local service discovery on the LAN), public (also the DHT, when a policy allows it)').choices(releaseScopes).default('lan'))
     .option('--piece-size <bytes>', 'torrent piece length for the first release of a product (default 4MiB)', bytesArg)
     .option('--chunk-min <bytes>', 'smallest chunk (default: avg/4)', bytesArg)
     .option('--chunk-avg <bytes>', "typical chunk, a power of two (default: the product's previous release, else 16KiB; 64KiB above 16 GiB)", bytesArg)
@@ -71,7 +82,7 @@ export function buildProgram(): Command {
     .action(
       (
         buildDir: string,
-        o: { product: string; version: string; channel: string; key: string; out: string; tracker: string[]; mirror: string[]; pieceSize?: number; chunkMin?: number; chunkAvg?: number; chunkMax?: number; expiresIn: number; allowDowngrade: boolean },
+        o: { product: string; version: string; channel: string; key: string; out: string; tracker: string[]; mirror: string[]; scope: ReleaseScope; pieceSize?: number; chunkMin?: number; chunkAvg?: number; chunkMax?: number; expiresIn: number; allowDowngrade: boolean },
       ) =>
         publishCommand(output(), buildDir, {
           ...o,
@@ -88,7 +99,7 @@ export function buildProgram(): Command {
     .action((pointer: string, o: { pubkey: string }) => inspectCommand(output(), pointer, o.pubkey))
 
   const fetchOptions = (cmd: Command) =>
-    cmd
+    lsdOptions(cmd)
       .requiredOption('--pubkey <file>', 'publisher public key')
       .requiredOption('--dir <install-dir>', 'install folder; holds exactly the release files, state lives in --data-dir')
       .option('--mirror <url>', 'extra CDN base URL of the product root (repeatable)', collect, [])
@@ -115,16 +126,14 @@ export function buildProgram(): Command {
     .option('--repair', 'rebuild damaged files, reusing every chunk that still verifies', false)
     .action((o: FetchFlags & { repair: boolean }) => verifyCommand(output(), dataDir(), o))
 
-  program
-    .command('seed')
-    .description('serve an installed release to peers until stopped; every piece is verified before it is uploaded')
+  lsdOptions(program.command('seed').description('serve an installed release to peers until stopped; every piece is verified before it is uploaded'))
     .requiredOption('--dir <install-dir>', 'install folder')
     .requiredOption('--pubkey <file>', 'publisher public key')
     .option('--tracker <url>', 'announce URL besides the manifest\'s own (repeatable)', collect, [])
     .option('--tracker-token-file <file>', 'send ?token=<contents> with every announce')
     .option('--port <n>', 'TCP port for peers (0 picks a free one)', (v) => Number(v), 0)
     .option('--limit-up <rate>', 'upload cap in bytes per second, e.g. 10MiB (default: unlimited)', bytesArg, 0)
-    .action((o: Omit<SeedFlags, 'trackerTokenFile'> & { trackerTokenFile?: string }) => seedCommand(output(), dataDir(), { ...o, trackerTokenFile: o.trackerTokenFile }))
+    .action((o: Omit<SeedFlags, 'trackerTokenFile' | 'lsd'> & { trackerTokenFile?: string; lsd?: boolean }) => seedCommand(output(), dataDir(), { ...o, trackerTokenFile: o.trackerTokenFile, lsd: o.lsd }))
 
   program
     .command('tracker')

@@ -19,6 +19,8 @@ export interface FetchFlags {
   readonly trackerTokenFile?: string
   readonly peerStall?: number
   readonly targetRate?: number
+  /** LAN discovery on or off; undefined leaves it to the release's scope. */
+  readonly lsd?: boolean
   readonly dir: string
   readonly mirror: string[]
   readonly limitDown: number
@@ -62,7 +64,7 @@ async function jobOptions(out: Output, dataDir: string, db: StateDb, flags: Fetc
       limitDown: flags.limitDown,
       connections: flags.connections,
       stallMs: flags.stallTimeout,
-      swarm: { peers: flags.peer ?? [], trackers: flags.tracker ?? [], trackerToken: await readToken(flags.trackerTokenFile), stallMs: flags.peerStall ?? 5000, targetRate: flags.targetRate ?? 0, discoveryMs: DISCOVERY_MS },
+      swarm: { peers: flags.peer ?? [], trackers: flags.tracker ?? [], trackerToken: await readToken(flags.trackerTokenFile), stallMs: flags.peerStall ?? 5000, targetRate: flags.targetRate ?? 0, discoveryMs: DISCOVERY_MS, lsd: flags.lsd },
       now: () => new Date(),
       onProgress: (p) => bar.update(p.done, p.total, () => ({ text: perSource(p.bytes), json: { bytes: { ...p.bytes } } })),
     },

@@ -23,6 +23,7 @@ import { lockInstallDir } from './dir-lock.ts'
 import { planInstall, type InstallPlan } from './install-plan.ts'
 import type { PlacementResult, PlacementTask } from './placement-tasks.ts'
 import { Stager, type PeerFetch } from './stager.ts'
+import { usesLanDiscovery } from '../swarm/discovery-policy.ts'
 import { fetchFromSwarm } from '../swarm/swarm-fetch.ts'
 import { createSourceLedger } from '../stats/source-ledger.ts'
 import { installOps, rollbackOps, runJournal, type SwitchOp } from './switch-journal.ts'
@@ -55,6 +56,8 @@ export interface SwarmSettings {
   readonly targetRate: number
   /** Until a peer connects, the CDN waits this long for discovery. */
   readonly discoveryMs: number
+  /** LAN discovery on or off; undefined leaves it to the release's scope. */
+  readonly lsd?: boolean
 }
 
 export interface GetOptions extends JobOptions {
@@ -289,7 +292,8 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, target: Target
 /** The swarm phase of a job, when it has peers or trackers to ask: peers first, the CDN scheduled beside them. */
 function swarmFetch(o: JobOptions, manifest: Manifest, bytes: SourceBytes, banned: string[]): PeerFetch | undefined {
   const s = o.swarm
-  if (!s || (s.peers.length === 0 && s.trackers.length === 0 && manifest.pack.announce.length === 0)) return undefined
+  const lsd = usesLanDiscovery(manifest.scope, s?.lsd)
+  if (!s || (s.peers.length === 0 && s.trackers.length === 0 && manifest.pack.announce.length === 0 && !lsd)) return undefined
   return async (pending, writeTo, hooks) => {
     const got = await fetchFromSwarm({
       manifest,
@@ -304,6 +308,7 @@ function swarmFetch(o: JobOptions, manifest: Manifest, bytes: SourceBytes, banne
       schedule: { targetRate: s.targetRate, cdnBudget: Infinity, maxCdnPieces: 2 * o.connections, endgamePieces: 2 * o.connections, horizonMs: 2000 },
       port: 0,
       limitUp: 0,
+      lsd,
       localAddresses: localAddresses(),
     })
     bytes.wasted += got.wasted

@@ -8,14 +8,17 @@ import { encodeTorrentFile, torrentInfoOf } from '../../release/torrent.ts'
 import type { StateDb } from '../../store/state-db.ts'
 import { installPaths, readInstalledRow } from '../install/install-job.ts'
 import { InstallPieceStore, pieceStoreLayout, torrentBitfield } from '../storage/install-piece-store.ts'
+import { usesLanDiscovery } from './discovery-policy.ts'
 import { createSwarmClient, type SwarmClientOptions } from './swarm-client.ts'
 
-export interface SeedOptions extends SwarmClientOptions {
+export interface SeedOptions extends Omit<SwarmClientOptions, 'lsd'> {
   readonly db: StateDb
   readonly installDir: string
   readonly publicKey: KeyObject
   /** Announce URLs besides the manifest's own. */
   readonly trackers: readonly string[]
+  /** LAN discovery on or off; undefined leaves it to the release's scope. */
+  readonly lsd?: boolean
 }
 
 export interface Seeding {
@@ -26,6 +29,8 @@ export interface Seeding {
   /** Pieces this install can serve (pieces of chunks no longer in the release cannot be). */
   readonly pieces: number
   readonly pieceCount: number
+  /** Whether LAN discovery announces this seeder. */
+  readonly lsd: boolean
   uploaded(): number
   peers(): number
   stop(): Promise<void>
@@ -41,7 +46,8 @@ export async function startSeeding(o: SeedOptions): Promise<Seeding> {
   const bitfield = torrentBitfield(servable, layout.geometry.pieceCount)
   const announce = [...new Set([...manifest.pack.announce, ...o.trackers])]
   const torrentFile = encodeTorrentFile(torrentInfoOf(manifest), announce, new Date(manifest.createdAt))
-  const client = createSwarmClient(o)
+  const lsd = usesLanDiscovery(manifest.scope, o.lsd)
+  const client = createSwarmClient({ ...o, lsd })
   const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: layout }, bitfield, announce })
   await new Promise<void>((resolve, reject) => {
     torrent.once('ready', () => resolve())
@@ -56,6 +62,7 @@ export async function startSeeding(o: SeedOptions): Promise<Seeding> {
     port: client.address()!.port,
     pieces: servable.length,
     pieceCount: layout.geometry.pieceCount,
+    lsd,
     uploaded: () => torrent.uploaded,
     peers: () => torrent.wires.length,
     stop: () => new Promise((resolve) => client.destroy(() => resolve())),
