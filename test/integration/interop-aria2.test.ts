@@ -3,16 +3,15 @@
 // LPD and peer exchange off.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { copyFile, mkdir, open, readFile } from 'node:fs/promises'
+import { copyFile, mkdir, readFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import { decodeManifest } from '../../app/release/manifest-codec.ts'
-import { InstallPieceStore, pieceStoreLayout } from '../../app/engine/storage/install-piece-store.ts'
-import type { Manifest } from '../../shared/release-schema.ts'
 import { freePort } from '../support/free-port.ts'
 import { installedRelease } from '../support/installed-release.ts'
+import { writeRawPack } from '../support/raw-pack.ts'
 import { startCli } from '../support/long-running-cli.ts'
 import { runCli } from '../support/run-cli.ts'
 import { useTempDirs } from '../support/temp-dir.ts'
@@ -42,22 +41,6 @@ const ARIA2_BASE = [
   '--no-conf=true',
   '--bt-require-crypto=true',
 ]
-
-/** The raw pack, read from the installed files through the seeder's own path (each piece SHA-1 checked). */
-async function writeRawPack(m: Manifest, installDir: string, out: string): Promise<void> {
-  const layout = pieceStoreLayout(m, installDir)
-  const store = new InstallPieceStore(m.pack.pieceLength, { shoal: layout })
-  const file = await open(out, 'w')
-  try {
-    for (let p = 0; p < layout.geometry.pieceCount; p++) {
-      const piece = await new Promise<Uint8Array>((resolve, reject) => store.get(p, (err, buf) => (err ? reject(err) : resolve(buf!))))
-      await file.write(piece, 0, piece.length, p * m.pack.pieceLength)
-    }
-  } finally {
-    await file.close()
-    await new Promise((r) => store.close(r))
-  }
-}
 
 function aria2c(args: readonly string[]): { child: ChildProcess; exited: Promise<number | null>; output: () => string } {
   const child = spawn(ARIA2C, [...ARIA2_BASE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
@@ -97,7 +80,7 @@ describe('interop with aria2c', () => {
     const m = decodeManifest(await readFile(join(f.cdn, 'game', '1.0.0', 'manifest.json')), f.pub)
     const torrentFile = join(f.cdn, 'game', '1.0.0', 'pack.torrent')
 
-    // aria2c checks the raw pack against the torrent (-V) and then seeds it.
+    // aria2c checks the raw pack, rebuilt from the install, against the torrent (-V) and then seeds it.
     const seedDir = join(dir, 'aria2-seed')
     await mkdir(seedDir)
     await writeRawPack(m, install, join(seedDir, m.pack.name))

@@ -25,6 +25,7 @@ import type { PlacementResult, PlacementTask } from './placement-tasks.ts'
 import { Stager, type PeerFetch } from './stager.ts'
 import { usesLanDiscovery } from '../swarm/discovery-policy.ts'
 import { fetchFromSwarm } from '../swarm/swarm-fetch.ts'
+import { noCdnPieces, type CdnReason } from '../scheduler/cdn-scheduler.ts'
 import { createSourceLedger } from '../stats/source-ledger.ts'
 import { installOps, rollbackOps, runJournal, type SwitchOp } from './switch-journal.ts'
 
@@ -54,8 +55,10 @@ export interface SwarmSettings {
   readonly stallMs: number
   /** Bytes per second the job holds by topping up from the CDN; 0: the CDN only fills what peers cannot. */
   readonly targetRate: number
-  /** Until a peer connects, the CDN waits this long for discovery. */
+  /** Until a peer has sent what it has, the CDN waits this long for discovery. */
   readonly discoveryMs: number
+  /** Upload cap in bytes per second while the swarm runs; 0 is unlimited. */
+  readonly limitUp: number
   /** LAN discovery on or off; undefined leaves it to the release's scope. */
   readonly lsd?: boolean
 }
@@ -85,6 +88,8 @@ export interface JobResult {
   readonly seconds: number
   /** Peers banned for sending pieces that failed verification. */
   readonly bannedPeers: string[]
+  /** Pieces the scheduler handed to the CDN while peers were present, by reason. */
+  readonly cdnPieces: Record<CdnReason, number>
 }
 
 /** Defaults chosen by `npm run bench` (README, "CDN engine"). */
@@ -203,7 +208,7 @@ export function getRelease(o: GetOptions): Promise<JobResult> {
     }
     if (row && createHash('sha256').update(row.manifest).digest('hex') === pointer.manifest.sha256) {
       const seconds = (performance.now() - started) / 1000
-      return { product: manifest.product, version: manifest.version, fromVersion: row.version, upToDate: true, resumed: false, bytes: emptySourceBytes(), written: emptySourceBytes(), totalBytes: manifest.totals.bytes, seconds, bannedPeers: [] }
+      return { product: manifest.product, version: manifest.version, fromVersion: row.version, upToDate: true, resumed: false, bytes: emptySourceBytes(), written: emptySourceBytes(), totalBytes: manifest.totals.bytes, seconds, bannedPeers: [], cdnPieces: noCdnPieces() }
     }
     const target = { manifest, manifestFile: release.manifestFile, productRoot: release.productRoot, mirrors: pointer.mirrors.map((m) => new URL(m)) }
     return stageAndSwitch(o, paths, target, installed, started)
@@ -248,7 +253,8 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, target: Target
   const workers = new WorkerPool<PlacementTask, PlacementResult>(new URL('./placement-worker.ts', import.meta.url), Math.max(1, availableParallelism()))
   const persist = o.db.prepare('UPDATE jobs SET done = ? WHERE id = ?')
   const banned: string[] = []
-  const peers = swarmFetch(o, manifest, bytes, banned)
+  const cdnPieces = noCdnPieces()
+  const peers = swarmFetch(o, manifest, bytes, banned, cdnPieces)
   const wasted = (n: number) => {
     written.wasted(n)
     bytes.wasted += n
@@ -286,11 +292,11 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, target: Target
     .run(paths.install, manifest.product, row?.version ?? null, manifest.version, o.now().toISOString(), seconds, JSON.stringify(bytes))
   const w = written.snapshot()
   const usefulWritten = { cdn: w.cdn, lan: w.lan, wan: w.wan, local: w.local }
-  return { product: manifest.product, version: manifest.version, fromVersion: row?.version, upToDate: false, resumed, bytes, written: usefulWritten, totalBytes: plan.totalBytes, seconds, bannedPeers: banned }
+  return { product: manifest.product, version: manifest.version, fromVersion: row?.version, upToDate: false, resumed, bytes, written: usefulWritten, totalBytes: plan.totalBytes, seconds, bannedPeers: banned, cdnPieces }
 }
 
 /** The swarm phase of a job, when it has peers or trackers to ask: peers first, the CDN scheduled beside them. */
-function swarmFetch(o: JobOptions, manifest: Manifest, bytes: SourceBytes, banned: string[]): PeerFetch | undefined {
+function swarmFetch(o: JobOptions, manifest: Manifest, bytes: SourceBytes, banned: string[], cdnPieces: Record<CdnReason, number>): PeerFetch | undefined {
   const s = o.swarm
   const lsd = usesLanDiscovery(manifest.scope, s?.lsd)
   if (!s || (s.peers.length === 0 && s.trackers.length === 0 && manifest.pack.announce.length === 0 && !lsd)) return undefined
@@ -305,14 +311,15 @@ function swarmFetch(o: JobOptions, manifest: Manifest, bytes: SourceBytes, banne
       trackerToken: s.trackerToken,
       stallMs: s.stallMs,
       discoveryMs: s.discoveryMs,
-      schedule: { targetRate: s.targetRate, cdnBudget: Infinity, maxCdnPieces: 2 * o.connections, endgamePieces: 2 * o.connections, horizonMs: 2000 },
+      schedule: { targetRate: s.targetRate, cdnBudget: Infinity, maxCdnPieces: 2 * o.connections, endgamePieces: 2, horizonMs: 2000 },
       port: 0,
-      limitUp: 0,
+      limitUp: s.limitUp,
       lsd,
       localAddresses: localAddresses(),
     })
     bytes.wasted += got.wasted
     banned.push(...got.banned)
+    for (const [reason, n] of Object.entries(got.cdnPieces)) cdnPieces[reason as CdnReason] += n
   }
 }
 
