@@ -99,6 +99,7 @@ declare module 'webtorrent' {
     natUpnp?: boolean
     natPmp?: boolean
     utp?: boolean
+    utPex?: boolean
     tracker?: boolean | Record<string, unknown>
     webSeeds?: boolean
     torrentPort?: number
