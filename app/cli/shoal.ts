@@ -9,6 +9,7 @@ import { inspectCommand } from './commands/inspect.ts'
 import { keygenCommand } from './commands/keygen.ts'
 import { publishCommand } from './commands/publish.ts'
 import { seedCommand, type SeedFlags } from './commands/seed.ts'
+import { DEFAULT_MAX_PEERS } from '../engine/swarm/swarm-client.ts'
 import { trackerCommand } from './commands/tracker.ts'
 import { defaultDataDir } from './data-dir.ts'
 import { Output } from './output.ts'
@@ -120,6 +121,8 @@ export function buildProgram(): Command {
     .option('--tracker-token-file <file>', 'send ?token=<contents> with every announce')
     .option('--peer-stall <duration>', 'peers that deliver nothing for this long count as gone: the CDN takes their pieces', durationArg, parseDuration('5s'))
     .option('--target-rate <rate>', 'hold this download rate by topping up from the CDN when peers fall short, e.g. 40MB (default: the CDN only fills what peers cannot)', bytesArg, 0)
+    .option('--max-peers <n>', 'most peer connections at once, incoming included', (v) => positiveInt(v), DEFAULT_MAX_PEERS)
+    .option('--listen <address>', 'the address peers connect to (default: every interface)')
     .option('--seed', 'after installing, keep seeding the release until stopped (Ctrl-C)', false)
     .option('--limit-up <rate>', 'upload cap while seeding, e.g. 10MiB (default: unlimited)', bytesArg, 0)
     .action((channel: string, o: GetFlags) => getCommand(output(), dataDir(), channel, o))
@@ -135,7 +138,9 @@ export function buildProgram(): Command {
     .option('--tracker-token-file <file>', 'send ?token=<contents> with every announce')
     .option('--port <n>', 'TCP port for peers (0 picks a free one)', (v) => Number(v), 0)
     .option('--limit-up <rate>', 'upload cap in bytes per second, e.g. 10MiB (default: unlimited)', bytesArg, 0)
-    .action((o: Omit<SeedFlags, 'trackerTokenFile' | 'lsd'> & { trackerTokenFile?: string; lsd?: boolean }) => seedCommand(output(), dataDir(), { ...o, trackerTokenFile: o.trackerTokenFile, lsd: o.lsd }))
+    .option('--max-peers <n>', 'most peer connections at once, incoming included', (v) => positiveInt(v), DEFAULT_MAX_PEERS)
+    .option('--listen <address>', 'the address peers connect to (default: every interface)')
+    .action((o: Omit<SeedFlags, 'trackerTokenFile' | 'listen' | 'lsd'> & { trackerTokenFile?: string; listen?: string; lsd?: boolean }) => seedCommand(output(), dataDir(), { ...o, trackerTokenFile: o.trackerTokenFile, listen: o.listen, lsd: o.lsd }))
 
   program
     .command('tracker')

@@ -10,6 +10,9 @@ import { installPaths, readInstalledRow } from '../install/install-job.ts'
 import { InstallPieceStore, pieceStoreLayout, torrentBitfield } from '../storage/install-piece-store.ts'
 import { usesLanDiscovery } from './discovery-policy.ts'
 import { createSwarmClient, type SwarmClientOptions } from './swarm-client.ts'
+import { guardWires } from './wire-guard.ts'
+import type { PeerClass } from '../stats/peer-class.ts'
+import { localAddresses } from '../../net/local-addresses.ts'
 
 export interface SeedOptions extends Omit<SwarmClientOptions, 'lsd'> {
   readonly db: StateDb
@@ -32,6 +35,8 @@ export interface Seeding {
   /** Whether LAN discovery announces this seeder. */
   readonly lsd: boolean
   uploaded(): number
+  /** Bytes uploaded by peer class. */
+  uploadedByClass(): Record<PeerClass, number>
   peers(): number
   stop(): Promise<void>
 }
@@ -49,6 +54,7 @@ export async function startSeeding(o: SeedOptions): Promise<Seeding> {
   const lsd = usesLanDiscovery(manifest.scope, o.lsd)
   const client = createSwarmClient({ ...o, lsd })
   const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: layout }, bitfield, announce })
+  const guard = guardWires(torrent, { maxPeers: o.maxPeers, isBanned: () => false, localAddresses: localAddresses() })
   await new Promise<void>((resolve, reject) => {
     torrent.once('ready', () => resolve())
     torrent.once('error', reject)
@@ -64,6 +70,7 @@ export async function startSeeding(o: SeedOptions): Promise<Seeding> {
     pieceCount: layout.geometry.pieceCount,
     lsd,
     uploaded: () => torrent.uploaded,
+    uploadedByClass: () => ({ ...guard.uploaded }),
     peers: () => torrent.wires.length,
     stop: () => new Promise((resolve) => client.destroy(() => resolve())),
   }

@@ -3,16 +3,17 @@
 // connected peer has, the gap to a target rate, and a slow endgame. CDN bytes bypass
 // webtorrent's 16 KiB block pipeline (the CDN source fetches merged ranges and verifies
 // chunk SHA-256); the torrent is then told the piece is complete, so peers can have it.
-import type { Torrent, Wire } from 'webtorrent'
+import type { Torrent } from 'webtorrent'
 import type { Manifest } from '../../../shared/release-schema.ts'
 import { encodeTorrentFile, torrentInfoOf } from '../../release/torrent.ts'
-import { classifyPeer, unmapAddress } from '../stats/peer-class.ts'
+import { unmapAddress, type PeerClass } from '../stats/peer-class.ts'
 import { noCdnPieces, scheduleCdn, type CdnReason } from '../scheduler/cdn-scheduler.ts'
 import { createPeerAccounting, type ChunkFromPeers } from './peer-accounting.ts'
 import { createPeerBans } from './peer-bans.ts'
 import { packGeometry } from '../storage/pack-geometry.ts'
 import { InstallPieceStore, type FilePosition, type PieceStoreLayout } from '../storage/install-piece-store.ts'
 import { createSwarmClient, type SwarmClientOptions } from './swarm-client.ts'
+import { guardWires, type WireGuard } from './wire-guard.ts'
 
 export interface CdnSchedule {
   /** Bytes per second the job should hold; 0: the CDN only covers what peers cannot. */
@@ -56,6 +57,8 @@ export interface SwarmResult {
   readonly banned: string[]
   /** Pieces handed to the CDN, by the scheduler's reason. */
   readonly cdnPieces: Record<CdnReason, number>
+  /** Bytes uploaded to other peers while the job ran, by class. */
+  readonly uploaded: Record<PeerClass, number>
 }
 
 const FAILED_PIECE = /^Piece (\d+) failed verification/
@@ -81,7 +84,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
   const cdnPieces = noCdnPieces()
   const bans = createPeerBans()
   const accounting = createPeerAccounting(geometry, m.chunks.size, o.pending, o.isDone)
-  if (neededPieces.length === 0) return { wasted: 0, banned: [], cdnPieces }
+  if (neededPieces.length === 0) return { wasted: 0, banned: [], cdnPieces, uploaded: { lan: 0, wan: 0 } }
 
   // Pieces may also hold chunks that are done or live in linked files: writing those would be
   // redundant (and through a link, into the install), so the layout writes pending chunks only.
@@ -93,6 +96,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
   }
   const client = createSwarmClient(o)
   let timer: NodeJS.Timeout | undefined
+  let guard: WireGuard | undefined
   try {
     const torrentFile = encodeTorrentFile(torrentInfoOf(m), [...m.pack.announce, ...o.trackers], new Date(m.createdAt))
     const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: layout }, deselect: true, announce: [...o.trackers] })
@@ -110,22 +114,22 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     let lastNewPeer: number | undefined
 
     // webtorrent does not attribute hash failures: remember who sent blocks of each piece,
-    // charge every sender of a piece that fails, and drop banned peers, incoming ones too.
+    // charge every sender of a piece that fails, and drop banned peers (the guard drops
+    // their incoming wires too).
     const senders = new Map<number, Set<string>>()
-    torrent.on('wire', (wire: Wire) => {
-      const address = unmapAddress(wire.remoteAddress ?? '')
-      if (bans.isBanned(address)) return wire.destroy()
-      const cls = classifyPeer(address, o.localAddresses)
-      lastNewPeer = now()
-      const known = () => {
+    guard = guardWires(torrent, {
+      maxPeers: o.maxPeers,
+      isBanned: bans.isBanned,
+      localAddresses: o.localAddresses,
+      onWire: (wire, address, cls) => {
         lastNewPeer = now()
-      }
-      wire.once('bitfield', known)
-      wire.on('piece', (index: number, _offset: number, block: Uint8Array) => {
-        senders.set(index, (senders.get(index) ?? new Set()).add(address))
-        accounting.block(index, cls, block.length)
-        lastPeerBlock = now()
-      })
+        wire.once('bitfield', () => (lastNewPeer = now()))
+        wire.on('piece', (index: number, _offset: number, block: Uint8Array) => {
+          senders.set(index, (senders.get(index) ?? new Set()).add(address))
+          accounting.block(index, cls, block.length)
+          lastPeerBlock = now()
+        })
+      },
     })
     torrent.on('warning', (err: Error) => {
       const failed = FAILED_PIECE.exec(err.message)
@@ -235,5 +239,5 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     accounting.finish()
     await new Promise<void>((resolve) => client.destroy(() => resolve()))
   }
-  return { wasted: accounting.wasted(), banned: bans.banned(), cdnPieces }
+  return { wasted: accounting.wasted(), banned: bans.banned(), cdnPieces, uploaded: guard?.uploaded ?? { lan: 0, wan: 0 } }
 }
