@@ -65,6 +65,8 @@ export interface AgentOptions {
   readonly periodicChecks?: boolean
   /** How long peers may deliver nothing before the CDN takes over. */
   readonly peerStallMs?: number
+  /** LAN discovery for every job; undefined leaves it to each release's scope. */
+  readonly lsd?: boolean
 }
 
 type StopReason = 'pause' | 'cancel' | 'requeue' | 'shutdown'
@@ -498,7 +500,7 @@ export class Agent {
       now: this.now,
       signal: a.controller.signal,
       limits: this.limits,
-      swarm: { peers: [], trackers: [], trackerToken: undefined, stallMs: this.o.peerStallMs ?? 5000, targetRate: 0, discoveryMs: 2000, limitUp: 0, maxPeers: DEFAULT_MAX_PEERS, listenHost: undefined },
+      swarm: { peers: [], trackers: [], trackerToken: undefined, stallMs: this.o.peerStallMs ?? 5000, targetRate: 0, discoveryMs: 2000, limitUp: 0, maxPeers: DEFAULT_MAX_PEERS, listenHost: undefined, lsd: this.o.lsd },
       onProgress: (p) => {
         job.bytesDone = p.done
         job.bytesTotal = p.total

@@ -12,6 +12,8 @@ export interface AgentFlags {
   readonly port: number
   readonly policy: string | undefined
   readonly allowOrigin: string[]
+  /** LAN discovery for every job; undefined leaves it to each release's scope. */
+  readonly lsd: boolean | undefined
 }
 
 /** Runs until SIGINT or SIGTERM; then stops transfers at a checkpoint and exits cleanly. */
@@ -19,7 +21,7 @@ export async function agentCommand(out: Output, dataDir: string, flags: AgentFla
   const db = openStateDb(dataDir)
   const token = ensureToken(dataDir)
   const policyPath = flags.policy ?? process.env['SHOAL_POLICY'] ?? defaultPolicyPath(process.platform, process.env)
-  const agent = new Agent({ dataDir, db, policyPath })
+  const agent = new Agent({ dataDir, db, policyPath, lsd: flags.lsd })
   try {
     await agent.start()
     const server = await startControlServer({ agent, token, port: flags.port, allowedOrigins: flags.allowOrigin }).catch((err: NodeJS.ErrnoException) => {
