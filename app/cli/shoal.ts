@@ -150,7 +150,10 @@ export function buildProgram(): Command {
     .option('--port <n>', 'TCP port of the control API (0 picks a free one)', (v) => Number(v), 0)
     .option('--policy <file>', 'managed policy file (default: the OS location, or SHOAL_POLICY)')
     .option('--allow-origin <origin>', 'a browser origin besides the agent itself that may call the API (repeatable)', collect, [])
-    .action((o: { port: number; policy?: string; allowOrigin: string[] }) => agentCommand(output(), dataDir(), { port: o.port, policy: o.policy, allowOrigin: o.allowOrigin }))
+    .option('--tracker-token-file <file>', 'token for announces and opt-in offload reports')
+    .action((o: { port: number; policy?: string; allowOrigin: string[]; trackerTokenFile?: string }) =>
+      agentCommand(output(), dataDir(), { port: o.port, policy: o.policy, allowOrigin: o.allowOrigin, trackerTokenFile: o.trackerTokenFile }),
+    )
 
   program
     .command('status')

@@ -1,7 +1,7 @@
 // `shoal seed`: serve an installed release to peers. Pieces come from the installed
 // files through the piece store, each verified before it is uploaded.
 import type { KeyObject } from 'node:crypto'
-import type { Torrent } from 'webtorrent'
+import type { Torrent, Wire } from 'webtorrent'
 import { ShoalError } from '../../../shared/errors.ts'
 import { decodeManifest } from '../../release/manifest-codec.ts'
 import { encodeTorrentFile, torrentInfoOf } from '../../release/torrent.ts'
@@ -9,6 +9,7 @@ import type { StateDb } from '../../store/state-db.ts'
 import { installPaths, readInstalledRow } from '../install/install-job.ts'
 import { InstallPieceStore, pieceStoreLayout, torrentBitfield } from '../storage/install-piece-store.ts'
 import { createSwarmClient, type SwarmClientOptions } from './swarm-client.ts'
+import type { LiveLimits } from '../../policy/live-limits.ts'
 
 export interface SeedOptions extends SwarmClientOptions {
   readonly db: StateDb
@@ -16,6 +17,10 @@ export interface SeedOptions extends SwarmClientOptions {
   readonly publicKey: KeyObject
   /** Announce URLs besides the manifest's own. */
   readonly trackers: readonly string[]
+  /** Upload rates that may change while seeding (the agent's caps and sharing policy). */
+  readonly limits?: LiveLimits
+  /** Peers refused by policy (e.g. sharing on the LAN only) are disconnected as they arrive. */
+  readonly acceptPeer?: (address: string) => boolean
 }
 
 export interface Seeding {
@@ -42,7 +47,9 @@ export async function startSeeding(o: SeedOptions): Promise<Seeding> {
   const announce = [...new Set([...manifest.pack.announce, ...o.trackers])]
   const torrentFile = encodeTorrentFile(torrentInfoOf(manifest), announce, new Date(manifest.createdAt))
   const client = createSwarmClient(o)
+  const unwatch = o.limits?.watchPeers((r) => client.throttleUpload(!r.uploadAllowed ? 0 : r.peerUp > 0 ? r.peerUp : -1))
   const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: layout }, bitfield, announce })
+  if (o.acceptPeer) torrent.on('wire', (wire: Wire) => !o.acceptPeer!(wire.remoteAddress ?? '') && wire.destroy())
   await new Promise<void>((resolve, reject) => {
     torrent.once('ready', () => resolve())
     torrent.once('error', reject)
@@ -58,6 +65,10 @@ export async function startSeeding(o: SeedOptions): Promise<Seeding> {
     pieceCount: layout.geometry.pieceCount,
     uploaded: () => torrent.uploaded,
     peers: () => torrent.wires.length,
-    stop: () => new Promise((resolve) => client.destroy(() => resolve())),
+    stop: () =>
+      new Promise((resolve) => {
+        unwatch?.()
+        client.destroy(() => resolve())
+      }),
   }
 }
