@@ -1,7 +1,8 @@
 // Seeds installed releases while the sharing policy allows it: consent and mode, power,
 // the monthly upload cap, free disk, and the retention period after each install.
-import { networkInterfaces } from 'node:os'
 import { startSeeding, type Seeding } from '../engine/swarm/seed-job.ts'
+import { DEFAULT_MAX_PEERS } from '../engine/swarm/swarm-client.ts'
+import { localAddresses } from '../net/local-addresses.ts'
 import { classifyPeer } from '../engine/stats/peer-class.ts'
 import type { LiveLimits } from '../policy/live-limits.ts'
 import { monthOf, withinRetention, type SharingDecision } from '../policy/sharing.ts'
@@ -67,7 +68,7 @@ export class SeedManager {
     }
     for (const [id, p] of wanted) {
       if (this.seeds.has(id)) continue
-      const local = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address))
+      const local = localAddresses()
       const seeding = await startSeeding({
         db: this.c.db,
         installDir: p.installDir,
@@ -76,6 +77,7 @@ export class SeedManager {
         trackerToken: this.c.trackerToken,
         port: 0,
         limitUp: 0,
+        maxPeers: DEFAULT_MAX_PEERS,
         limits: this.c.limits,
         ...(sharing.wan ? {} : { acceptPeer: (address: string) => classifyPeer(address, local) === 'lan' }),
       })

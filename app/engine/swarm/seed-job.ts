@@ -10,6 +10,9 @@ import { installPaths, readInstalledRow } from '../install/install-job.ts'
 import { InstallPieceStore, pieceStoreLayout, torrentBitfield } from '../storage/install-piece-store.ts'
 import { createSwarmClient, type SwarmClientOptions } from './swarm-client.ts'
 import type { LiveLimits } from '../../policy/live-limits.ts'
+import { guardWires } from './wire-guard.ts'
+import type { PeerClass } from '../stats/peer-class.ts'
+import { localAddresses } from '../../net/local-addresses.ts'
 
 export interface SeedOptions extends SwarmClientOptions {
   readonly db: StateDb
@@ -32,6 +35,8 @@ export interface Seeding {
   readonly pieces: number
   readonly pieceCount: number
   uploaded(): number
+  /** Bytes uploaded by peer class. */
+  uploadedByClass(): Record<PeerClass, number>
   peers(): number
   stop(): Promise<void>
 }
@@ -50,6 +55,7 @@ export async function startSeeding(o: SeedOptions): Promise<Seeding> {
   const unwatch = o.limits?.watchPeers((r) => client.throttleUpload(!r.uploadAllowed ? 0 : r.peerUp > 0 ? r.peerUp : -1))
   const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: layout }, bitfield, announce })
   if (o.acceptPeer) torrent.on('wire', (wire: Wire) => !o.acceptPeer!(wire.remoteAddress ?? '') && wire.destroy())
+  const guard = guardWires(torrent, { maxPeers: o.maxPeers, isBanned: () => false, localAddresses: localAddresses() })
   await new Promise<void>((resolve, reject) => {
     torrent.once('ready', () => resolve())
     torrent.once('error', reject)
@@ -64,6 +70,7 @@ export async function startSeeding(o: SeedOptions): Promise<Seeding> {
     pieces: servable.length,
     pieceCount: layout.geometry.pieceCount,
     uploaded: () => torrent.uploaded,
+    uploadedByClass: () => ({ ...guard.uploaded }),
     peers: () => torrent.wires.length,
     stop: () =>
       new Promise((resolve) => {
