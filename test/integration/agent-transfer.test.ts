@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { seededBytes, seededText } from '../../app/demo/sample-build.ts'
+import { runCli } from '../support/run-cli.ts'
 import { jobSchema, statusSchema, type Job } from '../../shared/api-contract.ts'
 import { startAgent, type RunningAgent } from '../support/agent-process.ts'
 import { startCountingProxy, type CountingProxy } from '../support/counting-proxy.ts'
@@ -149,6 +150,53 @@ describe('agent jobs against nginx', () => {
       expect((await status(second)).sharing).toMatchObject({ uploading: true, reason: null, seeding: [done.productId] })
       expect((await second.api('PATCH', '/api/settings', { sharing: { mode: 'off' } })).status).toBe(200)
       expect((await status(second)).sharing).toMatchObject({ uploading: false, reason: 'sharing is off', seeding: [] })
+    } finally {
+      await second.cli.stop()
+    }
+  }, 120_000)
+
+  it('a periodic check finds an update, downloads it in background mode, and installs it only inside the install window', async () => {
+    const dir = await tempDir()
+    const data = join(dir, 'data')
+    const env = { SHOAL_DATA_DIR: data }
+    const first = await startAgent(data, join(dir, 'no-policy.json'))
+    const pub = join(f.keyDir, 'publisher.pub')
+    try {
+      const added = await runCli(['add', `${proxy.url}/game/channels/stable.json`, '--pubkey', pub, '--dir', join(dir, 'install'), '--json'], env)
+      expect(added.code, added.stderr).toBe(0)
+      const job = (added.last['job'] as { id: string }).id
+      await waitForJob(first, job, (j) => j.state === 'done')
+      const history = await runCli(['history', '--json'], env)
+      expect((history.last['entries'] as unknown[]).length).toBe(1)
+      const hour = new Date().getUTCHours()
+      const closed = { fromHour: (hour + 2) % 24, toHour: ((hour + 3) % 24) || 24 }
+      expect((await first.api('PATCH', '/api/settings', { checkIntervalMinutes: 1, schedule: { timeZone: 'UTC', installWindow: closed } })).status).toBe(200)
+    } finally {
+      await first.cli.stop()
+    }
+    // A point release on the same channel.
+    const v2 = join(dir, 'build-v2')
+    await mkdir(join(v2, 'data'), { recursive: true })
+    await writeFile(join(v2, 'data', 'assets.pak'), await readFile(join(fixtureDir, 'build', 'data', 'assets.pak')))
+    await writeFile(join(v2, 'readme.txt'), seededText('agent-readme-v2', 60_000))
+    const published = await f.publish(v2, '1.1.0')
+    expect(published.code, published.stderr).toBe(0)
+
+    const second = await startAgent(data, join(dir, 'no-policy.json'))
+    try {
+      // The first check comes a few seconds after start (1-2 % of the interval, plus jitter).
+      let update: Job | undefined
+      for (const started = Date.now(); !update && Date.now() - started < 30_000; await sleep(200)) {
+        update = (await status(second)).jobs.find((j) => j.kind === 'update')
+      }
+      expect(update).toMatchObject({ mode: 'background', fromVersion: '1.0.0', version: '1.1.0' })
+      const waiting = await waitForJob(second, update!.id, (j) => j.state === 'waiting')
+      expect(waiting.detail).toMatch(/installs between/)
+      expect((await status(second)).products[0]).toMatchObject({ installedVersion: '1.0.0', state: 'installing' })
+      expect((await second.api('PATCH', '/api/settings', { schedule: { installWindow: null } })).status).toBe(200)
+      await waitForJob(second, update!.id, (j) => j.state === 'done')
+      expect((await status(second)).products[0]).toMatchObject({ installedVersion: '1.1.0', state: 'up-to-date' })
+      expect(await treeHash(join(dir, 'install'))).toEqual(await treeHash(v2))
     } finally {
       await second.cli.stop()
     }
