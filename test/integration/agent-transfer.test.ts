@@ -197,6 +197,15 @@ describe('agent jobs against nginx', () => {
       await waitForJob(second, update!.id, (j) => j.state === 'done')
       expect((await status(second)).products[0]).toMatchObject({ installedVersion: '1.1.0', state: 'up-to-date' })
       expect(await treeHash(join(dir, 'install'))).toEqual(await treeHash(v2))
+
+      // Rollback and verify run through the same queue.
+      const productId = update!.productId
+      const rollback = await second.api('POST', '/api/jobs', { productId, kind: 'rollback' })
+      expect(rollback.status).toBe(201)
+      expect(await waitForJob(second, rollback.json['id'] as string, (j) => j.state === 'done')).toMatchObject({ version: '1.0.0', fromVersion: '1.1.0' })
+      expect((await status(second)).products[0]!.installedVersion).toBe('1.0.0')
+      const verify = await second.api('POST', '/api/jobs', { productId, kind: 'verify' })
+      expect(await waitForJob(second, verify.json['id'] as string, (j) => j.state === 'done')).toMatchObject({ version: '1.0.0', error: null })
     } finally {
       await second.cli.stop()
     }
