@@ -70,6 +70,8 @@ export interface AgentOptions {
   readonly peerStallMs?: number
   /** Sent with announces and offload reports when the release's tracker wants one. */
   readonly trackerToken?: string
+  /** LAN discovery forced on or off (`--lsd`, `--no-lsd`, SHOAL_NO_LSD); undefined follows each release's scope. */
+  readonly lsd?: boolean
 }
 
 type StopReason = 'pause' | 'cancel' | 'requeue' | 'shutdown'
@@ -115,7 +117,7 @@ export class Agent {
     this.store = new AgentStore(o.db)
     this.power = o.power ?? defaultPowerReader(process.platform)
     this.limits = new LiveLimits({ cdnDown: 0, peerDown: 0, peerUp: 0, uploadAllowed: false }, Date.now())
-    this.seeds = new SeedManager({ db: o.db, store: this.store, limits: this.limits, trackerToken: o.trackerToken, now: this.now })
+    this.seeds = new SeedManager({ db: o.db, store: this.store, limits: this.limits, trackerToken: o.trackerToken, lsd: o.lsd, now: this.now })
     this.hub = new EventHub({
       status: () => this.status(),
       job: (id) => this.jobs.get(id),
@@ -507,7 +509,7 @@ export class Agent {
       now: this.now,
       signal: a.controller.signal,
       limits: this.limits,
-      swarm: { peers: [], trackers: [], trackerToken: this.o.trackerToken, stallMs: this.o.peerStallMs ?? 5000, targetRate: 0, discoveryMs: 2000, limitUp: 0, maxPeers: DEFAULT_MAX_PEERS, listenHost: undefined },
+      swarm: { peers: [], trackers: [], trackerToken: this.o.trackerToken, stallMs: this.o.peerStallMs ?? 5000, targetRate: 0, discoveryMs: 2000, limitUp: 0, maxPeers: DEFAULT_MAX_PEERS, listenHost: undefined, ...(this.o.lsd !== undefined ? { lsd: this.o.lsd } : {}) },
       onProgress: (p) => {
         job.bytesDone = p.done
         job.bytesTotal = p.total

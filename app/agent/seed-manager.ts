@@ -21,6 +21,7 @@ export interface SeedContext {
   readonly store: AgentStore
   readonly limits: LiveLimits
   readonly trackerToken: string | undefined
+  readonly lsd: boolean | undefined
   readonly now: () => Date
 }
 
@@ -78,6 +79,7 @@ export class SeedManager {
         port: 0,
         limitUp: 0,
         maxPeers: DEFAULT_MAX_PEERS,
+        ...(this.c.lsd !== undefined ? { lsd: this.c.lsd } : {}),
         limits: this.c.limits,
         ...(sharing.wan ? {} : { acceptPeer: (address: string) => classifyPeer(address, local) === 'lan' }),
       })

@@ -2,6 +2,7 @@
 import { homedir } from 'node:os'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { ShoalError } from '../../shared/errors.ts'
+import { releaseScopes, type ReleaseScope } from '../../shared/release-schema.ts'
 import { parseBytes, parseDuration } from '../../shared/units.ts'
 import { agentCommand } from './commands/agent.ts'
 import { addCommand, capsCommand, historyCommand, jobActionCommand, policyShowCommand, statusCommand, type AddFlags } from './commands/agent-control.ts'
@@ -42,6 +43,14 @@ function capArg(value: string): number | null {
   if (n === undefined || n < 1) throw new InvalidArgumentError('expected a rate such as 5MiB, or off')
   return n
 }
+/**
+ * `--lsd`/`--no-lsd`; neither leaves LAN discovery to the release's scope. SHOAL_NO_LSD (set to
+ * anything) stands for `--no-lsd`, so a machine or a test run can keep multicast off everywhere.
+ */
+const lsdOptions = (cmd: Command) =>
+  cmd
+    .option('--lsd', "announce and find peers on the LAN (BEP 14 local service discovery) whatever the release's scope")
+    .addOption(new Option('--no-lsd', 'no LAN discovery, even for a lan or public release').env('SHOAL_NO_LSD'))
 
 export function buildProgram(): Command {
   const program = new Command('shoal')
@@ -73,6 +82,7 @@ export function buildProgram(): Command {
     .requiredOption('--out <cdn-root>', 'CDN root folder; the release goes under <cdn-root>/<product>/')
     .option('--tracker <url>', 'tracker announce URL (repeatable)', collect, [])
     .option('--mirror <url>', 'extra CDN base URL for the product root, listed in the pointer (repeatable)', collect, [])
+    .addOption(new Option('--scope <scope>', 'where peers may find each other: private (trackers and given peers only), lan (also local service discovery on the LAN), public (also the DHT, when a policy allows it)').choices(releaseScopes).default('lan'))
     .option('--piece-size <bytes>', 'torrent piece length for the first release of a product (default 4MiB)', bytesArg)
     .option('--chunk-min <bytes>', 'smallest chunk (default: avg/4)', bytesArg)
     .option('--chunk-avg <bytes>', "typical chunk, a power of two (default: the product's previous release, else 16KiB; 64KiB above 16 GiB)", bytesArg)
@@ -82,7 +92,7 @@ export function buildProgram(): Command {
     .action(
       (
         buildDir: string,
-        o: { product: string; version: string; channel: string; key: string; out: string; tracker: string[]; mirror: string[]; pieceSize?: number; chunkMin?: number; chunkAvg?: number; chunkMax?: number; expiresIn: number; allowDowngrade: boolean },
+        o: { product: string; version: string; channel: string; key: string; out: string; tracker: string[]; mirror: string[]; scope: ReleaseScope; pieceSize?: number; chunkMin?: number; chunkAvg?: number; chunkMax?: number; expiresIn: number; allowDowngrade: boolean },
       ) =>
         publishCommand(output(), buildDir, {
           ...o,
@@ -99,7 +109,7 @@ export function buildProgram(): Command {
     .action((pointer: string, o: { pubkey: string }) => inspectCommand(output(), pointer, o.pubkey))
 
   const fetchOptions = (cmd: Command) =>
-    cmd
+    lsdOptions(cmd)
       .requiredOption('--pubkey <file>', 'publisher public key')
       .requiredOption('--dir <install-dir>', 'install folder; holds exactly the release files, state lives in --data-dir')
       .option('--mirror <url>', 'extra CDN base URL of the product root (repeatable)', collect, [])
@@ -130,9 +140,7 @@ export function buildProgram(): Command {
     .option('--repair', 'rebuild damaged files, reusing every chunk that still verifies', false)
     .action((o: FetchFlags & { repair: boolean }) => verifyCommand(output(), dataDir(), o))
 
-  program
-    .command('seed')
-    .description('serve an installed release to peers until stopped; every piece is verified before it is uploaded')
+  lsdOptions(program.command('seed').description('serve an installed release to peers until stopped; every piece is verified before it is uploaded'))
     .requiredOption('--dir <install-dir>', 'install folder')
     .requiredOption('--pubkey <file>', 'publisher public key')
     .option('--tracker <url>', 'announce URL besides the manifest\'s own (repeatable)', collect, [])
@@ -141,7 +149,7 @@ export function buildProgram(): Command {
     .option('--limit-up <rate>', 'upload cap in bytes per second, e.g. 10MiB (default: unlimited)', bytesArg, 0)
     .option('--max-peers <n>', 'most peer connections at once, incoming included', (v) => positiveInt(v), DEFAULT_MAX_PEERS)
     .option('--listen <address>', 'the address peers connect to (default: every interface)')
-    .action((o: Omit<SeedFlags, 'trackerTokenFile' | 'listen'> & { trackerTokenFile?: string; listen?: string }) => seedCommand(output(), dataDir(), { ...o, trackerTokenFile: o.trackerTokenFile, listen: o.listen }))
+    .action((o: Omit<SeedFlags, 'trackerTokenFile' | 'listen' | 'lsd'> & { trackerTokenFile?: string; listen?: string; lsd?: boolean }) => seedCommand(output(), dataDir(), { ...o, trackerTokenFile: o.trackerTokenFile, listen: o.listen, lsd: o.lsd }))
 
   program
     .command('tracker')
@@ -151,16 +159,17 @@ export function buildProgram(): Command {
     .option('--token-file <file>', 'announces and scrapes must carry ?token=<contents of this file>')
     .action((o: { port: number; host: string; tokenFile?: string }) => trackerCommand(output(), { port: o.port, host: o.host, tokenFile: o.tokenFile }))
 
-  program
-    .command('agent')
-    .description('run the headless engine: products, job queue, caps and policy, with a control API on 127.0.0.1')
-    .option('--port <n>', 'TCP port of the control API (0 picks a free one)', (v) => Number(v), 0)
-    .option('--policy <file>', 'managed policy file (default: the OS location, or SHOAL_POLICY)')
-    .option('--allow-origin <origin>', 'a browser origin besides the agent itself that may call the API (repeatable)', collect, [])
-    .option('--tracker-token-file <file>', 'token for announces and opt-in offload reports')
-    .action((o: { port: number; policy?: string; allowOrigin: string[]; trackerTokenFile?: string }) =>
-      agentCommand(output(), dataDir(), { port: o.port, policy: o.policy, allowOrigin: o.allowOrigin, trackerTokenFile: o.trackerTokenFile }),
-    )
+  lsdOptions(
+    program
+      .command('agent')
+      .description('run the headless engine: products, job queue, caps and policy, with a control API on 127.0.0.1')
+      .option('--port <n>', 'TCP port of the control API (0 picks a free one)', (v) => Number(v), 0)
+      .option('--policy <file>', 'managed policy file (default: the OS location, or SHOAL_POLICY)')
+      .option('--allow-origin <origin>', 'a browser origin besides the agent itself that may call the API (repeatable)', collect, [])
+      .option('--tracker-token-file <file>', 'token for announces and opt-in offload reports'),
+  ).action((o: { port: number; policy?: string; allowOrigin: string[]; trackerTokenFile?: string; lsd?: boolean }) =>
+    agentCommand(output(), dataDir(), { port: o.port, policy: o.policy, allowOrigin: o.allowOrigin, trackerTokenFile: o.trackerTokenFile, lsd: o.lsd }),
+  )
 
   program
     .command('status')

@@ -102,6 +102,7 @@ declare module 'webtorrent' {
     natUpnp?: boolean
     natPmp?: boolean
     utp?: boolean
+    utPex?: boolean
     tracker?: boolean | Record<string, unknown>
     webSeeds?: boolean
     torrentPort?: number

@@ -14,6 +14,8 @@ export interface AgentFlags {
   readonly policy: string | undefined
   readonly allowOrigin: string[]
   readonly trackerTokenFile: string | undefined
+  /** LAN discovery forced on or off; undefined leaves it to each release's scope. */
+  readonly lsd: boolean | undefined
 }
 
 /** Runs until SIGINT or SIGTERM; then stops transfers at a checkpoint and exits cleanly. */
@@ -23,7 +25,7 @@ export async function agentCommand(out: Output, dataDir: string, flags: AgentFla
   const trackerToken = flags.trackerTokenFile ? (await readFile(flags.trackerTokenFile, 'utf8').catch(() => '')).trim() : undefined
   if (trackerToken === '') throw new ShoalError('E_USAGE', `--tracker-token-file ${flags.trackerTokenFile} is missing or empty`)
   const db = openStateDb(dataDir)
-  const agent = new Agent({ dataDir, db, policyPath, ...(trackerToken ? { trackerToken } : {}) })
+  const agent = new Agent({ dataDir, db, policyPath, ...(trackerToken ? { trackerToken } : {}), ...(flags.lsd !== undefined ? { lsd: flags.lsd } : {}) })
   try {
     await agent.start()
     const server = await startControlServer({ agent, token, port: flags.port, allowedOrigins: flags.allowOrigin }).catch((err: NodeJS.ErrnoException) => {
