@@ -162,11 +162,17 @@ export function buildProgram(): Command {
     .option('--token-file <file>', 'announces and scrapes must carry ?token=<contents of this file>')
     .action((o: { port: number; host: string; tokenFile?: string }) => trackerCommand(output(), { port: o.port, host: o.host, tokenFile: o.tokenFile }))
 
-  lsdOptions(program.command('agent').description('run the headless engine: products, job queue, caps and policy, with a control API on 127.0.0.1'))
-    .option('--port <n>', 'TCP port of the control API (0 picks a free one)', (v) => Number(v), 0)
-    .option('--policy <file>', 'managed policy file (default: the OS location, or SHOAL_POLICY)')
-    .option('--allow-origin <origin>', 'a browser origin besides the agent itself that may call the API (repeatable)', collect, [])
-    .action((o: { port: number; policy?: string; allowOrigin: string[]; lsd?: boolean }) => agentCommand(output(), dataDir(), { port: o.port, policy: o.policy, allowOrigin: o.allowOrigin, lsd: o.lsd }))
+  lsdOptions(
+    program
+      .command('agent')
+      .description('run the headless engine: products, job queue, caps and policy, with a control API on 127.0.0.1')
+      .option('--port <n>', 'TCP port of the control API (0 picks a free one)', (v) => Number(v), 0)
+      .option('--policy <file>', 'managed policy file (default: the OS location, or SHOAL_POLICY)')
+      .option('--allow-origin <origin>', 'a browser origin besides the agent itself that may call the API (repeatable)', collect, [])
+      .option('--tracker-token-file <file>', 'token for announces and opt-in offload reports'),
+  ).action((o: { port: number; policy?: string; allowOrigin: string[]; trackerTokenFile?: string; lsd?: boolean }) =>
+    agentCommand(output(), dataDir(), { port: o.port, policy: o.policy, allowOrigin: o.allowOrigin, trackerTokenFile: o.trackerTokenFile, lsd: o.lsd }),
+  )
 
   program
     .command('status')
