@@ -1,8 +1,15 @@
 // How numbers read in the UI: rates, durations, ratios and caps.
-import { formatBytes } from '../shared/units.ts'
 
+/** Rates in decimal units (MB/s), the unit people type caps in and ISPs sell. */
 export function formatRate(bytesPerSecond: number): string {
-  return `${formatBytes(Math.round(bytesPerSecond))}/s`
+  const steps = ['B/s', 'kB/s', 'MB/s', 'GB/s']
+  let v = Math.max(0, bytesPerSecond)
+  let i = 0
+  while (v >= 1000 && i < steps.length - 1) {
+    v /= 1000
+    i++
+  }
+  return i === 0 ? `${Math.round(v)} B/s` : `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${steps[i]}`
 }
 
 export function formatEta(seconds: number | null): string {

@@ -11,8 +11,7 @@ export function LockNote({ id, reason }: { id: string; reason: string | null }) 
   if (!reason) return null
   return (
     <p id={id} className="lock-note">
-      <span aria-hidden="true">🔒 </span>
-      {reason}
+      <strong>Locked.</strong> {reason}
     </p>
   )
 }

@@ -39,7 +39,8 @@ function ProductRow({ product }: { product: Product }) {
         {product.error && <p className="error-text">{plainError(product.error)}</p>}
         {job?.state === 'failed' && job.error && <p className="error-text">{plainError(job.error)}</p>}
       </td>
-      <td className="actions">
+      <td>
+        <div className="actions">
         {canInstall && <button onClick={() => start('install')}>Install</button>}
         {canUpdate && <button onClick={() => start('update')}>Update to {product.availableVersion}</button>}
         {active && active.state !== 'paused' && <button onClick={() => act(active, 'pause')}>Pause</button>}
@@ -54,6 +55,7 @@ function ProductRow({ product }: { product: Product }) {
             Details
           </button>
         )}
+        </div>
       </td>
     </tr>
   )

@@ -142,7 +142,7 @@ describe('agent service definitions', () => {
   it('the WinSW service runs the agent with the ProgramData policy', async () => {
     const xml = await readFile(at('resources/windows/shoal-agent-service.xml'), 'utf8')
     expect(xml).toContain('<env name="SHOAL_POLICY" value="%ProgramData%\\Shoal\\policy.json"/>')
-    expect(xml).toMatch(/<arguments>.*out\\cli\\shoal\.js.* agent /)
+    expect(xml).toMatch(/<arguments>.*out\\main\\shoal\.js.* agent /)
   })
 
   it.skipIf(!existsSync('/usr/bin/systemd-analyze'))('systemd-analyze finds nothing to complain about in the unit (and does complain about a broken one)', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { ApiEvent, ShoalClient } from '../../../shared/api-contract.ts'
-import { capToInput, formatEta, formatPercent, inputToCap, inputToGigabytes } from '../../../renderer/display-format.ts'
+import { capToInput, formatEta, formatPercent, formatRate, inputToCap, inputToGigabytes } from '../../../renderer/display-format.ts'
 import { jobForProduct, newestJob } from '../../../renderer/job-selection.ts'
 import { lockReason } from '../../../renderer/policy-lock.tsx'
 import { createShoalController } from '../../../renderer/shoal-store.ts'
@@ -91,6 +91,9 @@ describe('display and selection helpers', () => {
     expect(capToInput(2_500_000)).toBe('2.5')
     expect(capToInput(null)).toBe('')
     expect(inputToGigabytes('50')).toBe(50_000_000_000)
+    expect(formatRate(5_000_000)).toBe('5.00 MB/s')
+    expect(formatRate(231_400_000)).toBe('231 MB/s')
+    expect(formatRate(999)).toBe('999 B/s')
     expect(formatEta(3725)).toBe('1 h 2 min')
     expect(formatEta(null)).toBe('—')
     expect(formatPercent(1)).toBe('100 %')
