@@ -3,6 +3,8 @@ import { homedir } from 'node:os'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { ShoalError } from '../../shared/errors.ts'
 import { parseBytes, parseDuration } from '../../shared/units.ts'
+import { agentCommand } from './commands/agent.ts'
+import { addCommand, capsCommand, historyCommand, jobActionCommand, policyShowCommand, statusCommand, type AddFlags } from './commands/agent-control.ts'
 import { DEFAULT_CONNECTIONS, getCommand, rollbackCommand, verifyCommand, type FetchFlags } from './commands/get.ts'
 import { inspectCommand } from './commands/inspect.ts'
 import { keygenCommand } from './commands/keygen.ts'
@@ -31,6 +33,14 @@ function positiveInt(value: string): number {
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value]
+
+/** A rate for `shoal caps`: a size per second, or "off" for unlimited. */
+function capArg(value: string): number | null {
+  if (value === 'off' || value === 'unlimited') return null
+  const n = parseBytes(value)
+  if (n === undefined || n < 1) throw new InvalidArgumentError('expected a rate such as 5MiB, or off')
+  return n
+}
 
 export function buildProgram(): Command {
   const program = new Command('shoal')
@@ -133,6 +143,61 @@ export function buildProgram(): Command {
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--token-file <file>', 'announces and scrapes must carry ?token=<contents of this file>')
     .action((o: { port: number; host: string; tokenFile?: string }) => trackerCommand(output(), { port: o.port, host: o.host, tokenFile: o.tokenFile }))
+
+  program
+    .command('agent')
+    .description('run the headless engine: products, job queue, caps and policy, with a control API on 127.0.0.1')
+    .option('--port <n>', 'TCP port of the control API (0 picks a free one)', (v) => Number(v), 0)
+    .option('--policy <file>', 'managed policy file (default: the OS location, or SHOAL_POLICY)')
+    .option('--allow-origin <origin>', 'a browser origin besides the agent itself that may call the API (repeatable)', collect, [])
+    .action((o: { port: number; policy?: string; allowOrigin: string[] }) => agentCommand(output(), dataDir(), { port: o.port, policy: o.policy, allowOrigin: o.allowOrigin }))
+
+  program
+    .command('status')
+    .description('show the running agent: products, jobs, caps and policy')
+    .action(() => statusCommand(output(), dataDir()))
+
+  program
+    .command('add')
+    .description('add a product to the running agent and queue its install')
+    .argument('<channel>', 'channel pointer URL, e.g. http://cdn/mygame/channels/stable.json')
+    .requiredOption('--pubkey <file>', 'publisher public key')
+    .requiredOption('--dir <install-dir>', 'install folder')
+    .option('--name <name>', 'display name')
+    .option('--mirror <url>', 'extra CDN base URL of the product root (repeatable)', collect, [])
+    .option('--no-install', 'only add it; do not queue the install')
+    .option('--background', 'install in background mode (yields to other traffic)', false)
+    .action((channel: string, o: AddFlags) => addCommand(output(), dataDir(), channel, o))
+
+  for (const action of ['pause', 'resume', 'cancel'] as const) {
+    program
+      .command(action)
+      .description(`${action} a job (by id prefix or product id)${action === 'cancel' ? '' : '; without one, every transfer'}`)
+      .argument('[job]', 'job id (a prefix is enough) or product id')
+      .action((job: string | undefined) => jobActionCommand(output(), dataDir(), action, job))
+  }
+
+  program
+    .command('caps')
+    .description('show or set the running agent\'s bandwidth caps (bytes per second; "off" is unlimited)')
+    .option('--down <rate>', 'global download cap', capArg)
+    .option('--up <rate>', 'global upload cap', capArg)
+    .option('--cdn <rate>', 'download cap for the CDN', capArg)
+    .option('--peers-down <rate>', 'download cap for peers', capArg)
+    .option('--peers-up <rate>', 'upload cap for peers', capArg)
+    .action((o: { down?: number | null; up?: number | null; cdn?: number | null; peersDown?: number | null; peersUp?: number | null }) => capsCommand(output(), dataDir(), o))
+
+  program
+    .command('policy')
+    .description('the managed policy')
+    .command('show')
+    .description('show the managed policy file, what it locks, and the effective settings')
+    .action(() => policyShowCommand(output(), dataDir()))
+
+  program
+    .command('history')
+    .description('finished installs and updates, and CDN bytes saved per month')
+    .action(() => historyCommand(output(), dataDir()))
 
   program
     .command('rollback')

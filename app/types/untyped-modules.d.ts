@@ -121,6 +121,9 @@ declare module 'webtorrent' {
     readonly listening: boolean
     address(): { address: string; port: number } | null
     add(torrent: Uint8Array | string, opts: AddOptions, onTorrent?: (t: Torrent) => void): Torrent
+    /** Bytes per second, or -1 for unlimited; changes apply to wires already open. */
+    throttleDownload(rate: number): void
+    throttleUpload(rate: number): void
     destroy(cb?: (err?: Error) => void): void
   }
 }

@@ -14,7 +14,8 @@ import { resolveRelease } from '../../release/resolve.ts'
 import { keyId } from '../../release/signing.ts'
 import { WorkerPool } from '../../release/worker-pool.ts'
 import type { StateDb } from '../../store/state-db.ts'
-import { CdnSource } from '../sources/cdn-source.ts'
+import type { LiveLimits } from '../../policy/live-limits.ts'
+import { CdnSource, type FetchSample } from '../sources/cdn-source.ts'
 import type { RetryPolicy } from '../sources/retry-policy.ts'
 import { emptySourceBytes, type SourceBytes } from '../stats/source-bytes.ts'
 import { createBitfield, hasBit } from './bitfield.ts'
@@ -43,6 +44,14 @@ export interface JobOptions {
   readonly onProgress?: (p: JobProgress) => void
   /** Peers to ask before the CDN; the swarm is used when there are peers or trackers. */
   readonly swarm?: SwarmSettings
+  /** Aborting stops transfers in flight; the checkpoint stays and a rerun resumes from it. */
+  readonly signal?: AbortSignal
+  /** Rates that may change while the job runs (the agent's caps); replaces `limitDown`. */
+  readonly limits?: LiveLimits
+  /** Timing of each CDN range, for background mode's delay-based rate control. */
+  readonly onCdnSample?: (sample: FetchSample) => void
+  /** Awaited after staging and before the switch: holds an update until the policy's install window. */
+  readonly beforeSwitch?: () => Promise<void>
 }
 
 export interface SwarmSettings {
@@ -237,6 +246,9 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, target: Target
     stallMs: o.stallMs ?? 15_000,
     limitDown: o.limitDown,
     ...(o.retry ? { retry: o.retry } : {}),
+    ...(o.limits ? { bucket: o.limits.cdn } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.onCdnSample ? { onSample: o.onCdnSample } : {}),
     onBytes: (n) => {
       bytes.cdn += n
       report()
@@ -275,6 +287,8 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, target: Target
     await Promise.all([cdn.close(), workers.close()])
   }
 
+  await o.beforeSwitch?.()
+  o.signal?.throwIfAborted()
   const row = readInstalledRow(o.db, paths.install)
   await switchIn(o.db, job.id, installOps(paths.install, paths.staging, paths.backup, row !== undefined))
   const seconds = (performance.now() - started) / 1000
@@ -305,6 +319,8 @@ function swarmFetch(o: JobOptions, manifest: Manifest, bytes: SourceBytes, banne
       port: 0,
       limitUp: 0,
       localAddresses: localAddresses(),
+      ...(o.signal ? { signal: o.signal } : {}),
+      ...(o.limits ? { limits: o.limits } : {}),
     })
     bytes.wasted += got.wasted
     banned.push(...got.banned)

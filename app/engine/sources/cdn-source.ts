@@ -24,6 +24,19 @@ export interface CdnSourceOptions {
   readonly random?: () => number
   /** Every byte received, overfetch and failed attempts included. */
   readonly onBytes?: (bytes: number) => void
+  /** A bucket shared with the caller, whose rate may change while ranges are in flight (replaces `limitDown`). */
+  readonly bucket?: TokenBucket
+  /** Aborting stops every request in flight at once and fails the fetch without retries. */
+  readonly signal?: AbortSignal
+  /** One sample per HTTP range answered: time to the response headers and how the body went, for delay-based control. */
+  readonly onSample?: (sample: FetchSample) => void
+}
+
+export interface FetchSample {
+  /** Request sent to headers received: the round trip plus any queue on the way. */
+  readonly headersMs: number
+  readonly bytes: number
+  readonly bodyMs: number
 }
 
 export interface Mirror {
@@ -68,7 +81,7 @@ export class CdnSource {
     this.o = o
     this.now = o.now ?? Date.now
     this.mirrors = o.mirrors.map((base) => ({ base: new URL(base.href.endsWith('/') ? base.href : base.href + '/'), failures: 0, ignoresRanges: false, lastProblem: undefined }))
-    this.bucket = createBucket(o.limitDown, this.now())
+    this.bucket = o.bucket ?? createBucket(o.limitDown, this.now())
   }
 
   /** Marks bytes from `mirror` as failing verification: demote now, drop after repeated failures. */
@@ -85,16 +98,18 @@ export class CdnSource {
     const policy = this.o.retry ?? DEFAULT_RETRY
     let last: AttemptError | undefined
     for (let attempt = 0; attempt < policy.attempts; attempt++) {
+      this.o.signal?.throwIfAborted()
       const mirror = this.pick(avoid)
       if (!mirror) break
       try {
         const out = into && into.byteLength >= end - start ? Buffer.from(into, 0, end - start) : Buffer.from(new ArrayBuffer(end - start))
         return { bytes: await this.attempt(mirror, path, start, out), mirror }
       } catch (err) {
+        this.o.signal?.throwIfAborted()
         last = err instanceof AttemptError ? err : new AttemptError((err as Error).message, false)
         if (last.blame) this.penalize(mirror, last.message)
         else mirror.lastProblem = last.message
-        if (attempt + 1 < policy.attempts) await sleep(backoffMs(policy, attempt, (this.o.random ?? Math.random)(), last.retryAfter))
+        if (attempt + 1 < policy.attempts) await sleep(backoffMs(policy, attempt, (this.o.random ?? Math.random)(), last.retryAfter), undefined, { signal: this.o.signal })
       }
     }
     throw this.noSourceError(path, start, end, last)
@@ -109,7 +124,7 @@ export class CdnSource {
   private async throttle(bytes: number): Promise<void> {
     this.o.onBytes?.(bytes)
     const wait = reserve(this.bucket, bytes, this.now())
-    if (wait > 0) await sleep(wait)
+    if (wait > 0) await sleep(wait, undefined, { signal: this.o.signal })
   }
 
   private pick(avoid: Mirror | undefined): Mirror | undefined {
@@ -139,8 +154,9 @@ export class CdnSource {
     const etag = this.etags.get(etagKey)
     const headers: Record<string, string> = { range: `bytes=${start}-${end - 1}` }
     if (etag) headers['if-range'] = etag
+    const sent = performance.now()
     const res = await this.poolFor(url)
-      .request({ path: url.pathname + url.search, method: 'GET', headers, headersTimeout: this.o.stallMs, bodyTimeout: this.o.stallMs })
+      .request({ path: url.pathname + url.search, method: 'GET', headers, headersTimeout: this.o.stallMs, bodyTimeout: this.o.stallMs, ...(this.o.signal ? { signal: this.o.signal } : {}) })
       .catch((err: Error) => {
         throw new AttemptError(`${url.href}: ${err.message}`, false)
       })
@@ -167,7 +183,10 @@ export class CdnSource {
         await res.body.dump()
         throw new AttemptError(`${url.href} sent Content-Range "${header('content-range') ?? ''}" for bytes ${start}-${end - 1}`, true)
       }
-      return this.readBody(res.body, url, 0, out)
+      const headersMs = performance.now() - sent
+      const body = await this.readBody(res.body, url, 0, out)
+      this.o.onSample?.({ headersMs, bytes: out.length, bodyMs: performance.now() - sent - headersMs })
+      return body
     }
     if (status === 200) {
       // The server ignored Range: take our bytes out of the full body, and prefer other mirrors from now on.
