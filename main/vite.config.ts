@@ -44,6 +44,7 @@ export default defineConfig(({ mode }) =>
           rolldownOptions: {
             input: {
               index: 'main/index.ts',
+              'engine-entry': 'main/engine-entry.ts',
               
               shoal: 'app/cli/shoal.ts',
               'placement-worker': 'app/engine/install/placement-worker.ts',
