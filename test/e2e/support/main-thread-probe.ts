@@ -1,25 +1,26 @@
-// Installed in the page before its scripts run: records long tasks (the browser reports every
-// main-thread task over 50 ms) and, to know the longest task even below 50 ms, the longest gap
-// between turns of a 0 ms timer chain (a task's length plus the timer's own ~4 ms clamp).
+// Installed in the page before its scripts run: records the browser's long tasks (every
+// main-thread task over 50 ms, wall time) and long animation frames with the scripts that ran
+// in them, while `recording` is on.
 export const MAIN_THREAD_PROBE = `
 (() => {
-  const probe = { longTasks: [], longestGap: 0, recording: false }
+  const probe = { longTasks: [], longFrames: [], recording: false }
   window.__probe = probe
   new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) if (probe.recording) probe.longTasks.push(Math.round(e.duration))
+    for (const e of list.getEntries()) if (probe.recording) probe.longTasks.push({ ms: Math.round(e.duration), at: Math.round(e.startTime) })
   }).observe({ type: 'longtask', buffered: false })
-  let last = performance.now()
-  const tick = () => {
-    const now = performance.now()
-    if (probe.recording) probe.longestGap = Math.max(probe.longestGap, now - last)
-    last = now
-    setTimeout(tick, 0)
-  }
-  setTimeout(tick, 0)
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      if (!probe.recording) continue
+      const scripts = e.scripts.map((s) => ({ invoker: s.invoker, ms: Math.round(s.duration), source: s.sourceFunctionName || s.sourceURL.split('/').pop() }))
+      probe.longFrames.push({ ms: Math.round(e.duration), scripts: scripts.slice(0, 3) })
+    }
+  }).observe({ type: 'long-animation-frame', buffered: false })
 })()
 `
 
 export interface ProbeResult {
-  readonly longTasks: number[]
-  readonly longestGap: number
+  /** Each long task: its duration and when it started (ms since the page loaded). */
+  readonly longTasks: { ms: number; at: number }[]
+  /** Animation frames over 50 ms with the scripts that ran in them (diagnostics). */
+  readonly longFrames: { ms: number; scripts: { invoker: string; ms: number; source: string }[] }[]
 }
