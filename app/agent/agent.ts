@@ -22,6 +22,7 @@ import {
 import { isShoalError } from '../../shared/errors.ts'
 import { getRelease, installPaths, repairInstall, rollbackInstall, type JobOptions, type JobResult } from '../engine/install/install-job.ts'
 import { verifyInstall } from '../engine/install/verify-install.ts'
+import { DEFAULT_MAX_PEERS } from '../engine/swarm/swarm-client.ts'
 import type { FetchSample } from '../engine/sources/cdn-source.ts'
 import { resolveRelease } from '../release/resolve.ts'
 import type { StateDb } from '../store/state-db.ts'
@@ -497,7 +498,7 @@ export class Agent {
       now: this.now,
       signal: a.controller.signal,
       limits: this.limits,
-      swarm: { peers: [], trackers: [], trackerToken: undefined, stallMs: this.o.peerStallMs ?? 5000, targetRate: 0, discoveryMs: 2000 },
+      swarm: { peers: [], trackers: [], trackerToken: undefined, stallMs: this.o.peerStallMs ?? 5000, targetRate: 0, discoveryMs: 2000, limitUp: 0, maxPeers: DEFAULT_MAX_PEERS, listenHost: undefined },
       onProgress: (p) => {
         job.bytesDone = p.done
         job.bytesTotal = p.total
