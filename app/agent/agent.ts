@@ -1,6 +1,7 @@
 // The headless engine host behind `shoal agent`: products, settings layered under the
 // managed policy, a priority queue of jobs run through the engine, live rate limits,
 // periodic channel checks, and change events. The control server maps HTTP onto this.
+import { DEFAULT_MAX_PEERS } from '../engine/swarm/swarm-client.ts'
 import { randomUUID } from 'node:crypto'
 import { readFile, rm, statfs } from 'node:fs/promises'
 import { isAbsolute, resolve } from 'node:path'
@@ -502,7 +503,7 @@ export class Agent {
       onProgress: (p) => {
         job.bytesDone = p.done
         job.bytesTotal = p.total
-        job.bytes = { ...p.bytes, wasted: 0 }
+        job.bytes = { ...p.bytes }
         const received = p.bytes.cdn + p.bytes.lan + p.bytes.wan
         job.offload = received > 0 ? (p.bytes.lan + p.bytes.wan) / received : 0
         a.window.add(Date.now(), p.bytes)

@@ -13,8 +13,8 @@ import { createPeerBans } from './peer-bans.ts'
 import { packGeometry } from '../storage/pack-geometry.ts'
 import { InstallPieceStore, type FilePosition, type PieceStoreLayout } from '../storage/install-piece-store.ts'
 import { createSwarmClient, type SwarmClientOptions } from './swarm-client.ts'
-import type { LiveLimits } from '../../policy/live-limits.ts'
 import { guardWires, type WireGuard } from './wire-guard.ts'
+import type { LiveLimits } from '../../policy/live-limits.ts'
 
 export interface CdnSchedule {
   /** Bytes per second the job should hold; 0: the CDN only covers what peers cannot. */
@@ -106,8 +106,8 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     client.throttleUpload(!r.uploadAllowed ? 0 : r.peerUp > 0 ? r.peerUp : -1)
   })
   let timer: NodeJS.Timeout | undefined
-  let onAbort: (() => void) | undefined
   let guard: WireGuard | undefined
+  let onAbort: (() => void) | undefined
   try {
     const torrentFile = encodeTorrentFile(torrentInfoOf(m), [...m.pack.announce, ...o.trackers], new Date(m.createdAt))
     const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: layout }, deselect: true, announce: [...o.trackers] })
