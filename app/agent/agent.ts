@@ -23,7 +23,6 @@ import {
 import { isShoalError } from '../../shared/errors.ts'
 import { getRelease, installPaths, repairInstall, rollbackInstall, type JobOptions, type JobResult } from '../engine/install/install-job.ts'
 import { verifyInstall } from '../engine/install/verify-install.ts'
-import { DEFAULT_MAX_PEERS } from '../engine/swarm/swarm-client.ts'
 import type { FetchSample } from '../engine/sources/cdn-source.ts'
 import { resolveRelease } from '../release/resolve.ts'
 import type { StateDb } from '../store/state-db.ts'
