@@ -1,7 +1,7 @@
 // Runs in Electron's utility process (started by engine-host.ts): the agent from app/ with its
 // control API on a free loopback port, then one message to main with the URL and token. The
 // endpoint file lets `shoal status --data-dir …` find this engine too.
-import { setPriority } from 'node:os'
+import { getPriority, setPriority } from 'node:os'
 import { parseArgs } from 'node:util'
 import { Agent } from '../app/agent/agent.ts'
 import { ensureToken, removeEndpoint, writeEndpoint } from '../app/agent/agent-files.ts'
@@ -18,9 +18,9 @@ const { values } = parseArgs({ options: { 'data-dir': { type: 'string' }, policy
 const dataDir = values['data-dir']
 if (!dataDir) throw new Error('engine-entry needs --data-dir')
 
-// Background work: below the window, the tray and the user's games. Worker threads started
+// Background work: 10 below the window, the tray and the user's games. Worker threads started
 // later inherit it (on Windows this is the process's below-normal priority class).
-setPriority(10)
+setPriority(Math.min(19, getPriority() + 10))
 
 const db = openStateDb(dataDir)
 const token = ensureToken(dataDir)
