@@ -2,6 +2,7 @@
 import { homedir } from 'node:os'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { ShoalError } from '../../shared/errors.ts'
+import { releaseScopes, type ReleaseScope } from '../../shared/release-schema.ts'
 import { parseBytes, parseDuration } from '../../shared/units.ts'
 import { agentCommand } from './commands/agent.ts'
 import { addCommand, capsCommand, historyCommand, jobActionCommand, policyShowCommand, statusCommand, type AddFlags } from './commands/agent-control.ts'
@@ -10,7 +11,7 @@ import { inspectCommand } from './commands/inspect.ts'
 import { keygenCommand } from './commands/keygen.ts'
 import { publishCommand } from './commands/publish.ts'
 import { seedCommand, type SeedFlags } from './commands/seed.ts'
-import { DEFAULT_MAX_PEERS } from '../engine/swarm/swarm-client.ts'
+import { DEFAULT_MAX_PEERS, PEER_ENCRYPTION } from '../engine/swarm/swarm-client.ts'
 import { trackerCommand } from './commands/tracker.ts'
 import { defaultDataDir } from './data-dir.ts'
 import { Output } from './output.ts'
@@ -42,6 +43,24 @@ function capArg(value: string): number | null {
   if (n === undefined || n < 1) throw new InvalidArgumentError('expected a rate such as 5MiB, or off')
   return n
 }
+/**
+ * `--lsd`/`--no-lsd`; neither leaves LAN discovery to the release's scope. SHOAL_NO_LSD (set to
+ * anything) stands for `--no-lsd`, so a machine or a test run can keep multicast off everywhere.
+ */
+const lsdOptions = (cmd: Command) =>
+  cmd
+    .option('--lsd', "announce and find peers on the LAN (BEP 14 local service discovery) whatever the release's scope")
+    .addOption(new Option('--no-lsd', 'no LAN discovery, even for a lan or public release').env('SHOAL_NO_LSD'))
+
+/** Flags of the commands that talk to peers (get, seed). */
+const peerOptions = (cmd: Command) =>
+  cmd
+    .option('--tracker <url>', "announce URL besides the manifest's own (repeatable)", collect, [])
+    .option('--tracker-token-file <file>', 'send ?token=<contents> with every announce')
+    .option('--limit-up <rate>', 'upload cap in bytes per second, e.g. 10MiB (default: unlimited)', bytesArg, 0)
+    .option('--max-peers <n>', 'most peer connections at once, incoming included', (v) => positiveInt(v), DEFAULT_MAX_PEERS)
+    .option('--listen <address>', 'the address peers connect to (default: every interface)')
+    .addOption(new Option('--peer-encryption <mode>', 'BitTorrent protocol encryption (MSE/PE): off, prefer (offer it, accept plaintext) or require (RC4 only)').choices(Object.keys(PEER_ENCRYPTION)).default('prefer'))
 
 export function buildProgram(): Command {
   const program = new Command('shoal')
@@ -73,6 +92,7 @@ export function buildProgram(): Command {
     .requiredOption('--out <cdn-root>', 'CDN root folder; the release goes under <cdn-root>/<product>/')
     .option('--tracker <url>', 'tracker announce URL (repeatable)', collect, [])
     .option('--mirror <url>', 'extra CDN base URL for the product root, listed in the pointer (repeatable)', collect, [])
+    .addOption(new Option('--scope <scope>', 'where peers may find each other: private (trackers and given peers only), lan (also local service discovery on the LAN), public (also the DHT, when a policy allows it)').choices(releaseScopes).default('lan'))
     .option('--piece-size <bytes>', 'torrent piece length for the first release of a product (default 4MiB)', bytesArg)
     .option('--chunk-min <bytes>', 'smallest chunk (default: avg/4)', bytesArg)
     .option('--chunk-avg <bytes>', "typical chunk, a power of two (default: the product's previous release, else 16KiB; 64KiB above 16 GiB)", bytesArg)
@@ -82,7 +102,7 @@ export function buildProgram(): Command {
     .action(
       (
         buildDir: string,
-        o: { product: string; version: string; channel: string; key: string; out: string; tracker: string[]; mirror: string[]; pieceSize?: number; chunkMin?: number; chunkAvg?: number; chunkMax?: number; expiresIn: number; allowDowngrade: boolean },
+        o: { product: string; version: string; channel: string; key: string; out: string; tracker: string[]; mirror: string[]; scope: ReleaseScope; pieceSize?: number; chunkMin?: number; chunkAvg?: number; chunkMax?: number; expiresIn: number; allowDowngrade: boolean },
       ) =>
         publishCommand(output(), buildDir, {
           ...o,
@@ -99,7 +119,7 @@ export function buildProgram(): Command {
     .action((pointer: string, o: { pubkey: string }) => inspectCommand(output(), pointer, o.pubkey))
 
   const fetchOptions = (cmd: Command) =>
-    cmd
+    lsdOptions(cmd)
       .requiredOption('--pubkey <file>', 'publisher public key')
       .requiredOption('--dir <install-dir>', 'install folder; holds exactly the release files, state lives in --data-dir')
       .option('--mirror <url>', 'extra CDN base URL of the product root (repeatable)', collect, [])
@@ -108,40 +128,30 @@ export function buildProgram(): Command {
       .option('--stall-timeout <duration>', 'retry a request that receives nothing for this long', durationArg, parseDuration('15s'))
   const dataDir = () => program.opts()['dataDir'] as string
 
-  fetchOptions(
-    program
-      .command('get')
-      .description('install or update a folder to the release a channel points at, from the CDN, verified byte by byte')
-      .argument('<channel>', 'channel pointer URL or file, e.g. http://cdn/mygame/channels/stable.json'),
+  peerOptions(
+    fetchOptions(
+      program
+        .command('get')
+        .description('install or update a folder to the release a channel points at, from the CDN, verified byte by byte')
+        .argument('<channel>', 'channel pointer URL or file, e.g. http://cdn/mygame/channels/stable.json'),
+    ),
   )
     .option('--allow-downgrade', 'install a lower version than the one installed', false)
     .option('--peer <host:port>', 'a peer to ask before the CDN (repeatable)', collect, [])
-    .option('--tracker <url>', "announce URL besides the manifest's own (repeatable)", collect, [])
-    .option('--tracker-token-file <file>', 'send ?token=<contents> with every announce')
     .option('--peer-stall <duration>', 'peers that deliver nothing for this long count as gone: the CDN takes their pieces', durationArg, parseDuration('5s'))
     .option('--target-rate <rate>', 'hold this download rate by topping up from the CDN when peers fall short, e.g. 40MB (default: the CDN only fills what peers cannot)', bytesArg, 0)
-    .option('--max-peers <n>', 'most peer connections at once, incoming included', (v) => positiveInt(v), DEFAULT_MAX_PEERS)
-    .option('--listen <address>', 'the address peers connect to (default: every interface)')
     .option('--seed', 'after installing, keep seeding the release until stopped (Ctrl-C)', false)
-    .option('--limit-up <rate>', 'upload cap while seeding, e.g. 10MiB (default: unlimited)', bytesArg, 0)
     .action((channel: string, o: GetFlags) => getCommand(output(), dataDir(), channel, o))
 
   fetchOptions(program.command('verify').description('recheck an install against its manifest (chunks, file SHA-256, modes, extra files); --repair fixes it from the CDN'))
     .option('--repair', 'rebuild damaged files, reusing every chunk that still verifies', false)
     .action((o: FetchFlags & { repair: boolean }) => verifyCommand(output(), dataDir(), o))
 
-  program
-    .command('seed')
-    .description('serve an installed release to peers until stopped; every piece is verified before it is uploaded')
+  peerOptions(lsdOptions(program.command('seed').description('serve an installed release to peers until stopped; every piece is verified before it is uploaded')))
     .requiredOption('--dir <install-dir>', 'install folder')
     .requiredOption('--pubkey <file>', 'publisher public key')
-    .option('--tracker <url>', 'announce URL besides the manifest\'s own (repeatable)', collect, [])
-    .option('--tracker-token-file <file>', 'send ?token=<contents> with every announce')
     .option('--port <n>', 'TCP port for peers (0 picks a free one)', (v) => Number(v), 0)
-    .option('--limit-up <rate>', 'upload cap in bytes per second, e.g. 10MiB (default: unlimited)', bytesArg, 0)
-    .option('--max-peers <n>', 'most peer connections at once, incoming included', (v) => positiveInt(v), DEFAULT_MAX_PEERS)
-    .option('--listen <address>', 'the address peers connect to (default: every interface)')
-    .action((o: Omit<SeedFlags, 'trackerTokenFile' | 'listen'> & { trackerTokenFile?: string; listen?: string }) => seedCommand(output(), dataDir(), { ...o, trackerTokenFile: o.trackerTokenFile, listen: o.listen }))
+    .action((o: Omit<SeedFlags, 'trackerTokenFile' | 'listen' | 'lsd'> & { trackerTokenFile?: string; listen?: string; lsd?: boolean }) => seedCommand(output(), dataDir(), { ...o, trackerTokenFile: o.trackerTokenFile, listen: o.listen, lsd: o.lsd }))
 
   program
     .command('tracker')

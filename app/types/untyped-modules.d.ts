@@ -99,10 +99,13 @@ declare module 'webtorrent' {
     natUpnp?: boolean
     natPmp?: boolean
     utp?: boolean
+    utPex?: boolean
     tracker?: boolean | Record<string, unknown>
     webSeeds?: boolean
     torrentPort?: number
     maxConns?: number
+    /** MSE/PE: 0 off, 1 offer it and accept plaintext, 2 require RC4. */
+    secure?: number
     uploadLimit?: number
     downloadLimit?: number
   }

@@ -24,11 +24,13 @@ import { lockInstallDir } from './dir-lock.ts'
 import { planInstall, type InstallPlan } from './install-plan.ts'
 import type { PlacementResult, PlacementTask } from './placement-tasks.ts'
 import { Stager, type PeerFetch } from './stager.ts'
+import { usesLanDiscovery } from '../swarm/discovery-policy.ts'
 import { fetchFromSwarm } from '../swarm/swarm-fetch.ts'
 import { noCdnPieces, type CdnReason } from '../scheduler/cdn-scheduler.ts'
 import { createSourceLedger } from '../stats/source-ledger.ts'
 import type { PeerClass } from '../stats/peer-class.ts'
 import { localAddresses } from '../../net/local-addresses.ts'
+import type { PeerEncryption } from '../swarm/swarm-client.ts'
 import { installOps, rollbackOps, runJournal, type SwitchOp } from './switch-journal.ts'
 
 /** What every engine job needs: where, with which key and state, and how to reach the CDN. */
@@ -73,6 +75,9 @@ export interface SwarmSettings {
   readonly maxPeers: number
   /** The address peers connect to; undefined listens on every interface. */
   readonly listenHost: string | undefined
+  /** LAN discovery on or off; undefined leaves it to the release's scope. */
+  readonly lsd?: boolean
+  readonly encryption?: PeerEncryption
 }
 
 export interface GetOptions extends JobOptions {
@@ -318,7 +323,8 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, target: Target
 /** The swarm phase of a job, when it has peers or trackers to ask: peers first, the CDN scheduled beside them. */
 function swarmFetch(o: JobOptions, manifest: Manifest, bytes: SourceBytes, banned: string[], cdnPieces: Record<CdnReason, number>, uploaded: Record<PeerClass, number>): PeerFetch | undefined {
   const s = o.swarm
-  if (!s || (s.peers.length === 0 && s.trackers.length === 0 && manifest.pack.announce.length === 0)) return undefined
+  const lsd = usesLanDiscovery(manifest.scope, s?.lsd)
+  if (!s || (s.peers.length === 0 && s.trackers.length === 0 && manifest.pack.announce.length === 0 && !lsd)) return undefined
   return async (pending, writeTo, hooks) => {
     const got = await fetchFromSwarm({
       manifest,
@@ -335,6 +341,8 @@ function swarmFetch(o: JobOptions, manifest: Manifest, bytes: SourceBytes, banne
       limitUp: s.limitUp,
       maxPeers: s.maxPeers,
       listenHost: s.listenHost,
+      lsd,
+      encryption: s.encryption,
       localAddresses: localAddresses(),
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.limits ? { limits: o.limits } : {}),
