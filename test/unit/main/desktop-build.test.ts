@@ -18,6 +18,7 @@ const tempDir = useTempDirs()
 describe('desktop bundle', () => {
   it('bundles into one folder whose CLI and engine run without the sources', async () => {
     // Inside the repo, so the bundle finds node_modules the way the packaged app does.
+    await mkdir(join(root, 'node_modules', '.cache'), { recursive: true })
     const out = await mkdtemp(join(root, 'node_modules', '.cache', 'desktop-build-'))
     onTestFinished(() => rm(out, { recursive: true, force: true }))
     const configFile = join(root, 'main', 'vite.config.ts')
