@@ -30,20 +30,39 @@ interface PendingWrite {
   readonly data: Uint8Array
 }
 
-const MAX_IOVECS = 1024
+/**
+ * Writes go to the kernel in pieces of at most this many bytes. A large write makes the page
+ * cache allocate large folios, and here (a VM whose free 2 MiB blocks go back to the host) that
+ * cost 5-8x the CPU: 1 GiB took 2.3-3.6 s of system time in 8 MiB writes and 0.3-0.6 s in
+ * 16-128 KiB writes. Small writes are also what aria2c does.
+ */
+const WRITE_BYTES = 128 * 1024
 
-/** One writev per run of back-to-back writes: a fresh install writes whole ranges in order (16 KiB pwrites cost ~1 s per GiB here). */
+/** Writes each file's pieces in offset order, back-to-back pieces gathered into one bounded writev. */
 function flushWrites(writes: Map<string, PendingWrite[]>): void {
   for (const [path, list] of writes) {
     list.sort((a, b) => a.offset - b.offset)
     const fd = fdFor(path)
-    for (let i = 0; i < list.length; ) {
-      let j = i + 1
-      let end = list[i]!.offset + list[i]!.data.length
-      while (j < list.length && j - i < MAX_IOVECS && list[j]!.offset === end) end += list[j++]!.data.length
-      writeFully(fd, list.slice(i, j).map((w) => w.data), list[i]!.offset)
-      i = j
+    let run: Uint8Array[] = []
+    let runStart = 0
+    let runBytes = 0
+    const flush = () => {
+      if (runBytes > 0) writeFully(fd, run, runStart)
+      run = []
+      runBytes = 0
     }
+    for (const w of list) {
+      for (let at = 0; at < w.data.length; ) {
+        if (runBytes > 0 && runStart + runBytes !== w.offset + at) flush()
+        if (runBytes === 0) runStart = w.offset + at
+        const take = Math.min(w.data.length - at, WRITE_BYTES - runBytes)
+        run.push(w.data.subarray(at, at + take))
+        runBytes += take
+        at += take
+        if (runBytes >= WRITE_BYTES) flush()
+      }
+    }
+    flush()
   }
 }
 
