@@ -107,7 +107,8 @@ export function buildProgram(): Command {
     .option('--peer <host:port>', 'a peer to ask before the CDN (repeatable)', collect, [])
     .option('--tracker <url>', "announce URL besides the manifest's own (repeatable)", collect, [])
     .option('--tracker-token-file <file>', 'send ?token=<contents> with every announce')
-    .option('--peer-stall <duration>', 'leave the rest to the CDN when peers deliver nothing for this long', durationArg, parseDuration('5s'))
+    .option('--peer-stall <duration>', 'peers that deliver nothing for this long count as gone: the CDN takes their pieces', durationArg, parseDuration('5s'))
+    .option('--target-rate <rate>', 'hold this download rate by topping up from the CDN when peers fall short, e.g. 40MB (default: the CDN only fills what peers cannot)', bytesArg, 0)
     .action((channel: string, o: FetchFlags & { allowDowngrade: boolean }) => getCommand(output(), dataDir(), channel, o))
 
   fetchOptions(program.command('verify').description('recheck an install against its manifest (chunks, file SHA-256, modes, extra files); --repair fixes it from the CDN'))

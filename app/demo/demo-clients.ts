@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { formatBytes } from '../../shared/units.ts'
-import type { SourceBytes } from '../engine/stats/source-bytes.ts'
+import { emptySourceBytes, type SourceBytes } from '../engine/stats/source-bytes.ts'
 
 const CLI = fileURLToPath(new URL('../cli/shoal.ts', import.meta.url))
 
@@ -48,7 +48,7 @@ export interface ClientState {
 
 /** Runs `shoal get` for the given clients at once (separate processes), redrawing a table as they report. */
 export async function runClients(dir: string, clients: readonly number[], channelUrl: string, pubkey: string, title: string, extra: readonly string[] = []): Promise<ClientState[]> {
-  const states: ClientState[] = clients.map((i) => ({ name: `client ${i}`, done: 0, total: 0, bytes: { cdn: 0, lan: 0, wan: 0, local: 0 }, rate: 0, finished: false, error: undefined }))
+  const states: ClientState[] = clients.map((i) => ({ name: `client ${i}`, done: 0, total: 0, bytes: emptySourceBytes(), rate: 0, finished: false, error: undefined }))
   const tty = process.stdout.isTTY
   let drawn = 0
   const draw = () => {

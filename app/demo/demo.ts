@@ -93,7 +93,7 @@ async function main(): Promise<void> {
   console.log(`\n  v2 changed ${formatBytes(changes.changedBytes)} in ${changes.editedFiles} files; its new pack section stores ${formatBytes(update.store)} (${((100 * update.store) / update.bytes).toFixed(1)} % of the release).`)
   const sum = (states: ClientState[], key: keyof SourceBytes) => states.reduce((n, c) => n + c.bytes[key], 0)
   const release = rows[0]!.bytes
-  const offload = (states: ClientState[]) => (100 * offloadRatio({ cdn: sum(states, 'cdn'), lan: sum(states, 'lan'), wan: sum(states, 'wan'), local: 0 })).toFixed(0)
+  const offload = (states: ClientState[]) => (100 * offloadRatio({ cdn: sum(states, 'cdn'), lan: sum(states, 'lan'), wan: sum(states, 'wan') })).toFixed(0)
   console.log(`  Install: ${opts.clients} clients; the CDN served ${formatBytes(sum(installs, 'cdn'))} (${(sum(installs, 'cdn') / release).toFixed(2)}x the release), peers ${formatBytes(sum(installs, 'lan') + sum(installs, 'wan'))}: ${offload(installs)} % offload.`)
   console.log(`  Update: the CDN served ${formatBytes(sum(updates, 'cdn'))}, peers ${formatBytes(sum(updates, 'lan') + sum(updates, 'wan'))} (${offload(updates)} % offload), and ${formatBytes(sum(updates, 'local'))} was reused from the installed versions.`)
   console.log(`  Done in ${((performance.now() - started) / 1000).toFixed(1)} s. The CDN folder ${cdn} can be served by any static HTTP server.`)

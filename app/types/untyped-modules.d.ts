@@ -71,6 +71,9 @@ declare module 'webtorrent' {
     readonly remoteAddress: string
     readonly downloaded: number
     readonly uploaded: number
+    /** The remote peer's pieces (a bitfield with `get`). */
+    readonly peerPieces: { get(index: number): boolean }
+    have(index: number): void
     destroy(): void
   }
   export interface Torrent extends EventEmitter {
@@ -80,8 +83,13 @@ declare module 'webtorrent' {
     readonly downloaded: number
     readonly uploaded: number
     readonly wires: Wire[]
+    /** Bytes per second over the last few seconds. */
+    readonly downloadSpeed: number
+    readonly bitfield: { get(index: number): boolean }
     addPeer(peer: string): boolean
     select(start: number, end: number, priority?: number): void
+    /** Removes the selection made with exactly these bounds. */
+    deselect(start: number, end: number): void
     destroy(opts?: { destroyStore?: boolean }, cb?: (err?: Error) => void): void
   }
   export interface ClientOptions {

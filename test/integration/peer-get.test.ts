@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -62,5 +63,70 @@ describe('a lying peer', () => {
     expect(run.last['bannedPeers']).toEqual(['127.0.0.2'])
     expect((run.last['bytes'] as { cdn: number }).cdn).toBeGreaterThan(0)
     expect(await treeHash(join(dir, 'install'))).toEqual(await treeHash(f.build))
+  })
+})
+
+type Bytes = { cdn: number; lan: number; wan: number; local: number; wasted: number }
+type Written = { cdn: number; lan: number; wan: number; local: number }
+const sum = (w: Written) => w.cdn + w.lan + w.wan + w.local
+
+describe('the CDN beside peers', () => {
+  it('tops up a slow peer to the target rate, and every written byte is counted once', async () => {
+    const dir = await tempDir()
+    const { f, nginx, pub, channel, install, env } = await installedRelease(dir, 24 * 1024 * 1024)
+    cleanups.push(() => nginx.stop())
+    const seeder = startCli(['seed', '--dir', install, '--pubkey', pub, '--limit-up', '2MiB'], env)
+    cleanups.push(() => seeder.stop())
+    const { port } = (await seeder.waitFor('seeding')) as { port: number }
+
+    const run = await runCli(['get', channel, '--pubkey', pub, '--dir', join(dir, 'b'), '--peer', `127.0.0.1:${port}`, '--target-rate', '12MiB', '--json'], { SHOAL_DATA_DIR: join(dir, 'data-b') })
+    expect(run.code, run.stderr).toBe(0)
+    const bytes = run.last['bytes'] as Bytes
+    const written = run.last['written'] as Written
+    expect(bytes.lan).toBeGreaterThan(0)
+    expect(bytes.cdn).toBeGreaterThan(0)
+    expect(sum(written)).toBe(run.last['totalBytes'])
+    expect(written.lan).toBe(bytes.lan)
+    expect(await treeHash(join(dir, 'b'))).toEqual(await treeHash(f.build))
+  })
+
+  it('finishes from the CDN when every peer leaves mid-download', async () => {
+    const dir = await tempDir()
+    const { f, nginx, pub, channel, install, env } = await installedRelease(dir, 24 * 1024 * 1024)
+    cleanups.push(() => nginx.stop())
+    const seeder = startCli(['seed', '--dir', install, '--pubkey', pub, '--limit-up', '4MiB'], env)
+    cleanups.push(() => seeder.stop())
+    const { port } = (await seeder.waitFor('seeding')) as { port: number }
+
+    const get = startCli(['get', channel, '--pubkey', pub, '--dir', join(dir, 'b'), '--peer', `127.0.0.1:${port}`, '--peer-stall', '1s'], { SHOAL_DATA_DIR: join(dir, 'data-b') })
+    cleanups.push(() => get.stop())
+    await get.waitFor('progress', (e) => ((e['bytes'] as Bytes | undefined)?.lan ?? 0) > 0)
+    await seeder.stop()
+    const { code, events } = await get.exited()
+    expect(code).toBe(0)
+    const done = events.at(-1)!
+    const bytes = done['bytes'] as Bytes
+    expect(bytes.lan).toBeGreaterThan(0)
+    expect(bytes.cdn).toBeGreaterThan(0)
+    expect(sum(done['written'] as Written)).toBe(done['totalBytes'])
+    expect(await treeHash(join(dir, 'b'))).toEqual(await treeHash(f.build))
+  })
+
+  it('finishes from peers when the CDN cannot serve the pack', async () => {
+    const dir = await tempDir()
+    const { f, nginx, pub, channel, install, env } = await installedRelease(dir, 12 * 1024 * 1024)
+    cleanups.push(() => nginx.stop())
+    const seeder = startCli(['seed', '--dir', install, '--pubkey', pub, '--limit-up', '4MiB'], env)
+    cleanups.push(() => seeder.stop())
+    const { port } = (await seeder.waitFor('seeding')) as { port: number }
+    // The pointer and manifest still resolve; every range request for the pack now gets a 404.
+    await rm(join(f.cdn, 'game', '1.0.0', 'pack.chunks'))
+
+    const run = await runCli(['get', channel, '--pubkey', pub, '--dir', join(dir, 'b'), '--peer', `127.0.0.1:${port}`, '--target-rate', '64MiB', '--json'], { SHOAL_DATA_DIR: join(dir, 'data-b') })
+    expect(run.code, run.stderr).toBe(0)
+    const written = run.last['written'] as Written
+    expect(written.cdn).toBe(0)
+    expect(written.lan).toBe(run.last['totalBytes'])
+    expect(await treeHash(join(dir, 'b'))).toEqual(await treeHash(f.build))
   })
 })

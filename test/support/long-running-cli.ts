@@ -4,13 +4,15 @@ import { fileURLToPath } from 'node:url'
 const CLI = fileURLToPath(new URL('../../app/cli/shoal.ts', import.meta.url))
 
 export interface LongRunningCli {
-  /** The first `--json` line with this event. */
-  waitFor(event: string): Promise<Record<string, unknown>>
+  /** The first `--json` line with this event (and matching `match`, when given). */
+  waitFor(event: string, match?: (e: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>
+  /** Waits for the command to end by itself. */
+  exited(): Promise<{ code: number | null; events: Record<string, unknown>[] }>
   /** SIGTERM, then the exit code and every JSON line it printed. */
   stop(): Promise<{ code: number | null; events: Record<string, unknown>[] }>
 }
 
-/** A `shoal` command that runs until stopped (seed, tracker), with `--json` added. */
+/** A `shoal` command that runs until stopped (seed, tracker) or watched while it works, with `--json` added. */
 export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): LongRunningCli {
   const child = spawn(process.execPath, [CLI, ...args, '--json'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
@@ -18,10 +20,10 @@ export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
   child.stdout.on('data', (d: Buffer) => (out += d.toString()))
   const events = () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>)
   return {
-    waitFor: (event) =>
+    waitFor: (event, match = () => true) =>
       new Promise((resolve, reject) => {
         const check = () => {
-          const found = events().find((e) => e['event'] === event)
+          const found = events().find((e) => e['event'] === event && match(e))
           if (found) resolve(found)
           return found
         }
@@ -30,6 +32,7 @@ export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
         child.stdout.on('data', onData)
         void exited.then((code) => reject(new Error(`shoal ${args[0]} exited (${code}) before "${event}"`)))
       }),
+    exited: async () => ({ code: await exited, events: events() }),
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM')
       return { code: await exited, events: events() }

@@ -18,12 +18,19 @@ export interface FetchFlags {
   readonly tracker?: string[]
   readonly trackerTokenFile?: string
   readonly peerStall?: number
+  readonly targetRate?: number
   readonly dir: string
   readonly mirror: string[]
   readonly limitDown: number
   readonly connections: number
   readonly stallTimeout: number
 }
+
+/**
+ * How long the CDN waits for a first peer's bitfield when none has arrived: a tracker answer
+ * and a handshake take well under a second on a LAN, more on a loaded machine.
+ */
+const DISCOVERY_MS = 2000
 
 const perSource = (b: SourceBytes) => `cdn ${formatBytes(b.cdn)}, lan ${formatBytes(b.lan)}, wan ${formatBytes(b.wan)}, local ${formatBytes(b.local)}`
 
@@ -55,7 +62,7 @@ async function jobOptions(out: Output, dataDir: string, db: StateDb, flags: Fetc
       limitDown: flags.limitDown,
       connections: flags.connections,
       stallMs: flags.stallTimeout,
-      swarm: { peers: flags.peer ?? [], trackers: flags.tracker ?? [], trackerToken: await readToken(flags.trackerTokenFile), stallMs: flags.peerStall ?? 5000 },
+      swarm: { peers: flags.peer ?? [], trackers: flags.tracker ?? [], trackerToken: await readToken(flags.trackerTokenFile), stallMs: flags.peerStall ?? 5000, targetRate: flags.targetRate ?? 0, discoveryMs: DISCOVERY_MS },
       now: () => new Date(),
       onProgress: (p) => bar.update(p.done, p.total, () => ({ text: perSource(p.bytes), json: { bytes: { ...p.bytes } } })),
     },
@@ -67,7 +74,7 @@ function reportJob(out: Output, dir: string, result: JobResult, verb: string): v
   const { bytes } = result
   // maxRSS covers the worker threads too: they share the process.
   const peakRssBytes = process.resourceUsage().maxRSS * 1024
-  const fields = { product: result.product, version: result.version, from: result.fromVersion ?? null, upToDate: result.upToDate, resumed: result.resumed, bytes: { ...bytes }, totalBytes: result.totalBytes, seconds: result.seconds, bannedPeers: result.bannedPeers, peakRssBytes }
+  const fields = { product: result.product, version: result.version, from: result.fromVersion ?? null, upToDate: result.upToDate, resumed: result.resumed, bytes: { ...bytes }, written: { ...result.written }, totalBytes: result.totalBytes, seconds: result.seconds, bannedPeers: result.bannedPeers, peakRssBytes }
   if (out.json) out.event('done', fields)
   else if (result.upToDate) out.info(`${result.product} ${result.version} is already installed in ${dir}`)
   else out.info(`${verb} ${result.product} ${result.fromVersion && result.fromVersion !== result.version ? `${result.fromVersion} -> ` : ''}${result.version} in ${result.seconds.toFixed(1)} s: ${formatBytes(result.totalBytes)}; ${perSource(bytes)}${result.resumed ? ' (resumed)' : ''}${result.bannedPeers.length ? `; banned for bad data: ${result.bannedPeers.join(', ')}` : ''}`)

@@ -23,7 +23,8 @@ import { lockInstallDir } from './dir-lock.ts'
 import { planInstall, type InstallPlan } from './install-plan.ts'
 import type { PlacementResult, PlacementTask } from './placement-tasks.ts'
 import { Stager, type PeerFetch } from './stager.ts'
-import { fetchFromPeers } from '../swarm/peer-fetch.ts'
+import { fetchFromSwarm } from '../swarm/swarm-fetch.ts'
+import { createSourceLedger } from '../stats/source-ledger.ts'
 import { installOps, rollbackOps, runJournal, type SwitchOp } from './switch-journal.ts'
 
 /** What every engine job needs: where, with which key and state, and how to reach the CDN. */
@@ -48,8 +49,12 @@ export interface SwarmSettings {
   readonly peers: readonly string[]
   readonly trackers: readonly string[]
   readonly trackerToken: string | undefined
-  /** Give up on peers when no piece arrives for this long. */
+  /** Peers that deliver nothing for this long count as gone: the CDN takes their pieces. */
   readonly stallMs: number
+  /** Bytes per second the job holds by topping up from the CDN; 0: the CDN only fills what peers cannot. */
+  readonly targetRate: number
+  /** Until a peer connects, the CDN waits this long for discovery. */
+  readonly discoveryMs: number
 }
 
 export interface GetOptions extends JobOptions {
@@ -69,7 +74,10 @@ export interface JobResult {
   readonly fromVersion: string | undefined
   readonly upToDate: boolean
   readonly resumed: boolean
+  /** Bytes received per source class (CDN bytes as received, on the wire). */
   readonly bytes: SourceBytes
+  /** Bytes written to the new version per source class; they add up to the bytes staged. */
+  readonly written: Omit<SourceBytes, 'wasted'>
   readonly totalBytes: number
   readonly seconds: number
   /** Peers banned for sending pieces that failed verification. */
@@ -192,7 +200,7 @@ export function getRelease(o: GetOptions): Promise<JobResult> {
     }
     if (row && createHash('sha256').update(row.manifest).digest('hex') === pointer.manifest.sha256) {
       const seconds = (performance.now() - started) / 1000
-      return { product: manifest.product, version: manifest.version, fromVersion: row.version, upToDate: true, resumed: false, bytes: emptySourceBytes(), totalBytes: manifest.totals.bytes, seconds, bannedPeers: [] }
+      return { product: manifest.product, version: manifest.version, fromVersion: row.version, upToDate: true, resumed: false, bytes: emptySourceBytes(), written: emptySourceBytes(), totalBytes: manifest.totals.bytes, seconds, bannedPeers: [] }
     }
     const target = { manifest, manifestFile: release.manifestFile, productRoot: release.productRoot, mirrors: pointer.mirrors.map((m) => new URL(m)) }
     return stageAndSwitch(o, paths, target, installed, started)
@@ -219,6 +227,7 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, target: Target
   await checkFreeSpace(dirname(paths.install), plan, done, manifest)
 
   const bytes = emptySourceBytes()
+  const written = createSourceLedger()
   let placed = 0
   for (const [chunk, targets] of plan.targets) if (hasBit(done, chunk)) placed += manifest.chunks.size[chunk]! * targets.length
   const report = () => o.onProgress?.({ done: placed, total: plan.totalBytes, bytes: { ...bytes } })
@@ -237,6 +246,10 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, target: Target
   const persist = o.db.prepare('UPDATE jobs SET done = ? WHERE id = ?')
   const banned: string[] = []
   const peers = swarmFetch(o, manifest, bytes, banned)
+  const wasted = (n: number) => {
+    written.wasted(n)
+    bytes.wasted += n
+  }
   try {
     await new Stager({
       manifest,
@@ -252,9 +265,11 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, target: Target
       persist: (snapshot) => persist.run(Buffer.from(snapshot), job.id),
       onPlaced: (from, n) => {
         placed += n
-        if (from === 'local') bytes.local += n
+        written.useful(from, n)
+        if (from !== 'cdn') bytes[from] += n
         report()
       },
+      onWasted: wasted,
     }).run()
   } finally {
     await Promise.all([cdn.close(), workers.close()])
@@ -266,17 +281,32 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, target: Target
   o.db
     .prepare('INSERT INTO history (dir, product, from_version, version, finished_at, seconds, bytes) VALUES (?, ?, ?, ?, ?, ?, ?)')
     .run(paths.install, manifest.product, row?.version ?? null, manifest.version, o.now().toISOString(), seconds, JSON.stringify(bytes))
-  return { product: manifest.product, version: manifest.version, fromVersion: row?.version, upToDate: false, resumed, bytes, totalBytes: plan.totalBytes, seconds, bannedPeers: banned }
+  const w = written.snapshot()
+  const usefulWritten = { cdn: w.cdn, lan: w.lan, wan: w.wan, local: w.local }
+  return { product: manifest.product, version: manifest.version, fromVersion: row?.version, upToDate: false, resumed, bytes, written: usefulWritten, totalBytes: plan.totalBytes, seconds, bannedPeers: banned }
 }
 
-/** The peer phase of a job, when it has peers or trackers to ask; peer bytes are counted per wire as lan or wan. */
+/** The swarm phase of a job, when it has peers or trackers to ask: peers first, the CDN scheduled beside them. */
 function swarmFetch(o: JobOptions, manifest: Manifest, bytes: SourceBytes, banned: string[]): PeerFetch | undefined {
   const s = o.swarm
   if (!s || (s.peers.length === 0 && s.trackers.length === 0 && manifest.pack.announce.length === 0)) return undefined
-  return async (pending, writeTo, onChunks) => {
-    const got = await fetchFromPeers({ manifest, pending, writeTo, onChunks, peers: s.peers, trackers: s.trackers, trackerToken: s.trackerToken, stallMs: s.stallMs, port: 0, limitUp: 0, localAddresses: localAddresses() })
-    bytes.lan += got.bytes.lan
-    bytes.wan += got.bytes.wan
+  return async (pending, writeTo, hooks) => {
+    const got = await fetchFromSwarm({
+      manifest,
+      pending,
+      writeTo,
+      ...hooks,
+      peers: s.peers,
+      trackers: s.trackers,
+      trackerToken: s.trackerToken,
+      stallMs: s.stallMs,
+      discoveryMs: s.discoveryMs,
+      schedule: { targetRate: s.targetRate, cdnBudget: Infinity, maxCdnPieces: 2 * o.connections, endgamePieces: 2 * o.connections, horizonMs: 2000 },
+      port: 0,
+      limitUp: 0,
+      localAddresses: localAddresses(),
+    })
+    bytes.wasted += got.wasted
     banned.push(...got.banned)
   }
 }

@@ -13,11 +13,20 @@ import { clearBit, hasBit, setBit } from './bitfield.ts'
 import { chunkDigests, fileTargets, type InstallPlan, type Target } from './install-plan.ts'
 import type { FileHashResult, PlaceItem, PlaceResult, PlacementResult, PlacementTask, VerifyFileResult } from './placement-tasks.ts'
 import type { FilePosition } from '../storage/install-piece-store.ts'
+import type { ChunkFromPeers } from '../swarm/peer-accounting.ts'
 
-export type PlacedFrom = 'cdn' | 'local' | 'peers'
+export type PlacedFrom = 'cdn' | 'local' | 'lan' | 'wan'
 
-/** Fetches pending chunks from peers into `writeTo`; reports chunks as they complete. */
-export type PeerFetch = (pending: ReadonlySet<number>, writeTo: readonly FilePosition[][], onChunks: (chunks: number[]) => void) => Promise<void>
+export interface SwarmHooks {
+  /** Chunks completed by peers, split by peer class. */
+  readonly onChunks: (chunks: ChunkFromPeers[]) => void
+  /** Fetches, verifies and places chunks from the CDN while the swarm runs. */
+  readonly fromCdn: (chunks: number[]) => Promise<void>
+  readonly isDone: (chunk: number) => boolean
+}
+
+/** Fetches pending chunks from peers into `writeTo`, with the CDN filling what peers cannot. */
+export type PeerFetch = (pending: ReadonlySet<number>, writeTo: readonly FilePosition[][], hooks: SwarmHooks) => Promise<void>
 
 interface FetchJob {
   readonly range: StoreRange
@@ -39,7 +48,10 @@ export interface StageContext {
   readonly parallel: number
   /** Records a snapshot of `done`: written chunks, not necessarily fsynced yet (see CHECKPOINT_BYTES). */
   readonly persist: (done: Uint8Array) => void
+  /** Bytes written to the new version, by source; every written byte is reported once. */
   readonly onPlaced: (from: PlacedFrom, bytes: number) => void
+  /** Bytes received but not used: chunks another source placed first, chunks that failed verification. */
+  readonly onWasted: (bytes: number) => void
   /** When set, peers are asked for the missing chunks before the CDN. */
   readonly peers?: PeerFetch
 }
@@ -112,9 +124,10 @@ export class Stager {
     let missing = await this.copyLocal()
     if (this.c.peers && missing.length > 0) {
       const writeTo = this.c.manifest.chunks.size.map((_, c) => (this.targets.get(c) ?? []).map((t) => ({ path: this.stagedPath(t.file), offset: t.offset })))
-      await this.c.peers(new Set(missing), writeTo, (chunks) => {
-        const bytes = chunks.reduce((n, c) => n + this.c.manifest.chunks.size[c]! * (this.targets.get(c)?.length ?? 0), 0)
-        this.placed('peers', chunks, bytes)
+      await this.c.peers(new Set(missing), writeTo, {
+        onChunks: (chunks) => this.placedFromPeers(chunks),
+        fromCdn: (chunks) => this.fetchFromCdn(chunks),
+        isDone: (chunk) => hasBit(this.c.done, chunk),
       })
       missing = missing.filter((c) => !hasBit(this.c.done, c))
     }
@@ -233,7 +246,7 @@ export class Stager {
           (this.c.workers.run({ kind: 'place', source: { path: join(this.c.installDir, path) }, items }) as Promise<PlaceResult>).then((r) => {
             const bad = new Set(r.bad.map((k) => batch[k]!))
             for (const c of batch) if (bad.has(c)) fromCdn.push(c)
-            this.placed('local', batch.filter((c) => !bad.has(c)), r.written)
+            this.placed('local', batch.filter((c) => !bad.has(c)))
           }),
         )
         start = end
@@ -285,17 +298,43 @@ export class Stager {
     const owned = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length)
     const r = (await this.c.workers.run({ kind: 'place', source: { bytes: owned }, items }, [owned.buffer as ArrayBuffer])) as PlaceResult
     const bad = new Set(r.bad.map((k) => batch[k]!))
-    this.placed('cdn', batch.filter((c) => !bad.has(c)), r.written)
+    this.placed('cdn', batch.filter((c) => !bad.has(c)))
     if (bad.size > 0) {
+      this.c.onWasted([...bad].reduce((n, c) => n + this.c.manifest.chunks.stored[c]!, 0))
       this.c.cdn.penalize(mirror, `${bad.size} chunk(s) of ${range.path} bytes ${range.start}-${range.end - 1} failed SHA-256 verification`)
       for (const retry of planRanges(this.c.manifest, locations, bad, this.c.ranges)) queue.push({ range: retry, avoid: mirror })
     }
     return r.returned
   }
 
-  private placed(from: PlacedFrom, chunks: readonly number[], written: number): void {
-    for (const c of chunks) setBit(this.c.done, c)
-    this.c.onPlaced(from, written)
+  /** Bytes a chunk occupies in the new version: once per place it appears. */
+  private footprint(chunk: number): number {
+    return this.c.manifest.chunks.size[chunk]! * (this.targets.get(chunk)?.length ?? 0)
+  }
+
+  private placedFromPeers(chunks: readonly ChunkFromPeers[]): void {
+    const fresh = chunks.filter((p) => !hasBit(this.c.done, p.chunk))
+    this.c.onWasted(chunks.filter((p) => hasBit(this.c.done, p.chunk)).reduce((n, p) => n + p.lan + p.wan, 0))
+    const copies = (p: ChunkFromPeers) => this.targets.get(p.chunk)?.length ?? 0
+    this.c.onPlaced('lan', fresh.reduce((n, p) => n + p.lan * copies(p), 0))
+    this.c.onPlaced('wan', fresh.reduce((n, p) => n + p.wan * copies(p), 0))
+    this.markPlaced(fresh.map((p) => p.chunk))
+  }
+
+  /** Counts chunks a source placed; a chunk another source placed first is waste, not counted twice. */
+  private placed(from: PlacedFrom, chunks: readonly number[]): void {
+    const fresh = chunks.filter((c) => !hasBit(this.c.done, c))
+    this.c.onWasted(chunks.filter((c) => hasBit(this.c.done, c)).reduce((n, c) => n + this.c.manifest.chunks.size[c]!, 0))
+    this.c.onPlaced(from, fresh.reduce((n, c) => n + this.footprint(c), 0))
+    this.markPlaced(fresh)
+  }
+
+  private markPlaced(chunks: readonly number[]): void {
+    let written = 0
+    for (const c of chunks) {
+      setBit(this.c.done, c)
+      written += this.footprint(c)
+    }
     this.sinceCheckpoint += written
     if (this.sinceCheckpoint >= CHECKPOINT_BYTES || Date.now() - this.lastCheckpoint >= CHECKPOINT_MS) {
       this.sinceCheckpoint = 0

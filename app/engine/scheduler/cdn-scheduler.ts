@@ -59,8 +59,11 @@ export function scheduleCdn(s: SchedulerInput): CdnAssignment[] {
   // 1. What no connected peer has can only come from the CDN.
   for (const p of open) if ((s.availability[p] ?? 0) === 0 && !take(p, 'no-peer')) return out
 
-  // 2. Endgame: a few pieces left; do not wait on a slow peer for the last ones.
-  if (open.length <= s.endgamePieces) {
+  // 2. Endgame: a few pieces left and peers too slow to bring them within the horizon; do not
+  //    wait on a slow peer for the last ones (a fast one finishes them without CDN bytes).
+  //    The peer rate means something only after one horizon of the job.
+  const rateKnown = s.now - s.startedAt >= s.horizonMs
+  if (open.length <= s.endgamePieces && rateKnown && s.peerRate * (s.horizonMs / 1000) < open.length * s.pieceLength) {
     for (const p of open) if (!take(p, 'endgame')) return out
     return out
   }

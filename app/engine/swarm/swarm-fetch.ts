@@ -1,0 +1,231 @@
+// Fetches the pieces a job still needs from peers (webtorrent over TCP) into the staging
+// files, while the pure CDN scheduler hands the CDN what peers cannot cover: pieces no
+// connected peer has, the gap to a target rate, and a slow endgame. CDN bytes bypass
+// webtorrent's 16 KiB block pipeline (the CDN source fetches merged ranges and verifies
+// chunk SHA-256); the torrent is then told the piece is complete, so peers can have it.
+import type { Torrent, Wire } from 'webtorrent'
+import type { Manifest } from '../../../shared/release-schema.ts'
+import { encodeTorrentFile, torrentInfoOf } from '../../release/torrent.ts'
+import { classifyPeer, unmapAddress } from '../stats/peer-class.ts'
+import { scheduleCdn, type CdnReason } from '../scheduler/cdn-scheduler.ts'
+import { createPeerAccounting, type ChunkFromPeers } from './peer-accounting.ts'
+import { createPeerBans } from './peer-bans.ts'
+import { packGeometry } from '../storage/pack-geometry.ts'
+import { InstallPieceStore, type FilePosition, type PieceStoreLayout } from '../storage/install-piece-store.ts'
+import { createSwarmClient, type SwarmClientOptions } from './swarm-client.ts'
+
+export interface CdnSchedule {
+  /** Bytes per second the job should hold; 0: the CDN only covers what peers cannot. */
+  readonly targetRate: number
+  /** CDN bytes this job may still use; Infinity when unlimited. */
+  readonly cdnBudget: number
+  /** Pieces the CDN works on at once. */
+  readonly maxCdnPieces: number
+  readonly endgamePieces: number
+  readonly horizonMs: number
+}
+
+export interface SwarmFetchOptions extends SwarmClientOptions {
+  readonly manifest: Manifest
+  /** Chunks still to fetch. */
+  readonly pending: ReadonlySet<number>
+  /** Where each pending chunk goes: staged files being assembled, never hard links into the install. */
+  readonly writeTo: readonly FilePosition[][]
+  /** Peers to dial directly ("host:port"). */
+  readonly peers: readonly string[]
+  readonly trackers: readonly string[]
+  /** Peers that deliver nothing for this long count as absent: the CDN takes their pieces. */
+  readonly stallMs: number
+  readonly localAddresses: readonly string[]
+  readonly schedule: CdnSchedule
+  /** Until a peer has sent what it has, the CDN waits this long for discovery (tracker, direct peers) before it starts. */
+  readonly discoveryMs: number
+  /** Whether a chunk is placed already (by any source). */
+  readonly isDone: (chunk: number) => boolean
+  /** Chunks completed by peers, each split by the class of the peers that sent it. */
+  readonly onChunks: (chunks: ChunkFromPeers[]) => void
+  /** Fetches, verifies and places chunks from the CDN; resolves once they are placed. */
+  readonly fromCdn: (chunks: number[]) => Promise<void>
+  readonly now?: () => number
+}
+
+export interface SwarmResult {
+  /** Peer bytes received and not used: duplicates, slices already placed, failed pieces. */
+  readonly wasted: number
+  /** Addresses banned for sending pieces that failed verification. */
+  readonly banned: string[]
+  /** Pieces handed to the CDN, by the scheduler's reason. */
+  readonly cdnPieces: Record<CdnReason, number>
+}
+
+const FAILED_PIECE = /^Piece (\d+) failed verification/
+const TICK_MS = 100
+
+export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult> {
+  const m = o.manifest
+  const now = o.now ?? (() => performance.now())
+  const geometry = packGeometry(m)
+  const pieceLength = m.pack.pieceLength
+  const chunksOf = (piece: number): number[] => geometry.segments(piece).flatMap((s) => (s.kind === 'chunk' && o.pending.has(s.chunk) ? [s.chunk] : []))
+  const neededPieces: number[] = []
+  {
+    const seen = new Set<number>()
+    for (const c of o.pending) {
+      const start = geometry.chunkOffsets[c]!
+      for (let p = Math.floor(start / pieceLength); p <= Math.floor((start + m.chunks.size[c]! - 1) / pieceLength); p++) seen.add(p)
+    }
+    neededPieces.push(...[...seen].sort((a, b) => a - b))
+  }
+  const cdnPieces: Record<CdnReason, number> = { 'no-peer': 0, 'behind-target': 0, endgame: 0 }
+  const bans = createPeerBans()
+  const accounting = createPeerAccounting(geometry, m.chunks.size, o.pending, o.isDone)
+  if (neededPieces.length === 0) return { wasted: 0, banned: [], cdnPieces }
+
+  // Pieces may also hold chunks that are done or live in linked files: writing those would be
+  // redundant (and through a link, into the install), so the layout writes pending chunks only.
+  const layout: PieceStoreLayout = {
+    geometry,
+    pieceHashes: Buffer.from(m.pack.pieces, 'base64'),
+    readFrom: m.chunks.size.map((_, c) => o.writeTo[c]?.[0]),
+    writeTo: m.chunks.size.map((_, c) => (o.pending.has(c) ? (o.writeTo[c] ?? []) : [])),
+  }
+  const client = createSwarmClient(o)
+  let timer: NodeJS.Timeout | undefined
+  try {
+    const torrentFile = encodeTorrentFile(torrentInfoOf(m), [...m.pack.announce, ...o.trackers], new Date(m.createdAt))
+    const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: layout }, deselect: true, announce: [...o.trackers] })
+    await new Promise<void>((resolve, reject) => {
+      torrent.once('ready', () => resolve())
+      torrent.once('error', reject)
+    })
+    const startedAt = now()
+    const arrived = new Set<number>()
+    const atCdn = new Set<number>()
+    /** Pieces the CDN completed: their 'verified' events are ours, not a peer's. */
+    const markedByCdn = new Set<number>()
+    let bytesDone = 0
+    let lastPeerPiece = startedAt
+    let peerKnown = false
+
+    // webtorrent does not attribute hash failures: remember who sent blocks of each piece,
+    // charge every sender of a piece that fails, and drop banned peers, incoming ones too.
+    const senders = new Map<number, Set<string>>()
+    torrent.on('wire', (wire: Wire) => {
+      const address = unmapAddress(wire.remoteAddress ?? '')
+      if (bans.isBanned(address)) return wire.destroy()
+      const cls = classifyPeer(address, o.localAddresses)
+      const known = () => {
+        peerKnown = true
+      }
+      wire.once('bitfield', known)
+      wire.once('have', known)
+      wire.on('piece', (index: number, _offset: number, block: Uint8Array) => {
+        senders.set(index, (senders.get(index) ?? new Set()).add(address))
+        accounting.block(index, cls, block.length)
+      })
+    })
+    torrent.on('warning', (err: Error) => {
+      const failed = FAILED_PIECE.exec(err.message)
+      if (!failed) return
+      const index = Number(failed[1])
+      accounting.failed(index)
+      for (const address of senders.get(index) ?? []) {
+        if (bans.recordFailure(address)) for (const w of torrent.wires) if (unmapAddress(w.remoteAddress ?? '') === address) w.destroy()
+      }
+      senders.delete(index)
+    })
+    for (const p of neededPieces) torrent.select(p, p, 1)
+    for (const peer of o.peers) torrent.addPeer(peer)
+
+    await new Promise<void>((resolve, reject) => {
+      let failure: unknown
+      let cdnError: unknown
+      const settle = () => {
+        if (failure !== undefined) return reject(failure)
+        if (arrived.size === neededPieces.length && atCdn.size === 0) resolve()
+      }
+      const complete = (index: number) => {
+        if (arrived.has(index)) return
+        arrived.add(index)
+        bytesDone += pieceLength
+      }
+      torrent.on('verified', (index: number) => {
+        senders.delete(index)
+        if (markedByCdn.has(index)) return
+        lastPeerPiece = now()
+        const chunks = accounting.verified(index)
+        if (chunks.length > 0) o.onChunks(chunks)
+        complete(index)
+        settle()
+      })
+
+      const tick = () => {
+        if (failure !== undefined || arrived.size === neededPieces.length) return settle()
+        const t = now()
+        if (cdnError !== undefined) {
+          // Without the CDN the job rests on peers; when they stall too, it fails with the CDN's error.
+          if (t - lastPeerPiece > o.stallMs) failure = cdnError
+          return settle()
+        }
+        // The CDN waits until a peer has told what it has (or discovery times out): before that,
+        // every piece looks like one no peer has.
+        if (!peerKnown && t - startedAt < o.discoveryMs) return
+        const stalled = t - lastPeerPiece > o.stallMs
+        const availability = new Uint16Array(geometry.pieceCount)
+        const fromPeers = new Set<number>()
+        if (!stalled) {
+          for (const wire of torrent.wires) for (const p of neededPieces) if (wire.peerPieces.get(p)) availability[p]!++
+          const reservations = (torrent as unknown as { _reservations: (unknown[] | null)[] })._reservations
+          for (const p of neededPieces) if (reservations[p]?.some(Boolean)) fromPeers.add(p)
+        }
+        const assigned = scheduleCdn({
+          now: t,
+          startedAt,
+          pieceLength,
+          needed: neededPieces.filter((p) => !arrived.has(p)),
+          availability,
+          fromPeers,
+          fromCdn: atCdn,
+          bytesDone,
+          peerRate: stalled ? 0 : torrent.downloadSpeed,
+          ...o.schedule,
+        })
+        for (const { piece, reason } of assigned) {
+          cdnPieces[reason]++
+          atCdn.add(piece)
+          torrent.deselect(piece, piece)
+          const chunks = chunksOf(piece).filter((c) => !o.isDone(c))
+          o.fromCdn(chunks).then(
+            () => {
+              atCdn.delete(piece)
+              for (const c of chunks) accounting.placedElsewhere(c)
+              if (!torrent.bitfield.get(piece)) {
+                markedByCdn.add(piece)
+                const marker = torrent as unknown as { _markVerified(i: number): void; _checkDone(): void }
+                marker._markVerified(piece)
+                for (const w of torrent.wires) w.have(piece)
+                marker._checkDone()
+              }
+              complete(piece)
+              settle()
+              tick()
+            },
+            (err: unknown) => {
+              atCdn.delete(piece)
+              cdnError ??= err
+              if (!arrived.has(piece)) torrent.select(piece, piece, 1)
+              tick()
+            },
+          )
+        }
+      }
+      timer = setInterval(tick, TICK_MS)
+      tick()
+    })
+  } finally {
+    clearInterval(timer)
+    accounting.finish()
+    await new Promise<void>((resolve) => client.destroy(() => resolve()))
+  }
+  return { wasted: accounting.wasted(), banned: bans.banned(), cdnPieces }
+}
