@@ -19,6 +19,8 @@ interface Pending<T, R> {
   readonly resolve: (r: R) => void
   readonly reject: (e: Error) => void
   readonly onProgress: ((bytes: number) => void) | undefined
+  /** Index of the only worker that may run it (it keeps state there), if any. */
+  readonly pinned: number | undefined
 }
 
 /** A fixed set of worker threads running one script; each takes one task at a time, in submission order. */
@@ -44,8 +46,17 @@ export class WorkerPool<T, R> {
   }
 
   run(task: T, transfer: readonly Transferable[] = [], onProgress?: (bytes: number) => void): Promise<R> {
+    return this.enqueue(task, transfer, onProgress, undefined)
+  }
+
+  /** Runs `task` on worker `index` (modulo the pool size), after the tasks already pinned there. */
+  runOn(index: number, task: T): Promise<R> {
+    return this.enqueue(task, [], undefined, index % this.all.length)
+  }
+
+  private enqueue(task: T, transfer: readonly Transferable[], onProgress: ((bytes: number) => void) | undefined, pinned: number | undefined): Promise<R> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, task, transfer, resolve, reject, onProgress })
+      this.queue.push({ id: this.nextId++, task, transfer, resolve, reject, onProgress, pinned })
       this.dispatch()
     })
   }
@@ -55,12 +66,19 @@ export class WorkerPool<T, R> {
   }
 
   private dispatch(): void {
-    while (this.idle.length > 0 && this.queue.length > 0) {
-      const job = this.queue.shift()!
-      const worker = this.idle.pop()!
-      this.running.set(job.id, job)
-      const request: WorkerRequest<T> = { id: job.id, task: job.task }
-      worker.postMessage(request, [...job.transfer])
+    for (let w = 0; w < this.idle.length && this.queue.length > 0; ) {
+      const worker = this.idle[w]!
+      const index = this.all.indexOf(worker)
+      const at = this.queue.findIndex((job) => job.pinned === undefined || job.pinned === index)
+      if (at < 0) {
+        w++
+        continue
+      }
+      const [job] = this.queue.splice(at, 1)
+      this.idle.splice(w, 1)
+      this.running.set(job!.id, job!)
+      const request: WorkerRequest<T> = { id: job!.id, task: job!.task }
+      worker.postMessage(request, [...job!.transfer])
     }
   }
 

@@ -45,15 +45,24 @@ export interface VerifyFileResult {
   readonly fileOk: boolean
 }
 
-/** SHA-256 of a whole staged file, the last check before it may be switched in. */
-export interface FileHashTask {
-  readonly kind: 'fileSha256'
+/**
+ * Feeds bytes [from, to) of a staged file, already placed and verified chunk by chunk, to the
+ * file's running SHA-256 in this worker (`from` 0 starts it afresh). Spans arrive in file order
+ * while the download goes on, so the check before commit is done by the time the last chunk is.
+ */
+export interface HashSpanTask {
+  readonly kind: 'hashSpan'
   readonly path: string
+  readonly from: number
+  readonly to: number
+  /** Ends the hash: the result carries the digest. */
+  readonly final: boolean
 }
 
-export interface FileHashResult {
-  readonly sha256: string
+export interface HashSpanResult {
+  /** Hex digest of the whole file, once `final`. */
+  readonly sha256: string | undefined
 }
 
-export type PlacementTask = PlaceTask | VerifyFileTask | FileHashTask
-export type PlacementResult = PlaceResult | VerifyFileResult | FileHashResult
+export type PlacementTask = PlaceTask | VerifyFileTask | HashSpanTask
+export type PlacementResult = PlaceResult | VerifyFileResult | HashSpanResult

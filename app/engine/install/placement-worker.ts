@@ -1,11 +1,11 @@
 // Worker thread for installs: stored bytes → raw chunk → SHA-256 check → write to
 // every staged position. Unverified bytes never reach a staged file.
 import { closeSync, fstatSync, openSync, readSync, writevSync } from 'node:fs'
-import { createHash, hash } from 'node:crypto'
+import { createHash, hash, type Hash } from 'node:crypto'
 import { parentPort } from 'node:worker_threads'
 import { rawChunk } from '../../release/store-reader.ts'
 import { serveWorker } from '../../release/worker-pool.ts'
-import type { FileHashResult, FileHashTask, PlaceResult, PlaceTask, PlacementResult, PlacementTask, VerifyFileResult, VerifyFileTask } from './placement-tasks.ts'
+import type { HashSpanResult, HashSpanTask, PlaceResult, PlaceTask, PlacementResult, PlacementTask, VerifyFileResult, VerifyFileTask } from './placement-tasks.ts'
 
 const MAX_OPEN = 64
 const open = new Map<string, number>()
@@ -147,16 +147,23 @@ function verifyFile(task: VerifyFileTask): VerifyFileResult {
   }
 }
 
-function fileSha256(task: FileHashTask): FileHashResult {
-  const h = createHash('sha256')
-  const buf = Buffer.allocUnsafe(4 * 1024 * 1024)
-  const fd = openSync(task.path, 'r')
-  try {
-    for (let n, at = 0; (n = readSync(fd, buf, 0, buf.length, at)) > 0; at += n) h.update(buf.subarray(0, n))
-  } finally {
-    closeSync(fd)
+const running = new Map<string, { readonly hash: Hash; at: number }>()
+const spanBuffer = Buffer.allocUnsafe(1024 * 1024)
+
+function hashSpan(task: HashSpanTask): HashSpanResult {
+  if (task.from === 0) running.set(task.path, { hash: createHash('sha256'), at: 0 })
+  const state = running.get(task.path)
+  if (!state || state.at !== task.from) throw new Error(`hash of ${task.path} is at byte ${state?.at ?? 'none'}, not ${task.from}`)
+  const fd = fdFor(task.path)
+  while (state.at < task.to) {
+    const n = readSync(fd, spanBuffer, 0, Math.min(spanBuffer.length, task.to - state.at), state.at)
+    if (n === 0) throw new Error(`${task.path} ends before byte ${task.to}`)
+    state.hash.update(spanBuffer.subarray(0, n))
+    state.at += n
   }
-  return { sha256: h.digest('hex') }
+  if (!task.final) return { sha256: undefined }
+  running.delete(task.path)
+  return { sha256: state.hash.digest('hex') }
 }
 
 serveWorker<PlacementTask, PlacementResult>(parentPort!, (task) => {
@@ -167,7 +174,7 @@ serveWorker<PlacementTask, PlacementResult>(parentPort!, (task) => {
     }
     case 'verifyFile':
       return { result: verifyFile(task), transfer: [] }
-    case 'fileSha256':
-      return { result: fileSha256(task), transfer: [] }
+    case 'hashSpan':
+      return { result: hashSpan(task), transfer: [] }
   }
 })

@@ -11,7 +11,7 @@ import type { CdnSource, Mirror } from '../sources/cdn-source.ts'
 import { planRanges, storeLocations, type RangeOptions, type StoreRange } from '../sources/range-planner.ts'
 import { clearBit, hasBit, setBit } from './bitfield.ts'
 import { chunkDigests, fileTargets, type InstallPlan, type Target } from './install-plan.ts'
-import type { FileHashResult, PlaceItem, PlaceResult, PlacementResult, PlacementTask, VerifyFileResult } from './placement-tasks.ts'
+import type { HashSpanResult, PlaceItem, PlaceResult, PlacementResult, PlacementTask, VerifyFileResult } from './placement-tasks.ts'
 import type { FilePosition } from '../storage/install-piece-store.ts'
 import type { ChunkFromPeers } from '../swarm/peer-accounting.ts'
 
@@ -64,6 +64,19 @@ export interface StageContext {
 const CHECKPOINT_BYTES = 16 * 1024 * 1024
 const CHECKPOINT_MS = 1000
 const LOCAL_BATCH_BYTES = 16 * 1024 * 1024
+/** An assembled file's SHA-256 moves forward in spans of this many placed bytes. */
+const HASH_STEP = 16 * 1024 * 1024
+
+/** Where an assembled file's running SHA-256 stands (see HashSpanTask). */
+interface FileHash {
+  /** Leading chunks of the file known to be placed, and their bytes. */
+  chunks: number
+  placed: number
+  /** Bytes handed to the hashing worker. */
+  sent: number
+  /** The file's latest span; its spans run one after another on one worker. */
+  last: Promise<HashSpanResult>
+}
 
 function asShoalError(err: unknown): unknown {
   const message = (err as Error)?.message ?? ''
@@ -80,6 +93,7 @@ export class Stager {
   private readonly local: InstallPlan['local']
   /** Files built from chunks (not hard-linked): each gets a whole-file SHA-256 check. */
   private readonly assembled = new Set<number>()
+  private readonly fileHashes = new Map<number, FileHash>()
   private sinceCheckpoint = 0
   private lastCheckpoint = Date.now()
 
@@ -94,6 +108,8 @@ export class Stager {
     try {
       await this.prepareFiles()
       await this.linkUnchanged()
+      // A resumed job hashes what it placed before while it fetches the rest.
+      for (const i of this.assembled) void this.hashForward(i, false)
       await this.placeMissing()
       // The last check before commit: each assembled file's SHA-256. A mismatch (a disk or
       // a bug, never the network: every chunk was verified) gets one more full attempt.
@@ -101,7 +117,10 @@ export class Stager {
         const bad = await this.verifyAssembled()
         if (bad.length === 0) break
         if (attempt === 1) throw new ShoalError('E_IO', `staged ${bad.map((i) => this.c.plan.files[i]!.path).join(', ')} does not match the manifest's SHA-256 twice in a row`, 'check the disk, then run the same command again')
-        for (const i of bad) for (const c of this.c.manifest.files[i]!.chunks) clearBit(this.c.done, c)
+        for (const i of bad) {
+          for (const c of this.c.manifest.files[i]!.chunks) clearBit(this.c.done, c)
+          this.fileHashes.delete(i)
+        }
         await this.placeMissing()
       }
       await this.finish()
@@ -134,12 +153,38 @@ export class Stager {
     await this.fetchFromCdn(missing)
   }
 
+  /** Assembled files whose whole-file SHA-256 does not match the manifest. */
   private async verifyAssembled(): Promise<number[]> {
     const checks = [...this.assembled].map(async (i) => {
-      const { sha256 } = (await this.c.workers.run({ kind: 'fileSha256', path: this.stagedPath(i) })) as FileHashResult
+      const { sha256 } = await this.hashForward(i, true)
       return sha256 === this.c.manifest.files[i]!.sha256 ? undefined : i
     })
     return (await Promise.all(checks)).filter((i) => i !== undefined)
+  }
+
+  /**
+   * Feeds file `i`'s newly placed leading bytes to its running SHA-256, a span at a time, while
+   * the download goes on: the check before commit then costs no pass of its own at the end.
+   * `final` sends the rest and resolves to the digest.
+   */
+  private hashForward(i: number, final: boolean): Promise<HashSpanResult> {
+    let h = this.fileHashes.get(i)
+    if (!h) {
+      h = { chunks: 0, placed: 0, sent: 0, last: Promise.resolve({ sha256: undefined }) }
+      this.fileHashes.set(i, h)
+    }
+    const chunks = this.c.manifest.files[i]!.chunks
+    while (h.chunks < chunks.length && hasBit(this.c.done, chunks[h.chunks]!)) h.placed += this.c.manifest.chunks.size[chunks[h.chunks++]!]!
+    if (final && h.chunks < chunks.length) throw new Error(`${this.c.plan.files[i]!.path} is checked before all its chunks were placed`)
+    if (final || h.placed - h.sent >= HASH_STEP) {
+      const task = { kind: 'hashSpan', path: this.stagedPath(i), from: h.sent, to: h.placed, final } as const
+      h.sent = h.placed
+      h.last = h.last.then(() => this.c.workers.runOn(i, task) as Promise<HashSpanResult>)
+      // Failures surface when the check awaits the final span.
+      h.last.catch(() => undefined)
+      if (final) this.fileHashes.delete(i)
+    }
+    return h.last
   }
 
   private stagedPath(file: number): string {
@@ -331,10 +376,13 @@ export class Stager {
 
   private markPlaced(chunks: readonly number[]): void {
     let written = 0
+    const files = new Set<number>()
     for (const c of chunks) {
       setBit(this.c.done, c)
       written += this.footprint(c)
+      for (const t of this.targets.get(c) ?? []) files.add(t.file)
     }
+    for (const i of files) void this.hashForward(i, false)
     this.sinceCheckpoint += written
     if (this.sinceCheckpoint >= CHECKPOINT_BYTES || Date.now() - this.lastCheckpoint >= CHECKPOINT_MS) {
       this.sinceCheckpoint = 0
