@@ -86,7 +86,7 @@ export interface JobResult {
 
 /** Defaults chosen by `npm run bench` (README, "CDN engine"). */
 export const DEFAULT_CONNECTIONS = 4
-export const RANGE_OPTIONS = { maxGap: 64 * 1024, maxRange: 8 * 1024 * 1024 }
+export const RANGE_OPTIONS = { maxGap: 64 * 1024, maxRange: 4 * 1024 * 1024 }
 const FREE_SPACE_MARGIN = 64 * 1024 * 1024
 
 export interface InstallPaths {
