@@ -1,4 +1,6 @@
-import { availableParallelism } from 'node:os'
+import { mkdirSync } from 'node:fs'
+import { availableParallelism, homedir } from 'node:os'
+import { join } from 'node:path'
 import { Worker, type Transferable } from 'node:worker_threads'
 
 /** Messages a pool worker sends: progress while working, then one result or an error. */
@@ -23,6 +25,13 @@ interface Pending<T, R> {
   readonly pinned: number | undefined
 }
 
+/** The user's own cache folder for worker compile caches (XDG), created private; a cache, not state. */
+export function userCompileCache(env: NodeJS.ProcessEnv = process.env): string {
+  const dir = join(env['XDG_CACHE_HOME'] || join(homedir(), '.cache'), 'shoal', 'compile-cache')
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  return dir
+}
+
 /** A fixed set of worker threads running one script; each takes one task at a time, in submission order. */
 export class WorkerPool<T, R> {
   private readonly idle: Worker[] = []
@@ -31,9 +40,16 @@ export class WorkerPool<T, R> {
   private readonly running = new Map<number, Pending<T, R>>()
   private nextId = 1
 
-  constructor(script: URL, size: number = Math.max(1, availableParallelism())) {
+  /**
+   * `compileCache` is a folder for Node's module compile cache in the workers. With it, a worker
+   * loads its TypeScript already stripped instead of starting the type stripper: two placement
+   * workers took 24 MB instead of 50 MB here. Keep it in a folder only this user can write
+   * (see `userCompileCache`).
+   */
+  constructor(script: URL, size: number = Math.max(1, availableParallelism()), options: { readonly compileCache?: string } = {}) {
+    const env = options.compileCache ? { ...process.env, NODE_COMPILE_CACHE: options.compileCache } : undefined
     for (let i = 0; i < size; i++) {
-      const worker = new Worker(script)
+      const worker = new Worker(script, env ? { env } : {})
       worker.on('message', (m: WorkerReply<R>) => this.onReply(worker, m))
       worker.on('error', (err) => this.failAll(err))
       this.all.push(worker)

@@ -12,7 +12,7 @@ import type { Manifest } from '../../../shared/release-schema.ts'
 import { decodeManifest } from '../../release/manifest-codec.ts'
 import { resolveRelease } from '../../release/resolve.ts'
 import { keyId } from '../../release/signing.ts'
-import { WorkerPool } from '../../release/worker-pool.ts'
+import { userCompileCache, WorkerPool } from '../../release/worker-pool.ts'
 import type { StateDb } from '../../store/state-db.ts'
 import { CdnSource } from '../sources/cdn-source.ts'
 import type { RetryPolicy } from '../sources/retry-policy.ts'
@@ -242,7 +242,7 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, target: Target
       report()
     },
   })
-  const workers = new WorkerPool<PlacementTask, PlacementResult>(new URL('./placement-worker.ts', import.meta.url), Math.max(1, availableParallelism()))
+  const workers = new WorkerPool<PlacementTask, PlacementResult>(new URL('./placement-worker.ts', import.meta.url), Math.max(1, availableParallelism()), { compileCache: userCompileCache() })
   const persist = o.db.prepare('UPDATE jobs SET done = ? WHERE id = ?')
   const banned: string[] = []
   const peers = swarmFetch(o, manifest, bytes, banned)
