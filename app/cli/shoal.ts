@@ -3,11 +3,12 @@ import { homedir } from 'node:os'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { ShoalError } from '../../shared/errors.ts'
 import { parseBytes, parseDuration } from '../../shared/units.ts'
-import { DEFAULT_CONNECTIONS, getCommand, rollbackCommand, verifyCommand, type FetchFlags } from './commands/get.ts'
+import { DEFAULT_CONNECTIONS, getCommand, rollbackCommand, verifyCommand, type FetchFlags, type GetFlags } from './commands/get.ts'
 import { inspectCommand } from './commands/inspect.ts'
 import { keygenCommand } from './commands/keygen.ts'
 import { publishCommand } from './commands/publish.ts'
 import { seedCommand, type SeedFlags } from './commands/seed.ts'
+import { DEFAULT_MAX_PEERS } from '../engine/swarm/swarm-client.ts'
 import { trackerCommand } from './commands/tracker.ts'
 import { defaultDataDir } from './data-dir.ts'
 import { Output } from './output.ts'
@@ -109,7 +110,11 @@ export function buildProgram(): Command {
     .option('--tracker-token-file <file>', 'send ?token=<contents> with every announce')
     .option('--peer-stall <duration>', 'peers that deliver nothing for this long count as gone: the CDN takes their pieces', durationArg, parseDuration('5s'))
     .option('--target-rate <rate>', 'hold this download rate by topping up from the CDN when peers fall short, e.g. 40MB (default: the CDN only fills what peers cannot)', bytesArg, 0)
-    .action((channel: string, o: FetchFlags & { allowDowngrade: boolean }) => getCommand(output(), dataDir(), channel, o))
+    .option('--max-peers <n>', 'most peer connections at once, incoming included', (v) => positiveInt(v), DEFAULT_MAX_PEERS)
+    .option('--listen <address>', 'the address peers connect to (default: every interface)')
+    .option('--seed', 'after installing, keep seeding the release until stopped (Ctrl-C)', false)
+    .option('--limit-up <rate>', 'upload cap while seeding, e.g. 10MiB (default: unlimited)', bytesArg, 0)
+    .action((channel: string, o: GetFlags) => getCommand(output(), dataDir(), channel, o))
 
   fetchOptions(program.command('verify').description('recheck an install against its manifest (chunks, file SHA-256, modes, extra files); --repair fixes it from the CDN'))
     .option('--repair', 'rebuild damaged files, reusing every chunk that still verifies', false)
@@ -124,7 +129,9 @@ export function buildProgram(): Command {
     .option('--tracker-token-file <file>', 'send ?token=<contents> with every announce')
     .option('--port <n>', 'TCP port for peers (0 picks a free one)', (v) => Number(v), 0)
     .option('--limit-up <rate>', 'upload cap in bytes per second, e.g. 10MiB (default: unlimited)', bytesArg, 0)
-    .action((o: Omit<SeedFlags, 'trackerTokenFile'> & { trackerTokenFile?: string }) => seedCommand(output(), dataDir(), { ...o, trackerTokenFile: o.trackerTokenFile }))
+    .option('--max-peers <n>', 'most peer connections at once, incoming included', (v) => positiveInt(v), DEFAULT_MAX_PEERS)
+    .option('--listen <address>', 'the address peers connect to (default: every interface)')
+    .action((o: Omit<SeedFlags, 'trackerTokenFile' | 'listen'> & { trackerTokenFile?: string; listen?: string }) => seedCommand(output(), dataDir(), { ...o, trackerTokenFile: o.trackerTokenFile, listen: o.listen }))
 
   program
     .command('tracker')

@@ -90,6 +90,7 @@ declare module 'webtorrent' {
     select(start: number, end: number, priority?: number): void
     /** Removes the selection made with exactly these bounds. */
     deselect(start: number, end: number): void
+    addWebSeed(url: string): void
     destroy(opts?: { destroyStore?: boolean }, cb?: (err?: Error) => void): void
   }
   export interface ClientOptions {
@@ -119,6 +120,7 @@ declare module 'webtorrent' {
     constructor(opts?: ClientOptions)
     readonly torrentPort: number
     readonly listening: boolean
+    readonly destroyed: boolean
     address(): { address: string; port: number } | null
     add(torrent: Uint8Array | string, opts: AddOptions, onTorrent?: (t: Torrent) => void): Torrent
     destroy(cb?: (err?: Error) => void): void

@@ -7,6 +7,7 @@ import { Command, Option } from 'commander'
 import { formatBytes, parseBytes } from '../../shared/units.ts'
 import { cdnBench } from './cdn-bench.ts'
 import { releaseBench } from './release-bench.ts'
+import { swarmBench } from './swarm-bench.ts'
 
 const size = (fallback: number) => (v: string) => parseBytes(v) ?? fallback
 const opts = new Command('bench')
@@ -14,19 +15,23 @@ const opts = new Command('bench')
   .option('--sweep-size <bytes>', 'release size for the chunk-size sweep', size(256 * 2 ** 20), 256 * 2 ** 20)
   .option('--resume-size <bytes>', 'release size for the resume figure', size(4 * 2 ** 30), 4 * 2 ** 30)
   .option('--repeat <n>', 'repetitions per timing (median kept)', (v) => Number(v), 3)
-  .addOption(new Option('--only <part>', 'run one part').choices(['release', 'cdn']))
+  .option('--swarm-size <bytes>', 'release size for the swarm figures', size(256 * 2 ** 20), 256 * 2 ** 20)
+  .option('--leechers <n>', 'leechers in the swarm figures', (v) => Number(v), 8)
+  .option('--swarm-cases <list>', 'swarm cases to run, e.g. a,c', (v) => v.split(','), ['a', 'b', 'c'])
+  .addOption(new Option('--only <part>', 'run one part').choices(['release', 'cdn', 'swarm']))
   .parse()
-  .opts<{ size: number; sweepSize: number; resumeSize: number; repeat: number; only?: 'release' | 'cdn' }>()
+  .opts<{ size: number; sweepSize: number; resumeSize: number; repeat: number; swarmSize: number; leechers: number; swarmCases: string[]; only?: 'release' | 'cdn' | 'swarm' }>()
 
 const work = await mkdtemp(join(tmpdir(), 'shoal-bench-'))
 const results: Record<string, unknown> = { node: process.version, date: new Date().toISOString(), size: opts.size }
 try {
   console.log(`Shoal bench: Node ${process.version}, ${formatBytes(opts.size)}, median of ${opts.repeat}\n`)
-  if (opts.only !== 'cdn') await releaseBench({ work, size: opts.size, sweepSize: opts.sweepSize, repeat: opts.repeat }, results)
-  if (opts.only !== 'release') {
+  if (opts.only === undefined || opts.only === 'release') await releaseBench({ work, size: opts.size, sweepSize: opts.sweepSize, repeat: opts.repeat }, results)
+  if (opts.only === undefined || opts.only === 'cdn') {
     const npmPairs = [['typescript@5.8.2', 'typescript@5.8.3'], ['prettier@3.5.2', 'prettier@3.5.3']] as const
     await cdnBench({ work, size: opts.size, resumeSize: opts.resumeSize, repeat: opts.repeat, npmPairs }, results)
   }
+  if (opts.only === undefined || opts.only === 'swarm') await swarmBench({ work, size: opts.swarmSize, leechers: opts.leechers, cases: opts.swarmCases }, results)
   await mkdir('.bench', { recursive: true })
   await writeFile('.bench/results.json', JSON.stringify(results, null, 2) + '\n')
   console.log('\nresults: .bench/results.json')

@@ -27,7 +27,7 @@ interface Publisher {
   publish(build: string, cdn: string, version: string, channel: string): Promise<void>
 }
 
-async function publisher(work: string): Promise<Publisher> {
+export async function publisher(work: string): Promise<Publisher> {
   const pair = generateKeyPair()
   const pubPath = join(work, 'publisher.pub')
   await writeFile(pubPath, pair.publicPem)

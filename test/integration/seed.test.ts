@@ -1,4 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises'
+import { connect } from 'node:net'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createSwarmClient } from '../../app/engine/swarm/swarm-client.ts'
@@ -34,7 +35,7 @@ describe('shoal seed', () => {
     const m = await f.readManifest('1.0.0')
     const target = join(dir, 'leeched')
     await createSparseTree(m.files, target)
-    const leecher = createSwarmClient({ port: 0, trackerToken: token, limitUp: 0 })
+    const leecher = createSwarmClient({ port: 0, trackerToken: token, limitUp: 0, maxPeers: 10 })
     cleanups.push(() => new Promise((r) => leecher.destroy(() => r(undefined))))
     const torrent = leecher.add(await readFile(join(f.cdn, 'game', '1.0.0', 'pack.torrent')), { store: InstallPieceStore, storeOpts: { shoal: pieceStoreLayout(m, target) }, announce: [tracker.announceUrl] })
     // No addPeer: the only way to the seeder is the tracker.
@@ -46,5 +47,50 @@ describe('shoal seed', () => {
     const stopped = events.at(-1) as { event: string; uploaded: number }
     expect(stopped.event).toBe('stopped')
     expect(stopped.uploaded).toBeGreaterThanOrEqual(m.totals.uniqueBytes)
+  })
+
+  it('listens only on the configured address, and its peer cap counts incoming connections', async () => {
+    const dir = await tempDir()
+    const { f, nginx, pub, install, env } = await installedRelease(dir, 8 * 1024 * 1024)
+    cleanups.push(() => nginx.stop())
+    const seeder = startCli(['seed', '--dir', install, '--pubkey', pub, '--listen', '127.0.0.3', '--max-peers', '1', '--limit-up', '4MiB'], env)
+    cleanups.push(() => seeder.stop())
+    const { port } = (await seeder.waitFor('seeding')) as { port: number }
+    const reach = (host: string) =>
+      new Promise<boolean>((resolve) => {
+        const socket = connect(port, host, () => {
+          socket.destroy()
+          resolve(true)
+        })
+        socket.once('error', () => resolve(false))
+      })
+    expect(await reach('127.0.0.1')).toBe(false)
+    expect(await reach('127.0.0.3')).toBe(true)
+
+    const m = await f.readManifest('1.0.0')
+    const torrentFile = await readFile(join(f.cdn, 'game', '1.0.0', 'pack.torrent'))
+    const leech = async (name: string) => {
+      const target = join(dir, name)
+      await createSparseTree(m.files, target)
+      const client = createSwarmClient({ port: 0, trackerToken: undefined, limitUp: 0, maxPeers: 10 })
+      cleanups.push(() => new Promise((r) => client.destroy(() => r(undefined))))
+      const torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: pieceStoreLayout(m, target) } })
+      await new Promise((r) => torrent.once('ready', r))
+      torrent.addPeer(`127.0.0.3:${port}`)
+      return torrent
+    }
+    const first = await leech('first')
+    await new Promise((r) => first.once('wire', r))
+    const second = await leech('second')
+    await new Promise((r) => (first.done ? r(undefined) : first.once('done', r)))
+    // While the first peer held the only slot, the second was turned away at the door.
+    expect(second.downloaded).toBe(0)
+    const { events } = await seeder.stop()
+    const stopped = events.at(-1) as { uploaded: number; uploadedByClass: { lan: number; wan: number } }
+    // Exactly one copy of the pack went out, to the one peer let in; webtorrent's own
+    // `uploaded` total also counts metadata messages.
+    expect(stopped.uploadedByClass.lan).toBe(m.pack.length)
+    expect(stopped.uploaded).toBeGreaterThanOrEqual(m.pack.length)
+    expect(stopped.uploadedByClass.wan).toBe(0)
   })
 })

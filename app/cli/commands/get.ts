@@ -8,6 +8,8 @@ import { locationToUrl } from '../../release/resource-fetch.ts'
 import { openStateDb, type StateDb } from '../../store/state-db.ts'
 import { loadPublicKey } from '../key-files.ts'
 import type { Output } from '../output.ts'
+import { seedCommand } from './seed.ts'
+import { DEFAULT_MAX_PEERS } from '../../engine/swarm/swarm-client.ts'
 
 export { DEFAULT_CONNECTIONS }
 
@@ -19,6 +21,11 @@ export interface FetchFlags {
   readonly trackerTokenFile?: string
   readonly peerStall?: number
   readonly targetRate?: number
+  /** Upload cap while the swarm runs (and while seeding after it). */
+  readonly limitUp?: number
+  readonly maxPeers?: number
+  /** The address peers connect to. */
+  readonly listen?: string
   readonly dir: string
   readonly mirror: string[]
   readonly limitDown: number
@@ -62,7 +69,7 @@ async function jobOptions(out: Output, dataDir: string, db: StateDb, flags: Fetc
       limitDown: flags.limitDown,
       connections: flags.connections,
       stallMs: flags.stallTimeout,
-      swarm: { peers: flags.peer ?? [], trackers: flags.tracker ?? [], trackerToken: await readToken(flags.trackerTokenFile), stallMs: flags.peerStall ?? 5000, targetRate: flags.targetRate ?? 0, discoveryMs: DISCOVERY_MS },
+      swarm: { peers: flags.peer ?? [], trackers: flags.tracker ?? [], trackerToken: await readToken(flags.trackerTokenFile), stallMs: flags.peerStall ?? 5000, targetRate: flags.targetRate ?? 0, discoveryMs: DISCOVERY_MS, limitUp: flags.limitUp ?? 0, maxPeers: flags.maxPeers ?? DEFAULT_MAX_PEERS, listenHost: flags.listen },
       now: () => new Date(),
       onProgress: (p) => bar.update(p.done, p.total, () => ({ text: perSource(p.bytes), json: { bytes: { ...p.bytes } } })),
     },
@@ -74,18 +81,25 @@ function reportJob(out: Output, dir: string, result: JobResult, verb: string): v
   const { bytes } = result
   // maxRSS covers the worker threads too: they share the process.
   const peakRssBytes = process.resourceUsage().maxRSS * 1024
-  const fields = { product: result.product, version: result.version, from: result.fromVersion ?? null, upToDate: result.upToDate, resumed: result.resumed, bytes: { ...bytes }, written: { ...result.written }, totalBytes: result.totalBytes, seconds: result.seconds, bannedPeers: result.bannedPeers, peakRssBytes }
+  const fields = { product: result.product, version: result.version, from: result.fromVersion ?? null, upToDate: result.upToDate, resumed: result.resumed, bytes: { ...bytes }, written: { ...result.written }, totalBytes: result.totalBytes, seconds: result.seconds, bannedPeers: result.bannedPeers, cdnPieces: result.cdnPieces, uploaded: result.uploaded, peakRssBytes }
   if (out.json) out.event('done', fields)
   else if (result.upToDate) out.info(`${result.product} ${result.version} is already installed in ${dir}`)
   else out.info(`${verb} ${result.product} ${result.fromVersion && result.fromVersion !== result.version ? `${result.fromVersion} -> ` : ''}${result.version} in ${result.seconds.toFixed(1)} s: ${formatBytes(result.totalBytes)}; ${perSource(bytes)}${result.resumed ? ' (resumed)' : ''}${result.bannedPeers.length ? `; banned for bad data: ${result.bannedPeers.join(', ')}` : ''}`)
 }
 
-export function getCommand(out: Output, dataDir: string, channel: string, flags: FetchFlags & { allowDowngrade: boolean }): Promise<void> {
-  return withDb(dataDir, async (db) => {
+export interface GetFlags extends FetchFlags {
+  readonly allowDowngrade: boolean
+  /** Keep seeding the installed release until stopped. */
+  readonly seed: boolean
+}
+
+export async function getCommand(out: Output, dataDir: string, channel: string, flags: GetFlags): Promise<void> {
+  await withDb(dataDir, async (db) => {
     const { options, stop } = await jobOptions(out, dataDir, db, flags, 'get')
     const result = await getRelease({ ...options, pointerUrl: locationToUrl(channel), allowDowngrade: flags.allowDowngrade }).finally(stop)
     reportJob(out, flags.dir, result, result.fromVersion ? 'updated' : 'installed')
   })
+  if (flags.seed) await seedCommand(out, dataDir, { dir: flags.dir, pubkey: flags.pubkey, tracker: flags.tracker ?? [], trackerTokenFile: flags.trackerTokenFile, port: 0, limitUp: flags.limitUp ?? 0, maxPeers: flags.maxPeers ?? DEFAULT_MAX_PEERS, listen: flags.listen })
 }
 
 export function verifyCommand(out: Output, dataDir: string, flags: FetchFlags & { repair: boolean }): Promise<void> {

@@ -13,6 +13,9 @@ export interface SeedFlags {
   readonly trackerTokenFile: string | undefined
   readonly port: number
   readonly limitUp: number
+  readonly maxPeers: number
+  /** The address peers connect to; every interface when undefined. */
+  readonly listen: string | undefined
 }
 
 const REPORT_MS = 2000
@@ -23,14 +26,14 @@ export async function seedCommand(out: Output, dataDir: string, flags: SeedFlags
   if (token === '') throw new ShoalError('E_USAGE', `--tracker-token-file ${flags.trackerTokenFile} is missing or empty`)
   const db = openStateDb(dataDir)
   try {
-    const seeding = await startSeeding({ db, installDir: flags.dir, publicKey: await loadPublicKey(flags.pubkey), trackers: flags.tracker, trackerToken: token, port: flags.port, limitUp: flags.limitUp }).catch((err: NodeJS.ErrnoException) => {
+    const seeding = await startSeeding({ db, installDir: flags.dir, publicKey: await loadPublicKey(flags.pubkey), trackers: flags.tracker, trackerToken: token, port: flags.port, limitUp: flags.limitUp, maxPeers: flags.maxPeers, listenHost: flags.listen }).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') throw new ShoalError('E_IO', `port ${flags.port} is in use`, 'choose another --port')
       throw err
     })
     out.event('seeding', { product: seeding.product, version: seeding.version, infoHash: seeding.infoHash, port: seeding.port, pieces: seeding.pieces, pieceCount: seeding.pieceCount })
     out.info(`seeding ${seeding.product} ${seeding.version} (${seeding.pieces} of ${seeding.pieceCount} pieces) on port ${seeding.port}; stop with Ctrl-C`)
     const timer = setInterval(() => {
-      out.event('stats', { uploaded: seeding.uploaded(), peers: seeding.peers() })
+      out.event('stats', { uploaded: seeding.uploaded(), uploadedByClass: seeding.uploadedByClass(), peers: seeding.peers() })
       if (!out.json) out.info(`  uploaded ${formatBytes(seeding.uploaded())} to ${seeding.peers()} peer(s)`)
     }, REPORT_MS)
     await new Promise<void>((resolve) => {
@@ -40,7 +43,7 @@ export async function seedCommand(out: Output, dataDir: string, flags: SeedFlags
     clearInterval(timer)
     const uploaded = seeding.uploaded()
     await seeding.stop()
-    out.event('stopped', { uploaded })
+    out.event('stopped', { uploaded, uploadedByClass: seeding.uploadedByClass() })
   } finally {
     db.close()
   }

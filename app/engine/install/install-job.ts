@@ -4,7 +4,7 @@
 import { createHash, type KeyObject } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { readdir, rm, statfs } from 'node:fs/promises'
-import { availableParallelism, networkInterfaces } from 'node:os'
+import { availableParallelism } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
 import semver from 'semver'
 import { ShoalError } from '../../../shared/errors.ts'
@@ -24,7 +24,10 @@ import { planInstall, type InstallPlan } from './install-plan.ts'
 import type { PlacementResult, PlacementTask } from './placement-tasks.ts'
 import { Stager, type PeerFetch } from './stager.ts'
 import { fetchFromSwarm } from '../swarm/swarm-fetch.ts'
+import { noCdnPieces, type CdnReason } from '../scheduler/cdn-scheduler.ts'
 import { createSourceLedger } from '../stats/source-ledger.ts'
+import type { PeerClass } from '../stats/peer-class.ts'
+import { localAddresses } from '../../net/local-addresses.ts'
 import { installOps, rollbackOps, runJournal, type SwitchOp } from './switch-journal.ts'
 
 /** What every engine job needs: where, with which key and state, and how to reach the CDN. */
@@ -53,8 +56,14 @@ export interface SwarmSettings {
   readonly stallMs: number
   /** Bytes per second the job holds by topping up from the CDN; 0: the CDN only fills what peers cannot. */
   readonly targetRate: number
-  /** Until a peer connects, the CDN waits this long for discovery. */
+  /** Until a peer has sent what it has, the CDN waits this long for discovery. */
   readonly discoveryMs: number
+  /** Upload cap in bytes per second while the swarm runs; 0 is unlimited. */
+  readonly limitUp: number
+  /** Most peer connections at once, incoming included. */
+  readonly maxPeers: number
+  /** The address peers connect to; undefined listens on every interface. */
+  readonly listenHost: string | undefined
 }
 
 export interface GetOptions extends JobOptions {
@@ -82,6 +91,10 @@ export interface JobResult {
   readonly seconds: number
   /** Peers banned for sending pieces that failed verification. */
   readonly bannedPeers: string[]
+  /** Pieces the scheduler handed to the CDN while peers were present, by reason. */
+  readonly cdnPieces: Record<CdnReason, number>
+  /** Bytes this job uploaded to other peers while it ran, by class. */
+  readonly uploaded: Record<PeerClass, number>
 }
 
 /** Defaults chosen by `npm run bench` (README, "CDN engine"). */
@@ -200,7 +213,7 @@ export function getRelease(o: GetOptions): Promise<JobResult> {
     }
     if (row && createHash('sha256').update(row.manifest).digest('hex') === pointer.manifest.sha256) {
       const seconds = (performance.now() - started) / 1000
-      return { product: manifest.product, version: manifest.version, fromVersion: row.version, upToDate: true, resumed: false, bytes: emptySourceBytes(), written: emptySourceBytes(), totalBytes: manifest.totals.bytes, seconds, bannedPeers: [] }
+      return { product: manifest.product, version: manifest.version, fromVersion: row.version, upToDate: true, resumed: false, bytes: emptySourceBytes(), written: emptySourceBytes(), totalBytes: manifest.totals.bytes, seconds, bannedPeers: [], cdnPieces: noCdnPieces(), uploaded: { lan: 0, wan: 0 } }
     }
     const target = { manifest, manifestFile: release.manifestFile, productRoot: release.productRoot, mirrors: pointer.mirrors.map((m) => new URL(m)) }
     return stageAndSwitch(o, paths, target, installed, started)
@@ -245,7 +258,9 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, target: Target
   const workers = new WorkerPool<PlacementTask, PlacementResult>(new URL('./placement-worker.ts', import.meta.url), Math.max(1, availableParallelism()), { compileCache: userCompileCache() })
   const persist = o.db.prepare('UPDATE jobs SET done = ? WHERE id = ?')
   const banned: string[] = []
-  const peers = swarmFetch(o, manifest, bytes, banned)
+  const cdnPieces = noCdnPieces()
+  const uploaded = { lan: 0, wan: 0 }
+  const peers = swarmFetch(o, manifest, bytes, banned, cdnPieces, uploaded)
   const wasted = (n: number) => {
     written.wasted(n)
     bytes.wasted += n
@@ -283,11 +298,11 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, target: Target
     .run(paths.install, manifest.product, row?.version ?? null, manifest.version, o.now().toISOString(), seconds, JSON.stringify(bytes))
   const w = written.snapshot()
   const usefulWritten = { cdn: w.cdn, lan: w.lan, wan: w.wan, local: w.local }
-  return { product: manifest.product, version: manifest.version, fromVersion: row?.version, upToDate: false, resumed, bytes, written: usefulWritten, totalBytes: plan.totalBytes, seconds, bannedPeers: banned }
+  return { product: manifest.product, version: manifest.version, fromVersion: row?.version, upToDate: false, resumed, bytes, written: usefulWritten, totalBytes: plan.totalBytes, seconds, bannedPeers: banned, cdnPieces, uploaded }
 }
 
 /** The swarm phase of a job, when it has peers or trackers to ask: peers first, the CDN scheduled beside them. */
-function swarmFetch(o: JobOptions, manifest: Manifest, bytes: SourceBytes, banned: string[]): PeerFetch | undefined {
+function swarmFetch(o: JobOptions, manifest: Manifest, bytes: SourceBytes, banned: string[], cdnPieces: Record<CdnReason, number>, uploaded: Record<PeerClass, number>): PeerFetch | undefined {
   const s = o.swarm
   if (!s || (s.peers.length === 0 && s.trackers.length === 0 && manifest.pack.announce.length === 0)) return undefined
   return async (pending, writeTo, hooks) => {
@@ -301,18 +316,19 @@ function swarmFetch(o: JobOptions, manifest: Manifest, bytes: SourceBytes, banne
       trackerToken: s.trackerToken,
       stallMs: s.stallMs,
       discoveryMs: s.discoveryMs,
-      schedule: { targetRate: s.targetRate, cdnBudget: Infinity, maxCdnPieces: 2 * o.connections, endgamePieces: 2 * o.connections, horizonMs: 2000 },
+      schedule: { targetRate: s.targetRate, cdnBudget: Infinity, maxCdnPieces: 2 * o.connections, endgamePieces: 2, horizonMs: 2000 },
       port: 0,
-      limitUp: 0,
+      limitUp: s.limitUp,
+      maxPeers: s.maxPeers,
+      listenHost: s.listenHost,
       localAddresses: localAddresses(),
     })
     bytes.wasted += got.wasted
     banned.push(...got.banned)
+    for (const [reason, n] of Object.entries(got.cdnPieces)) cdnPieces[reason as CdnReason] += n
+    uploaded.lan += got.uploaded.lan
+    uploaded.wan += got.uploaded.wan
   }
-}
-
-function localAddresses(): string[] {
-  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address))
 }
 
 /** Records the operations, runs them through the journal, and makes the job's release the installed one. */

@@ -34,6 +34,10 @@ export interface SchedulerInput {
 
 export type CdnReason = 'no-peer' | 'behind-target' | 'endgame'
 
+export function noCdnPieces(): Record<CdnReason, number> {
+  return { 'no-peer': 0, 'behind-target': 0, endgame: 0 }
+}
+
 export interface CdnAssignment {
   readonly piece: number
   readonly reason: CdnReason
@@ -59,13 +63,22 @@ export function scheduleCdn(s: SchedulerInput): CdnAssignment[] {
   // 1. What no connected peer has can only come from the CDN.
   for (const p of open) if ((s.availability[p] ?? 0) === 0 && !take(p, 'no-peer')) return out
 
-  // 2. Endgame: a few pieces left and peers too slow to bring them within the horizon; do not
-  //    wait on a slow peer for the last ones (a fast one finishes them without CDN bytes).
-  //    The peer rate means something only after one horizon of the job.
+  // 2. Endgame, when the job has a target rate: at that rate the job has a deadline. In the
+  //    tail (no more pieces left than the CDN carries at once), when peers at their current
+  //    rate cannot bring what is left before it, the CDN takes the rest, pieces peers are
+  //    fetching included. A fast peer finishes the tail without CDN bytes. Without a target,
+  //    slow is fine: offload comes first, and peers that deliver nothing are handled as
+  //    absent by the caller. The peer rate means something only after one horizon of the job.
+  const remaining = open.length * s.pieceLength
   const rateKnown = s.now - s.startedAt >= s.horizonMs
-  if (open.length <= s.endgamePieces && rateKnown && s.peerRate * (s.horizonMs / 1000) < open.length * s.pieceLength) {
-    for (const p of open) if (!take(p, 'endgame')) return out
-    return out
+  const tail = open.length <= Math.max(s.endgamePieces, s.maxCdnPieces)
+  if (s.targetRate > 0 && rateKnown && tail) {
+    const deadline = s.startedAt + ((s.bytesDone + remaining) / s.targetRate) * 1000
+    const peersTooSlow = s.peerRate * (Math.max(0, deadline - s.now) / 1000) < remaining
+    if (peersTooSlow) {
+      for (const p of open) if (!take(p, 'endgame')) return out
+      return out
+    }
   }
 
   // 3. Behind the target rate: the CDN covers the gap over the horizon, on the pieces

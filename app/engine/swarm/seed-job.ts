@@ -9,6 +9,9 @@ import type { StateDb } from '../../store/state-db.ts'
 import { installPaths, readInstalledRow } from '../install/install-job.ts'
 import { InstallPieceStore, pieceStoreLayout, torrentBitfield } from '../storage/install-piece-store.ts'
 import { createSwarmClient, type SwarmClientOptions } from './swarm-client.ts'
+import { guardWires } from './wire-guard.ts'
+import type { PeerClass } from '../stats/peer-class.ts'
+import { localAddresses } from '../../net/local-addresses.ts'
 
 export interface SeedOptions extends SwarmClientOptions {
   readonly db: StateDb
@@ -27,6 +30,8 @@ export interface Seeding {
   readonly pieces: number
   readonly pieceCount: number
   uploaded(): number
+  /** Bytes uploaded by peer class. */
+  uploadedByClass(): Record<PeerClass, number>
   peers(): number
   stop(): Promise<void>
 }
@@ -43,6 +48,7 @@ export async function startSeeding(o: SeedOptions): Promise<Seeding> {
   const torrentFile = encodeTorrentFile(torrentInfoOf(manifest), announce, new Date(manifest.createdAt))
   const client = createSwarmClient(o)
   const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: layout }, bitfield, announce })
+  const guard = guardWires(torrent, { maxPeers: o.maxPeers, isBanned: () => false, localAddresses: localAddresses() })
   await new Promise<void>((resolve, reject) => {
     torrent.once('ready', () => resolve())
     torrent.once('error', reject)
@@ -57,6 +63,7 @@ export async function startSeeding(o: SeedOptions): Promise<Seeding> {
     pieces: servable.length,
     pieceCount: layout.geometry.pieceCount,
     uploaded: () => torrent.uploaded,
+    uploadedByClass: () => ({ ...guard.uploaded }),
     peers: () => torrent.wires.length,
     stop: () => new Promise((resolve) => client.destroy(() => resolve())),
   }

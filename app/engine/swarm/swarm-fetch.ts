@@ -3,16 +3,17 @@
 // connected peer has, the gap to a target rate, and a slow endgame. CDN bytes bypass
 // webtorrent's 16 KiB block pipeline (the CDN source fetches merged ranges and verifies
 // chunk SHA-256); the torrent is then told the piece is complete, so peers can have it.
-import type { Torrent, Wire } from 'webtorrent'
+import type { Torrent } from 'webtorrent'
 import type { Manifest } from '../../../shared/release-schema.ts'
 import { encodeTorrentFile, torrentInfoOf } from '../../release/torrent.ts'
-import { classifyPeer, unmapAddress } from '../stats/peer-class.ts'
-import { scheduleCdn, type CdnReason } from '../scheduler/cdn-scheduler.ts'
+import { unmapAddress, type PeerClass } from '../stats/peer-class.ts'
+import { noCdnPieces, scheduleCdn, type CdnReason } from '../scheduler/cdn-scheduler.ts'
 import { createPeerAccounting, type ChunkFromPeers } from './peer-accounting.ts'
 import { createPeerBans } from './peer-bans.ts'
 import { packGeometry } from '../storage/pack-geometry.ts'
 import { InstallPieceStore, type FilePosition, type PieceStoreLayout } from '../storage/install-piece-store.ts'
 import { createSwarmClient, type SwarmClientOptions } from './swarm-client.ts'
+import { guardWires, type WireGuard } from './wire-guard.ts'
 
 export interface CdnSchedule {
   /** Bytes per second the job should hold; 0: the CDN only covers what peers cannot. */
@@ -38,7 +39,7 @@ export interface SwarmFetchOptions extends SwarmClientOptions {
   readonly stallMs: number
   readonly localAddresses: readonly string[]
   readonly schedule: CdnSchedule
-  /** Until a peer has sent what it has, the CDN waits this long for discovery (tracker, direct peers) before it starts. */
+  /** With no peer connected, the CDN waits this long for discovery (tracker, direct peers) before it starts. */
   readonly discoveryMs: number
   /** Whether a chunk is placed already (by any source). */
   readonly isDone: (chunk: number) => boolean
@@ -56,10 +57,14 @@ export interface SwarmResult {
   readonly banned: string[]
   /** Pieces handed to the CDN, by the scheduler's reason. */
   readonly cdnPieces: Record<CdnReason, number>
+  /** Bytes uploaded to other peers while the job ran, by class. */
+  readonly uploaded: Record<PeerClass, number>
 }
 
 const FAILED_PIECE = /^Piece (\d+) failed verification/
 const TICK_MS = 100
+/** A peer's bitfield follows its handshake within milliseconds on a LAN; 500 ms covers a loaded machine. */
+const SETTLE_MS = 500
 
 export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult> {
   const m = o.manifest
@@ -76,10 +81,10 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     }
     neededPieces.push(...[...seen].sort((a, b) => a - b))
   }
-  const cdnPieces: Record<CdnReason, number> = { 'no-peer': 0, 'behind-target': 0, endgame: 0 }
+  const cdnPieces = noCdnPieces()
   const bans = createPeerBans()
   const accounting = createPeerAccounting(geometry, m.chunks.size, o.pending, o.isDone)
-  if (neededPieces.length === 0) return { wasted: 0, banned: [], cdnPieces }
+  if (neededPieces.length === 0) return { wasted: 0, banned: [], cdnPieces, uploaded: { lan: 0, wan: 0 } }
 
   // Pieces may also hold chunks that are done or live in linked files: writing those would be
   // redundant (and through a link, into the install), so the layout writes pending chunks only.
@@ -91,6 +96,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
   }
   const client = createSwarmClient(o)
   let timer: NodeJS.Timeout | undefined
+  let guard: WireGuard | undefined
   try {
     const torrentFile = encodeTorrentFile(torrentInfoOf(m), [...m.pack.announce, ...o.trackers], new Date(m.createdAt))
     const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: layout }, deselect: true, announce: [...o.trackers] })
@@ -104,25 +110,26 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     /** Pieces the CDN completed: their 'verified' events are ours, not a peer's. */
     const markedByCdn = new Set<number>()
     let bytesDone = 0
-    let lastPeerPiece = startedAt
-    let peerKnown = false
+    let lastPeerBlock = startedAt
+    let lastNewPeer: number | undefined
 
     // webtorrent does not attribute hash failures: remember who sent blocks of each piece,
-    // charge every sender of a piece that fails, and drop banned peers, incoming ones too.
+    // charge every sender of a piece that fails, and drop banned peers (the guard drops
+    // their incoming wires too).
     const senders = new Map<number, Set<string>>()
-    torrent.on('wire', (wire: Wire) => {
-      const address = unmapAddress(wire.remoteAddress ?? '')
-      if (bans.isBanned(address)) return wire.destroy()
-      const cls = classifyPeer(address, o.localAddresses)
-      const known = () => {
-        peerKnown = true
-      }
-      wire.once('bitfield', known)
-      wire.once('have', known)
-      wire.on('piece', (index: number, _offset: number, block: Uint8Array) => {
-        senders.set(index, (senders.get(index) ?? new Set()).add(address))
-        accounting.block(index, cls, block.length)
-      })
+    guard = guardWires(torrent, {
+      maxPeers: o.maxPeers,
+      isBanned: bans.isBanned,
+      localAddresses: o.localAddresses,
+      onWire: (wire, address, cls) => {
+        lastNewPeer = now()
+        wire.once('bitfield', () => (lastNewPeer = now()))
+        wire.on('piece', (index: number, _offset: number, block: Uint8Array) => {
+          senders.set(index, (senders.get(index) ?? new Set()).add(address))
+          accounting.block(index, cls, block.length)
+          lastPeerBlock = now()
+        })
+      },
     })
     torrent.on('warning', (err: Error) => {
       const failed = FAILED_PIECE.exec(err.message)
@@ -152,7 +159,6 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
       torrent.on('verified', (index: number) => {
         senders.delete(index)
         if (markedByCdn.has(index)) return
-        lastPeerPiece = now()
         const chunks = accounting.verified(index)
         if (chunks.length > 0) o.onChunks(chunks)
         complete(index)
@@ -164,19 +170,25 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
         const t = now()
         if (cdnError !== undefined) {
           // Without the CDN the job rests on peers; when they stall too, it fails with the CDN's error.
-          if (t - lastPeerPiece > o.stallMs) failure = cdnError
+          if (t - lastPeerBlock > o.stallMs) failure = cdnError
           return settle()
         }
-        // The CDN waits until a peer has told what it has (or discovery times out): before that,
-        // every piece looks like one no peer has.
-        if (!peerKnown && t - startedAt < o.discoveryMs) return
-        const stalled = t - lastPeerPiece > o.stallMs
+        // Before peers have said what they have, every piece looks like one no peer has: the CDN
+        // waits until no new peer has arrived for a while (or, with none at all, for discovery).
+        const settling = lastNewPeer === undefined ? t - startedAt < o.discoveryMs : t - lastNewPeer < SETTLE_MS
+        if (settling) return
+        const stalled = t - lastPeerBlock > o.stallMs
         const availability = new Uint16Array(geometry.pieceCount)
         const fromPeers = new Set<number>()
         if (!stalled) {
           for (const wire of torrent.wires) for (const p of neededPieces) if (wire.peerPieces.get(p)) availability[p]!++
-          const reservations = (torrent as unknown as { _reservations: (unknown[] | null)[] })._reservations
-          for (const p of neededPieces) if (reservations[p]?.some(Boolean)) fromPeers.add(p)
+          // webtorrent keeps no public record of what it asked peers for: a piece counts as coming
+          // from peers while a block request is out or once some of its blocks are in.
+          const inner = torrent as unknown as { _reservations: (unknown[] | null)[]; pieces: ({ length: number; missing: number } | null)[] }
+          for (const p of neededPieces) {
+            const piece = inner.pieces[p]
+            if (inner._reservations[p]?.some(Boolean) || (piece && piece.missing < piece.length)) fromPeers.add(p)
+          }
         }
         const assigned = scheduleCdn({
           now: t,
@@ -227,5 +239,5 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     accounting.finish()
     await new Promise<void>((resolve) => client.destroy(() => resolve()))
   }
-  return { wasted: accounting.wasted(), banned: bans.banned(), cdnPieces }
+  return { wasted: accounting.wasted(), banned: bans.banned(), cdnPieces, uploaded: guard?.uploaded ?? { lan: 0, wan: 0 } }
 }

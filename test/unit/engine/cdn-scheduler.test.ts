@@ -54,13 +54,16 @@ describe('CDN scheduler', () => {
     expect(scheduleCdn(base({ targetRate: 40e6, peerRate: 60e6, bytesDone: 500e6 }))).toEqual([])
   })
 
-  it('in the endgame with slow peers, offers every remaining piece, even ones a peer is fetching', () => {
-    const r = scheduleCdn(base({ needed: [97, 98, 99], fromPeers: new Set([98, 99]), peerRate: 1e6 }))
+  it('in the endgame with peers too slow for the target, offers every remaining piece, even ones a peer is fetching', () => {
+    // 900 MB done at a 100 MB/s target: the deadline has passed, and the peers are slow.
+    const r = scheduleCdn(base({ needed: [97, 98, 99], fromPeers: new Set([98, 99]), peerRate: 1e6, targetRate: 100e6, bytesDone: 900e6 }))
     expect(r).toEqual([97, 98, 99].map((piece) => ({ piece, reason: 'endgame' })))
   })
 
-  it('in the endgame, leaves the last pieces to peers fast enough to bring them within the horizon', () => {
-    expect(scheduleCdn(base({ needed: [97, 98, 99], fromPeers: new Set([98, 99]), peerRate: 100e6 }))).toEqual([])
+  it('in the endgame, leaves the last pieces to peers fast enough, and to slow peers when there is no target', () => {
+    // 500 MB done at a 40 MB/s target: 2.8 s to the deadline, enough for a 100 MB/s peer.
+    expect(scheduleCdn(base({ needed: [97, 98, 99], fromPeers: new Set([98, 99]), peerRate: 100e6, targetRate: 40e6, bytesDone: 500e6 }))).toEqual([])
+    expect(scheduleCdn(base({ needed: [97, 98, 99], fromPeers: new Set([98, 99]), peerRate: 1e6 }))).toEqual([])
   })
 
   it('never exceeds its slots or its budget, and never repeats a piece already at the CDN', () => {
