@@ -5,7 +5,7 @@ import { createHash, hash, type Hash } from 'node:crypto'
 import { parentPort } from 'node:worker_threads'
 import { rawChunk } from '../../release/store-reader.ts'
 import { serveWorker } from '../../release/worker-pool.ts'
-import type { HashSpanResult, HashSpanTask, PlaceResult, PlaceTask, PlacementResult, PlacementTask, VerifyFileResult, VerifyFileTask } from './placement-tasks.ts'
+import { ITEM_FIELDS, TARGET_FIELDS, type HashSpanResult, type HashSpanTask, type PlaceResult, type PlaceTask, type PlacementResult, type PlacementTask, type VerifyFileResult, type VerifyFileTask } from './placement-tasks.ts'
 
 const MAX_OPEN = 64
 const open = new Map<string, number>()
@@ -95,25 +95,34 @@ function place(task: PlaceTask): PlaceResult {
   let written = 0
   const sourceFd = 'path' in task.source ? openSync(task.source.path, 'r') : undefined
   try {
-    task.items.forEach((item, i) => {
+    for (let i = 0; i * ITEM_FIELDS < task.items.length; i++) {
+      const f = i * ITEM_FIELDS
+      const at = task.items[f]!
+      const storedSize = task.items[f + 1]!
+      const size = task.items[f + 2]!
+      const firstTarget = task.items[f + 3]!
+      const targetCount = task.items[f + 4]!
+      const expected = task.sha256.subarray(i * 32, i * 32 + 32)
       let raw: Buffer | undefined
       try {
-        const stored = 'bytes' in task.source ? task.source.bytes.subarray(item.at, item.at + item.stored) : readExactly(sourceFd!, item.stored, item.at)
-        raw = stored && rawChunk(stored, item.size, `chunk ${item.sha256.slice(0, 12)}`)
+        const stored = 'bytes' in task.source ? task.source.bytes.subarray(at, at + storedSize) : readExactly(sourceFd!, storedSize, at)
+        raw = stored && rawChunk(stored, size, `chunk ${Buffer.from(expected).toString('hex', 0, 6)}`)
       } catch {
         raw = undefined
       }
-      if (!raw || hash('sha256', raw, 'hex') !== item.sha256) {
+      if (!raw || !hash('sha256', raw, 'buffer').equals(expected)) {
         bad.push(i)
-        return
+        continue
       }
-      for (const t of item.targets) {
-        const list = writes.get(t.path)
-        if (list) list.push({ offset: t.offset, data: raw })
-        else writes.set(t.path, [{ offset: t.offset, data: raw }])
+      for (let t = firstTarget; t < firstTarget + targetCount; t++) {
+        const path = task.paths[task.targets[t * TARGET_FIELDS]!]!
+        const write = { offset: task.targets[t * TARGET_FIELDS + 1]!, data: raw }
+        const list = writes.get(path)
+        if (list) list.push(write)
+        else writes.set(path, [write])
         written += raw.length
       }
-    })
+    }
     flushWrites(writes)
   } finally {
     if (sourceFd !== undefined) closeSync(sourceFd)

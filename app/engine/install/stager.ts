@@ -10,8 +10,8 @@ import type { WorkerPool } from '../../release/worker-pool.ts'
 import type { CdnSource, Mirror } from '../sources/cdn-source.ts'
 import { planRanges, storeLocations, type RangeOptions, type StoreRange } from '../sources/range-planner.ts'
 import { clearBit, hasBit, setBit } from './bitfield.ts'
-import { chunkDigests, fileTargets, type InstallPlan, type Target } from './install-plan.ts'
-import type { HashSpanResult, PlaceItem, PlaceResult, PlacementResult, PlacementTask, VerifyFileResult } from './placement-tasks.ts'
+import { fileTargets, type InstallPlan, type Target } from './install-plan.ts'
+import { ITEM_FIELDS, TARGET_FIELDS, type HashSpanResult, type PlaceResult, type PlaceTask, type PlacementResult, type PlacementTask, type VerifyFileResult } from './placement-tasks.ts'
 import type { FilePosition } from '../storage/install-piece-store.ts'
 import type { ChunkFromPeers } from '../swarm/peer-accounting.ts'
 
@@ -90,7 +90,8 @@ function asShoalError(err: unknown): unknown {
 
 export class Stager {
   private readonly c: StageContext
-  private readonly digests: string[]
+  /** Every chunk's SHA-256, 32 bytes each, as the manifest lists them. */
+  private readonly digests: Buffer
   private readonly targets: Map<number, Target[]>
   private readonly local: InstallPlan['local']
   /** Files built from chunks (not hard-linked): each gets a whole-file SHA-256 check. */
@@ -100,7 +101,7 @@ export class Stager {
 
   constructor(c: StageContext) {
     this.c = c
-    this.digests = chunkDigests(c.manifest)
+    this.digests = Buffer.from(c.manifest.chunks.sha256, 'base64')
     this.targets = new Map(c.plan.targets)
     this.local = new Map(c.plan.local)
   }
@@ -234,7 +235,7 @@ export class Stager {
         continue
       }
       const chunks = manifest.files[i]!.chunks
-      const check = { kind: 'verifyFile', path: from, sizes: chunks.map((c) => manifest.chunks.size[c]!), sha256s: chunks.map((c) => this.digests[c]!), fileSha256: manifest.files[i]!.sha256 } as const
+      const check = { kind: 'verifyFile', path: from, sizes: chunks.map((c) => manifest.chunks.size[c]!), sha256s: chunks.map((c) => this.digests.toString('hex', c * 32, c * 32 + 32)), fileSha256: manifest.files[i]!.sha256 } as const
       const { bad, fileOk } = (await this.c.workers.run(check)) as VerifyFileResult
       if (fileOk) {
         await mkdir(dirname(to), { recursive: true })
@@ -258,15 +259,39 @@ export class Stager {
     }
   }
 
-  private items(chunks: readonly number[], at: (c: number) => number, stored: (c: number) => number): PlaceItem[] {
-    return chunks.map((c) => ({
-      at: at(c),
-      stored: stored(c),
-      size: this.c.manifest.chunks.size[c]!,
-      sha256: this.digests[c]!,
-      targets: this.targets.get(c)!.map((t) => ({ path: this.stagedPath(t.file), offset: t.offset })),
-    }))
+  /** A place task for `chunks` in its compact form (see PlaceTask). */
+  private placeTask(source: PlaceTask['source'], chunks: readonly number[], at: (c: number) => number, stored: (c: number) => number): PlaceTask {
+    const paths: string[] = []
+    const pathIndex = new Map<number, number>()
+    let count = 0
+    for (const c of chunks) count += this.targets.get(c)!.length
+    const items = new Float64Array(chunks.length * ITEM_FIELDS)
+    const targets = new Float64Array(count * TARGET_FIELDS)
+    const sha256 = new Uint8Array(chunks.length * 32)
+    let t = 0
+    chunks.forEach((c, i) => {
+      const list = this.targets.get(c)!
+      const f = i * ITEM_FIELDS
+      items[f] = at(c)
+      items[f + 1] = stored(c)
+      items[f + 2] = this.c.manifest.chunks.size[c]!
+      items[f + 3] = t
+      items[f + 4] = list.length
+      this.digests.copy(sha256, i * 32, c * 32, c * 32 + 32)
+      for (const target of list) {
+        let p = pathIndex.get(target.file)
+        if (p === undefined) {
+          p = paths.push(this.stagedPath(target.file)) - 1
+          pathIndex.set(target.file, p)
+        }
+        targets[t * TARGET_FIELDS] = p
+        targets[t * TARGET_FIELDS + 1] = target.offset
+        t++
+      }
+    })
+    return { kind: 'place', source, paths, items, targets, sha256 }
   }
+
 
   /** Copies reused chunks out of the installed files; returns the chunks still to fetch. */
   private async copyLocal(): Promise<number[]> {
@@ -287,9 +312,9 @@ export class Stager {
         let bytes = 0
         while (end < chunks.length && (end === start || bytes < LOCAL_BATCH_BYTES)) bytes += this.c.manifest.chunks.size[chunks[end++]!]!
         const batch = chunks.slice(start, end)
-        const items = this.items(batch, (c) => local.get(c)!.offset, (c) => this.c.manifest.chunks.size[c]!)
+        const task = this.placeTask({ path: join(this.c.installDir, path) }, batch, (c) => local.get(c)!.offset, (c) => this.c.manifest.chunks.size[c]!)
         jobs.push(
-          (this.c.workers.run({ kind: 'place', source: { path: join(this.c.installDir, path) }, items }) as Promise<PlaceResult>).then((r) => {
+          (this.c.workers.run(task) as Promise<PlaceResult>).then((r) => {
             const bad = new Set(r.bad.map((k) => batch[k]!))
             for (const c of batch) if (bad.has(c)) fromCdn.push(c)
             this.placed('local', batch.filter((c) => !bad.has(c)))
@@ -339,10 +364,10 @@ export class Stager {
     const { range } = job
     const batch = range.chunks.map((c) => c.index)
     const at = new Map(range.chunks.map((c) => [c.index, c.at]))
-    const items = this.items(batch, (c) => at.get(c)!, (c) => this.c.manifest.chunks.stored[c]!)
     // The range buffer is handed over, not copied: nothing here reads it again.
     const owned = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length)
-    const r = (await this.c.workers.run({ kind: 'place', source: { bytes: owned }, items }, [owned.buffer as ArrayBuffer])) as PlaceResult
+    const task = this.placeTask({ bytes: owned }, batch, (c) => at.get(c)!, (c) => this.c.manifest.chunks.stored[c]!)
+    const r = (await this.c.workers.run(task, [owned.buffer as ArrayBuffer])) as PlaceResult
     const bad = new Set(r.bad.map((k) => batch[k]!))
     this.placed('cdn', batch.filter((c) => !bad.has(c)))
     if (bad.size > 0) {
