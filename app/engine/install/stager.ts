@@ -68,6 +68,7 @@ const CHECKPOINT_MS = 1000
 const LOCAL_BATCH_BYTES = 16 * 1024 * 1024
 /** An assembled file's SHA-256 moves forward in spans of this many placed bytes. */
 const HASH_STEP = 16 * 1024 * 1024
+const HASH_SPAN_MAX = 64 * 1024 * 1024
 
 /** Where an assembled file's running SHA-256 stands (see HashSpanTask). */
 interface FileHash {
@@ -110,8 +111,6 @@ export class Stager {
     try {
       await this.prepareFiles()
       await this.linkUnchanged()
-      // A resumed job hashes what it placed before while it fetches the rest.
-      for (const i of this.assembled) void this.hashForward(i, false)
       await this.placeMissing()
       // The last check before commit: each assembled file's SHA-256. A mismatch (a disk or
       // a bug, never the network: every chunk was verified) gets one more full attempt.
@@ -178,13 +177,19 @@ export class Stager {
     const chunks = this.c.manifest.files[i]!.chunks
     while (h.chunks < chunks.length && hasBit(this.c.done, chunks[h.chunks]!)) h.placed += this.c.manifest.chunks.size[chunks[h.chunks++]!]!
     if (final && h.chunks < chunks.length) throw new Error(`${this.c.plan.files[i]!.path} is checked before all its chunks were placed`)
-    if (final || h.placed - h.sent >= HASH_STEP) {
-      const task = { kind: 'hashSpan', path: this.stagedPath(i), from: h.sent, to: h.placed, final } as const
-      h.sent = h.placed
+    // A resumed job's first span can be most of a file: it goes in pieces, so placement tasks
+    // queued on the same worker are not held up behind it.
+    while (final || h.placed - h.sent >= HASH_STEP) {
+      const to = Math.min(h.placed, h.sent + HASH_SPAN_MAX)
+      const task = { kind: 'hashSpan', path: this.stagedPath(i), from: h.sent, to, final: final && to === h.placed } as const
+      h.sent = to
       h.last = h.last.then(() => this.c.workers.runOn(i, task) as Promise<HashSpanResult>)
       // Failures surface when the check awaits the final span.
       h.last.catch(() => undefined)
-      if (final) this.fileHashes.delete(i)
+      if (task.final) {
+        this.fileHashes.delete(i)
+        break
+      }
     }
     return h.last
   }
