@@ -5,6 +5,9 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // Every shoal process a test starts inherits this: LAN discovery multicasts out of every
+    // interface, so it stays off unless a namespace test clears it (test/support/netns.ts).
+    env: { SHOAL_NO_LSD: '1' },
     reporters: ['default', './test/support/summary-reporter.ts'],
   },
 })

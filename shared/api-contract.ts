@@ -208,6 +208,14 @@ export type CreateJobRequest = z.infer<typeof createJobRequestSchema>
 
 export const JOB_ACTIONS = ['pause', 'resume', 'cancel'] as const
 export type JobAction = (typeof JOB_ACTIONS)[number]
+export const jobActionSchema = z.enum(JOB_ACTIONS)
+
+/** POST /api/pause and /api/resume take no fields (an empty object or no body). */
+export const setPausedRequestSchema = z.object({}).strict()
+
+/** What a client may send on /api/events: `refresh` asks for a new snapshot. */
+export const clientMessageSchema = z.object({ type: z.literal('refresh') }).strict()
+export type ClientMessage = z.infer<typeof clientMessageSchema>
 
 export const apiErrorSchema = z.object({ error: errorInfoSchema })
 

@@ -6,7 +6,7 @@ export const ERROR_CODES = {
   E_KEY: 'a key file is missing or not an ed25519 key',
   E_SIGNATURE: 'a signature does not verify with the publisher key',
   E_MANIFEST_HASH: 'the manifest does not match the hash in the channel pointer',
-  E_SCHEMA: 'a pointer or manifest is malformed',
+  E_SCHEMA: 'a pointer, manifest or API request is malformed',
   E_LIMIT: 'a pointer or manifest exceeds a size or count bound',
   E_EXPIRED: 'the channel pointer has expired',
   E_ROLLBACK: 'the operation would move to a lower version',
@@ -18,6 +18,8 @@ export const ERROR_CODES = {
   E_NO_SPACE: 'the disk does not have enough free space',
   E_BUSY: 'another Shoal process is working on this install',
   E_NOT_INSTALLED: 'the folder holds no Shoal install',
+  E_AGENT: 'shoal agent is not running, or refused the request',
+  E_LOCKED: 'the managed policy fixes this setting or product',
   E_INTERNAL: 'an unexpected internal failure',
 } as const
 

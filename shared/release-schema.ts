@@ -52,11 +52,21 @@ export const sectionSchema = z.strictObject({
 })
 export type PackSection = z.infer<typeof sectionSchema>
 
+/**
+ * Where a release may be shared: `private` only with the release's trackers and given peers,
+ * `lan` also through local service discovery (BEP 14) on the client's own network segment,
+ * `public` also through the DHT once a policy allows it. A manifest without one is `private`.
+ */
+export const releaseScopes = ['private', 'lan', 'public'] as const
+export type ReleaseScope = (typeof releaseScopes)[number]
+
 export const manifestSchema = z.strictObject({
   schema: z.literal(SCHEMA_VERSION),
   product: productId,
   version: versionString,
   createdAt: isoTime,
+  /** Optional so that manifests published before scopes existed still parse (as `private`). */
+  scope: z.enum(releaseScopes).optional(),
   chunking: z.strictObject({ algorithm: z.string().max(64), min: count, avg: count, max: count }),
   pack: z.strictObject({
     name: z.string().min(1).max(255),

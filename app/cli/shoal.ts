@@ -2,13 +2,16 @@
 import { homedir } from 'node:os'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { ShoalError } from '../../shared/errors.ts'
+import { releaseScopes, type ReleaseScope } from '../../shared/release-schema.ts'
 import { parseBytes, parseDuration } from '../../shared/units.ts'
+import { agentCommand } from './commands/agent.ts'
+import { addCommand, capsCommand, historyCommand, jobActionCommand, policyShowCommand, statusCommand, type AddFlags } from './commands/agent-control.ts'
 import { DEFAULT_CONNECTIONS, getCommand, rollbackCommand, verifyCommand, type FetchFlags, type GetFlags } from './commands/get.ts'
 import { inspectCommand } from './commands/inspect.ts'
 import { keygenCommand } from './commands/keygen.ts'
 import { publishCommand } from './commands/publish.ts'
 import { seedCommand, type SeedFlags } from './commands/seed.ts'
-import { DEFAULT_MAX_PEERS } from '../engine/swarm/swarm-client.ts'
+import { DEFAULT_MAX_PEERS, PEER_ENCRYPTION } from '../engine/swarm/swarm-client.ts'
 import { trackerCommand } from './commands/tracker.ts'
 import { defaultDataDir } from './data-dir.ts'
 import { Output } from './output.ts'
@@ -32,6 +35,32 @@ function positiveInt(value: string): number {
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value]
+
+/** A rate for `shoal caps`: a size per second, or "off" for unlimited. */
+function capArg(value: string): number | null {
+  if (value === 'off' || value === 'unlimited') return null
+  const n = parseBytes(value)
+  if (n === undefined || n < 1) throw new InvalidArgumentError('expected a rate such as 5MiB, or off')
+  return n
+}
+/**
+ * `--lsd`/`--no-lsd`; neither leaves LAN discovery to the release's scope. SHOAL_NO_LSD (set to
+ * anything) stands for `--no-lsd`, so a machine or a test run can keep multicast off everywhere.
+ */
+const lsdOptions = (cmd: Command) =>
+  cmd
+    .option('--lsd', "announce and find peers on the LAN (BEP 14 local service discovery) whatever the release's scope")
+    .addOption(new Option('--no-lsd', 'no LAN discovery, even for a lan or public release').env('SHOAL_NO_LSD'))
+
+/** Flags of the commands that talk to peers (get, seed). */
+const peerOptions = (cmd: Command) =>
+  cmd
+    .option('--tracker <url>', "announce URL besides the manifest's own (repeatable)", collect, [])
+    .option('--tracker-token-file <file>', 'send ?token=<contents> with every announce')
+    .option('--limit-up <rate>', 'upload cap in bytes per second, e.g. 10MiB (default: unlimited)', bytesArg, 0)
+    .option('--max-peers <n>', 'most peer connections at once, incoming included', (v) => positiveInt(v), DEFAULT_MAX_PEERS)
+    .option('--listen <address>', 'the address peers connect to (default: every interface)')
+    .addOption(new Option('--peer-encryption <mode>', 'BitTorrent protocol encryption (MSE/PE): off, prefer (offer it, accept plaintext) or require (RC4 only)').choices(Object.keys(PEER_ENCRYPTION)).default('prefer'))
 
 export function buildProgram(): Command {
   const program = new Command('shoal')
@@ -63,6 +92,7 @@ export function buildProgram(): Command {
     .requiredOption('--out <cdn-root>', 'CDN root folder; the release goes under <cdn-root>/<product>/')
     .option('--tracker <url>', 'tracker announce URL (repeatable)', collect, [])
     .option('--mirror <url>', 'extra CDN base URL for the product root, listed in the pointer (repeatable)', collect, [])
+    .addOption(new Option('--scope <scope>', 'where peers may find each other: private (trackers and given peers only), lan (also local service discovery on the LAN), public (also the DHT, when a policy allows it)').choices(releaseScopes).default('lan'))
     .option('--piece-size <bytes>', 'torrent piece length for the first release of a product (default 4MiB)', bytesArg)
     .option('--chunk-min <bytes>', 'smallest chunk (default: avg/4)', bytesArg)
     .option('--chunk-avg <bytes>', "typical chunk, a power of two (default: the product's previous release, else 16KiB; 64KiB above 16 GiB)", bytesArg)
@@ -72,7 +102,7 @@ export function buildProgram(): Command {
     .action(
       (
         buildDir: string,
-        o: { product: string; version: string; channel: string; key: string; out: string; tracker: string[]; mirror: string[]; pieceSize?: number; chunkMin?: number; chunkAvg?: number; chunkMax?: number; expiresIn: number; allowDowngrade: boolean },
+        o: { product: string; version: string; channel: string; key: string; out: string; tracker: string[]; mirror: string[]; scope: ReleaseScope; pieceSize?: number; chunkMin?: number; chunkAvg?: number; chunkMax?: number; expiresIn: number; allowDowngrade: boolean },
       ) =>
         publishCommand(output(), buildDir, {
           ...o,
@@ -89,7 +119,7 @@ export function buildProgram(): Command {
     .action((pointer: string, o: { pubkey: string }) => inspectCommand(output(), pointer, o.pubkey))
 
   const fetchOptions = (cmd: Command) =>
-    cmd
+    lsdOptions(cmd)
       .requiredOption('--pubkey <file>', 'publisher public key')
       .requiredOption('--dir <install-dir>', 'install folder; holds exactly the release files, state lives in --data-dir')
       .option('--mirror <url>', 'extra CDN base URL of the product root (repeatable)', collect, [])
@@ -98,40 +128,30 @@ export function buildProgram(): Command {
       .option('--stall-timeout <duration>', 'retry a request that receives nothing for this long', durationArg, parseDuration('15s'))
   const dataDir = () => program.opts()['dataDir'] as string
 
-  fetchOptions(
-    program
-      .command('get')
-      .description('install or update a folder to the release a channel points at, from the CDN, verified byte by byte')
-      .argument('<channel>', 'channel pointer URL or file, e.g. http://cdn/mygame/channels/stable.json'),
+  peerOptions(
+    fetchOptions(
+      program
+        .command('get')
+        .description('install or update a folder to the release a channel points at, from the CDN, verified byte by byte')
+        .argument('<channel>', 'channel pointer URL or file, e.g. http://cdn/mygame/channels/stable.json'),
+    ),
   )
     .option('--allow-downgrade', 'install a lower version than the one installed', false)
     .option('--peer <host:port>', 'a peer to ask before the CDN (repeatable)', collect, [])
-    .option('--tracker <url>', "announce URL besides the manifest's own (repeatable)", collect, [])
-    .option('--tracker-token-file <file>', 'send ?token=<contents> with every announce')
     .option('--peer-stall <duration>', 'peers that deliver nothing for this long count as gone: the CDN takes their pieces', durationArg, parseDuration('5s'))
     .option('--target-rate <rate>', 'hold this download rate by topping up from the CDN when peers fall short, e.g. 40MB (default: the CDN only fills what peers cannot)', bytesArg, 0)
-    .option('--max-peers <n>', 'most peer connections at once, incoming included', (v) => positiveInt(v), DEFAULT_MAX_PEERS)
-    .option('--listen <address>', 'the address peers connect to (default: every interface)')
     .option('--seed', 'after installing, keep seeding the release until stopped (Ctrl-C)', false)
-    .option('--limit-up <rate>', 'upload cap while seeding, e.g. 10MiB (default: unlimited)', bytesArg, 0)
     .action((channel: string, o: GetFlags) => getCommand(output(), dataDir(), channel, o))
 
   fetchOptions(program.command('verify').description('recheck an install against its manifest (chunks, file SHA-256, modes, extra files); --repair fixes it from the CDN'))
     .option('--repair', 'rebuild damaged files, reusing every chunk that still verifies', false)
     .action((o: FetchFlags & { repair: boolean }) => verifyCommand(output(), dataDir(), o))
 
-  program
-    .command('seed')
-    .description('serve an installed release to peers until stopped; every piece is verified before it is uploaded')
+  peerOptions(lsdOptions(program.command('seed').description('serve an installed release to peers until stopped; every piece is verified before it is uploaded')))
     .requiredOption('--dir <install-dir>', 'install folder')
     .requiredOption('--pubkey <file>', 'publisher public key')
-    .option('--tracker <url>', 'announce URL besides the manifest\'s own (repeatable)', collect, [])
-    .option('--tracker-token-file <file>', 'send ?token=<contents> with every announce')
     .option('--port <n>', 'TCP port for peers (0 picks a free one)', (v) => Number(v), 0)
-    .option('--limit-up <rate>', 'upload cap in bytes per second, e.g. 10MiB (default: unlimited)', bytesArg, 0)
-    .option('--max-peers <n>', 'most peer connections at once, incoming included', (v) => positiveInt(v), DEFAULT_MAX_PEERS)
-    .option('--listen <address>', 'the address peers connect to (default: every interface)')
-    .action((o: Omit<SeedFlags, 'trackerTokenFile' | 'listen'> & { trackerTokenFile?: string; listen?: string }) => seedCommand(output(), dataDir(), { ...o, trackerTokenFile: o.trackerTokenFile, listen: o.listen }))
+    .action((o: Omit<SeedFlags, 'trackerTokenFile' | 'listen' | 'lsd'> & { trackerTokenFile?: string; listen?: string; lsd?: boolean }) => seedCommand(output(), dataDir(), { ...o, trackerTokenFile: o.trackerTokenFile, listen: o.listen, lsd: o.lsd }))
 
   program
     .command('tracker')
@@ -140,6 +160,61 @@ export function buildProgram(): Command {
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--token-file <file>', 'announces and scrapes must carry ?token=<contents of this file>')
     .action((o: { port: number; host: string; tokenFile?: string }) => trackerCommand(output(), { port: o.port, host: o.host, tokenFile: o.tokenFile }))
+
+  program
+    .command('agent')
+    .description('run the headless engine: products, job queue, caps and policy, with a control API on 127.0.0.1')
+    .option('--port <n>', 'TCP port of the control API (0 picks a free one)', (v) => Number(v), 0)
+    .option('--policy <file>', 'managed policy file (default: the OS location, or SHOAL_POLICY)')
+    .option('--allow-origin <origin>', 'a browser origin besides the agent itself that may call the API (repeatable)', collect, [])
+    .action((o: { port: number; policy?: string; allowOrigin: string[] }) => agentCommand(output(), dataDir(), { port: o.port, policy: o.policy, allowOrigin: o.allowOrigin }))
+
+  program
+    .command('status')
+    .description('show the running agent: products, jobs, caps and policy')
+    .action(() => statusCommand(output(), dataDir()))
+
+  program
+    .command('add')
+    .description('add a product to the running agent and queue its install')
+    .argument('<channel>', 'channel pointer URL, e.g. http://cdn/mygame/channels/stable.json')
+    .requiredOption('--pubkey <file>', 'publisher public key')
+    .requiredOption('--dir <install-dir>', 'install folder')
+    .option('--name <name>', 'display name')
+    .option('--mirror <url>', 'extra CDN base URL of the product root (repeatable)', collect, [])
+    .option('--no-install', 'only add it; do not queue the install')
+    .option('--background', 'install in background mode (yields to other traffic)', false)
+    .action((channel: string, o: AddFlags) => addCommand(output(), dataDir(), channel, o))
+
+  for (const action of ['pause', 'resume', 'cancel'] as const) {
+    program
+      .command(action)
+      .description(`${action} a job (by id prefix or product id)${action === 'cancel' ? '' : '; without one, every transfer'}`)
+      .argument('[job]', 'job id (a prefix is enough) or product id')
+      .action((job: string | undefined) => jobActionCommand(output(), dataDir(), action, job))
+  }
+
+  program
+    .command('caps')
+    .description('show or set the running agent\'s bandwidth caps (bytes per second; "off" is unlimited)')
+    .option('--down <rate>', 'global download cap', capArg)
+    .option('--up <rate>', 'global upload cap', capArg)
+    .option('--cdn <rate>', 'download cap for the CDN', capArg)
+    .option('--peers-down <rate>', 'download cap for peers', capArg)
+    .option('--peers-up <rate>', 'upload cap for peers', capArg)
+    .action((o: { down?: number | null; up?: number | null; cdn?: number | null; peersDown?: number | null; peersUp?: number | null }) => capsCommand(output(), dataDir(), o))
+
+  program
+    .command('policy')
+    .description('the managed policy')
+    .command('show')
+    .description('show the managed policy file, what it locks, and the effective settings')
+    .action(() => policyShowCommand(output(), dataDir()))
+
+  program
+    .command('history')
+    .description('finished installs and updates, and CDN bytes saved per month')
+    .action(() => historyCommand(output(), dataDir()))
 
   program
     .command('rollback')

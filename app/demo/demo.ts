@@ -49,7 +49,8 @@ async function main(): Promise<void> {
   for (const [version, channel] of [['1.0.0', 'stable'], ['1.1.0', 'beta']] as const) {
     console.log(`\n3. publish ${version} on channel ${channel}`)
     const t = performance.now()
-    await shoal(['publish', join(dir, `build-${version}`), '--product', 'demo-game', '--version', version, '--channel', channel, '--key', join(keys, 'publisher.key'), '--out', cdn], false)
+    // Private: the clients all run on this machine, and a lan release would multicast its infohash out of every interface.
+    await shoal(['publish', join(dir, `build-${version}`), '--product', 'demo-game', '--version', version, '--channel', channel, '--key', join(keys, 'publisher.key'), '--out', cdn, '--scope', 'private'], false)
     published.push({ version, channel, seconds: (performance.now() - t) / 1000 })
   }
 

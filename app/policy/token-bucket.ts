@@ -2,13 +2,16 @@
 // bench control time. Rates are bytes per second; a rate of 0 means unlimited.
 
 export interface TokenBucket {
-  readonly rate: number
-  readonly burst: number
+  /** Mutable through `setRate` only, so a cap can change while a transfer runs. */
+  rate: number
+  burst: number
   tokens: number
   last: number
 }
 
-export function createBucket(rate: number, now: number, burst = Math.max(rate / 4, 64 * 1024)): TokenBucket {
+const defaultBurst = (rate: number) => Math.max(rate / 4, 64 * 1024)
+
+export function createBucket(rate: number, now: number, burst = defaultBurst(rate)): TokenBucket {
   return { rate, burst, tokens: burst, last: now }
 }
 
@@ -19,4 +22,17 @@ export function reserve(bucket: TokenBucket, bytes: number, now: number): number
   bucket.last = now
   bucket.tokens -= bytes
   return bucket.tokens >= 0 ? 0 : (-bucket.tokens / bucket.rate) * 1000
+}
+
+/**
+ * Changes the rate of a bucket in use. Tokens earned so far are settled at the old rate, and
+ * a debt is cut to one burst, so lifting a tight cap takes effect within a fraction of a second.
+ */
+export function setRate(bucket: TokenBucket, rate: number, now: number): void {
+  if (rate === bucket.rate) return
+  if (bucket.rate > 0) bucket.tokens = Math.min(bucket.burst, bucket.tokens + ((now - bucket.last) / 1000) * bucket.rate)
+  bucket.last = now
+  bucket.rate = rate
+  bucket.burst = defaultBurst(rate)
+  bucket.tokens = Math.max(-bucket.burst, Math.min(bucket.burst, bucket.tokens))
 }

@@ -3,7 +3,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import semver from 'semver'
 import { ShoalError } from '../../shared/errors.ts'
-import { channelName, productId, SCHEMA_VERSION, versionString, type ChannelPointer, type Manifest } from '../../shared/release-schema.ts'
+import { channelName, productId, SCHEMA_VERSION, versionString, type ChannelPointer, type Manifest, type ReleaseScope } from '../../shared/release-schema.ts'
 import { writeFileAtomic } from './atomic-file.ts'
 import { scanBuild, type BuildFile } from './build-scan.ts'
 import { cdnPaths } from './cdn-layout.ts'
@@ -27,6 +27,8 @@ export interface PublishOptions {
   readonly cdnRoot: string
   readonly trackers: readonly string[]
   readonly mirrors: readonly string[]
+  /** Where peers may find each other; programmatic callers that leave it out publish `private`. */
+  readonly scope?: ReleaseScope
   /** Fixed by the product's first release; later releases must match. */
   readonly pieceLength: number | undefined
   readonly chunking: ChunkFlags
@@ -128,6 +130,7 @@ function buildManifest(o: PublishOptions, files: readonly BuildFile[], base: Man
     product: o.product,
     version: o.version,
     createdAt: createdAt.toISOString(),
+    scope: o.scope ?? 'private',
     chunking: { algorithm: CHUNKER_ID, ...chunking },
     pack: {
       name: torrent.name,
@@ -182,7 +185,8 @@ export async function publish(o: PublishOptions): Promise<PublishResult> {
     length: built.plan.packLength,
     pieceLength: lineage.pieceLength,
     pieces: Buffer.concat([Buffer.from(base?.pack.pieces ?? '', 'base64'), built.section.pieces]),
-    private: true,
+    // BEP 27: a private torrent stays out of the DHT and peer exchange, which only a public release may use.
+    private: o.scope !== 'public',
   }
   const manifest = buildManifest(o, files, base, known, built, chunking, torrent, createdAt)
   const manifestFile = encodeManifest(manifest, o.privateKey)

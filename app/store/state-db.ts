@@ -42,6 +42,45 @@ const MIGRATIONS: readonly string[] = [
      seconds REAL NOT NULL,
      bytes TEXT NOT NULL
    );`,
+  // shoal agent: the products it keeps current, its settings, and its job queue.
+  `CREATE TABLE products (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     channel_url TEXT NOT NULL,
+     public_key TEXT NOT NULL,
+     install_dir TEXT NOT NULL UNIQUE,
+     mirrors TEXT NOT NULL,
+     available_version TEXT,
+     state TEXT NOT NULL,
+     error TEXT,
+     last_check_at TEXT,
+     created_at TEXT NOT NULL
+   );
+   CREATE TABLE settings (
+     key TEXT PRIMARY KEY,
+     value TEXT NOT NULL
+   );
+   CREATE TABLE agent_jobs (
+     id TEXT PRIMARY KEY,
+     product_id TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     state TEXT NOT NULL,
+     mode TEXT NOT NULL,
+     priority INTEGER NOT NULL,
+     detail TEXT,
+     from_version TEXT,
+     version TEXT,
+     bytes_total INTEGER NOT NULL DEFAULT 0,
+     bytes_done INTEGER NOT NULL DEFAULT 0,
+     bytes TEXT NOT NULL,
+     error TEXT,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE TABLE uploads (
+     month TEXT PRIMARY KEY,
+     bytes INTEGER NOT NULL
+   );`,
 ]
 
 export type StateDb = Database.Database

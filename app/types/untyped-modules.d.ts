@@ -99,10 +99,13 @@ declare module 'webtorrent' {
     natUpnp?: boolean
     natPmp?: boolean
     utp?: boolean
+    utPex?: boolean
     tracker?: boolean | Record<string, unknown>
     webSeeds?: boolean
     torrentPort?: number
     maxConns?: number
+    /** MSE/PE: 0 off, 1 offer it and accept plaintext, 2 require RC4. */
+    secure?: number
     uploadLimit?: number
     downloadLimit?: number
   }
@@ -123,6 +126,9 @@ declare module 'webtorrent' {
     readonly destroyed: boolean
     address(): { address: string; port: number } | null
     add(torrent: Uint8Array | string, opts: AddOptions, onTorrent?: (t: Torrent) => void): Torrent
+    /** Bytes per second, or -1 for unlimited; changes apply to wires already open. */
+    throttleDownload(rate: number): void
+    throttleUpload(rate: number): void
     destroy(cb?: (err?: Error) => void): void
   }
 }

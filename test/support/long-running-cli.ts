@@ -13,8 +13,10 @@ export interface LongRunningCli {
 }
 
 /** A `shoal` command that runs until stopped (seed, tracker) or watched while it works, with `--json` added. */
-export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): LongRunningCli {
-  const child = spawn(process.execPath, [CLI, ...args, '--json'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
+/** `wrap`: a command the CLI runs under, e.g. `ip netns exec NS` (test/support/netns.ts). */
+export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, wrap: readonly string[] = []): LongRunningCli {
+  const argv = [...wrap, process.execPath, CLI, ...args, '--json']
+  const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   let out = ''
   child.stdout.on('data', (d: Buffer) => (out += d.toString()))

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -24,9 +24,23 @@ async function sumLog(path: string, field: number, filter: RegExp | undefined): 
     .reduce((n, line) => n + (Number(line.split(' ')[field]) || 0), 0)
 }
 
-/** Starts a real nginx serving `root` with byte ranges on 127.0.0.1; `.ci/run` installs nginx-light. */
-export async function startNginx(root: string, workDir: string): Promise<Nginx> {
-  const port = await freePort()
+/** Where nginx listens when not on 127.0.0.1: an address inside a network namespace (test/support/netns.ts). */
+export interface NginxPlace {
+  readonly host: string
+  readonly port: number
+  /** The command nginx runs under, e.g. `ip netns exec NS`; readiness is probed from there with curl. */
+  readonly wrap: readonly string[]
+}
+
+const probe = (url: string, place: NginxPlace | undefined): Promise<boolean> =>
+  place
+    ? new Promise((resolve) => execFile(place.wrap[0]!, [...place.wrap.slice(1), 'curl', '-s', '-o', '/dev/null', '-I', url], (err) => resolve(!err)))
+    : fetch(url, { method: 'HEAD' }).then(() => true, () => false)
+
+/** Starts a real nginx serving `root` with byte ranges on 127.0.0.1 (or `place`); `.ci/run` installs nginx-light. */
+export async function startNginx(root: string, workDir: string, place?: NginxPlace): Promise<Nginx> {
+  const host = place?.host ?? '127.0.0.1'
+  const port = place?.port ?? (await freePort())
   await mkdir(join(workDir, 'tmp'), { recursive: true })
   const accessLog = join(workDir, 'access.log')
   const conf = join(workDir, 'nginx.conf')
@@ -51,20 +65,21 @@ http {
   types { application/json json; }
   default_type application/octet-stream;
   server {
-    listen 127.0.0.1:${port};
+    listen ${host}:${port};
     root ${root};
     access_log ${accessLog} bytes;
   }
 }
 `,
   )
-  const child: ChildProcess = spawn(NGINX, ['-c', conf, '-p', workDir], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const argv = [...(place?.wrap ?? []), NGINX, '-c', conf, '-p', workDir]
+  const child: ChildProcess = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()))
-  const url = `http://127.0.0.1:${port}`
+  const url = `http://${host}:${port}`
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`nginx exited: ${stderr}`)
-    const up = await fetch(url, { method: 'HEAD' }).then(() => true, () => false)
+    const up = await probe(url, place)
     if (up) break
     if (i > 100) throw new Error(`nginx did not start on ${url}: ${stderr}`)
     await sleep(50)

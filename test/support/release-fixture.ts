@@ -20,6 +20,11 @@ export interface Fixture {
   forge(edit: (m: Manifest) => void, editPointer?: (p: ChannelPointer) => void): Promise<void>
 }
 
+/**
+ * Releases are published `--scope private` (a later `--scope` in `extra` wins): a lan release
+ * would start LAN discovery, which multicasts out of every interface and belongs only in the
+ * namespace tests. vitest.config.ts sets SHOAL_NO_LSD as a second guard.
+ */
 export async function makeFixture(dir: string, buildBytes = 3 * 1024 * 1024): Promise<Fixture & { build: string }> {
   const keyDir = join(dir, 'keys')
   await runCli(['keygen', '--out', keyDir])
@@ -38,7 +43,7 @@ export async function makeFixture(dir: string, buildBytes = 3 * 1024 * 1024): Pr
     build,
     pointerPath,
     publish: (buildDir, version, extra = []) =>
-      runCli(['publish', buildDir, '--product', 'game', '--version', version, '--channel', 'stable', '--key', join(keyDir, 'publisher.key'), '--out', cdn, '--piece-size', '256KiB', '--json', ...extra]),
+      runCli(['publish', buildDir, '--product', 'game', '--version', version, '--channel', 'stable', '--key', join(keyDir, 'publisher.key'), '--out', cdn, '--piece-size', '256KiB', '--scope', 'private', '--json', ...extra]),
     readPointer: async () => decodePointer(await readFile(pointerPath), pub),
     readManifest: async (version) => decodeManifest(await readFile(join(cdn, 'game', version, 'manifest.json')), pub),
     forge: (edit, editPointer) => forgeInto(fixture, edit, editPointer),

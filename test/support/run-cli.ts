@@ -12,9 +12,11 @@ export interface CliRun {
   readonly last: Record<string, unknown>
 }
 
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+/** `wrap`: a command the CLI runs under, e.g. `ip netns exec NS` (test/support/netns.ts). */
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, wrap: readonly string[] = []): Promise<CliRun> {
+  const argv = [...wrap, process.execPath, CLI, ...args]
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(argv[0]!, argv.slice(1), { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err ? ((err as { code?: number }).code ?? 1) : 0
       const events = args.includes('--json') ? stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) : []
       resolve({ code, stdout, stderr, events, last: events.at(-1) ?? {} })

@@ -1,3 +1,4 @@
+import type { ReleaseScope } from '../../../shared/release-schema.ts'
 import { formatBytes } from '../../../shared/units.ts'
 import { publish } from '../../release/publish.ts'
 import type { ChunkFlags } from '../../release/chunk-defaults.ts'
@@ -12,6 +13,7 @@ export interface PublishFlags {
   readonly out: string
   readonly tracker: string[]
   readonly mirror: string[]
+  readonly scope: ReleaseScope
   readonly pieceSize: number | undefined
   readonly chunking: ChunkFlags
   readonly expiresIn: number
@@ -30,6 +32,7 @@ export async function publishCommand(out: Output, buildDir: string, flags: Publi
     cdnRoot: flags.out,
     trackers: flags.tracker,
     mirrors: flags.mirror,
+    scope: flags.scope,
     pieceLength: flags.pieceSize,
     chunking: flags.chunking,
     expiresInMs: flags.expiresIn,
@@ -44,6 +47,7 @@ export async function publishCommand(out: Output, buildDir: string, flags: Publi
       product: m.product,
       version: m.version,
       channel: pointer.channel,
+      scope: m.scope,
       sequence: pointer.sequence,
       files: m.totals.files,
       bytes: m.totals.bytes,
@@ -58,7 +62,7 @@ export async function publishCommand(out: Output, buildDir: string, flags: Publi
     },
     () =>
       [
-        `published ${m.product} ${m.version} on channel ${pointer.channel} (sequence ${pointer.sequence}) in ${seconds.toFixed(1)} s`,
+        `published ${m.product} ${m.version} on channel ${pointer.channel} (sequence ${pointer.sequence}, scope ${m.scope}) in ${seconds.toFixed(1)} s`,
         `  ${m.totals.files} files, ${formatBytes(m.totals.bytes)}; ${result.newChunks} new chunks, ${formatBytes(result.newBytes)} new (${formatBytes(result.storeBytes)} stored)`,
         `  manifest ${formatBytes(result.manifestBytes)}, pack ${formatBytes(m.pack.length)}, infohash ${m.pack.infoHash}`,
         `  pointer: ${result.pointerPath}`,

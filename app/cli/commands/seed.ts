@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { ShoalError } from '../../../shared/errors.ts'
 import { formatBytes } from '../../../shared/units.ts'
 import { startSeeding } from '../../engine/swarm/seed-job.ts'
+import type { PeerEncryption } from '../../engine/swarm/swarm-client.ts'
 import { openStateDb } from '../../store/state-db.ts'
 import { loadPublicKey } from '../key-files.ts'
 import type { Output } from '../output.ts'
@@ -16,6 +17,9 @@ export interface SeedFlags {
   readonly maxPeers: number
   /** The address peers connect to; every interface when undefined. */
   readonly listen: string | undefined
+  /** LAN discovery on or off; undefined leaves it to the release's scope. */
+  readonly lsd: boolean | undefined
+  readonly peerEncryption: PeerEncryption
 }
 
 const REPORT_MS = 2000
@@ -26,12 +30,12 @@ export async function seedCommand(out: Output, dataDir: string, flags: SeedFlags
   if (token === '') throw new ShoalError('E_USAGE', `--tracker-token-file ${flags.trackerTokenFile} is missing or empty`)
   const db = openStateDb(dataDir)
   try {
-    const seeding = await startSeeding({ db, installDir: flags.dir, publicKey: await loadPublicKey(flags.pubkey), trackers: flags.tracker, trackerToken: token, port: flags.port, limitUp: flags.limitUp, maxPeers: flags.maxPeers, listenHost: flags.listen }).catch((err: NodeJS.ErrnoException) => {
+    const seeding = await startSeeding({ db, installDir: flags.dir, publicKey: await loadPublicKey(flags.pubkey), trackers: flags.tracker, trackerToken: token, port: flags.port, limitUp: flags.limitUp, maxPeers: flags.maxPeers, listenHost: flags.listen, lsd: flags.lsd, encryption: flags.peerEncryption }).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') throw new ShoalError('E_IO', `port ${flags.port} is in use`, 'choose another --port')
       throw err
     })
-    out.event('seeding', { product: seeding.product, version: seeding.version, infoHash: seeding.infoHash, port: seeding.port, pieces: seeding.pieces, pieceCount: seeding.pieceCount })
-    out.info(`seeding ${seeding.product} ${seeding.version} (${seeding.pieces} of ${seeding.pieceCount} pieces) on port ${seeding.port}; stop with Ctrl-C`)
+    out.event('seeding', { product: seeding.product, version: seeding.version, infoHash: seeding.infoHash, port: seeding.port, pieces: seeding.pieces, pieceCount: seeding.pieceCount, lsd: seeding.lsd })
+    out.info(`seeding ${seeding.product} ${seeding.version} (${seeding.pieces} of ${seeding.pieceCount} pieces) on port ${seeding.port}${seeding.lsd ? ', announced on the LAN' : ''}; stop with Ctrl-C`)
     const timer = setInterval(() => {
       out.event('stats', { uploaded: seeding.uploaded(), uploadedByClass: seeding.uploadedByClass(), peers: seeding.peers() })
       if (!out.json) out.info(`  uploaded ${formatBytes(seeding.uploaded())} to ${seeding.peers()} peer(s)`)

@@ -14,7 +14,8 @@ import { resolveRelease } from '../../release/resolve.ts'
 import { keyId } from '../../release/signing.ts'
 import { userCompileCache, WorkerPool } from '../../release/worker-pool.ts'
 import type { StateDb } from '../../store/state-db.ts'
-import { CdnSource } from '../sources/cdn-source.ts'
+import type { LiveLimits } from '../../policy/live-limits.ts'
+import { CdnSource, type FetchSample } from '../sources/cdn-source.ts'
 import type { RetryPolicy } from '../sources/retry-policy.ts'
 import { emptySourceBytes, type SourceBytes } from '../stats/source-bytes.ts'
 import { createBitfield, hasBit } from './bitfield.ts'
@@ -23,11 +24,13 @@ import { lockInstallDir } from './dir-lock.ts'
 import { planInstall, type InstallPlan } from './install-plan.ts'
 import type { PlacementResult, PlacementTask } from './placement-tasks.ts'
 import { Stager, type PeerFetch } from './stager.ts'
+import { usesLanDiscovery } from '../swarm/discovery-policy.ts'
 import { fetchFromSwarm } from '../swarm/swarm-fetch.ts'
 import { noCdnPieces, type CdnReason } from '../scheduler/cdn-scheduler.ts'
 import { createSourceLedger } from '../stats/source-ledger.ts'
 import type { PeerClass } from '../stats/peer-class.ts'
 import { localAddresses } from '../../net/local-addresses.ts'
+import type { PeerEncryption } from '../swarm/swarm-client.ts'
 import { installOps, rollbackOps, runJournal, type SwitchOp } from './switch-journal.ts'
 
 /** What every engine job needs: where, with which key and state, and how to reach the CDN. */
@@ -46,6 +49,14 @@ export interface JobOptions {
   readonly onProgress?: (p: JobProgress) => void
   /** Peers to ask before the CDN; the swarm is used when there are peers or trackers. */
   readonly swarm?: SwarmSettings
+  /** Aborting stops transfers in flight; the checkpoint stays and a rerun resumes from it. */
+  readonly signal?: AbortSignal
+  /** Rates that may change while the job runs (the agent's caps); replaces `limitDown`. */
+  readonly limits?: LiveLimits
+  /** Timing of each CDN range, for background mode's delay-based rate control. */
+  readonly onCdnSample?: (sample: FetchSample) => void
+  /** Awaited after staging and before the switch: holds an update until the policy's install window. */
+  readonly beforeSwitch?: () => Promise<void>
 }
 
 export interface SwarmSettings {
@@ -64,6 +75,9 @@ export interface SwarmSettings {
   readonly maxPeers: number
   /** The address peers connect to; undefined listens on every interface. */
   readonly listenHost: string | undefined
+  /** LAN discovery on or off; undefined leaves it to the release's scope. */
+  readonly lsd?: boolean
+  readonly encryption?: PeerEncryption
 }
 
 export interface GetOptions extends JobOptions {
@@ -250,6 +264,9 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, target: Target
     stallMs: o.stallMs ?? 15_000,
     limitDown: o.limitDown,
     ...(o.retry ? { retry: o.retry } : {}),
+    ...(o.limits ? { bucket: o.limits.cdn } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.onCdnSample ? { onSample: o.onCdnSample } : {}),
     onBytes: (n) => {
       bytes.cdn += n
       report()
@@ -290,6 +307,8 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, target: Target
     await Promise.all([cdn.close(), workers.close()])
   }
 
+  await o.beforeSwitch?.()
+  o.signal?.throwIfAborted()
   const row = readInstalledRow(o.db, paths.install)
   await switchIn(o.db, job.id, installOps(paths.install, paths.staging, paths.backup, row !== undefined))
   const seconds = (performance.now() - started) / 1000
@@ -304,7 +323,8 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, target: Target
 /** The swarm phase of a job, when it has peers or trackers to ask: peers first, the CDN scheduled beside them. */
 function swarmFetch(o: JobOptions, manifest: Manifest, bytes: SourceBytes, banned: string[], cdnPieces: Record<CdnReason, number>, uploaded: Record<PeerClass, number>): PeerFetch | undefined {
   const s = o.swarm
-  if (!s || (s.peers.length === 0 && s.trackers.length === 0 && manifest.pack.announce.length === 0)) return undefined
+  const lsd = usesLanDiscovery(manifest.scope, s?.lsd)
+  if (!s || (s.peers.length === 0 && s.trackers.length === 0 && manifest.pack.announce.length === 0 && !lsd)) return undefined
   return async (pending, writeTo, hooks) => {
     const got = await fetchFromSwarm({
       manifest,
@@ -321,7 +341,11 @@ function swarmFetch(o: JobOptions, manifest: Manifest, bytes: SourceBytes, banne
       limitUp: s.limitUp,
       maxPeers: s.maxPeers,
       listenHost: s.listenHost,
+      lsd,
+      encryption: s.encryption,
       localAddresses: localAddresses(),
+      ...(o.signal ? { signal: o.signal } : {}),
+      ...(o.limits ? { limits: o.limits } : {}),
     })
     bytes.wasted += got.wasted
     banned.push(...got.banned)

@@ -25,6 +25,19 @@ export interface CdnSourceOptions {
   readonly random?: () => number
   /** Every byte received, overfetch and failed attempts included. */
   readonly onBytes?: (bytes: number) => void
+  /** A bucket shared with the caller, whose rate may change while ranges are in flight (replaces `limitDown`). */
+  readonly bucket?: TokenBucket
+  /** Aborting stops every request in flight at once and fails the fetch without retries. */
+  readonly signal?: AbortSignal
+  /** One sample per HTTP range answered: time to the response headers and how the body went, for delay-based control. */
+  readonly onSample?: (sample: FetchSample) => void
+}
+
+export interface FetchSample {
+  /** Request sent to headers received: the round trip plus any queue on the way. */
+  readonly headersMs: number
+  readonly bytes: number
+  readonly bodyMs: number
 }
 
 export interface Mirror {
@@ -72,7 +85,8 @@ export class CdnSource {
     this.o = o
     this.now = o.now ?? Date.now
     this.mirrors = o.mirrors.map((base) => ({ base: new URL(base.href.endsWith('/') ? base.href : base.href + '/'), failures: 0, ignoresRanges: false, lastProblem: undefined }))
-    this.bucket = createBucket(o.limitDown, this.now())
+    this.bucket = o.bucket ?? createBucket(o.limitDown, this.now())
+    o.signal?.addEventListener('abort', () => this.http1.forEach((pool) => pool.close()), { once: true })
   }
 
   /** Marks bytes from `mirror` as failing verification: demote now, drop after repeated failures. */
@@ -89,16 +103,18 @@ export class CdnSource {
     const policy = this.o.retry ?? DEFAULT_RETRY
     let last: AttemptError | undefined
     for (let attempt = 0; attempt < policy.attempts; attempt++) {
+      this.o.signal?.throwIfAborted()
       const mirror = this.pick(avoid)
       if (!mirror) break
       try {
         const out = into && into.byteLength >= end - start ? Buffer.from(into, 0, end - start) : Buffer.from(new ArrayBuffer(end - start))
         return { bytes: await this.attempt(mirror, path, start, out), mirror }
       } catch (err) {
+        this.o.signal?.throwIfAborted()
         last = err instanceof AttemptError ? err : new AttemptError((err as Error).message, false)
         if (last.blame) this.penalize(mirror, last.message)
         else mirror.lastProblem = last.message
-        if (attempt + 1 < policy.attempts) await sleep(backoffMs(policy, attempt, (this.o.random ?? Math.random)(), last.retryAfter))
+        if (attempt + 1 < policy.attempts) await sleep(backoffMs(policy, attempt, (this.o.random ?? Math.random)(), last.retryAfter), undefined, { signal: this.o.signal })
       }
     }
     throw this.noSourceError(path, start, end, last)
@@ -114,7 +130,7 @@ export class CdnSource {
   private throttle(bytes: number): Promise<void> | undefined {
     this.o.onBytes?.(bytes)
     const wait = reserve(this.bucket, bytes, this.now())
-    return wait > 0 ? sleep(wait) : undefined
+    return wait > 0 ? sleep(wait, undefined, { signal: this.o.signal }) : undefined
   }
 
   private pick(avoid: Mirror | undefined): Mirror | undefined {
@@ -152,7 +168,13 @@ export class CdnSource {
     const etag = this.etags.get(url.href)
     const headers: Record<string, string> = { range: `bytes=${start}-${end - 1}` }
     if (etag) headers['if-range'] = etag
-    const plan = (head: ResponseHead) => this.check(head, mirror, url, start, out)
+    const sent = performance.now()
+    let headersMs: number | undefined
+    const plan = (head: ResponseHead) => {
+      const body = this.check(head, mirror, url, start, out)
+      if (head.status === 206) headersMs = performance.now() - sent
+      return body
+    }
     let filled: number
     try {
       filled =
@@ -164,6 +186,7 @@ export class CdnSource {
       throw new AttemptError(`${url.href}: ${(err as Error).message}`, false)
     }
     if (filled < out.length) throw new AttemptError(`${url.href} ended after ${filled} of ${out.length} bytes`, false)
+    if (headersMs !== undefined) this.o.onSample?.({ headersMs, bytes: out.length, bodyMs: performance.now() - sent - headersMs })
     return out
   }
 
@@ -194,7 +217,7 @@ export class CdnSource {
 
   /** HTTPS through undici; returns the bytes of the plan's buffer filled. */
   private async viaUndici(url: URL, headers: Record<string, string>, plan: (head: ResponseHead) => BodyPlan): Promise<number> {
-    const res = await this.poolFor(url).request({ path: url.pathname + url.search, method: 'GET', headers, headersTimeout: this.o.stallMs, bodyTimeout: this.o.stallMs })
+    const res = await this.poolFor(url).request({ path: url.pathname + url.search, method: 'GET', headers, headersTimeout: this.o.stallMs, bodyTimeout: this.o.stallMs, ...(this.o.signal ? { signal: this.o.signal } : {}) })
     let body: BodyPlan
     try {
       body = plan({ status: res.statusCode, header: (name) => [res.headers[name]].flat()[0] })

@@ -8,17 +8,20 @@ import { encodeTorrentFile, torrentInfoOf } from '../../release/torrent.ts'
 import type { StateDb } from '../../store/state-db.ts'
 import { installPaths, readInstalledRow } from '../install/install-job.ts'
 import { InstallPieceStore, pieceStoreLayout, torrentBitfield } from '../storage/install-piece-store.ts'
+import { usesLanDiscovery } from './discovery-policy.ts'
 import { createSwarmClient, type SwarmClientOptions } from './swarm-client.ts'
 import { guardWires } from './wire-guard.ts'
 import type { PeerClass } from '../stats/peer-class.ts'
 import { localAddresses } from '../../net/local-addresses.ts'
 
-export interface SeedOptions extends SwarmClientOptions {
+export interface SeedOptions extends Omit<SwarmClientOptions, 'lsd'> {
   readonly db: StateDb
   readonly installDir: string
   readonly publicKey: KeyObject
   /** Announce URLs besides the manifest's own. */
   readonly trackers: readonly string[]
+  /** LAN discovery on or off; undefined leaves it to the release's scope. */
+  readonly lsd?: boolean
 }
 
 export interface Seeding {
@@ -29,6 +32,8 @@ export interface Seeding {
   /** Pieces this install can serve (pieces of chunks no longer in the release cannot be). */
   readonly pieces: number
   readonly pieceCount: number
+  /** Whether LAN discovery announces this seeder. */
+  readonly lsd: boolean
   uploaded(): number
   /** Bytes uploaded by peer class. */
   uploadedByClass(): Record<PeerClass, number>
@@ -46,7 +51,8 @@ export async function startSeeding(o: SeedOptions): Promise<Seeding> {
   const bitfield = torrentBitfield(servable, layout.geometry.pieceCount)
   const announce = [...new Set([...manifest.pack.announce, ...o.trackers])]
   const torrentFile = encodeTorrentFile(torrentInfoOf(manifest), announce, new Date(manifest.createdAt))
-  const client = createSwarmClient(o)
+  const lsd = usesLanDiscovery(manifest.scope, o.lsd)
+  const client = createSwarmClient({ ...o, lsd })
   const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: layout }, bitfield, announce })
   const guard = guardWires(torrent, { maxPeers: o.maxPeers, isBanned: () => false, localAddresses: localAddresses() })
   await new Promise<void>((resolve, reject) => {
@@ -62,6 +68,7 @@ export async function startSeeding(o: SeedOptions): Promise<Seeding> {
     port: client.address()!.port,
     pieces: servable.length,
     pieceCount: layout.geometry.pieceCount,
+    lsd,
     uploaded: () => torrent.uploaded,
     uploadedByClass: () => ({ ...guard.uploaded }),
     peers: () => torrent.wires.length,

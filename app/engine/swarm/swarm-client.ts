@@ -12,27 +12,45 @@ export interface SwarmClientOptions {
   readonly maxPeers: number
   /** The address peers connect to; undefined listens on every interface. */
   readonly listenHost?: string | undefined
+  /**
+   * BEP 14 local service discovery: announces the infohash by multicast (UDP 6771) out of every
+   * interface and dials the peers that answer. Off unless set; `usesLanDiscovery` decides it.
+   */
+  readonly lsd?: boolean
+  /** BitTorrent protocol encryption (MSE/PE); `prefer` when unset. */
+  readonly encryption?: PeerEncryption
 }
+
+/**
+ * MSE/PE, webtorrent's `secure`: `off` speaks plain BitTorrent, `prefer` offers encryption and
+ * accepts plaintext, `require` insists on RC4. Node's OpenSSL 3 has no RC4 without the legacy
+ * provider, so RC4 runs in JavaScript (README, "Peer encryption", for the measured cost).
+ */
+export const PEER_ENCRYPTION = { off: 0, prefer: 1, require: 2 } as const
+export type PeerEncryption = keyof typeof PEER_ENCRYPTION
 
 /** webtorrent's own default connection count. */
 export const DEFAULT_MAX_PEERS = 55
 
 /**
- * A webtorrent client that only goes where Shoal sends it: TCP peers and the release's
- * trackers. DHT, LSD, UPnP and NAT-PMP default to on in webtorrent and send packets to
- * the network, so they stay off unless a policy turns one on; uTP measured 2.7x slower here.
+ * A webtorrent client that only goes where Shoal sends it: TCP peers, the release's trackers
+ * and, when asked, LAN discovery. DHT, LSD, UPnP and NAT-PMP default to on in webtorrent and
+ * send packets to the network, so they stay off unless a policy turns one on; peer exchange
+ * would dial addresses other peers hand out, so it stays off too; uTP measured 2.7x slower here.
  */
 export function createSwarmClient(o: SwarmClientOptions): WebTorrent {
   const client = new WebTorrent({
     dht: false,
-    lsd: false,
+    lsd: o.lsd === true,
     natUpnp: false,
     natPmp: false,
     utp: false,
+    utPex: false,
     webSeeds: false,
     torrentPort: o.port,
     uploadLimit: o.limitUp > 0 ? o.limitUp : -1,
     maxConns: o.maxPeers,
+    secure: PEER_ENCRYPTION[o.encryption ?? 'prefer'],
     tracker: { getAnnounceOpts: () => (o.trackerToken ? { token: o.trackerToken } : {}) },
   })
   if (o.listenHost !== undefined) bindListener(client, o.listenHost, o.port)

@@ -14,6 +14,7 @@ import { packGeometry } from '../storage/pack-geometry.ts'
 import { InstallPieceStore, type FilePosition, type PieceStoreLayout } from '../storage/install-piece-store.ts'
 import { createSwarmClient, type SwarmClientOptions } from './swarm-client.ts'
 import { guardWires, type WireGuard } from './wire-guard.ts'
+import type { LiveLimits } from '../../policy/live-limits.ts'
 
 export interface CdnSchedule {
   /** Bytes per second the job should hold; 0: the CDN only covers what peers cannot. */
@@ -48,6 +49,10 @@ export interface SwarmFetchOptions extends SwarmClientOptions {
   /** Fetches, verifies and places chunks from the CDN; resolves once they are placed. */
   readonly fromCdn: (chunks: number[]) => Promise<void>
   readonly now?: () => number
+  /** Aborting ends the swarm at once and fails the fetch with the abort reason. */
+  readonly signal?: AbortSignal
+  /** Peer rates that may change while the fetch runs. */
+  readonly limits?: LiveLimits
 }
 
 export interface SwarmResult {
@@ -95,8 +100,14 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     writeTo: m.chunks.size.map((_, c) => (o.pending.has(c) ? (o.writeTo[c] ?? []) : [])),
   }
   const client = createSwarmClient(o)
+  const unwatch = o.limits?.watchPeers((r) => {
+    client.throttleDownload(r.peerDown > 0 ? r.peerDown : -1)
+    // webtorrent reads a rate of 0 as "send nothing".
+    client.throttleUpload(!r.uploadAllowed ? 0 : r.peerUp > 0 ? r.peerUp : -1)
+  })
   let timer: NodeJS.Timeout | undefined
   let guard: WireGuard | undefined
+  let onAbort: (() => void) | undefined
   try {
     const torrentFile = encodeTorrentFile(torrentInfoOf(m), [...m.pack.announce, ...o.trackers], new Date(m.createdAt))
     const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: layout }, deselect: true, announce: [...o.trackers] })
@@ -151,6 +162,12 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
         if (failure !== undefined) return reject(failure)
         if (arrived.size === neededPieces.length && atCdn.size === 0) resolve()
       }
+      onAbort = () => {
+        failure = o.signal!.reason
+        settle()
+      }
+      if (o.signal?.aborted) onAbort()
+      o.signal?.addEventListener('abort', onAbort, { once: true })
       const complete = (index: number) => {
         if (arrived.has(index)) return
         arrived.add(index)
@@ -236,6 +253,8 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     })
   } finally {
     clearInterval(timer)
+    unwatch?.()
+    if (onAbort) o.signal?.removeEventListener('abort', onAbort)
     accounting.finish()
     await new Promise<void>((resolve) => client.destroy(() => resolve()))
   }
