@@ -165,6 +165,8 @@ export const statusSchema = z.object({
   policy: policyStatusSchema,
   /** Effective rate limits now, after schedule and policy: bytes per second, null unlimited. */
   effectiveCaps: z.object({ down: rateCap, up: rateCap }),
+  /** Whether this machine uploads now, why not, and the products it seeds. */
+  sharing: z.object({ uploading: z.boolean(), reason: z.string().nullable(), seeding: z.array(z.string()) }).optional(),
 })
 export type Status = z.infer<typeof statusSchema>
 

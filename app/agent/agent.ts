@@ -21,9 +21,10 @@ import {
   type Status,
 } from '../../shared/api-contract.ts'
 import { isShoalError } from '../../shared/errors.ts'
-import { getRelease, installPaths, repairInstall, rollbackInstall, type JobOptions, type JobResult } from '../engine/install/install-job.ts'
+import { getRelease, installPaths, readInstalledRow, repairInstall, rollbackInstall, type JobOptions, type JobResult } from '../engine/install/install-job.ts'
 import { verifyInstall } from '../engine/install/verify-install.ts'
 import type { FetchSample } from '../engine/sources/cdn-source.ts'
+import { decodeManifest } from '../release/manifest-codec.ts'
 import { resolveRelease } from '../release/resolve.ts'
 import type { StateDb } from '../store/state-db.ts'
 import { nextCheckDelay } from '../policy/check-timer.ts'
@@ -35,6 +36,8 @@ import { applyPatch, lockedPathsTouched } from '../policy/settings-merge.ts'
 import { monthOf, sharingDecision, type SharingDecision } from '../policy/sharing.ts'
 import { AgentStore, type ProductRow } from './agent-store.ts'
 import { EventHub } from './event-hub.ts'
+import { reportOffload } from './offload-report.ts'
+import { SeedManager } from './seed-manager.ts'
 import { defaultPowerReader, type PowerReader } from './power-signals.ts'
 import { normalizePublicKey, publicKeyObject } from './publisher-key.ts'
 import { RateWindow } from './rate-window.ts'
@@ -65,6 +68,10 @@ export interface AgentOptions {
   readonly periodicChecks?: boolean
   /** How long peers may deliver nothing before the CDN takes over. */
   readonly peerStallMs?: number
+  /** Sent with announces and offload reports when the release's tracker wants one. */
+  readonly trackerToken?: string
+  /** LAN discovery forced on or off (`--lsd`, `--no-lsd`, SHOAL_NO_LSD); undefined follows each release's scope. */
+  readonly lsd?: boolean
 }
 
 type StopReason = 'pause' | 'cancel' | 'requeue' | 'shutdown'
@@ -101,6 +108,7 @@ export class Agent {
   private tick: NodeJS.Timeout | undefined
   private lastSharingRefresh = 0
   private readonly windowWaiters = new Set<() => void>()
+  private readonly seeds: SeedManager
 
   constructor(o: AgentOptions) {
     this.o = o
@@ -109,6 +117,7 @@ export class Agent {
     this.store = new AgentStore(o.db)
     this.power = o.power ?? defaultPowerReader(process.platform)
     this.limits = new LiveLimits({ cdnDown: 0, peerDown: 0, peerUp: 0, uploadAllowed: false }, Date.now())
+    this.seeds = new SeedManager({ db: o.db, store: this.store, limits: this.limits, trackerToken: o.trackerToken, lsd: o.lsd, now: this.now })
     this.hub = new EventHub({
       status: () => this.status(),
       job: (id) => this.jobs.get(id),
@@ -125,7 +134,7 @@ export class Agent {
       this.jobs.set(job.id, job)
     }
     await this.refreshSharing()
-    this.applyLimits()
+    await this.reconcileSeeds()
     this.tick = setInterval(() => this.onTick(), TICK_MS)
     this.tick.unref()
     if (this.o.periodicChecks !== false) for (const p of this.store.products()) this.planCheck(p.id, 0.02 + 0.05 * this.random())
@@ -147,6 +156,7 @@ export class Agent {
       a.controller.abort(new Error('the agent is shutting down'))
     }
     await Promise.all([...this.active.values()].map((a) => a.done))
+    await this.seeds.stopAll()
     this.hub.close()
   }
 
@@ -183,6 +193,7 @@ export class Agent {
       locked: [...this.policy.value.locked],
       policy: { path: this.o.policyPath, loaded: this.policy.loaded, error: this.policy.error },
       effectiveCaps: { down: caps.down, up: caps.up },
+      sharing: { uploading: this.sharing.upload, reason: this.sharing.reason, seeding: this.seeds.seeding() },
     }
   }
 
@@ -332,7 +343,7 @@ export class Agent {
     }
     this.store.saveUserSettings(next)
     await this.refreshSharing()
-    this.applyLimits()
+    await this.reconcileSeeds()
     for (const wake of this.windowWaiters) wake()
     this.hub.settingsChanged()
     return this.settingsView()
@@ -481,7 +492,7 @@ export class Agent {
       (err: unknown) => this.finished(job, active, undefined, err),
     )
     this.active.set(job.id, Object.assign(active, { done }))
-    this.applyLimits()
+    void this.reconcileSeeds()
   }
 
   private async execute(job: Job, a: Active): Promise<JobResult | undefined> {
@@ -498,7 +509,7 @@ export class Agent {
       now: this.now,
       signal: a.controller.signal,
       limits: this.limits,
-      swarm: { peers: [], trackers: [], trackerToken: undefined, stallMs: this.o.peerStallMs ?? 5000, targetRate: 0, discoveryMs: 2000, limitUp: 0, maxPeers: DEFAULT_MAX_PEERS, listenHost: undefined },
+      swarm: { peers: [], trackers: [], trackerToken: this.o.trackerToken, stallMs: this.o.peerStallMs ?? 5000, targetRate: 0, discoveryMs: 2000, limitUp: 0, maxPeers: DEFAULT_MAX_PEERS, listenHost: undefined, ...(this.o.lsd !== undefined ? { lsd: this.o.lsd } : {}) },
       onProgress: (p) => {
         job.bytesDone = p.done
         job.bytesTotal = p.total
@@ -554,6 +565,7 @@ export class Agent {
       if (p) {
         Object.assign(p, { availableVersion: null, state: 'up-to-date', error: null })
         this.store.saveProduct(p, this.now())
+        if (result && !result.upToDate && this.settings().reportOffload) void this.sendOffloadReport(p, result)
       }
     } else if (a.reason === 'shutdown') {
       // Left as it was for the next start, which resumes it.
@@ -565,7 +577,7 @@ export class Agent {
       await this.discardStaging(job)
     } else this.update(job, { state: 'failed', detail: null, error: errorInfo(err) })
     this.hub.productsChanged()
-    this.applyLimits()
+    void this.reconcileSeeds()
     this.schedule()
   }
 
@@ -577,6 +589,13 @@ export class Agent {
     const paths = installPaths(product.installDir)
     this.o.db.prepare("DELETE FROM jobs WHERE dir = ? AND phase = 'staging'").run(paths.install)
     await rm(paths.staging, { recursive: true, force: true })
+  }
+
+  private async sendOffloadReport(p: ProductRow, result: JobResult): Promise<void> {
+    const row = readInstalledRow(this.o.db, installPaths(p.installDir).install)
+    if (!row) return
+    const manifest = decodeManifest(row.manifest, publicKeyObject(p.publicKey), `installed manifest of ${p.installDir}`)
+    await reportOffload(manifest.pack.announce, this.o.trackerToken, { infoHash: manifest.pack.infoHash, cdn: result.bytes.cdn, lan: result.bytes.lan, wan: result.bytes.wan })
   }
 
   private onCdnSample(a: Active, s: FetchSample): void {
@@ -617,8 +636,20 @@ export class Agent {
       job.etaSeconds = rate > 0 && job.bytesTotal > 0 ? Math.max(0, job.bytesTotal - job.bytesDone) / rate : null
       this.save(job)
     }
-    if (t - this.lastSharingRefresh >= SHARING_REFRESH_MS) void this.refreshSharing().then(() => this.applyLimits())
+    if (t - this.lastSharingRefresh >= SHARING_REFRESH_MS) void this.refreshSharing().then(() => this.reconcileSeeds())
     this.applyLimits()
+  }
+
+  /** Seeds what the sharing policy allows; a product with an open job is left alone until it ends. */
+  private reconcileSeeds(): Promise<void> {
+    this.applyLimits()
+    if (this.stopping) return Promise.resolve()
+    const busy = new Set([...this.jobs.values()].filter(isOpen).map((j) => j.productId))
+    return this.seeds.reconcile(this.store.products(), this.sharing, this.settings().sharing.seedRetentionDays, busy)
+  }
+
+  seedingProducts(): string[] {
+    return this.seeds.seeding()
   }
 }
 

@@ -36,13 +36,6 @@ function positiveInt(value: string): number {
 
 const collect = (value: string, previous: string[]) => [...previous, value]
 
-/** A rate for `shoal caps`: a size per second, or "off" for unlimited. */
-function capArg(value: string): number | null {
-  if (value === 'off' || value === 'unlimited') return null
-  const n = parseBytes(value)
-  if (n === undefined || n < 1) throw new InvalidArgumentError('expected a rate such as 5MiB, or off')
-  return n
-}
 /**
  * `--lsd`/`--no-lsd`; neither leaves LAN discovery to the release's scope. SHOAL_NO_LSD (set to
  * anything) stands for `--no-lsd`, so a machine or a test run can keep multicast off everywhere.
@@ -51,6 +44,14 @@ const lsdOptions = (cmd: Command) =>
   cmd
     .option('--lsd', "announce and find peers on the LAN (BEP 14 local service discovery) whatever the release's scope")
     .addOption(new Option('--no-lsd', 'no LAN discovery, even for a lan or public release').env('SHOAL_NO_LSD'))
+
+/** A rate for `shoal caps`: a size per second, or "off" for unlimited. */
+function capArg(value: string): number | null {
+  if (value === 'off' || value === 'unlimited') return null
+  const n = parseBytes(value)
+  if (n === undefined || n < 1) throw new InvalidArgumentError('expected a rate such as 5MiB, or off')
+  return n
+}
 
 /** Flags of the commands that talk to peers (get, seed). */
 const peerOptions = (cmd: Command) =>
@@ -161,13 +162,17 @@ export function buildProgram(): Command {
     .option('--token-file <file>', 'announces and scrapes must carry ?token=<contents of this file>')
     .action((o: { port: number; host: string; tokenFile?: string }) => trackerCommand(output(), { port: o.port, host: o.host, tokenFile: o.tokenFile }))
 
-  program
-    .command('agent')
-    .description('run the headless engine: products, job queue, caps and policy, with a control API on 127.0.0.1')
-    .option('--port <n>', 'TCP port of the control API (0 picks a free one)', (v) => Number(v), 0)
-    .option('--policy <file>', 'managed policy file (default: the OS location, or SHOAL_POLICY)')
-    .option('--allow-origin <origin>', 'a browser origin besides the agent itself that may call the API (repeatable)', collect, [])
-    .action((o: { port: number; policy?: string; allowOrigin: string[] }) => agentCommand(output(), dataDir(), { port: o.port, policy: o.policy, allowOrigin: o.allowOrigin }))
+  lsdOptions(
+    program
+      .command('agent')
+      .description('run the headless engine: products, job queue, caps and policy, with a control API on 127.0.0.1')
+      .option('--port <n>', 'TCP port of the control API (0 picks a free one)', (v) => Number(v), 0)
+      .option('--policy <file>', 'managed policy file (default: the OS location, or SHOAL_POLICY)')
+      .option('--allow-origin <origin>', 'a browser origin besides the agent itself that may call the API (repeatable)', collect, [])
+      .option('--tracker-token-file <file>', 'token for announces and opt-in offload reports'),
+  ).action((o: { port: number; policy?: string; allowOrigin: string[]; trackerTokenFile?: string; lsd?: boolean }) =>
+    agentCommand(output(), dataDir(), { port: o.port, policy: o.policy, allowOrigin: o.allowOrigin, trackerTokenFile: o.trackerTokenFile, lsd: o.lsd }),
+  )
 
   program
     .command('status')

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { formatBytes } from '../../shared/units.ts'
-import { emptySourceBytes, type SourceBytes } from '../engine/stats/source-bytes.ts'
+import { emptySourceBytes, offloadRatio, type SourceBytes } from '../engine/stats/source-bytes.ts'
 
 const CLI = fileURLToPath(new URL('../cli/shoal.ts', import.meta.url))
 
@@ -15,8 +15,8 @@ export interface RunningSeed {
 }
 
 /** `shoal seed` for client `n`'s install, as its own process. */
-export async function startSeed(dir: string, n: number, pubkey: string): Promise<RunningSeed> {
-  const child = spawn(process.execPath, [CLI, 'seed', '--dir', clientInstall(dir, n), '--pubkey', pubkey, '--json'], { env: { ...process.env, SHOAL_DATA_DIR: clientData(dir, n) }, stdio: ['ignore', 'pipe', 'ignore'] })
+export async function startSeed(dir: string, n: number, pubkey: string, extra: readonly string[] = []): Promise<RunningSeed> {
+  const child = spawn(process.execPath, [CLI, 'seed', '--dir', clientInstall(dir, n), '--pubkey', pubkey, '--json', ...extra], { env: { ...process.env, SHOAL_DATA_DIR: clientData(dir, n) }, stdio: ['ignore', 'pipe', 'ignore'] })
   let out = ''
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', () => reject(new Error('shoal seed exited before serving')))
@@ -55,7 +55,7 @@ export async function runClients(dir: string, clients: readonly number[], channe
     const lines = states.map((s) => {
       const pct = s.total > 0 ? ((100 * s.done) / s.total).toFixed(0) : '0'
       const status = s.error ? `failed: ${s.error}` : s.finished ? 'done' : `${formatBytes(s.rate)}/s`
-      return `  ${s.name.padEnd(9)} ${pct.padStart(3)}%  ${status.padEnd(14)} cdn ${formatBytes(s.bytes.cdn).padEnd(10)} lan ${formatBytes(s.bytes.lan).padEnd(8)} wan ${formatBytes(s.bytes.wan).padEnd(8)} local ${formatBytes(s.bytes.local)}`
+      return `  ${s.name.padEnd(9)} ${pct.padStart(3)}%  ${status.padEnd(14)} cdn ${formatBytes(s.bytes.cdn).padEnd(10)} lan ${formatBytes(s.bytes.lan).padEnd(8)} wan ${formatBytes(s.bytes.wan).padEnd(8)} local ${formatBytes(s.bytes.local).padEnd(10)} offload ${(100 * offloadRatio(s.bytes)).toFixed(0)} %`
     })
     if (tty && drawn > 0) process.stdout.write(`\x1b[${drawn}A`)
     process.stdout.write(lines.map((l) => (tty ? `${l}\x1b[K` : l)).join('\n') + '\n')

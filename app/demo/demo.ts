@@ -2,7 +2,8 @@
 // serve them as a CDN, and have several clients install v1 and update to v2 from it.
 // The swarm issue adds peers (a tracker and a seed) to the same run.
 import { spawn } from 'node:child_process'
-import { mkdtemp, stat } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -13,6 +14,7 @@ import { offloadRatio } from '../engine/stats/source-bytes.ts'
 import { runClients, startSeed, type ClientState } from './demo-clients.ts'
 import { writeSampleBuild, writeUpdatedBuild } from './sample-build.ts'
 import { startStaticServer } from './static-server.ts'
+import { startTracker } from '../tracker/tracker-server.ts'
 
 const CLI = fileURLToPath(new URL('../cli/shoal.ts', import.meta.url))
 
@@ -38,8 +40,13 @@ async function main(): Promise<void> {
   const started = performance.now()
   console.log(`Shoal demo in ${dir}\n`)
 
-  console.log('1. publisher key')
+  console.log('1. publisher key, and a tracker on 127.0.0.1 (announces need its token)')
   await shoal(['keygen', '--out', keys], false)
+  const trackerTokenFile = join(dir, 'tracker.token')
+  const trackerToken = randomBytes(16).toString('hex')
+  await writeFile(trackerTokenFile, trackerToken + '\n', { mode: 0o600 })
+  const tracker = await startTracker({ port: 0, host: '127.0.0.1', token: trackerToken })
+  console.log(`   tracker: ${tracker.announceUrl}`)
 
   console.log(`\n2. sample build v1 (${formatBytes(opts.size)}) and v2 (a point release: scattered small edits, one insertion, a rewritten script, a file added and one removed)`)
   await writeSampleBuild(join(dir, 'build-1.0.0'), opts.size, 'demo')
@@ -50,7 +57,7 @@ async function main(): Promise<void> {
     console.log(`\n3. publish ${version} on channel ${channel}`)
     const t = performance.now()
     // Private: the clients all run on this machine, and a lan release would multicast its infohash out of every interface.
-    await shoal(['publish', join(dir, `build-${version}`), '--product', 'demo-game', '--version', version, '--channel', channel, '--key', join(keys, 'publisher.key'), '--out', cdn, '--scope', 'private'], false)
+    await shoal(['publish', join(dir, `build-${version}`), '--product', 'demo-game', '--version', version, '--channel', channel, '--key', join(keys, 'publisher.key'), '--out', cdn, '--scope', 'private', '--tracker', tracker.announceUrl], false)
     published.push({ version, channel, seconds: (performance.now() - t) / 1000 })
   }
 
@@ -71,11 +78,12 @@ async function main(): Promise<void> {
   const others = Array.from({ length: opts.clients - 1 }, (_, i) => i + 2)
   const round = async (channel: string, version: string, step: number): Promise<ClientState[]> => {
     const url = `${server.url}/demo-game/channels/${channel}.json`
-    const first = await runClients(clients, [1], url, pubkey, `\n${step}. client 1 gets ${version} from the CDN, then seeds it`)
+    const token = ['--tracker-token-file', trackerTokenFile]
+    const first = await runClients(clients, [1], url, pubkey, `\n${step}. client 1 gets ${version} from the CDN, then seeds it`, token)
     if (others.length === 0) return first
-    const seed = await startSeed(clients, 1, pubkey)
+    const seed = await startSeed(clients, 1, pubkey, token)
     try {
-      return [...first, ...(await runClients(clients, others, url, pubkey, `${step}b. ${others.length} more clients get ${version} at once, asking client 1 first (port ${seed.port})`, ['--peer', `127.0.0.1:${seed.port}`]))]
+      return [...first, ...(await runClients(clients, others, url, pubkey, `${step}b. ${others.length} more clients get ${version} at once, from the tracker's peers and client 1 first (port ${seed.port})`, ['--peer', `127.0.0.1:${seed.port}`, ...token]))]
     } finally {
       await seed.stop()
     }
@@ -83,6 +91,7 @@ async function main(): Promise<void> {
   const installs = await round('stable', '1.0.0', 6)
   const updates = await round('beta', '1.1.0', 7)
   await server.close()
+  await tracker.close()
   const failed = [...installs, ...updates].filter((c) => c.error)
 
   console.log('\nSummary')

@@ -10,7 +10,7 @@ export interface LedbatConfig {
   readonly minRate: number
   readonly maxRate: number
   readonly initialRate: number
-  /** Relative step per sample: up to +gain at zero queueing, down to -3 x gain (at most halving) far above the target. */
+  /** Relative step per 100 ms: up to +gain at zero queueing, down to -2 x gain far above the target. */
   readonly gain: number
   /** The base delay is the lowest delay seen within this window. */
   readonly baseWindowMs: number
@@ -29,6 +29,7 @@ export const DEFAULT_LEDBAT: LedbatConfig = {
 }
 
 const BUCKET_MS = 10_000
+const STEP_MS = 100
 
 export interface LedbatState {
   rate: number
@@ -36,6 +37,8 @@ export interface LedbatState {
   readonly baseBuckets: { start: number; min: number }[]
   readonly recent: number[]
   queueingMs: number
+  /** Time of the previous sample: steps scale with the time between samples, not their number. */
+  lastAt: number | undefined
 }
 
 export interface LedbatSample {
@@ -46,7 +49,7 @@ export interface LedbatSample {
 }
 
 export function createLedbat(config: LedbatConfig = DEFAULT_LEDBAT): LedbatState {
-  return { rate: config.initialRate, baseBuckets: [], recent: [], queueingMs: 0 }
+  return { rate: config.initialRate, baseBuckets: [], recent: [], queueingMs: 0, lastAt: undefined }
 }
 
 export function baseDelay(state: LedbatState): number {
@@ -66,11 +69,13 @@ export function ledbatSample(state: LedbatState, sample: LedbatSample, now: numb
   const queueing = Math.max(0, Math.min(...state.recent) - baseDelay(state))
   state.queueingMs = queueing
   const offTarget = Math.max(-1, Math.min(1, (config.targetMs - queueing) / config.targetMs))
-  const step = offTarget >= 0 ? config.gain * offTarget : Math.max(-0.5, 3 * config.gain * offTarget)
-  let rate = state.rate * (1 + step)
+  const step = offTarget >= 0 ? config.gain * offTarget : Math.max(-0.5, 2 * config.gain * offTarget)
+  const elapsed = state.lastAt === undefined ? STEP_MS : Math.min(1000, Math.max(0, now - state.lastAt))
+  state.lastAt = now
+  let rate = state.rate * Math.pow(1 + step, elapsed / STEP_MS)
   // Like LEDBAT's rule against growing an unused window: a rate far above what the path
-  // delivers says nothing, so growth stops at twice the throughput seen.
-  if (step > 0 && sample.throughput > 0) rate = Math.min(rate, Math.max(state.rate, 2 * sample.throughput))
+  // delivers says nothing, so growth stops at four times the throughput seen.
+  if (step > 0 && sample.throughput > 0) rate = Math.min(rate, Math.max(state.rate, 4 * sample.throughput))
   state.rate = Math.max(config.minRate, Math.min(config.maxRate, rate))
   return state.rate
 }

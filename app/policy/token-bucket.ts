@@ -9,7 +9,8 @@ export interface TokenBucket {
   last: number
 }
 
-const defaultBurst = (rate: number) => Math.max(rate / 4, 64 * 1024)
+/** An eighth of a second: what may pass at once on top of the rate in any window. */
+const defaultBurst = (rate: number) => Math.max(rate / 8, 64 * 1024)
 
 export function createBucket(rate: number, now: number, burst = defaultBurst(rate)): TokenBucket {
   return { rate, burst, tokens: burst, last: now }

@@ -6,6 +6,7 @@ import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http'
 import { Server, type AnnounceParams, type Swarm, type SwarmPeer } from 'bittorrent-tracker'
 import { rankPeers } from './peer-ranking.ts'
+import { offloadReportSchema, TrackerMetrics, type OffloadReport } from './tracker-metrics.ts'
 
 /** Peers nearest the requester first; bittorrent-tracker's own swarm picks at random. */
 class NearestFirstSwarm extends Server.Swarm {
@@ -54,6 +55,31 @@ function tokenMatches(expected: string | undefined, given: unknown): boolean {
   return a.length === b.length && timingSafeEqual(a, b)
 }
 
+/** `Authorization: Bearer T` for scrapers, or `?token=T`. */
+function bearerOrQuery(req: IncomingMessage, url: URL): string | undefined {
+  const auth = req.headers.authorization
+  return auth?.startsWith('Bearer ') ? auth.slice(7) : (url.searchParams.get('token') ?? undefined)
+}
+
+const MAX_REPORT_BYTES = 4096
+
+function readReport(req: IncomingMessage, done: (report: OffloadReport | undefined) => void): void {
+  let body = ''
+  req.setEncoding('utf8')
+  req.on('data', (d: string) => {
+    body += d
+    if (body.length > MAX_REPORT_BYTES) req.destroy()
+  })
+  req.on('end', () => {
+    try {
+      const parsed = offloadReportSchema.safeParse(JSON.parse(body))
+      done(parsed.success ? parsed.data : undefined)
+    } catch {
+      done(undefined)
+    }
+  })
+}
+
 function refuse(res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, { 'content-type': 'text/plain' }).end(text)
 }
@@ -69,9 +95,29 @@ export async function startTracker(o: TrackerOptions): Promise<RunningTracker> {
   // The tracker's own errors (a malformed announce) are answered to that client; keep serving the rest.
   tracker.on('warning', () => undefined)
   tracker.on('error', () => undefined)
+  const metrics = new TrackerMetrics()
+  tracker.on('start', () => metrics.announced(Date.now()))
+  tracker.on('update', () => metrics.announced(Date.now()))
+  tracker.on('complete', () => metrics.announced(Date.now()))
+  tracker.on('stop', () => metrics.announced(Date.now()))
+  tracker.on('pause', () => metrics.announced(Date.now()))
   const front: HttpServer = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://tracker')
     if (url.pathname === '/announce') return tracker.onHttpRequest(req, res)
+    if (url.pathname === '/metrics') {
+      // Swarm sizes are for the operator only, like scrape: the token or nothing.
+      if (o.token === undefined || !tokenMatches(o.token, bearerOrQuery(req, url))) return refuse(res, 403, 'metrics need the tracker token')
+      const swarms = Object.entries(tracker.torrents).map(([infoHash, swarm]) => ({ infoHash, seeders: swarm.complete, leechers: swarm.incomplete }))
+      return res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render(swarms, Date.now()))
+    }
+    if (url.pathname === '/report' && req.method === 'POST') {
+      if (!tokenMatches(o.token, url.searchParams.get('token') ?? undefined)) return refuse(res, 403, 'reports need the tracker token')
+      return readReport(req, (report) => {
+        if (!report) return refuse(res, 400, 'expected {"infoHash","cdn","lan","wan"}')
+        metrics.reported(report)
+        res.writeHead(204).end()
+      })
+    }
     if (url.pathname === '/scrape') {
       // Scrape lists swarm sizes: only for holders of the token, and off when there is none.
       if (o.token === undefined || !tokenMatches(o.token, url.searchParams.get('token'))) return refuse(res, 403, 'scrape needs the tracker token')

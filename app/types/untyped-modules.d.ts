@@ -42,6 +42,9 @@ declare module 'bittorrent-tracker' {
   export class Swarm {
     constructor(infoHash: string, server: Server)
     peers: { keys: string[]; peek(key: string): SwarmPeer | undefined }
+    /** Peers that announced with nothing left, and the others. */
+    complete: number
+    incomplete: number
     announce(params: AnnounceParams, cb: (err: Error | null, response?: unknown) => void): void
     _getPeers(numwant: number, ownPeerId: string, isWebRTC: boolean): SwarmPeer[]
   }

@@ -21,6 +21,7 @@ export async function statusCommand(out: Output, dataDir: string): Promise<void>
   if (out.json) return out.event('result', asJson(s))
   out.info(`shoal agent ${s.agentVersion}, up since ${s.startedAt}${s.paused ? ', all transfers PAUSED' : ''}`)
   out.info(`caps now: down ${rate(s.effectiveCaps.down)}, up ${rate(s.effectiveCaps.up)}`)
+  if (s.sharing) out.info(s.sharing.uploading ? `sharing: on${s.sharing.seeding.length ? `, seeding ${s.sharing.seeding.join(', ')}` : ''}` : `sharing: off (${s.sharing.reason})`)
   if (s.policy.error) out.info(`policy: ${s.policy.error}`)
   else if (s.policy.loaded) out.info(`policy: ${s.policy.path} (locks ${s.locked.length} field(s))`)
   out.info(s.products.length ? 'products:' : 'no products yet (shoal add)')

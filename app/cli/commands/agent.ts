@@ -6,20 +6,26 @@ import { startControlServer } from '../../agent/control-server.ts'
 import { defaultPolicyPath } from '../../policy/managed-policy.ts'
 import { openStateDb } from '../../store/state-db.ts'
 import type { Output } from '../output.ts'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
 export interface AgentFlags {
   readonly port: number
   readonly policy: string | undefined
   readonly allowOrigin: string[]
+  readonly trackerTokenFile: string | undefined
+  /** LAN discovery forced on or off; undefined leaves it to each release's scope. */
+  readonly lsd: boolean | undefined
 }
 
 /** Runs until SIGINT or SIGTERM; then stops transfers at a checkpoint and exits cleanly. */
 export async function agentCommand(out: Output, dataDir: string, flags: AgentFlags): Promise<void> {
-  const db = openStateDb(dataDir)
   const token = ensureToken(dataDir)
   const policyPath = flags.policy ?? process.env['SHOAL_POLICY'] ?? defaultPolicyPath(process.platform, process.env)
-  const agent = new Agent({ dataDir, db, policyPath })
+  const trackerToken = flags.trackerTokenFile ? (await readFile(flags.trackerTokenFile, 'utf8').catch(() => '')).trim() : undefined
+  if (trackerToken === '') throw new ShoalError('E_USAGE', `--tracker-token-file ${flags.trackerTokenFile} is missing or empty`)
+  const db = openStateDb(dataDir)
+  const agent = new Agent({ dataDir, db, policyPath, ...(trackerToken ? { trackerToken } : {}), ...(flags.lsd !== undefined ? { lsd: flags.lsd } : {}) })
   try {
     await agent.start()
     const server = await startControlServer({ agent, token, port: flags.port, allowedOrigins: flags.allowOrigin }).catch((err: NodeJS.ErrnoException) => {

@@ -100,6 +100,23 @@ export class CdnSource {
    * `into` is a spent buffer to fill again when it is large enough, so memory stays bounded.
    */
   async fetchRange(path: string, start: number, end: number, avoid?: Mirror, into?: ArrayBuffer): Promise<FetchedRange> {
+    const out = into && into.byteLength >= end - start ? Buffer.from(into, 0, end - start) : Buffer.from(new ArrayBuffer(end - start))
+    let mirror: Mirror | undefined
+    for (let at = 0; at < out.length; ) {
+      // Under a cap, a range is asked for in steps whose tokens are taken before each request:
+      // what the server may send is then bounded on the wire, not only in what Shoal reads,
+      // since socket buffers along the path would otherwise soak up megabytes at full speed.
+      const step = this.paceStep()
+      const part = out.subarray(at, step > 0 ? Math.min(out.length, at + step) : out.length)
+      if (step > 0) await this.pace(part.length)
+      mirror = await this.fetchInto(path, start + at, part, avoid, step > 0)
+      at += part.length
+    }
+    return { bytes: out, mirror: mirror ?? this.mirrors[0]! }
+  }
+
+  /** Fills `out` with the store's bytes from `start`, retrying across mirrors; returns the mirror that delivered. */
+  private async fetchInto(path: string, start: number, out: Buffer, avoid: Mirror | undefined, paced: boolean): Promise<Mirror> {
     const policy = this.o.retry ?? DEFAULT_RETRY
     let last: AttemptError | undefined
     for (let attempt = 0; attempt < policy.attempts; attempt++) {
@@ -107,8 +124,8 @@ export class CdnSource {
       const mirror = this.pick(avoid)
       if (!mirror) break
       try {
-        const out = into && into.byteLength >= end - start ? Buffer.from(into, 0, end - start) : Buffer.from(new ArrayBuffer(end - start))
-        return { bytes: await this.attempt(mirror, path, start, out), mirror }
+        await this.attempt(mirror, path, start, out, paced)
+        return mirror
       } catch (err) {
         this.o.signal?.throwIfAborted()
         last = err instanceof AttemptError ? err : new AttemptError((err as Error).message, false)
@@ -117,7 +134,22 @@ export class CdnSource {
         if (attempt + 1 < policy.attempts) await sleep(backoffMs(policy, attempt, (this.o.random ?? Math.random)(), last.retryAfter), undefined, { signal: this.o.signal })
       }
     }
-    throw this.noSourceError(path, start, end, last)
+    throw this.noSourceError(path, start, start + out.length, last)
+  }
+
+  /**
+   * Request size under a cap: 1/32 s worth (16 KiB to 2 MiB); 0 when unlimited. Small steps keep
+   * what this source has in flight (the queue it builds itself) well under background mode's
+   * delay target, and give its controller a sample every few tens of ms.
+   */
+  private paceStep(): number {
+    const rate = this.bucket.rate
+    return rate > 0 ? Math.max(16 * 1024, Math.min(2 * 1024 * 1024, Math.floor(rate / 32))) : 0
+  }
+
+  private async pace(bytes: number): Promise<void> {
+    const wait = reserve(this.bucket, bytes, this.now())
+    if (wait > 0) await sleep(wait, undefined, { signal: this.o.signal })
   }
 
   /** Ends every connection at once, in-flight requests included. */
@@ -126,9 +158,10 @@ export class CdnSource {
     await Promise.all([...this.pools.values()].map((p) => p.destroy()))
   }
 
-  /** Counts `bytes` received; under a download cap, the promise says when the caller may go on. */
-  private throttle(bytes: number): Promise<void> | undefined {
+  /** Counts `bytes` received; unless the request was paced already, the promise says when the caller may go on under the cap. */
+  private throttle(bytes: number, paced: boolean): Promise<void> | undefined {
     this.o.onBytes?.(bytes)
+    if (paced) return undefined
     const wait = reserve(this.bucket, bytes, this.now())
     return wait > 0 ? sleep(wait, undefined, { signal: this.o.signal }) : undefined
   }
@@ -161,10 +194,10 @@ export class CdnSource {
     return pool
   }
 
-  private async attempt(mirror: Mirror, path: string, start: number, out: Buffer): Promise<Buffer> {
+  private async attempt(mirror: Mirror, path: string, start: number, out: Buffer, paced: boolean): Promise<Buffer> {
     const end = start + out.length
     const url = new URL(path, mirror.base)
-    if (url.protocol === 'file:') return this.readLocal(url, start, out)
+    if (url.protocol === 'file:') return this.readLocal(url, start, out, paced)
     const etag = this.etags.get(url.href)
     const headers: Record<string, string> = { range: `bytes=${start}-${end - 1}` }
     if (etag) headers['if-range'] = etag
@@ -179,8 +212,8 @@ export class CdnSource {
     try {
       filled =
         url.protocol === 'http:'
-          ? (await this.http1For(url).request({ path: url.pathname + url.search, headers, idleMs: this.o.stallMs, plan, onBytes: (n) => this.throttle(n) })).filled
-          : await this.viaUndici(url, headers, plan)
+          ? (await this.http1For(url).request({ path: url.pathname + url.search, headers, idleMs: this.o.stallMs, plan, onBytes: (n) => this.throttle(n, paced) })).filled
+          : await this.viaUndici(url, headers, plan, paced)
     } catch (err) {
       if (err instanceof AttemptError) throw err
       throw new AttemptError(`${url.href}: ${(err as Error).message}`, false)
@@ -216,7 +249,7 @@ export class CdnSource {
   }
 
   /** HTTPS through undici; returns the bytes of the plan's buffer filled. */
-  private async viaUndici(url: URL, headers: Record<string, string>, plan: (head: ResponseHead) => BodyPlan): Promise<number> {
+  private async viaUndici(url: URL, headers: Record<string, string>, plan: (head: ResponseHead) => BodyPlan, paced: boolean): Promise<number> {
     const res = await this.poolFor(url).request({ path: url.pathname + url.search, method: 'GET', headers, headersTimeout: this.o.stallMs, bodyTimeout: this.o.stallMs, ...(this.o.signal ? { signal: this.o.signal } : {}) })
     let body: BodyPlan
     try {
@@ -225,17 +258,17 @@ export class CdnSource {
       res.body.destroy()
       throw err
     }
-    return this.readBody(res.body, body)
+    return this.readBody(res.body, body, paced)
   }
 
   /** Fills the plan's buffer with the body's bytes after skipping some; stops the transfer as soon as it has them. */
-  private async readBody(body: AsyncIterable<Buffer> & { destroy(): void }, { skip, into }: BodyPlan): Promise<number> {
+  private async readBody(body: AsyncIterable<Buffer> & { destroy(): void }, { skip, into }: BodyPlan, paced: boolean): Promise<number> {
     const length = into.length
     let seen = 0
     let filled = 0
     try {
       for await (const part of body) {
-        await this.throttle(part.length)
+        await this.throttle(part.length, paced)
         const from = Math.max(0, skip - seen)
         const take = Math.min(part.length - from, length - filled)
         if (take > 0) {
@@ -255,14 +288,14 @@ export class CdnSource {
   }
 
   /** A local folder as a mirror (a CDN root on disk or a network share). */
-  private async readLocal(url: URL, start: number, out: Buffer): Promise<Buffer> {
+  private async readLocal(url: URL, start: number, out: Buffer, paced: boolean): Promise<Buffer> {
     const end = start + out.length
     const handle = await open(fileURLToPath(url), 'r').catch((err: NodeJS.ErrnoException) => {
       throw new AttemptError(`${url.href}: ${err.code ?? err.message}`, true)
     })
     try {
       const { bytesRead } = await handle.read(out, 0, out.length, start)
-      await this.throttle(bytesRead)
+      await this.throttle(bytesRead, paced)
       if (bytesRead !== out.length) throw new AttemptError(`${url.href} ends before byte ${end - 1}`, true)
       return out
     } finally {

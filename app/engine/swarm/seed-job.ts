@@ -1,7 +1,7 @@
 // `shoal seed`: serve an installed release to peers. Pieces come from the installed
 // files through the piece store, each verified before it is uploaded.
 import type { KeyObject } from 'node:crypto'
-import type { Torrent } from 'webtorrent'
+import type { Torrent, Wire } from 'webtorrent'
 import { ShoalError } from '../../../shared/errors.ts'
 import { decodeManifest } from '../../release/manifest-codec.ts'
 import { encodeTorrentFile, torrentInfoOf } from '../../release/torrent.ts'
@@ -10,6 +10,7 @@ import { installPaths, readInstalledRow } from '../install/install-job.ts'
 import { InstallPieceStore, pieceStoreLayout, torrentBitfield } from '../storage/install-piece-store.ts'
 import { usesLanDiscovery } from './discovery-policy.ts'
 import { createSwarmClient, type SwarmClientOptions } from './swarm-client.ts'
+import type { LiveLimits } from '../../policy/live-limits.ts'
 import { guardWires } from './wire-guard.ts'
 import type { PeerClass } from '../stats/peer-class.ts'
 import { localAddresses } from '../../net/local-addresses.ts'
@@ -22,6 +23,10 @@ export interface SeedOptions extends Omit<SwarmClientOptions, 'lsd'> {
   readonly trackers: readonly string[]
   /** LAN discovery on or off; undefined leaves it to the release's scope. */
   readonly lsd?: boolean
+  /** Upload rates that may change while seeding (the agent's caps and sharing policy). */
+  readonly limits?: LiveLimits
+  /** Peers refused by policy (e.g. sharing on the LAN only) are disconnected as they arrive. */
+  readonly acceptPeer?: (address: string) => boolean
 }
 
 export interface Seeding {
@@ -53,7 +58,9 @@ export async function startSeeding(o: SeedOptions): Promise<Seeding> {
   const torrentFile = encodeTorrentFile(torrentInfoOf(manifest), announce, new Date(manifest.createdAt))
   const lsd = usesLanDiscovery(manifest.scope, o.lsd)
   const client = createSwarmClient({ ...o, lsd })
+  const unwatch = o.limits?.watchPeers((r) => client.throttleUpload(!r.uploadAllowed ? 0 : r.peerUp > 0 ? r.peerUp : -1))
   const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: layout }, bitfield, announce })
+  if (o.acceptPeer) torrent.on('wire', (wire: Wire) => !o.acceptPeer!(wire.remoteAddress ?? '') && wire.destroy())
   const guard = guardWires(torrent, { maxPeers: o.maxPeers, isBanned: () => false, localAddresses: localAddresses() })
   await new Promise<void>((resolve, reject) => {
     torrent.once('ready', () => resolve())
@@ -72,6 +79,10 @@ export async function startSeeding(o: SeedOptions): Promise<Seeding> {
     uploaded: () => torrent.uploaded,
     uploadedByClass: () => ({ ...guard.uploaded }),
     peers: () => torrent.wires.length,
-    stop: () => new Promise((resolve) => client.destroy(() => resolve())),
+    stop: () =>
+      new Promise((resolve) => {
+        unwatch?.()
+        client.destroy(() => resolve())
+      }),
   }
 }
