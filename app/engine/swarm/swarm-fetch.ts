@@ -11,7 +11,7 @@ import { noCdnPieces, scheduleCdn, type CdnReason } from '../scheduler/cdn-sched
 import { createPeerAccounting, type ChunkFromPeers } from './peer-accounting.ts'
 import { createPeerBans } from './peer-bans.ts'
 import { packGeometry } from '../storage/pack-geometry.ts'
-import { InstallPieceStore, type FilePosition, type PieceStoreLayout } from '../storage/install-piece-store.ts'
+import { InstallPieceStore, torrentBitfield, type FilePosition, type PieceStoreLayout } from '../storage/install-piece-store.ts'
 import { createSwarmClient, type SwarmClientOptions } from './swarm-client.ts'
 import { guardWires, type WireGuard } from './wire-guard.ts'
 import type { LiveLimits } from '../../policy/live-limits.ts'
@@ -110,7 +110,11 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
   let onAbort: (() => void) | undefined
   try {
     const torrentFile = encodeTorrentFile(torrentInfoOf(m), [...m.pack.announce, ...o.trackers], new Date(m.createdAt))
-    const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: layout }, deselect: true, announce: [...o.trackers] })
+    // Pieces whose chunks are all placed already (a resumed job, an update) are complete from
+    // the start: passed as the resume bitfield, so the torrent offers them without a re-hash.
+    const placedPieces = geometry.completePieces((c) => !o.pending.has(c) && layout.readFrom[c] !== undefined)
+    const bitfield = torrentBitfield(placedPieces, geometry.pieceCount)
+    const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: layout }, bitfield, deselect: true, announce: [...o.trackers] })
     await new Promise<void>((resolve, reject) => {
       torrent.once('ready', () => resolve())
       torrent.once('error', reject)
@@ -168,8 +172,9 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
       }
       if (o.signal?.aborted) onAbort()
       o.signal?.addEventListener('abort', onAbort, { once: true })
+      const neededSet = new Set(neededPieces)
       const complete = (index: number) => {
-        if (arrived.has(index)) return
+        if (arrived.has(index) || !neededSet.has(index)) return
         arrived.add(index)
         bytesDone += pieceLength
       }
