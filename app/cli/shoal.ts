@@ -11,7 +11,7 @@ import { inspectCommand } from './commands/inspect.ts'
 import { keygenCommand } from './commands/keygen.ts'
 import { publishCommand } from './commands/publish.ts'
 import { seedCommand, type SeedFlags } from './commands/seed.ts'
-import { DEFAULT_MAX_PEERS } from '../engine/swarm/swarm-client.ts'
+import { DEFAULT_MAX_PEERS, PEER_ENCRYPTION } from '../engine/swarm/swarm-client.ts'
 import { trackerCommand } from './commands/tracker.ts'
 import { defaultDataDir } from './data-dir.ts'
 import { Output } from './output.ts'
@@ -36,13 +36,6 @@ function positiveInt(value: string): number {
 
 const collect = (value: string, previous: string[]) => [...previous, value]
 
-/** A rate for `shoal caps`: a size per second, or "off" for unlimited. */
-function capArg(value: string): number | null {
-  if (value === 'off' || value === 'unlimited') return null
-  const n = parseBytes(value)
-  if (n === undefined || n < 1) throw new InvalidArgumentError('expected a rate such as 5MiB, or off')
-  return n
-}
 /**
  * `--lsd`/`--no-lsd`; neither leaves LAN discovery to the release's scope. SHOAL_NO_LSD (set to
  * anything) stands for `--no-lsd`, so a machine or a test run can keep multicast off everywhere.
@@ -51,6 +44,24 @@ const lsdOptions = (cmd: Command) =>
   cmd
     .option('--lsd', "announce and find peers on the LAN (BEP 14 local service discovery) whatever the release's scope")
     .addOption(new Option('--no-lsd', 'no LAN discovery, even for a lan or public release').env('SHOAL_NO_LSD'))
+
+/** A rate for `shoal caps`: a size per second, or "off" for unlimited. */
+function capArg(value: string): number | null {
+  if (value === 'off' || value === 'unlimited') return null
+  const n = parseBytes(value)
+  if (n === undefined || n < 1) throw new InvalidArgumentError('expected a rate such as 5MiB, or off')
+  return n
+}
+
+/** Flags of the commands that talk to peers (get, seed). */
+const peerOptions = (cmd: Command) =>
+  cmd
+    .option('--tracker <url>', "announce URL besides the manifest's own (repeatable)", collect, [])
+    .option('--tracker-token-file <file>', 'send ?token=<contents> with every announce')
+    .option('--limit-up <rate>', 'upload cap in bytes per second, e.g. 10MiB (default: unlimited)', bytesArg, 0)
+    .option('--max-peers <n>', 'most peer connections at once, incoming included', (v) => positiveInt(v), DEFAULT_MAX_PEERS)
+    .option('--listen <address>', 'the address peers connect to (default: every interface)')
+    .addOption(new Option('--peer-encryption <mode>', 'BitTorrent protocol encryption (MSE/PE): off, prefer (offer it, accept plaintext) or require (RC4 only)').choices(Object.keys(PEER_ENCRYPTION)).default('prefer'))
 
 export function buildProgram(): Command {
   const program = new Command('shoal')
@@ -118,37 +129,29 @@ export function buildProgram(): Command {
       .option('--stall-timeout <duration>', 'retry a request that receives nothing for this long', durationArg, parseDuration('15s'))
   const dataDir = () => program.opts()['dataDir'] as string
 
-  fetchOptions(
-    program
-      .command('get')
-      .description('install or update a folder to the release a channel points at, from the CDN, verified byte by byte')
-      .argument('<channel>', 'channel pointer URL or file, e.g. http://cdn/mygame/channels/stable.json'),
+  peerOptions(
+    fetchOptions(
+      program
+        .command('get')
+        .description('install or update a folder to the release a channel points at, from the CDN, verified byte by byte')
+        .argument('<channel>', 'channel pointer URL or file, e.g. http://cdn/mygame/channels/stable.json'),
+    ),
   )
     .option('--allow-downgrade', 'install a lower version than the one installed', false)
     .option('--peer <host:port>', 'a peer to ask before the CDN (repeatable)', collect, [])
-    .option('--tracker <url>', "announce URL besides the manifest's own (repeatable)", collect, [])
-    .option('--tracker-token-file <file>', 'send ?token=<contents> with every announce')
     .option('--peer-stall <duration>', 'peers that deliver nothing for this long count as gone: the CDN takes their pieces', durationArg, parseDuration('5s'))
     .option('--target-rate <rate>', 'hold this download rate by topping up from the CDN when peers fall short, e.g. 40MB (default: the CDN only fills what peers cannot)', bytesArg, 0)
-    .option('--max-peers <n>', 'most peer connections at once, incoming included', (v) => positiveInt(v), DEFAULT_MAX_PEERS)
-    .option('--listen <address>', 'the address peers connect to (default: every interface)')
     .option('--seed', 'after installing, keep seeding the release until stopped (Ctrl-C)', false)
-    .option('--limit-up <rate>', 'upload cap while seeding, e.g. 10MiB (default: unlimited)', bytesArg, 0)
     .action((channel: string, o: GetFlags) => getCommand(output(), dataDir(), channel, o))
 
   fetchOptions(program.command('verify').description('recheck an install against its manifest (chunks, file SHA-256, modes, extra files); --repair fixes it from the CDN'))
     .option('--repair', 'rebuild damaged files, reusing every chunk that still verifies', false)
     .action((o: FetchFlags & { repair: boolean }) => verifyCommand(output(), dataDir(), o))
 
-  lsdOptions(program.command('seed').description('serve an installed release to peers until stopped; every piece is verified before it is uploaded'))
+  peerOptions(lsdOptions(program.command('seed').description('serve an installed release to peers until stopped; every piece is verified before it is uploaded')))
     .requiredOption('--dir <install-dir>', 'install folder')
     .requiredOption('--pubkey <file>', 'publisher public key')
-    .option('--tracker <url>', 'announce URL besides the manifest\'s own (repeatable)', collect, [])
-    .option('--tracker-token-file <file>', 'send ?token=<contents> with every announce')
     .option('--port <n>', 'TCP port for peers (0 picks a free one)', (v) => Number(v), 0)
-    .option('--limit-up <rate>', 'upload cap in bytes per second, e.g. 10MiB (default: unlimited)', bytesArg, 0)
-    .option('--max-peers <n>', 'most peer connections at once, incoming included', (v) => positiveInt(v), DEFAULT_MAX_PEERS)
-    .option('--listen <address>', 'the address peers connect to (default: every interface)')
     .action((o: Omit<SeedFlags, 'trackerTokenFile' | 'listen' | 'lsd'> & { trackerTokenFile?: string; listen?: string; lsd?: boolean }) => seedCommand(output(), dataDir(), { ...o, trackerTokenFile: o.trackerTokenFile, listen: o.listen, lsd: o.lsd }))
 
   program

@@ -107,6 +107,8 @@ declare module 'webtorrent' {
     webSeeds?: boolean
     torrentPort?: number
     maxConns?: number
+    /** MSE/PE: 0 off, 1 offer it and accept plaintext, 2 require RC4. */
+    secure?: number
     uploadLimit?: number
     downloadLimit?: number
   }

@@ -212,6 +212,21 @@ export async function swarmBench(o: SwarmBenchOptions, results: Record<string, u
     console.log(`  achieved ${(achieved / 1e6).toFixed(1)} MB/s = ${(achieved / target).toFixed(2)}x the target`)
     rows['cappedPeersWithTarget'] = { ...c, targetMBps: target / 1e6, achievedMBps: achieved / 1e6, achievedOverTarget: achieved / target }
     }
+
+    // (d) the cost of protocol encryption: one seeder, one leecher, each mode on both sides.
+    if (o.cases.includes('d')) {
+      console.log('(d) peer encryption (MSE/PE), 1 seeder -> 1 leecher, same mode on both sides')
+      const modes: Record<string, Row> = {}
+      for (const mode of ['off', 'prefer', 'require']) {
+        const seeder = shoal(['seed', '--dir', s.seedInstall, '--pubkey', s.pub, '--tracker', s.tracker, '--peer-encryption', mode], s.seedData)
+        await seeder.waitFor('seeding')
+        modes[mode] = await leechers(s, 1, 0, PACK, shoalLeecher(`d-${mode}`, ['--peer-encryption', mode]), o.size)
+        await seeder.stop()
+        const r = modes[mode]!
+        console.log(`  ${mode.padEnd(8)} ${r.jobSeconds[0]!.toFixed(2)} s  ${(o.size / 1e6 / r.jobSeconds[0]!).toFixed(0)} MB/s  (${(r.jobSeconds[0]! / modes['off']!.jobSeconds[0]!).toFixed(2)}x off's time), CDN ${formatBytes(r.cdnBytes)}`)
+      }
+      rows['peerEncryption'] = modes
+    }
   } finally {
     await s.stop()
     await rm(work, { recursive: true, force: true })

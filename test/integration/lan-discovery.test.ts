@@ -31,9 +31,9 @@ describe('release scope', () => {
     expect(usesLanDiscovery('private', true)).toBe(true)
   })
 
-  it('stays off for every process a test starts: SHOAL_NO_LSD is set, and get, verify and seed read it as --no-lsd', () => {
+  it('stays off for every process a test starts: SHOAL_NO_LSD is set, and get, verify, seed and agent read it as --no-lsd', () => {
     expect(process.env['SHOAL_NO_LSD']).toBeDefined()
-    for (const name of ['get', 'verify', 'seed']) {
+    for (const name of ['get', 'verify', 'seed', 'agent']) {
       const command = buildProgram().commands.find((c) => c.name() === name)!
       expect(command.options.find((o) => o.long === '--no-lsd')?.envVar, name).toBe('SHOAL_NO_LSD')
     }

@@ -18,16 +18,16 @@ afterEach(async () => {
 })
 
 describe('shoal get with peers', () => {
-  it('takes the release from a LAN peer, leaving the CDN at zero chunk bytes, and falls back to the CDN when peers are silent', async () => {
+  it('takes the release from a LAN peer over an encrypted wire, leaving the CDN at zero chunk bytes, and falls back to the CDN when peers are silent', async () => {
     const dir = await tempDir()
     const { f, nginx, pub, channel, install, env } = await installedRelease(dir, 6 * 1024 * 1024)
     cleanups.push(() => nginx.stop())
-    const seeder = startCli(['seed', '--dir', install, '--pubkey', pub], env)
+    const seeder = startCli(['seed', '--dir', install, '--pubkey', pub, '--peer-encryption', 'require'], env)
     cleanups.push(() => seeder.stop())
     const { port } = (await seeder.waitFor('seeding')) as { port: number }
 
     const before = await nginx.bodyBytesSent(/pack\.chunks/)
-    const fromPeer = await runCli(['get', channel, '--pubkey', pub, '--dir', join(dir, 'b'), '--peer', `127.0.0.1:${port}`, '--json'], { SHOAL_DATA_DIR: join(dir, 'data-b') })
+    const fromPeer = await runCli(['get', channel, '--pubkey', pub, '--dir', join(dir, 'b'), '--peer', `127.0.0.1:${port}`, '--peer-encryption', 'require', '--json'], { SHOAL_DATA_DIR: join(dir, 'data-b') })
     expect(fromPeer.code, fromPeer.stderr).toBe(0)
     const bytes = fromPeer.last['bytes'] as { cdn: number; lan: number; wan: number; local: number }
     expect(bytes.cdn).toBe(0)

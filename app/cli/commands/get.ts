@@ -9,7 +9,7 @@ import { openStateDb, type StateDb } from '../../store/state-db.ts'
 import { loadPublicKey } from '../key-files.ts'
 import type { Output } from '../output.ts'
 import { seedCommand } from './seed.ts'
-import { DEFAULT_MAX_PEERS } from '../../engine/swarm/swarm-client.ts'
+import { DEFAULT_MAX_PEERS, type PeerEncryption } from '../../engine/swarm/swarm-client.ts'
 
 export { DEFAULT_CONNECTIONS }
 
@@ -24,6 +24,7 @@ export interface FetchFlags {
   /** Upload cap while the swarm runs (and while seeding after it). */
   readonly limitUp?: number
   readonly maxPeers?: number
+  readonly peerEncryption?: PeerEncryption
   /** The address peers connect to. */
   readonly listen?: string
   /** LAN discovery on or off; undefined leaves it to the release's scope. */
@@ -71,7 +72,7 @@ async function jobOptions(out: Output, dataDir: string, db: StateDb, flags: Fetc
       limitDown: flags.limitDown,
       connections: flags.connections,
       stallMs: flags.stallTimeout,
-      swarm: { peers: flags.peer ?? [], trackers: flags.tracker ?? [], trackerToken: await readToken(flags.trackerTokenFile), stallMs: flags.peerStall ?? 5000, targetRate: flags.targetRate ?? 0, discoveryMs: DISCOVERY_MS, limitUp: flags.limitUp ?? 0, maxPeers: flags.maxPeers ?? DEFAULT_MAX_PEERS, listenHost: flags.listen, lsd: flags.lsd },
+      swarm: { peers: flags.peer ?? [], trackers: flags.tracker ?? [], trackerToken: await readToken(flags.trackerTokenFile), stallMs: flags.peerStall ?? 5000, targetRate: flags.targetRate ?? 0, discoveryMs: DISCOVERY_MS, limitUp: flags.limitUp ?? 0, maxPeers: flags.maxPeers ?? DEFAULT_MAX_PEERS, listenHost: flags.listen, lsd: flags.lsd, encryption: flags.peerEncryption ?? 'prefer' },
       now: () => new Date(),
       onProgress: (p) => bar.update(p.done, p.total, () => ({ text: perSource(p.bytes), json: { bytes: { ...p.bytes } } })),
     },
@@ -101,7 +102,7 @@ export async function getCommand(out: Output, dataDir: string, channel: string, 
     const result = await getRelease({ ...options, pointerUrl: locationToUrl(channel), allowDowngrade: flags.allowDowngrade }).finally(stop)
     reportJob(out, flags.dir, result, result.fromVersion ? 'updated' : 'installed')
   })
-  if (flags.seed) await seedCommand(out, dataDir, { dir: flags.dir, pubkey: flags.pubkey, tracker: flags.tracker ?? [], trackerTokenFile: flags.trackerTokenFile, port: 0, limitUp: flags.limitUp ?? 0, maxPeers: flags.maxPeers ?? DEFAULT_MAX_PEERS, listen: flags.listen, lsd: flags.lsd })
+  if (flags.seed) await seedCommand(out, dataDir, { dir: flags.dir, pubkey: flags.pubkey, tracker: flags.tracker ?? [], trackerTokenFile: flags.trackerTokenFile, port: 0, limitUp: flags.limitUp ?? 0, maxPeers: flags.maxPeers ?? DEFAULT_MAX_PEERS, listen: flags.listen, lsd: flags.lsd, peerEncryption: flags.peerEncryption ?? 'prefer' })
 }
 
 export function verifyCommand(out: Output, dataDir: string, flags: FetchFlags & { repair: boolean }): Promise<void> {

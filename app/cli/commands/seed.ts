@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { ShoalError } from '../../../shared/errors.ts'
 import { formatBytes } from '../../../shared/units.ts'
 import { startSeeding } from '../../engine/swarm/seed-job.ts'
+import type { PeerEncryption } from '../../engine/swarm/swarm-client.ts'
 import { openStateDb } from '../../store/state-db.ts'
 import { loadPublicKey } from '../key-files.ts'
 import type { Output } from '../output.ts'
@@ -18,6 +19,7 @@ export interface SeedFlags {
   readonly listen: string | undefined
   /** LAN discovery on or off; undefined leaves it to the release's scope. */
   readonly lsd: boolean | undefined
+  readonly peerEncryption: PeerEncryption
 }
 
 const REPORT_MS = 2000
@@ -28,7 +30,7 @@ export async function seedCommand(out: Output, dataDir: string, flags: SeedFlags
   if (token === '') throw new ShoalError('E_USAGE', `--tracker-token-file ${flags.trackerTokenFile} is missing or empty`)
   const db = openStateDb(dataDir)
   try {
-    const seeding = await startSeeding({ db, installDir: flags.dir, publicKey: await loadPublicKey(flags.pubkey), trackers: flags.tracker, trackerToken: token, port: flags.port, limitUp: flags.limitUp, maxPeers: flags.maxPeers, listenHost: flags.listen, lsd: flags.lsd }).catch((err: NodeJS.ErrnoException) => {
+    const seeding = await startSeeding({ db, installDir: flags.dir, publicKey: await loadPublicKey(flags.pubkey), trackers: flags.tracker, trackerToken: token, port: flags.port, limitUp: flags.limitUp, maxPeers: flags.maxPeers, listenHost: flags.listen, lsd: flags.lsd, encryption: flags.peerEncryption }).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') throw new ShoalError('E_IO', `port ${flags.port} is in use`, 'choose another --port')
       throw err
     })

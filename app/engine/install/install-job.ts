@@ -30,6 +30,7 @@ import { noCdnPieces, type CdnReason } from '../scheduler/cdn-scheduler.ts'
 import { createSourceLedger } from '../stats/source-ledger.ts'
 import type { PeerClass } from '../stats/peer-class.ts'
 import { localAddresses } from '../../net/local-addresses.ts'
+import type { PeerEncryption } from '../swarm/swarm-client.ts'
 import { installOps, rollbackOps, runJournal, type SwitchOp } from './switch-journal.ts'
 
 /** What every engine job needs: where, with which key and state, and how to reach the CDN. */
@@ -76,6 +77,7 @@ export interface SwarmSettings {
   readonly listenHost: string | undefined
   /** LAN discovery on or off; undefined leaves it to the release's scope. */
   readonly lsd?: boolean
+  readonly encryption?: PeerEncryption
 }
 
 export interface GetOptions extends JobOptions {
@@ -340,6 +342,7 @@ function swarmFetch(o: JobOptions, manifest: Manifest, bytes: SourceBytes, banne
       maxPeers: s.maxPeers,
       listenHost: s.listenHost,
       lsd,
+      encryption: s.encryption,
       localAddresses: localAddresses(),
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.limits ? { limits: o.limits } : {}),

@@ -17,7 +17,17 @@ export interface SwarmClientOptions {
    * interface and dials the peers that answer. Off unless set; `usesLanDiscovery` decides it.
    */
   readonly lsd?: boolean
+  /** BitTorrent protocol encryption (MSE/PE); `prefer` when unset. */
+  readonly encryption?: PeerEncryption
 }
+
+/**
+ * MSE/PE, webtorrent's `secure`: `off` speaks plain BitTorrent, `prefer` offers encryption and
+ * accepts plaintext, `require` insists on RC4. Node's OpenSSL 3 has no RC4 without the legacy
+ * provider, so RC4 runs in JavaScript (README, "Peer encryption", for the measured cost).
+ */
+export const PEER_ENCRYPTION = { off: 0, prefer: 1, require: 2 } as const
+export type PeerEncryption = keyof typeof PEER_ENCRYPTION
 
 /** webtorrent's own default connection count. */
 export const DEFAULT_MAX_PEERS = 55
@@ -40,6 +50,7 @@ export function createSwarmClient(o: SwarmClientOptions): WebTorrent {
     torrentPort: o.port,
     uploadLimit: o.limitUp > 0 ? o.limitUp : -1,
     maxConns: o.maxPeers,
+    secure: PEER_ENCRYPTION[o.encryption ?? 'prefer'],
     tracker: { getAnnounceOpts: () => (o.trackerToken ? { token: o.trackerToken } : {}) },
   })
   if (o.listenHost !== undefined) bindListener(client, o.listenHost, o.port)
