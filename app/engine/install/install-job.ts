@@ -12,7 +12,7 @@ import type { Manifest } from '../../../shared/release-schema.ts'
 import { decodeManifest } from '../../release/manifest-codec.ts'
 import { resolveRelease } from '../../release/resolve.ts'
 import { keyId } from '../../release/signing.ts'
-import { WorkerPool } from '../../release/worker-pool.ts'
+import { userCompileCache, WorkerPool } from '../../release/worker-pool.ts'
 import type { StateDb } from '../../store/state-db.ts'
 import type { LiveLimits } from '../../policy/live-limits.ts'
 import { CdnSource, type FetchSample } from '../sources/cdn-source.ts'
@@ -113,7 +113,7 @@ export interface JobResult {
 
 /** Defaults chosen by `npm run bench` (README, "CDN engine"). */
 export const DEFAULT_CONNECTIONS = 4
-export const RANGE_OPTIONS = { maxGap: 64 * 1024, maxRange: 8 * 1024 * 1024 }
+export const RANGE_OPTIONS = { maxGap: 64 * 1024, maxRange: 4 * 1024 * 1024 }
 const FREE_SPACE_MARGIN = 64 * 1024 * 1024
 
 export interface InstallPaths {
@@ -272,7 +272,7 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, target: Target
       report()
     },
   })
-  const workers = new WorkerPool<PlacementTask, PlacementResult>(new URL('./placement-worker.ts', import.meta.url), Math.max(1, availableParallelism()))
+  const workers = new WorkerPool<PlacementTask, PlacementResult>(new URL('./placement-worker.ts', import.meta.url), Math.max(1, availableParallelism()), { compileCache: userCompileCache() })
   const persist = o.db.prepare('UPDATE jobs SET done = ? WHERE id = ?')
   const banned: string[] = []
   const cdnPieces = noCdnPieces()

@@ -10,8 +10,8 @@ import type { WorkerPool } from '../../release/worker-pool.ts'
 import type { CdnSource, Mirror } from '../sources/cdn-source.ts'
 import { planRanges, storeLocations, type RangeOptions, type StoreRange } from '../sources/range-planner.ts'
 import { clearBit, hasBit, setBit } from './bitfield.ts'
-import { chunkDigests, fileTargets, type InstallPlan, type Target } from './install-plan.ts'
-import type { FileHashResult, PlaceItem, PlaceResult, PlacementResult, PlacementTask, VerifyFileResult } from './placement-tasks.ts'
+import { fileTargets, type InstallPlan, type Target } from './install-plan.ts'
+import { ITEM_FIELDS, TARGET_FIELDS, type HashSpanResult, type PlaceResult, type PlaceTask, type PlacementResult, type PlacementTask, type VerifyFileResult } from './placement-tasks.ts'
 import type { FilePosition } from '../storage/install-piece-store.ts'
 import type { ChunkFromPeers } from '../swarm/peer-accounting.ts'
 
@@ -46,7 +46,7 @@ export interface StageContext {
   readonly ranges: RangeOptions
   /** Parallel CDN range requests. */
   readonly parallel: number
-  /** Records a snapshot of `done`: written chunks, not necessarily fsynced yet (see CHECKPOINT_BYTES). */
+  /** Records a snapshot of `done`: written chunks, not necessarily fsynced yet (see CHECKPOINT_MS). */
   readonly persist: (done: Uint8Array) => void
   /** Bytes written to the new version, by source; every written byte is reported once. */
   readonly onPlaced: (from: PlacedFrom, bytes: number) => void
@@ -57,13 +57,29 @@ export interface StageContext {
 }
 
 /**
- * Checkpoints persist the done bits without an fsync (fsyncing every 16 MiB cost 0.5 s per GiB
- * here). A kill -9 loses nothing; after a power cut a bit may outlive its bytes, and the
- * whole-file SHA-256 check before commit finds that file and fetches it again.
+ * Checkpoints persist the done bits at most once a second, without an fsync of the staged files
+ * (fsyncing every 16 MiB cost 0.5 s per GiB here). Each checkpoint is a synchronous SQLite commit
+ * on the main thread: every 16 MiB that held the event loop for 0.8 s per GiB under load, so the
+ * clock alone decides. A kill -9 loses at most a second of work; after a power cut a bit may
+ * outlive its bytes, and the whole-file SHA-256 check before commit finds that file and fetches
+ * it again.
  */
-const CHECKPOINT_BYTES = 16 * 1024 * 1024
 const CHECKPOINT_MS = 1000
 const LOCAL_BATCH_BYTES = 16 * 1024 * 1024
+/** An assembled file's SHA-256 moves forward in spans of this many placed bytes. */
+const HASH_STEP = 16 * 1024 * 1024
+const HASH_SPAN_MAX = 64 * 1024 * 1024
+
+/** Where an assembled file's running SHA-256 stands (see HashSpanTask). */
+interface FileHash {
+  /** Leading chunks of the file known to be placed, and their bytes. */
+  chunks: number
+  placed: number
+  /** Bytes handed to the hashing worker. */
+  sent: number
+  /** The file's latest span; its spans run one after another on one worker. */
+  last: Promise<HashSpanResult>
+}
 
 function asShoalError(err: unknown): unknown {
   const message = (err as Error)?.message ?? ''
@@ -75,17 +91,18 @@ function asShoalError(err: unknown): unknown {
 
 export class Stager {
   private readonly c: StageContext
-  private readonly digests: string[]
+  /** Every chunk's SHA-256, 32 bytes each, as the manifest lists them. */
+  private readonly digests: Buffer
   private readonly targets: Map<number, Target[]>
   private readonly local: InstallPlan['local']
   /** Files built from chunks (not hard-linked): each gets a whole-file SHA-256 check. */
   private readonly assembled = new Set<number>()
-  private sinceCheckpoint = 0
+  private readonly fileHashes = new Map<number, FileHash>()
   private lastCheckpoint = Date.now()
 
   constructor(c: StageContext) {
     this.c = c
-    this.digests = chunkDigests(c.manifest)
+    this.digests = Buffer.from(c.manifest.chunks.sha256, 'base64')
     this.targets = new Map(c.plan.targets)
     this.local = new Map(c.plan.local)
   }
@@ -101,7 +118,10 @@ export class Stager {
         const bad = await this.verifyAssembled()
         if (bad.length === 0) break
         if (attempt === 1) throw new ShoalError('E_IO', `staged ${bad.map((i) => this.c.plan.files[i]!.path).join(', ')} does not match the manifest's SHA-256 twice in a row`, 'check the disk, then run the same command again')
-        for (const i of bad) for (const c of this.c.manifest.files[i]!.chunks) clearBit(this.c.done, c)
+        for (const i of bad) {
+          for (const c of this.c.manifest.files[i]!.chunks) clearBit(this.c.done, c)
+          this.fileHashes.delete(i)
+        }
         await this.placeMissing()
       }
       await this.finish()
@@ -134,12 +154,44 @@ export class Stager {
     await this.fetchFromCdn(missing)
   }
 
+  /** Assembled files whose whole-file SHA-256 does not match the manifest. */
   private async verifyAssembled(): Promise<number[]> {
     const checks = [...this.assembled].map(async (i) => {
-      const { sha256 } = (await this.c.workers.run({ kind: 'fileSha256', path: this.stagedPath(i) })) as FileHashResult
+      const { sha256 } = await this.hashForward(i, true)
       return sha256 === this.c.manifest.files[i]!.sha256 ? undefined : i
     })
     return (await Promise.all(checks)).filter((i) => i !== undefined)
+  }
+
+  /**
+   * Feeds file `i`'s newly placed leading bytes to its running SHA-256, a span at a time, while
+   * the download goes on: the check before commit then costs no pass of its own at the end.
+   * `final` sends the rest and resolves to the digest.
+   */
+  private hashForward(i: number, final: boolean): Promise<HashSpanResult> {
+    let h = this.fileHashes.get(i)
+    if (!h) {
+      h = { chunks: 0, placed: 0, sent: 0, last: Promise.resolve({ sha256: undefined }) }
+      this.fileHashes.set(i, h)
+    }
+    const chunks = this.c.manifest.files[i]!.chunks
+    while (h.chunks < chunks.length && hasBit(this.c.done, chunks[h.chunks]!)) h.placed += this.c.manifest.chunks.size[chunks[h.chunks++]!]!
+    if (final && h.chunks < chunks.length) throw new Error(`${this.c.plan.files[i]!.path} is checked before all its chunks were placed`)
+    // A resumed job's first span can be most of a file: it goes in pieces, so placement tasks
+    // queued on the same worker are not held up behind it.
+    while (final || h.placed - h.sent >= HASH_STEP) {
+      const to = Math.min(h.placed, h.sent + HASH_SPAN_MAX)
+      const task = { kind: 'hashSpan', path: this.stagedPath(i), from: h.sent, to, final: final && to === h.placed } as const
+      h.sent = to
+      h.last = h.last.then(() => this.c.workers.runOn(i, task) as Promise<HashSpanResult>)
+      // Failures surface when the check awaits the final span.
+      h.last.catch(() => undefined)
+      if (task.final) {
+        this.fileHashes.delete(i)
+        break
+      }
+    }
+    return h.last
   }
 
   private stagedPath(file: number): string {
@@ -188,7 +240,7 @@ export class Stager {
         continue
       }
       const chunks = manifest.files[i]!.chunks
-      const check = { kind: 'verifyFile', path: from, sizes: chunks.map((c) => manifest.chunks.size[c]!), sha256s: chunks.map((c) => this.digests[c]!), fileSha256: manifest.files[i]!.sha256 } as const
+      const check = { kind: 'verifyFile', path: from, sizes: chunks.map((c) => manifest.chunks.size[c]!), sha256s: chunks.map((c) => this.digests.toString('hex', c * 32, c * 32 + 32)), fileSha256: manifest.files[i]!.sha256 } as const
       const { bad, fileOk } = (await this.c.workers.run(check)) as VerifyFileResult
       if (fileOk) {
         await mkdir(dirname(to), { recursive: true })
@@ -212,15 +264,39 @@ export class Stager {
     }
   }
 
-  private items(chunks: readonly number[], at: (c: number) => number, stored: (c: number) => number): PlaceItem[] {
-    return chunks.map((c) => ({
-      at: at(c),
-      stored: stored(c),
-      size: this.c.manifest.chunks.size[c]!,
-      sha256: this.digests[c]!,
-      targets: this.targets.get(c)!.map((t) => ({ path: this.stagedPath(t.file), offset: t.offset })),
-    }))
+  /** A place task for `chunks` in its compact form (see PlaceTask). */
+  private placeTask(source: PlaceTask['source'], chunks: readonly number[], at: (c: number) => number, stored: (c: number) => number): PlaceTask {
+    const paths: string[] = []
+    const pathIndex = new Map<number, number>()
+    let count = 0
+    for (const c of chunks) count += this.targets.get(c)!.length
+    const items = new Float64Array(chunks.length * ITEM_FIELDS)
+    const targets = new Float64Array(count * TARGET_FIELDS)
+    const sha256 = new Uint8Array(chunks.length * 32)
+    let t = 0
+    chunks.forEach((c, i) => {
+      const list = this.targets.get(c)!
+      const f = i * ITEM_FIELDS
+      items[f] = at(c)
+      items[f + 1] = stored(c)
+      items[f + 2] = this.c.manifest.chunks.size[c]!
+      items[f + 3] = t
+      items[f + 4] = list.length
+      this.digests.copy(sha256, i * 32, c * 32, c * 32 + 32)
+      for (const target of list) {
+        let p = pathIndex.get(target.file)
+        if (p === undefined) {
+          p = paths.push(this.stagedPath(target.file)) - 1
+          pathIndex.set(target.file, p)
+        }
+        targets[t * TARGET_FIELDS] = p
+        targets[t * TARGET_FIELDS + 1] = target.offset
+        t++
+      }
+    })
+    return { kind: 'place', source, paths, items, targets, sha256 }
   }
+
 
   /** Copies reused chunks out of the installed files; returns the chunks still to fetch. */
   private async copyLocal(): Promise<number[]> {
@@ -241,9 +317,9 @@ export class Stager {
         let bytes = 0
         while (end < chunks.length && (end === start || bytes < LOCAL_BATCH_BYTES)) bytes += this.c.manifest.chunks.size[chunks[end++]!]!
         const batch = chunks.slice(start, end)
-        const items = this.items(batch, (c) => local.get(c)!.offset, (c) => this.c.manifest.chunks.size[c]!)
+        const task = this.placeTask({ path: join(this.c.installDir, path) }, batch, (c) => local.get(c)!.offset, (c) => this.c.manifest.chunks.size[c]!)
         jobs.push(
-          (this.c.workers.run({ kind: 'place', source: { path: join(this.c.installDir, path) }, items }) as Promise<PlaceResult>).then((r) => {
+          (this.c.workers.run(task) as Promise<PlaceResult>).then((r) => {
             const bad = new Set(r.bad.map((k) => batch[k]!))
             for (const c of batch) if (bad.has(c)) fromCdn.push(c)
             this.placed('local', batch.filter((c) => !bad.has(c)))
@@ -293,10 +369,10 @@ export class Stager {
     const { range } = job
     const batch = range.chunks.map((c) => c.index)
     const at = new Map(range.chunks.map((c) => [c.index, c.at]))
-    const items = this.items(batch, (c) => at.get(c)!, (c) => this.c.manifest.chunks.stored[c]!)
     // The range buffer is handed over, not copied: nothing here reads it again.
     const owned = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length)
-    const r = (await this.c.workers.run({ kind: 'place', source: { bytes: owned }, items }, [owned.buffer as ArrayBuffer])) as PlaceResult
+    const task = this.placeTask({ bytes: owned }, batch, (c) => at.get(c)!, (c) => this.c.manifest.chunks.stored[c]!)
+    const r = (await this.c.workers.run(task, [owned.buffer as ArrayBuffer])) as PlaceResult
     const bad = new Set(r.bad.map((k) => batch[k]!))
     this.placed('cdn', batch.filter((c) => !bad.has(c)))
     if (bad.size > 0) {
@@ -330,14 +406,13 @@ export class Stager {
   }
 
   private markPlaced(chunks: readonly number[]): void {
-    let written = 0
+    const files = new Set<number>()
     for (const c of chunks) {
       setBit(this.c.done, c)
-      written += this.footprint(c)
+      for (const t of this.targets.get(c) ?? []) files.add(t.file)
     }
-    this.sinceCheckpoint += written
-    if (this.sinceCheckpoint >= CHECKPOINT_BYTES || Date.now() - this.lastCheckpoint >= CHECKPOINT_MS) {
-      this.sinceCheckpoint = 0
+    for (const i of files) void this.hashForward(i, false)
+    if (Date.now() - this.lastCheckpoint >= CHECKPOINT_MS) {
       this.lastCheckpoint = Date.now()
       this.c.persist(Uint8Array.from(this.c.done))
     }

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { Pool } from 'undici'
 import { ShoalError } from '../../../shared/errors.ts'
 import { createBucket, reserve, type TokenBucket } from '../../policy/token-bucket.ts'
+import { Http1Pool, type BodyPlan, type ResponseHead } from './http1-pool.ts'
 import { backoffMs, DEFAULT_RETRY, retryAfterMs, type RetryPolicy } from './retry-policy.ts'
 
 export interface CdnSourceOptions {
@@ -54,6 +55,7 @@ export interface FetchedRange {
 }
 
 const DROP_AFTER = 3
+const KEEP_ALIVE_MS = 30_000
 
 /** An error worth another attempt (maybe on another mirror), with what the server asked for. */
 class AttemptError extends Error {
@@ -69,7 +71,9 @@ class AttemptError extends Error {
 
 export class CdnSource {
   readonly mirrors: Mirror[]
+  /** undici pools, for https: origins. */
   private readonly pools = new Map<string, Pool>()
+  private readonly http1 = new Map<string, Http1Pool>()
   private readonly etags = new Map<string, string>()
   private readonly bucket: TokenBucket
   private readonly o: CdnSourceOptions
@@ -82,6 +86,7 @@ export class CdnSource {
     this.now = o.now ?? Date.now
     this.mirrors = o.mirrors.map((base) => ({ base: new URL(base.href.endsWith('/') ? base.href : base.href + '/'), failures: 0, ignoresRanges: false, lastProblem: undefined }))
     this.bucket = o.bucket ?? createBucket(o.limitDown, this.now())
+    o.signal?.addEventListener('abort', () => this.http1.forEach((pool) => pool.close()), { once: true })
   }
 
   /** Marks bytes from `mirror` as failing verification: demote now, drop after repeated failures. */
@@ -149,13 +154,16 @@ export class CdnSource {
 
   /** Ends every connection at once, in-flight requests included. */
   async close(): Promise<void> {
+    for (const pool of this.http1.values()) pool.close()
     await Promise.all([...this.pools.values()].map((p) => p.destroy()))
   }
 
-  /** Counts received bytes and, unless the request was paced already, holds the caller to the cap. */
-  private async throttle(bytes: number, paced: boolean): Promise<void> {
+  /** Counts `bytes` received; unless the request was paced already, the promise says when the caller may go on under the cap. */
+  private throttle(bytes: number, paced: boolean): Promise<void> | undefined {
     this.o.onBytes?.(bytes)
-    if (!paced) await this.pace(bytes)
+    if (paced) return undefined
+    const wait = reserve(this.bucket, bytes, this.now())
+    return wait > 0 ? sleep(wait, undefined, { signal: this.o.signal }) : undefined
   }
 
   private pick(avoid: Mirror | undefined): Mirror | undefined {
@@ -171,8 +179,17 @@ export class CdnSource {
   private poolFor(url: URL): Pool {
     let pool = this.pools.get(url.origin)
     if (!pool) {
-      pool = new Pool(url.origin, { connections: this.o.connections, keepAliveTimeout: 30_000 })
+      pool = new Pool(url.origin, { connections: this.o.connections, keepAliveTimeout: KEEP_ALIVE_MS })
       this.pools.set(url.origin, pool)
+    }
+    return pool
+  }
+
+  private http1For(url: URL): Http1Pool {
+    let pool = this.http1.get(url.origin)
+    if (!pool) {
+      pool = new Http1Pool(new URL(url.origin), this.o.connections, KEEP_ALIVE_MS)
+      this.http1.set(url.origin, pool)
     }
     return pool
   }
@@ -181,56 +198,72 @@ export class CdnSource {
     const end = start + out.length
     const url = new URL(path, mirror.base)
     if (url.protocol === 'file:') return this.readLocal(url, start, out, paced)
-    const etagKey = url.href
-    const etag = this.etags.get(etagKey)
+    const etag = this.etags.get(url.href)
     const headers: Record<string, string> = { range: `bytes=${start}-${end - 1}` }
     if (etag) headers['if-range'] = etag
     const sent = performance.now()
-    const res = await this.poolFor(url)
-      .request({ path: url.pathname + url.search, method: 'GET', headers, headersTimeout: this.o.stallMs, bodyTimeout: this.o.stallMs, ...(this.o.signal ? { signal: this.o.signal } : {}) })
-      .catch((err: Error) => {
-        throw new AttemptError(`${url.href}: ${err.message}`, false)
-      })
-    const status = res.statusCode
-    const header = (name: string) => {
-      const v = res.headers[name]
-      return Array.isArray(v) ? v[0] : v
-    }
-    if (status === 429 || status >= 500) {
-      await res.body.dump()
-      throw new AttemptError(`${url.href} answered HTTP ${status}`, false, retryAfterMs(header('retry-after'), this.now()))
-    }
-    // A replaced object is not the mirror's fault: retry against the new version (chunk hashes still decide).
-    const newEtag = header('etag')
-    const known = this.etags.get(etagKey)
-    if (newEtag) this.etags.set(etagKey, newEtag)
-    if (known && newEtag && newEtag !== known) {
-      await res.body.dump()
-      throw new AttemptError(`${url.href} changed during the download (ETag ${known} became ${newEtag})`, false)
-    }
-    if (status === 206) {
-      const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header('content-range') ?? '')
-      if (!range || Number(range[1]) !== start || Number(range[2]) !== end - 1) {
-        await res.body.dump()
-        throw new AttemptError(`${url.href} sent Content-Range "${header('content-range') ?? ''}" for bytes ${start}-${end - 1}`, true)
-      }
-      const headersMs = performance.now() - sent
-      const body = await this.readBody(res.body, url, 0, out, paced)
-      this.o.onSample?.({ headersMs, bytes: out.length, bodyMs: performance.now() - sent - headersMs })
+    let headersMs: number | undefined
+    const plan = (head: ResponseHead) => {
+      const body = this.check(head, mirror, url, start, out)
+      if (head.status === 206) headersMs = performance.now() - sent
       return body
+    }
+    let filled: number
+    try {
+      filled =
+        url.protocol === 'http:'
+          ? (await this.http1For(url).request({ path: url.pathname + url.search, headers, idleMs: this.o.stallMs, plan, onBytes: (n) => this.throttle(n, paced) })).filled
+          : await this.viaUndici(url, headers, plan, paced)
+    } catch (err) {
+      if (err instanceof AttemptError) throw err
+      throw new AttemptError(`${url.href}: ${(err as Error).message}`, false)
+    }
+    if (filled < out.length) throw new AttemptError(`${url.href} ended after ${filled} of ${out.length} bytes`, false)
+    if (headersMs !== undefined) this.o.onSample?.({ headersMs, bytes: out.length, bodyMs: performance.now() - sent - headersMs })
+    return out
+  }
+
+  /** The checks every answer passes before its body is used; throws what is wrong with it. */
+  private check(head: ResponseHead, mirror: Mirror, url: URL, start: number, out: Buffer): BodyPlan {
+    const end = start + out.length
+    const status = head.status
+    if (status === 429 || status >= 500) throw new AttemptError(`${url.href} answered HTTP ${status}`, false, retryAfterMs(head.header('retry-after'), this.now()))
+    // A replaced object is not the mirror's fault: retry against the new version (chunk hashes still decide).
+    const newEtag = head.header('etag')
+    const known = this.etags.get(url.href)
+    if (newEtag) this.etags.set(url.href, newEtag)
+    if (known && newEtag && newEtag !== known) throw new AttemptError(`${url.href} changed during the download (ETag ${known} became ${newEtag})`, false)
+    if (status === 206) {
+      const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(head.header('content-range') ?? '')
+      if (!range || Number(range[1]) !== start || Number(range[2]) !== end - 1) {
+        throw new AttemptError(`${url.href} sent Content-Range "${head.header('content-range') ?? ''}" for bytes ${start}-${end - 1}`, true)
+      }
+      return { skip: 0, into: out }
     }
     if (status === 200) {
       // The server ignored Range: take our bytes out of the full body, and prefer other mirrors from now on.
       mirror.ignoresRanges = true
-      return this.readBody(res.body, url, start, out, paced)
+      return { skip: start, into: out }
     }
-    await res.body.dump()
     throw new AttemptError(`${url.href} answered HTTP ${status}`, true)
   }
 
-  /** Fills `out` with the body's bytes after skipping `skip`; stops the transfer as soon as it has them. */
-  private async readBody(body: AsyncIterable<Buffer> & { destroy(): void }, url: URL, skip: number, out: Buffer, paced: boolean): Promise<Buffer> {
-    const length = out.length
+  /** HTTPS through undici; returns the bytes of the plan's buffer filled. */
+  private async viaUndici(url: URL, headers: Record<string, string>, plan: (head: ResponseHead) => BodyPlan, paced: boolean): Promise<number> {
+    const res = await this.poolFor(url).request({ path: url.pathname + url.search, method: 'GET', headers, headersTimeout: this.o.stallMs, bodyTimeout: this.o.stallMs, ...(this.o.signal ? { signal: this.o.signal } : {}) })
+    let body: BodyPlan
+    try {
+      body = plan({ status: res.statusCode, header: (name) => [res.headers[name]].flat()[0] })
+    } catch (err) {
+      res.body.destroy()
+      throw err
+    }
+    return this.readBody(res.body, body, paced)
+  }
+
+  /** Fills the plan's buffer with the body's bytes after skipping some; stops the transfer as soon as it has them. */
+  private async readBody(body: AsyncIterable<Buffer> & { destroy(): void }, { skip, into }: BodyPlan, paced: boolean): Promise<number> {
+    const length = into.length
     let seen = 0
     let filled = 0
     try {
@@ -239,7 +272,7 @@ export class CdnSource {
         const from = Math.max(0, skip - seen)
         const take = Math.min(part.length - from, length - filled)
         if (take > 0) {
-          part.copy(out, filled, from, from + take)
+          part.copy(into, filled, from, from + take)
           filled += take
         }
         seen += part.length
@@ -249,10 +282,9 @@ export class CdnSource {
         }
       }
     } catch (err) {
-      throw new AttemptError(`${url.href}: ${(err as Error).message} after ${filled} of ${length} bytes`, false)
+      throw new Error(`${(err as Error).message} after ${filled} of ${length} bytes`, { cause: err })
     }
-    if (filled < length) throw new AttemptError(`${url.href} ended after ${filled} of ${length} bytes`, false)
-    return out
+    return filled
   }
 
   /** A local folder as a mirror (a CDN root on disk or a network share). */
