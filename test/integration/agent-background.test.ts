@@ -44,12 +44,12 @@ afterAll(async () => {
 
 /** A greedy download through flow 1 until `signal` aborts. */
 async function userDownload(link: Bottleneck, signal: AbortSignal): Promise<void> {
-  const res = await fetch(`${link.urls[1]}/user-download.bin`, { signal })
-  const reader = res.body!.getReader()
   try {
+    const res = await fetch(`${link.urls[1]}/user-download.bin`, { signal })
+    const reader = res.body!.getReader()
     while (!(await reader.read()).done);
   } catch {
-    // aborted: the user's download ends here
+    // Aborted (before or after the headers): the user's download ends here.
   }
 }
 
