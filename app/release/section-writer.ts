@@ -26,7 +26,9 @@ function* batches(chunks: readonly NewChunk[]): Generator<readonly NewChunk[]> {
 
 /** Reads a batch's raw bytes, one read per run of chunks that sit back to back in the same file. */
 async function readBatch(batch: readonly NewChunk[], files: OpenFiles): Promise<Buffer> {
-  const raw = Buffer.allocUnsafe(batch.reduce((n, c) => n + c.size, 0))
+  // Never from Node's shared pool (small sizes would be): the buffer is transferred to a worker,
+  // and the pool's memory cannot be.
+  const raw = Buffer.allocUnsafeSlow(batch.reduce((n, c) => n + c.size, 0))
   let pos = 0
   for (let i = 0; i < batch.length; ) {
     const first = batch[i]!
