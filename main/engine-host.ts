@@ -3,7 +3,7 @@
 // same local API as every other client, so `client` is a ShoalClient that survives restarts.
 import { utilityProcess, type UtilityProcess } from 'electron'
 import type { ApiEvent, ShoalClient } from '../shared/api-contract.ts'
-import { createAgentClient } from '../shared/agent-client.ts'
+import { nodeAgentClient } from '../app/agent/agent-client.ts'
 import { engineReadySchema } from '../shared/ipc-contract.ts'
 
 export interface EngineHostOptions {
@@ -47,14 +47,7 @@ export function startEngine(options: EngineHostOptions): EngineHost {
     proc.on('message', (message: unknown) => {
       const parsed = engineReadySchema.safeParse(message)
       if (!parsed.success) return
-      const client = createAgentClient({
-        baseUrl: parsed.data.url,
-        token: parsed.data.token,
-        fetch: (url, init) => fetch(url, init),
-        openSocket: (url) => new WebSocket(url),
-        setTimer: (fn, ms) => setTimeout(fn, ms),
-        clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
-      })
+      const client = nodeAgentClient(parsed.data.url, parsed.data.token)
       current = client
       delay = options.restartDelayMs ?? 500
       unsubscribe?.()

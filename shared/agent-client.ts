@@ -53,7 +53,7 @@ export function createAgentClient(options: AgentClientOptions): ShoalClient {
     try {
       res = await options.fetch(`${base}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) })
     } catch (err) {
-      throw new ShoalError('E_FETCH', `the Shoal agent at ${base} cannot be reached: ${(err as Error).message}`, 'start it with `shoal agent`')
+      throw new ShoalError('E_AGENT', `the Shoal agent at ${base} cannot be reached: ${(err as Error).message}`, 'start it with `shoal agent`')
     }
     const text = await res.text()
     const json: unknown = text ? JSON.parse(text) : undefined

@@ -1,10 +1,10 @@
 // CLI commands that talk to a running `shoal agent` through its control API.
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import type { Job, Settings } from '../../../shared/api-contract.ts'
+import type { Job, Settings, ShoalClient } from '../../../shared/api-contract.ts'
 import { ShoalError } from '../../../shared/errors.ts'
 import { formatBytes } from '../../../shared/units.ts'
-import { AgentClient } from '../../agent/agent-client.ts'
+import { agentClientFor } from '../../agent/agent-client.ts'
 import type { JsonValue, Output } from '../output.ts'
 
 const rate = (n: number | null) => (n === null ? 'unlimited' : `${formatBytes(n)}/s`)
@@ -17,7 +17,7 @@ function jobLine(j: Job): string {
 }
 
 export async function statusCommand(out: Output, dataDir: string): Promise<void> {
-  const s = await AgentClient.forDataDir(dataDir).status()
+  const s = await agentClientFor(dataDir).status()
   if (out.json) return out.event('result', asJson(s))
   out.info(`shoal agent ${s.agentVersion}, up since ${s.startedAt}${s.paused ? ', all transfers PAUSED' : ''}`)
   out.info(`caps now: down ${rate(s.effectiveCaps.down)}, up ${rate(s.effectiveCaps.up)}`)
@@ -40,7 +40,7 @@ export interface AddFlags {
 }
 
 export async function addCommand(out: Output, dataDir: string, channelUrl: string, flags: AddFlags): Promise<void> {
-  const client = AgentClient.forDataDir(dataDir)
+  const client = agentClientFor(dataDir)
   const publicKey = await readFile(flags.pubkey, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new ShoalError('E_KEY', `cannot read --pubkey ${flags.pubkey}: ${err.code ?? err.message}`)
   })
@@ -51,7 +51,7 @@ export async function addCommand(out: Output, dataDir: string, channelUrl: strin
 }
 
 /** A job named by (a prefix of) its id, or the open job of a product. */
-async function findJob(client: AgentClient, ref: string): Promise<Job> {
+async function findJob(client: ShoalClient, ref: string): Promise<Job> {
   const { jobs } = await client.status()
   const open = (j: Job) => j.state !== 'done' && j.state !== 'cancelled'
   const found = jobs.filter((j) => j.id.startsWith(ref)).concat(jobs.filter((j) => j.productId === ref && open(j)))
@@ -61,7 +61,7 @@ async function findJob(client: AgentClient, ref: string): Promise<Job> {
 }
 
 export async function jobActionCommand(out: Output, dataDir: string, action: 'pause' | 'resume' | 'cancel', ref: string | undefined): Promise<void> {
-  const client = AgentClient.forDataDir(dataDir)
+  const client = agentClientFor(dataDir)
   if (ref === undefined) {
     if (action === 'cancel') throw new ShoalError('E_USAGE', 'cancel needs a job id or product id', 'run shoal status to see them')
     await client.setPausedAll(action === 'pause')
@@ -82,7 +82,7 @@ export interface CapsFlags {
 }
 
 export async function capsCommand(out: Output, dataDir: string, flags: CapsFlags): Promise<void> {
-  const client = AgentClient.forDataDir(dataDir)
+  const client = agentClientFor(dataDir)
   const down: Partial<Settings['caps']['down']> = {}
   const up: Partial<Settings['caps']['up']> = {}
   if (flags.down !== undefined) down.global = flags.down
@@ -91,7 +91,7 @@ export async function capsCommand(out: Output, dataDir: string, flags: CapsFlags
   if (flags.up !== undefined) up.global = flags.up
   if (flags.peersUp !== undefined) up.peers = flags.peersUp
   const changed = Object.keys(down).length + Object.keys(up).length > 0
-  const view = changed ? await client.patchSettings({ caps: { down, up } }) : await client.settings()
+  const view = changed ? await client.patchSettings({ caps: { down, up } }) : await client.status()
   const c = view.settings.caps
   if (out.json) return out.event('result', { caps: asJson(c), locked: view.locked.filter((l) => l.startsWith('caps')) })
   out.info(`download: global ${rate(c.down.global)}, cdn ${rate(c.down.cdn)}, peers ${rate(c.down.peers)}`)
@@ -101,7 +101,7 @@ export async function capsCommand(out: Output, dataDir: string, flags: CapsFlags
 }
 
 export async function policyShowCommand(out: Output, dataDir: string): Promise<void> {
-  const s = await AgentClient.forDataDir(dataDir).status()
+  const s = await agentClientFor(dataDir).status()
   if (out.json) return out.event('result', { policy: asJson(s.policy), locked: s.locked, settings: asJson(s.settings) })
   out.info(`policy file: ${s.policy.path} (${s.policy.error ? 'INVALID' : s.policy.loaded ? 'loaded' : 'none'})`)
   if (s.policy.error) out.info(`error: ${s.policy.error}`)
@@ -110,7 +110,7 @@ export async function policyShowCommand(out: Output, dataDir: string): Promise<v
 }
 
 export async function historyCommand(out: Output, dataDir: string): Promise<void> {
-  const h = await AgentClient.forDataDir(dataDir).history()
+  const h = await agentClientFor(dataDir).history()
   if (out.json) return out.event('result', asJson(h))
   for (const m of h.monthly) out.info(`${m.month}: peers saved ${formatBytes(m.saved)} of CDN traffic, CDN ${formatBytes(m.cdn)}, uploaded ${formatBytes(m.uploaded)}`)
   for (const e of h.entries) out.info(`  ${e.finishedAt}  ${e.productId} ${e.fromVersion ? `${e.fromVersion} -> ` : ''}${e.version} in ${e.seconds.toFixed(1)} s: cdn ${formatBytes(e.bytes.cdn)}, peers ${formatBytes(e.bytes.lan + e.bytes.wan)}, local ${formatBytes(e.bytes.local)}`)
