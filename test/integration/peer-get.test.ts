@@ -17,14 +17,20 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
 
+/** A release installed from nginx and seeded by `shoal seed` with `seedArgs`; both stop after the test. */
+async function seededRelease(dir: string, bytes: number, seedArgs: readonly string[]) {
+  const release = await installedRelease(dir, bytes)
+  cleanups.push(() => release.nginx.stop())
+  const seeder = startCli(['seed', '--dir', release.install, '--pubkey', release.pub, ...seedArgs], release.env)
+  cleanups.push(() => seeder.stop())
+  const { port } = (await seeder.waitFor('seeding')) as { port: number }
+  return { ...release, seeder, port }
+}
+
 describe('shoal get with peers', () => {
   it('takes the release from a LAN peer over an encrypted wire, leaving the CDN at zero chunk bytes, and falls back to the CDN when peers are silent', async () => {
     const dir = await tempDir()
-    const { f, nginx, pub, channel, install, env } = await installedRelease(dir, 6 * 1024 * 1024)
-    cleanups.push(() => nginx.stop())
-    const seeder = startCli(['seed', '--dir', install, '--pubkey', pub, '--peer-encryption', 'require'], env)
-    cleanups.push(() => seeder.stop())
-    const { port } = (await seeder.waitFor('seeding')) as { port: number }
+    const { f, nginx, pub, channel, port } = await seededRelease(dir, 6 * 1024 * 1024, ['--peer-encryption', 'require'])
 
     const before = await nginx.bodyBytesSent(/pack\.chunks/)
     const fromPeer = await runCli(['get', channel, '--pubkey', pub, '--dir', join(dir, 'b'), '--peer', `127.0.0.1:${port}`, '--peer-encryption', 'require', '--json'], { SHOAL_DATA_DIR: join(dir, 'data-b') })
@@ -73,11 +79,7 @@ const sum = (w: Written) => w.cdn + w.lan + w.wan + w.local
 describe('the CDN beside peers', () => {
   it('tops up a slow peer to the target rate, and every written byte is counted once', async () => {
     const dir = await tempDir()
-    const { f, nginx, pub, channel, install, env } = await installedRelease(dir, 24 * 1024 * 1024)
-    cleanups.push(() => nginx.stop())
-    const seeder = startCli(['seed', '--dir', install, '--pubkey', pub, '--limit-up', '2MiB'], env)
-    cleanups.push(() => seeder.stop())
-    const { port } = (await seeder.waitFor('seeding')) as { port: number }
+    const { f, pub, channel, port } = await seededRelease(dir, 24 * 1024 * 1024, ['--limit-up', '2MiB'])
 
     const run = await runCli(['get', channel, '--pubkey', pub, '--dir', join(dir, 'b'), '--peer', `127.0.0.1:${port}`, '--target-rate', '12MiB', '--json'], { SHOAL_DATA_DIR: join(dir, 'data-b') })
     expect(run.code, run.stderr).toBe(0)
@@ -92,11 +94,7 @@ describe('the CDN beside peers', () => {
 
   it('finishes from the CDN when every peer leaves mid-download', async () => {
     const dir = await tempDir()
-    const { f, nginx, pub, channel, install, env } = await installedRelease(dir, 24 * 1024 * 1024)
-    cleanups.push(() => nginx.stop())
-    const seeder = startCli(['seed', '--dir', install, '--pubkey', pub, '--limit-up', '4MiB'], env)
-    cleanups.push(() => seeder.stop())
-    const { port } = (await seeder.waitFor('seeding')) as { port: number }
+    const { f, pub, channel, seeder, port } = await seededRelease(dir, 24 * 1024 * 1024, ['--limit-up', '4MiB'])
 
     const get = startCli(['get', channel, '--pubkey', pub, '--dir', join(dir, 'b'), '--peer', `127.0.0.1:${port}`, '--peer-stall', '1s'], { SHOAL_DATA_DIR: join(dir, 'data-b') })
     cleanups.push(() => get.stop())
@@ -114,11 +112,7 @@ describe('the CDN beside peers', () => {
 
   it('finishes from peers when the CDN cannot serve the pack', async () => {
     const dir = await tempDir()
-    const { f, nginx, pub, channel, install, env } = await installedRelease(dir, 12 * 1024 * 1024)
-    cleanups.push(() => nginx.stop())
-    const seeder = startCli(['seed', '--dir', install, '--pubkey', pub, '--limit-up', '4MiB'], env)
-    cleanups.push(() => seeder.stop())
-    const { port } = (await seeder.waitFor('seeding')) as { port: number }
+    const { f, pub, channel, port } = await seededRelease(dir, 12 * 1024 * 1024, ['--limit-up', '4MiB'])
     // The pointer and manifest still resolve; every range request for the pack now gets a 404.
     await rm(join(f.cdn, 'game', '1.0.0', 'pack.chunks'))
 
