@@ -1,10 +1,8 @@
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { formatBytes } from '../../shared/units.ts'
+import { launcherEnv, SHOAL_LAUNCHER } from '../cli/launcher.ts'
 import { emptySourceBytes, offloadRatio, type SourceBytes } from '../engine/stats/source-bytes.ts'
-
-const CLI = fileURLToPath(new URL('../cli/shoal.ts', import.meta.url))
 
 export const clientInstall = (dir: string, n: number) => join(dir, `client-${n}`, 'install')
 export const clientData = (dir: string, n: number) => join(dir, `client-${n}`, 'data')
@@ -16,7 +14,7 @@ export interface RunningSeed {
 
 /** `shoal seed` for client `n`'s install, as its own process. */
 export async function startSeed(dir: string, n: number, pubkey: string, extra: readonly string[] = []): Promise<RunningSeed> {
-  const child = spawn(process.execPath, [CLI, 'seed', '--dir', clientInstall(dir, n), '--pubkey', pubkey, '--json', ...extra], { env: { ...process.env, SHOAL_DATA_DIR: clientData(dir, n) }, stdio: ['ignore', 'pipe', 'ignore'] })
+  const child = spawn(SHOAL_LAUNCHER, ['seed', '--dir', clientInstall(dir, n), '--pubkey', pubkey, '--json', ...extra], { env: launcherEnv({ ...process.env, SHOAL_DATA_DIR: clientData(dir, n) }), stdio: ['ignore', 'pipe', 'ignore'] })
   let out = ''
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', () => reject(new Error('shoal seed exited before serving')))
@@ -67,8 +65,8 @@ export async function runClients(dir: string, clients: readonly number[], channe
     states.map((state, k) => {
       const started = performance.now()
       const n = clients[k]!
-      const child = spawn(process.execPath, [CLI, 'get', channelUrl, '--pubkey', pubkey, '--dir', clientInstall(dir, n), '--json', ...extra], {
-        env: { ...process.env, SHOAL_DATA_DIR: clientData(dir, n) },
+      const child = spawn(SHOAL_LAUNCHER, ['get', channelUrl, '--pubkey', pubkey, '--dir', clientInstall(dir, n), '--json', ...extra], {
+        env: launcherEnv({ ...process.env, SHOAL_DATA_DIR: clientData(dir, n) }),
         stdio: ['ignore', 'pipe', 'ignore'],
       })
       let buffered = ''

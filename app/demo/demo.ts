@@ -6,9 +6,9 @@ import { randomBytes } from 'node:crypto'
 import { mkdtemp, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { Command, InvalidArgumentError } from 'commander'
 import { formatBytes, parseBytes } from '../../shared/units.ts'
+import { launcherEnv, SHOAL_LAUNCHER } from '../cli/launcher.ts'
 import type { SourceBytes } from '../engine/stats/source-bytes.ts'
 import { offloadRatio } from '../engine/stats/source-bytes.ts'
 import { runClients, startSeed, type ClientState } from './demo-clients.ts'
@@ -16,11 +16,9 @@ import { writeSampleBuild, writeUpdatedBuild } from './sample-build.ts'
 import { startStaticServer } from './static-server.ts'
 import { startTracker } from '../tracker/tracker-server.ts'
 
-const CLI = fileURLToPath(new URL('../cli/shoal.ts', import.meta.url))
-
 function shoal(args: string[], capture: boolean): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'] })
+    const child = spawn(SHOAL_LAUNCHER, args, { env: launcherEnv(), stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'] })
     let out = ''
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()))
     child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`shoal ${args[0]} exited with ${code}`))))

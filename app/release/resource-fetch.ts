@@ -1,8 +1,12 @@
 import { open } from 'node:fs/promises'
+import { get as httpGet, type IncomingMessage } from 'node:http'
+import { get as httpsGet } from 'node:https'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { resolve as resolvePath } from 'node:path'
-import { request } from 'undici'
 import { ShoalError } from '../../shared/errors.ts'
+
+/** No byte for this long fails the fetch. */
+const IDLE_TIMEOUT_MS = 30_000
 
 /** A pointer location from the command line: an http(s) URL or a local file path. */
 export function locationToUrl(location: string): URL {
@@ -14,27 +18,45 @@ export function locationToUrl(location: string): URL {
 export async function fetchBytes(url: URL, maxBytes: number, what: string): Promise<Buffer> {
   if (url.protocol === 'file:') return readLocal(fileURLToPath(url), maxBytes, what)
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ShoalError('E_USAGE', `${what}: unsupported URL scheme ${url.protocol}`)
-  let res
+  let res: IncomingMessage
   try {
-    res = await request(url, { headersTimeout: 30_000, bodyTimeout: 30_000 })
+    res = await answer(url)
   } catch (err) {
     throw new ShoalError('E_FETCH', `${what}: cannot fetch ${url.href}: ${(err as Error).message}`, 'check the URL and that the server is reachable')
   }
   if (res.statusCode !== 200) {
-    await res.body.dump()
+    res.destroy()
     throw new ShoalError('E_FETCH', `${what}: ${url.href} answered HTTP ${res.statusCode}`)
   }
   const parts: Buffer[] = []
   let total = 0
-  for await (const part of res.body) {
-    total += (part as Buffer).length
-    if (total > maxBytes) {
-      res.body.destroy()
-      throw new ShoalError('E_LIMIT', `${what}: ${url.href} is larger than ${maxBytes} bytes`)
+  try {
+    for await (const part of res) {
+      total += (part as Buffer).length
+      if (total > maxBytes) {
+        res.destroy()
+        throw new ShoalError('E_LIMIT', `${what}: ${url.href} is larger than ${maxBytes} bytes`)
+      }
+      parts.push(part as Buffer)
     }
-    parts.push(part as Buffer)
+  } catch (err) {
+    if (err instanceof ShoalError) throw err
+    throw new ShoalError('E_FETCH', `${what}: ${url.href} broke off after ${total} bytes: ${(err as Error).message}`, 'check that the server is reachable')
   }
   return Buffer.concat(parts)
+}
+
+/**
+ * The response head of a GET over Node's own http/https (its global agents keep the connection
+ * alive for the next document, and idle sockets do not hold the process open): undici, over 100
+ * modules, then loads only for an https: mirror.
+ */
+function answer(url: URL): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const req = (url.protocol === 'https:' ? httpsGet : httpGet)(url, { timeout: IDLE_TIMEOUT_MS }, resolve)
+    req.on('timeout', () => req.destroy(new Error(`no bytes for ${IDLE_TIMEOUT_MS / 1000} s`)))
+    req.on('error', reject)
+  })
 }
 
 async function readLocal(path: string, maxBytes: number, what: string): Promise<Buffer> {

@@ -1,6 +1,4 @@
-import { mkdirSync } from 'node:fs'
-import { availableParallelism, homedir } from 'node:os'
-import { join } from 'node:path'
+import { availableParallelism } from 'node:os'
 import { Worker, type Transferable } from 'node:worker_threads'
 
 /** Messages a pool worker sends: progress while working, then one result or an error. */
@@ -25,13 +23,6 @@ interface Pending<T, R> {
   readonly pinned: number | undefined
 }
 
-/** The user's own cache folder for worker compile caches (XDG), created private; a cache, not state. */
-export function userCompileCache(env: NodeJS.ProcessEnv = process.env): string {
-  const dir = join(env['XDG_CACHE_HOME'] || join(homedir(), '.cache'), 'shoal', 'compile-cache')
-  mkdirSync(dir, { recursive: true, mode: 0o700 })
-  return dir
-}
-
 /** A fixed set of worker threads running one script; each takes one task at a time, in submission order. */
 export class WorkerPool<T, R> {
   private readonly idle: Worker[] = []
@@ -44,7 +35,7 @@ export class WorkerPool<T, R> {
    * `compileCache` is a folder for Node's module compile cache in the workers. With it, a worker
    * loads its TypeScript already stripped instead of starting the type stripper: two placement
    * workers took 24 MB instead of 50 MB here. Keep it in a folder only this user can write
-   * (see `userCompileCache`).
+   * (see `userCompileCache` in compile-cache.ts).
    */
   constructor(script: URL, size: number = Math.max(1, availableParallelism()), options: { readonly compileCache?: string } = {}) {
     const env = options.compileCache ? { ...process.env, NODE_COMPILE_CACHE: options.compileCache } : undefined

@@ -3,16 +3,19 @@
 import { spawn } from 'node:child_process'
 import { createPrivateKey } from 'node:crypto'
 import { cp, mkdir, rm, stat, writeFile } from 'node:fs/promises'
+import { loadavg } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { formatBytes } from '../../shared/units.ts'
+import { launcherEnv, SHOAL_LAUNCHER } from '../../app/cli/launcher.ts'
 import { seededBytes } from '../../app/demo/sample-build.ts'
 import { publish } from '../../app/release/publish.ts'
 import { generateKeyPair } from '../../app/release/signing.ts'
 import { startNginx, type Nginx } from '../support/nginx.ts'
-import { run, timeIt } from './measure.ts'
+import { cpuOf, run, timeIt, type Cpu } from './measure.ts'
 
-const CLI = fileURLToPath(new URL('../../app/cli/shoal.ts', import.meta.url))
+
+const loadAverage = () => loadavg().map((l) => l.toFixed(1)).join(' ')
+const range = (xs: number[]) => (Math.min(...xs) === Math.max(...xs) ? xs[0]!.toFixed(2) : `${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)}`)
 
 export interface CdnBenchOptions {
   readonly work: string
@@ -43,7 +46,8 @@ export async function publisher(work: string): Promise<Publisher> {
 /** `shoal get` as a child process, reporting each JSON line as it arrives. */
 function shoalGet(args: string[], dataDir: string, onEvent: (e: Record<string, unknown>, seconds: number) => void): { done: Promise<Record<string, unknown>>; kill: () => void } {
   const started = performance.now()
-  const child = spawn(process.execPath, [CLI, 'get', ...args, '--json'], { env: { ...process.env, SHOAL_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'inherit'] })
+  // Through the launcher, as users start it: its heap and malloc settings are part of the figures.
+  const child = spawn(SHOAL_LAUNCHER, ['get', ...args, '--json'], { env: launcherEnv({ ...process.env, SHOAL_DATA_DIR: dataDir }), stdio: ['ignore', 'pipe', 'inherit'] })
   let buffered = ''
   let last: Record<string, unknown> = {}
   child.stdout.on('data', (d: Buffer) => {
@@ -79,34 +83,46 @@ async function installVsDownloaders(o: CdnBenchOptions, results: Record<string, 
   try {
     const store = `${nginx.url}/bench/1.0.0/pack.chunks`
     const rss: number[] = []
-    const sides: [string, () => Promise<unknown>][] = [
-      ['shoal get (4 connections)', async () => rss.push((await freshGet(nginx, p.pubPath, work, 'i4'))['peakRssBytes'] as number)],
-      ['shoal get (8 connections)', async () => rss.push((await freshGet(nginx, p.pubPath, work, 'i8', ['--connections', '8']))['peakRssBytes'] as number)],
-      ['aria2c -x8', () => run('aria2c', ['-x8', '-s8', '-q', '--allow-overwrite=true', '--file-allocation=none', '-d', work, '-o', 'aria2.bin', store])],
-      ['curl', () => run('curl', ['-sf', '-o', join(work, 'curl.bin'), store])],
+    const cpu = new Map<string, Cpu[]>()
+    const shoal = (name: string, extra: string[]) => async () => {
+      const done = await freshGet(nginx, p.pubPath, work, name, extra)
+      rss.push(done['peakRssBytes'] as number)
+      return done['cpuSeconds'] as Cpu
+    }
+    const aria2c = (out: string) => ['-x8', '-s8', '-q', '--allow-overwrite=true', '--file-allocation=none', '-d', work, '-o', out, store]
+    const sides: [string, () => Promise<Cpu | undefined>][] = [
+      ['shoal get (4 connections)', shoal('i4', [])],
+      ['shoal get (8 connections)', shoal('i8', ['--connections', '8'])],
+      ['aria2c -x8', () => cpuOf(['aria2c', ...aria2c('aria2.bin')])],
+      ['curl', () => cpuOf(['curl', '-sf', '-o', join(work, 'curl.bin'), store])],
       // An install must be on disk before it is switched in; aria2c never fsyncs. This row makes it durable too.
-      ['aria2c -x8, then sync', async () => (await run('aria2c', ['-x8', '-s8', '-q', '--allow-overwrite=true', '--file-allocation=none', '-d', work, '-o', 'aria2s.bin', store]), await run('sync'))],
+      ['aria2c -x8, then sync', async () => (await run('aria2c', aria2c('aria2s.bin')), await run('sync'), undefined)],
     ]
     const times = new Map<string, number[]>(sides.map(([name]) => [name, []]))
     // Interleaved rounds, so drift in the machine's state hits every side alike.
     for (let r = 0; r < o.repeat; r++) {
       for (const [name, fn] of sides) {
         await run('sync')
-        times.get(name)!.push((await timeIt(1, fn)).median)
+        let used: Cpu | undefined
+        times.get(name)!.push((await timeIt(1, async () => (used = await fn()))).median)
+        if (used) cpu.set(name, [...(cpu.get(name) ?? []), used])
       }
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
     const aria = median(times.get('aria2c -x8')!)
-    console.log(`\nverified install of ${formatBytes(o.size)} from nginx (median of ${o.repeat}; shoal verifies, fsyncs and switches; aria2c and curl only download):`)
+    console.log(`\nverified install of ${formatBytes(o.size)} from nginx (median of ${o.repeat}; shoal verifies, fsyncs and switches; aria2c and curl only download; load average ${loadAverage()}):`)
     const rows: Record<string, unknown> = {}
     for (const [name, xs] of times) {
       const t = median(xs)
-      rows[name] = { seconds: t, MBps: o.size / 1e6 / t, vsAria2c: t / aria }
-      console.log(`  ${name.padEnd(26)} ${t.toFixed(2)} s  ${(o.size / 1e6 / t).toFixed(0).padStart(5)} MB/s  ${(t / aria).toFixed(2)}x aria2c's time`)
+      const used = cpu.get(name)
+      const cpuText = used ? `  CPU user ${range(used.map((c) => c.user))} s, system ${range(used.map((c) => c.system))} s` : ''
+      rows[name] = { seconds: t, MBps: o.size / 1e6 / t, vsAria2c: t / aria, ...(used ? { cpuSeconds: used } : {}) }
+      console.log(`  ${name.padEnd(26)} ${t.toFixed(2)} s  ${(o.size / 1e6 / t).toFixed(0).padStart(5)} MB/s  ${(t / aria).toFixed(2)}x aria2c's time${cpuText}`)
     }
     const peak = Math.max(...rss)
     rows['peakRssBytes'] = peak
-    console.log(`  shoal peak RSS ${formatBytes(peak)}`)
+    rows['loadAverage'] = loadAverage()
+    console.log(`  shoal peak RSS ${formatBytes(peak)} (each run: ${rss.map((b) => formatBytes(b)).join(', ')})`)
     results['cdnInstall'] = rows
   } finally {
     await nginx.stop()

@@ -21,3 +21,17 @@ export async function timeIt(repeat: number, fn: () => Promise<unknown>): Promis
 }
 
 export const mbps = (bytes: number, seconds: number) => bytes / 1e6 / seconds
+
+/** CPU seconds a process used, its threads included. */
+export interface Cpu {
+  readonly user: number
+  readonly system: number
+}
+
+/** Runs a command and returns the CPU time it used, from the shell's `times` (children's line). */
+export async function cpuOf(argv: readonly string[]): Promise<Cpu> {
+  const { stdout } = await run('sh', ['-c', '"$@" >/dev/null && times', 'sh', ...argv])
+  const children = stdout.trim().split('\n').at(-1)!
+  const [user, system] = [...children.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]))
+  return { user: user!, system: system! }
+}

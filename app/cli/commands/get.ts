@@ -8,8 +8,7 @@ import { locationToUrl } from '../../release/resource-fetch.ts'
 import { openStateDb, type StateDb } from '../../store/state-db.ts'
 import { loadPublicKey } from '../key-files.ts'
 import type { Output } from '../output.ts'
-import { seedCommand } from './seed.ts'
-import { DEFAULT_MAX_PEERS, type PeerEncryption } from '../../engine/swarm/swarm-client.ts'
+import { DEFAULT_MAX_PEERS, type PeerEncryption } from '../../engine/swarm/peer-settings.ts'
 
 export { DEFAULT_CONNECTIONS }
 
@@ -82,9 +81,11 @@ async function jobOptions(out: Output, dataDir: string, db: StateDb, flags: Fetc
 
 function reportJob(out: Output, dir: string, result: JobResult, verb: string): void {
   const { bytes } = result
-  // maxRSS covers the worker threads too: they share the process.
-  const peakRssBytes = process.resourceUsage().maxRSS * 1024
-  const fields = { product: result.product, version: result.version, from: result.fromVersion ?? null, upToDate: result.upToDate, resumed: result.resumed, bytes: { ...bytes }, written: { ...result.written }, totalBytes: result.totalBytes, seconds: result.seconds, bannedPeers: result.bannedPeers, cdnPieces: result.cdnPieces, uploaded: result.uploaded, peakRssBytes }
+  // maxRSS and the CPU times cover the worker threads too: they share the process.
+  const usage = process.resourceUsage()
+  const peakRssBytes = usage.maxRSS * 1024
+  const cpuSeconds = { user: usage.userCPUTime / 1e6, system: usage.systemCPUTime / 1e6 }
+  const fields = { product: result.product, version: result.version, from: result.fromVersion ?? null, upToDate: result.upToDate, resumed: result.resumed, bytes: { ...bytes }, written: { ...result.written }, totalBytes: result.totalBytes, seconds: result.seconds, bannedPeers: result.bannedPeers, cdnPieces: result.cdnPieces, uploaded: result.uploaded, peakRssBytes, cpuSeconds }
   if (out.json) out.event('done', fields)
   else if (result.upToDate) out.info(`${result.product} ${result.version} is already installed in ${dir}`)
   else out.info(`${verb} ${result.product} ${result.fromVersion && result.fromVersion !== result.version ? `${result.fromVersion} -> ` : ''}${result.version} in ${result.seconds.toFixed(1)} s: ${formatBytes(result.totalBytes)}; ${perSource(bytes)}${result.resumed ? ' (resumed)' : ''}${result.bannedPeers.length ? `; banned for bad data: ${result.bannedPeers.join(', ')}` : ''}`)
@@ -102,7 +103,9 @@ export async function getCommand(out: Output, dataDir: string, channel: string, 
     const result = await getRelease({ ...options, pointerUrl: locationToUrl(channel), allowDowngrade: flags.allowDowngrade }).finally(stop)
     reportJob(out, flags.dir, result, result.fromVersion ? 'updated' : 'installed')
   })
-  if (flags.seed) await seedCommand(out, dataDir, { dir: flags.dir, pubkey: flags.pubkey, tracker: flags.tracker ?? [], trackerTokenFile: flags.trackerTokenFile, port: 0, limitUp: flags.limitUp ?? 0, maxPeers: flags.maxPeers ?? DEFAULT_MAX_PEERS, listen: flags.listen, lsd: flags.lsd, peerEncryption: flags.peerEncryption ?? 'prefer' })
+  if (!flags.seed) return
+  const { seedCommand } = await import('./seed.ts')
+  await seedCommand(out, dataDir, { dir: flags.dir, pubkey: flags.pubkey, tracker: flags.tracker ?? [], trackerTokenFile: flags.trackerTokenFile, port: 0, limitUp: flags.limitUp ?? 0, maxPeers: flags.maxPeers ?? DEFAULT_MAX_PEERS, listen: flags.listen, lsd: flags.lsd, peerEncryption: flags.peerEncryption ?? 'prefer' })
 }
 
 export function verifyCommand(out: Output, dataDir: string, flags: FetchFlags & { repair: boolean }): Promise<void> {

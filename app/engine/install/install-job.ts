@@ -6,13 +6,14 @@ import { existsSync } from 'node:fs'
 import { readdir, rm, statfs } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
-import semver from 'semver'
+import semverLt from 'semver/functions/lt.js'
 import { ShoalError } from '../../../shared/errors.ts'
 import type { Manifest } from '../../../shared/release-schema.ts'
 import { decodeManifest } from '../../release/manifest-codec.ts'
 import { resolveRelease } from '../../release/resolve.ts'
 import { keyId } from '../../release/signing.ts'
-import { userCompileCache, WorkerPool } from '../../release/worker-pool.ts'
+import { userCompileCache } from '../../release/compile-cache.ts'
+import { WorkerPool } from '../../release/worker-pool.ts'
 import type { StateDb } from '../../store/state-db.ts'
 import type { LiveLimits } from '../../policy/live-limits.ts'
 import { CdnSource, type FetchSample } from '../sources/cdn-source.ts'
@@ -25,12 +26,11 @@ import { planInstall, type InstallPlan } from './install-plan.ts'
 import type { PlacementResult, PlacementTask } from './placement-tasks.ts'
 import { Stager, type PeerFetch } from './stager.ts'
 import { usesLanDiscovery } from '../swarm/discovery-policy.ts'
-import { fetchFromSwarm } from '../swarm/swarm-fetch.ts'
 import { noCdnPieces, type CdnReason } from '../scheduler/cdn-scheduler.ts'
 import { createSourceLedger } from '../stats/source-ledger.ts'
 import type { PeerClass } from '../stats/peer-class.ts'
 import { localAddresses } from '../../net/local-addresses.ts'
-import type { PeerEncryption } from '../swarm/swarm-client.ts'
+import type { PeerEncryption } from '../swarm/peer-settings.ts'
 import { installOps, rollbackOps, runJournal, type SwitchOp } from './switch-journal.ts'
 
 /** What every engine job needs: where, with which key and state, and how to reach the CDN. */
@@ -111,8 +111,8 @@ export interface JobResult {
   readonly uploaded: Record<PeerClass, number>
 }
 
-/** Defaults chosen by `npm run bench` (README, "CDN engine"). */
-export const DEFAULT_CONNECTIONS = 4
+export { DEFAULT_CONNECTIONS } from './job-defaults.ts'
+/** Chosen by `npm run bench` (README, "CDN engine"). */
 export const RANGE_OPTIONS = { maxGap: 64 * 1024, maxRange: 4 * 1024 * 1024 }
 const FREE_SPACE_MARGIN = 64 * 1024 * 1024
 
@@ -222,7 +222,7 @@ export function getRelease(o: GetOptions): Promise<JobResult> {
     const { manifest, pointer } = release
     const row = readInstalledRow(o.db, paths.install)
     const installed = await installedManifest(row, paths, o.publicKey, manifest.product)
-    if (installed && semver.lt(manifest.version, installed.version) && !o.allowDowngrade) {
+    if (installed && semverLt(manifest.version, installed.version) && !o.allowDowngrade) {
       throw new ShoalError('E_ROLLBACK', `${paths.install} has ${installed.version}; the channel offers ${manifest.version}, a downgrade`, 'pass --allow-downgrade to install it anyway')
     }
     if (row && createHash('sha256').update(row.manifest).digest('hex') === pointer.manifest.sha256) {
@@ -326,6 +326,8 @@ function swarmFetch(o: JobOptions, manifest: Manifest, bytes: SourceBytes, banne
   const lsd = usesLanDiscovery(manifest.scope, s?.lsd)
   if (!s || (s.peers.length === 0 && s.trackers.length === 0 && manifest.pack.announce.length === 0 && !lsd)) return undefined
   return async (pending, writeTo, hooks) => {
+    // webtorrent and its dependencies load only for a job that has a swarm.
+    const { fetchFromSwarm } = await import('../swarm/swarm-fetch.ts')
     const got = await fetchFromSwarm({
       manifest,
       pending,

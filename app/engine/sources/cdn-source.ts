@@ -5,7 +5,7 @@
 import { open } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { Pool } from 'undici'
+import type { Pool } from 'undici'
 import { ShoalError } from '../../../shared/errors.ts'
 import { createBucket, reserve, type TokenBucket } from '../../policy/token-bucket.ts'
 import { Http1Pool, type BodyPlan, type ResponseHead } from './http1-pool.ts'
@@ -176,7 +176,11 @@ export class CdnSource {
     return healthiest[this.next++ % healthiest.length]
   }
 
-  private poolFor(url: URL): Pool {
+  private async poolFor(url: URL): Promise<Pool> {
+    const known = this.pools.get(url.origin)
+    if (known) return known
+    // undici (over 100 modules) loads only for an https: mirror: plain http goes through Http1Pool.
+    const { Pool } = await import('undici')
     let pool = this.pools.get(url.origin)
     if (!pool) {
       pool = new Pool(url.origin, { connections: this.o.connections, keepAliveTimeout: KEEP_ALIVE_MS })
@@ -250,7 +254,7 @@ export class CdnSource {
 
   /** HTTPS through undici; returns the bytes of the plan's buffer filled. */
   private async viaUndici(url: URL, headers: Record<string, string>, plan: (head: ResponseHead) => BodyPlan, paced: boolean): Promise<number> {
-    const res = await this.poolFor(url).request({ path: url.pathname + url.search, method: 'GET', headers, headersTimeout: this.o.stallMs, bodyTimeout: this.o.stallMs, ...(this.o.signal ? { signal: this.o.signal } : {}) })
+    const res = await (await this.poolFor(url)).request({ path: url.pathname + url.search, method: 'GET', headers, headersTimeout: this.o.stallMs, bodyTimeout: this.o.stallMs, ...(this.o.signal ? { signal: this.o.signal } : {}) })
     let body: BodyPlan
     try {
       body = plan({ status: res.statusCode, header: (name) => [res.headers[name]].flat()[0] })

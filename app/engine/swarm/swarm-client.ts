@@ -1,5 +1,6 @@
 import type { Server } from 'node:net'
 import WebTorrent from 'webtorrent'
+import { PEER_ENCRYPTION, type PeerEncryption } from './peer-settings.ts'
 
 export interface SwarmClientOptions {
   /** TCP port for peers; 0 picks a free one. */
@@ -21,16 +22,7 @@ export interface SwarmClientOptions {
   readonly encryption?: PeerEncryption
 }
 
-/**
- * MSE/PE, webtorrent's `secure`: `off` speaks plain BitTorrent, `prefer` offers encryption and
- * accepts plaintext, `require` insists on RC4. Node's OpenSSL 3 has no RC4 without the legacy
- * provider, so RC4 runs in JavaScript (README, "Peer encryption", for the measured cost).
- */
-export const PEER_ENCRYPTION = { off: 0, prefer: 1, require: 2 } as const
-export type PeerEncryption = keyof typeof PEER_ENCRYPTION
-
-/** webtorrent's own default connection count. */
-export const DEFAULT_MAX_PEERS = 55
+export { DEFAULT_MAX_PEERS, PEER_ENCRYPTION, type PeerEncryption } from './peer-settings.ts'
 
 /**
  * A webtorrent client that only goes where Shoal sends it: TCP peers, the release's trackers
