@@ -1,6 +1,5 @@
 import { open } from 'node:fs/promises'
-import { get as httpGet, type IncomingMessage } from 'node:http'
-import { get as httpsGet } from 'node:https'
+import type { IncomingMessage } from 'node:http'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { resolve as resolvePath } from 'node:path'
 import { ShoalError } from '../../shared/errors.ts'
@@ -52,8 +51,11 @@ export async function fetchBytes(url: URL, maxBytes: number, what: string): Prom
  * modules, then loads only for an https: mirror.
  */
 function answer(url: URL): Promise<IncomingMessage> {
+  // getBuiltinModule, not `import`: an ES import of node:http evaluates all its lazy exports,
+  // and its WebSocket loads Node's bundled undici, http2 and web streams (3 MB of heap here).
+  const { get } = process.getBuiltinModule(url.protocol === 'https:' ? 'node:https' : 'node:http')
   return new Promise((resolve, reject) => {
-    const req = (url.protocol === 'https:' ? httpsGet : httpGet)(url, { timeout: IDLE_TIMEOUT_MS }, resolve)
+    const req = get(url, { timeout: IDLE_TIMEOUT_MS }, resolve)
     req.on('timeout', () => req.destroy(new Error(`no bytes for ${IDLE_TIMEOUT_MS / 1000} s`)))
     req.on('error', reject)
   })
