@@ -334,15 +334,17 @@ export class Stager {
 
   /**
    * Fetches ranges in parallel; chunks that fail verification are fetched again, avoiding the
-   * mirror that sent them. Each loop overlaps its next fetch with the placing of its last range
-   * and recycles two buffers, so memory stays at 2 x parallel x range size.
+   * mirror that sent them. Each loop overlaps its next fetch with the placing of its last range.
+   * Placed buffers go back to one pool shared by the loops, so there are only as many as are
+   * filling or placing at once: at most 2 x parallel x range size, and about parallel + 2 when
+   * placing keeps up with the network (one pool per loop kept all 2 x parallel alive).
    */
   private async fetchFromCdn(chunks: number[]): Promise<void> {
     const locations = storeLocations(this.c.manifest)
     const queue: FetchJob[] = planRanges(this.c.manifest, locations, chunks, this.c.ranges).map((range) => ({ range, avoid: undefined }))
     let failed = false
+    const spare: ArrayBuffer[] = []
     const loop = async () => {
-      const spare: ArrayBuffer[] = []
       let placing: Promise<void> = Promise.resolve()
       for (let job = queue.shift(); job && !failed; job = queue.shift()) {
         const { bytes, mirror } = await this.c.cdn.fetchRange(job.range.path, job.range.start, job.range.end, job.avoid, spare.pop())
