@@ -50,7 +50,8 @@ export function planInstall(next: Manifest, installed: Manifest | undefined): In
       offset += installed!.chunks.size[c]!
     }
   }
-  const digests = chunkDigests(next)
+  // Hex digests only when there is an installed version to look chunks up in (57k strings per GiB).
+  const digests = oldWhere.size > 0 ? chunkDigests(next) : undefined
   const targets = new Map<number, Target[]>()
   const local = new Map<number, LocalCopy>()
   const files = next.files.map((f, i): PlannedFile => {
@@ -62,7 +63,7 @@ export function planInstall(next: Manifest, installed: Manifest | undefined): In
       const list = targets.get(c)
       if (list) list.push({ file: i, offset })
       else targets.set(c, [{ file: i, offset }])
-      const copy = oldWhere.get(digests[c]!)
+      const copy = digests && oldWhere.get(digests[c]!)
       if (copy) local.set(c, copy)
       offset += next.chunks.size[c]!
     }
