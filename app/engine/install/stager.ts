@@ -10,6 +10,7 @@ import type { WorkerPool } from '../../release/worker-pool.ts'
 import type { CdnSource, Mirror } from '../sources/cdn-source.ts'
 import { planRanges, storeLocations, type RangeOptions, type StoreRange } from '../sources/range-planner.ts'
 import { clearBit, hasBit, setBit } from './bitfield.ts'
+import { RangeBuffers } from './range-buffers.ts'
 import { fileTargets, type InstallPlan, type Target } from './install-plan.ts'
 import { ITEM_FIELDS, TARGET_FIELDS, type HashSpanResult, type PlaceResult, type PlaceTask, type PlacementResult, type PlacementTask, type VerifyFileResult } from './placement-tasks.ts'
 import type { FilePosition } from '../storage/install-piece-store.ts'
@@ -335,22 +336,31 @@ export class Stager {
   /**
    * Fetches ranges in parallel; chunks that fail verification are fetched again, avoiding the
    * mirror that sent them. Each loop overlaps its next fetch with the placing of its last range.
-   * Placed buffers go back to one pool shared by the loops, so there are only as many as are
-   * filling or placing at once: at most 2 x parallel x range size, and about parallel + 2 when
-   * placing keeps up with the network (one pool per loop kept all 2 x parallel alive).
+   * Buffers come from a fixed set of (parallel + placement workers): one filling per loop, and
+   * the rest being placed.
    */
   private async fetchFromCdn(chunks: number[]): Promise<void> {
     const locations = storeLocations(this.c.manifest)
     const queue: FetchJob[] = planRanges(this.c.manifest, locations, chunks, this.c.ranges).map((range) => ({ range, avoid: undefined }))
     let failed = false
-    const spare: ArrayBuffer[] = []
+    const buffers = new RangeBuffers(this.c.parallel + this.c.workers.size, this.c.ranges.maxRange)
     const loop = async () => {
       let placing: Promise<void> = Promise.resolve()
       for (let job = queue.shift(); job && !failed; job = queue.shift()) {
-        const { bytes, mirror } = await this.c.cdn.fetchRange(job.range.path, job.range.start, job.range.end, job.avoid, spare.pop())
+        const into = await buffers.take(job.range.end - job.range.start)
+        const { bytes, mirror } = await this.c.cdn.fetchRange(job.range.path, job.range.start, job.range.end, job.avoid, into).catch((err: unknown) => {
+          buffers.give(into)
+          throw err
+        })
         await placing
         const current = job
-        placing = this.placeRange(current, bytes, mirror, locations, queue).then((returned) => void (returned && spare.push(returned)))
+        placing = this.placeRange(current, bytes, mirror, locations, queue).then(
+          (returned) => (returned ? buffers.give(returned) : buffers.lost()),
+          (err: unknown) => {
+            buffers.lost()
+            throw err
+          },
+        )
         // Handled here so a failure while the next fetch runs is not an unhandled rejection;
         // `await placing` still rethrows it, and the other loops stop taking ranges.
         placing.catch(() => (failed = true))
