@@ -128,6 +128,22 @@ describe('bad input loses nothing', () => {
     await nothingWritten(tampered)
   })
 
+  it("a one-chunk file is checked whole by its chunk's hash only when the manifest gives that same digest", async () => {
+    const copy = join(dir, 'cdn-one-chunk')
+    await cp(f.cdn, copy, { recursive: true })
+    const forged: Fixture = { ...f, cdn: copy, pointerPath: join(copy, 'game', 'channels', 'stable.json') }
+    // run.sh is a single chunk: a file SHA-256 that differs from the chunk's must still fail the install.
+    await forgeInto(forged, (m) => {
+      const script = m.files.find((file) => file.path === 'run.sh')!
+      expect(script.chunks).toHaveLength(1)
+      script.sha256 = '0'.repeat(64)
+    })
+    const c = client()
+    const run = await get(c, forged.pointerPath)
+    expect(run.last).toMatchObject({ event: 'error', code: 'E_IO' })
+    expect(run.last['message']).toMatch(/run\.sh does not match the manifest's SHA-256/)
+  })
+
   it.each<[Fault, string[]]>([
     ['ignore-range', []],
     ['truncate', []],

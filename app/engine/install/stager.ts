@@ -99,6 +99,8 @@ export class Stager {
   /** Files built from chunks (not hard-linked): each gets a whole-file SHA-256 check. */
   private readonly assembled = new Set<number>()
   private readonly fileHashes = new Map<number, FileHash>()
+  /** One-chunk files checked whole by their chunk's verification in this run (see proveByChunk). */
+  private readonly provenByChunk = new Set<number>()
   private lastCheckpoint = Date.now()
 
   constructor(c: StageContext) {
@@ -158,10 +160,23 @@ export class Stager {
   /** Assembled files whose whole-file SHA-256 does not match the manifest. */
   private async verifyAssembled(): Promise<number[]> {
     const checks = [...this.assembled].map(async (i) => {
+      if (this.provenByChunk.has(i)) return undefined
       const { sha256 } = await this.hashForward(i, true)
       return sha256 === this.c.manifest.files[i]!.sha256 ? undefined : i
     })
     return (await Promise.all(checks)).filter((i) => i !== undefined)
+  }
+
+  /**
+   * A file that is one chunk, whose SHA-256 the manifest gives as that chunk's digest, was
+   * checked whole when the chunk was verified before it was written: no second hash of the same
+   * bytes. Only for chunks this run verified and placed; a chunk from peers (checked by piece
+   * SHA-1) or one a checkpoint says was placed before (maybe lost to a power cut since) still gets
+   * its file read back and hashed.
+   */
+  private proveByChunk(i: number): void {
+    const chunks = this.c.manifest.files[i]!.chunks
+    if (chunks.length === 1 && this.digests.toString('hex', chunks[0]! * 32, chunks[0]! * 32 + 32) === this.c.manifest.files[i]!.sha256) this.provenByChunk.add(i)
   }
 
   /**
@@ -406,7 +421,7 @@ export class Stager {
     const copies = (p: ChunkFromPeers) => this.targets.get(p.chunk)?.length ?? 0
     this.c.onPlaced('lan', fresh.reduce((n, p) => n + p.lan * copies(p), 0))
     this.c.onPlaced('wan', fresh.reduce((n, p) => n + p.wan * copies(p), 0))
-    this.markPlaced(fresh.map((p) => p.chunk))
+    this.markPlaced(fresh.map((p) => p.chunk), false)
   }
 
   /** Counts chunks a source placed; a chunk another source placed first is waste, not counted twice. */
@@ -414,16 +429,20 @@ export class Stager {
     const fresh = chunks.filter((c) => !hasBit(this.c.done, c))
     this.c.onWasted(chunks.filter((c) => hasBit(this.c.done, c)).reduce((n, c) => n + this.c.manifest.chunks.size[c]!, 0))
     this.c.onPlaced(from, fresh.reduce((n, c) => n + this.footprint(c), 0))
-    this.markPlaced(fresh)
+    this.markPlaced(fresh, true)
   }
 
-  private markPlaced(chunks: readonly number[]): void {
+  /** `sha256Checked`: the chunks' own SHA-256 was verified before they were written (not so for peers' pieces, checked by SHA-1). */
+  private markPlaced(chunks: readonly number[], sha256Checked: boolean): void {
     const files = new Set<number>()
     for (const c of chunks) {
       setBit(this.c.done, c)
       for (const t of this.targets.get(c) ?? []) files.add(t.file)
     }
-    for (const i of files) void this.hashForward(i, false)
+    for (const i of files) {
+      if (sha256Checked && !this.fileHashes.has(i)) this.proveByChunk(i)
+      if (!this.provenByChunk.has(i)) void this.hashForward(i, false)
+    }
     if (Date.now() - this.lastCheckpoint >= CHECKPOINT_MS) {
       this.lastCheckpoint = Date.now()
       this.c.persist(Uint8Array.from(this.c.done))
