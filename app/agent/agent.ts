@@ -29,6 +29,7 @@ import { resolveRelease } from '../release/resolve.ts'
 import type { StateDb } from '../store/state-db.ts'
 import { nextCheckDelay } from '../policy/check-timer.ts'
 import { createLedbat, ledbatSample, type LedbatState } from '../policy/ledbat.ts'
+import { splitDownCap } from '../policy/cap-split.ts'
 import { LiveLimits } from '../policy/live-limits.ts'
 import { INVALID_POLICY_SETTINGS, NO_POLICY, parsePolicy, type ManagedPolicy } from '../policy/managed-policy.ts'
 import { effectiveCaps, inInstallWindow, isValidTimeZone } from '../policy/schedule.ts'
@@ -116,7 +117,7 @@ export class Agent {
     this.startedAt = this.now().toISOString()
     this.store = new AgentStore(o.db)
     this.power = o.power ?? defaultPowerReader(process.platform)
-    this.limits = new LiveLimits({ cdnDown: 0, peerDown: 0, peerUp: 0, uploadAllowed: false }, Date.now())
+    this.limits = new LiveLimits({ cdnDown: 0, peerDown: 0, peerUp: 0, uploadAllowed: false, uploadWan: false }, Date.now())
     this.seeds = new SeedManager({ db: o.db, store: this.store, limits: this.limits, trackerToken: o.trackerToken, lsd: o.lsd, now: this.now })
     this.hub = new EventHub({
       status: () => this.status(),
@@ -514,6 +515,7 @@ export class Agent {
         job.bytesDone = p.done
         job.bytesTotal = p.total
         job.bytes = { ...p.bytes }
+        job.peers = { ...p.peers }
         const received = p.bytes.cdn + p.bytes.lan + p.bytes.wan
         job.offload = received > 0 ? (p.bytes.lan + p.bytes.wan) / received : 0
         a.window.add(Date.now(), p.bytes)
@@ -607,11 +609,22 @@ export class Agent {
   /** Caps, schedule, sharing and background mode, as rates the running transfers follow. */
   private applyLimits(): void {
     const caps = effectiveCaps(this.settings(), this.now())
-    let cdn = caps.cdnDown ?? 0
+    const t = Date.now()
+    let peersConnected = 0
+    let peerRate = 0
+    let ledbatRate: number | undefined
     for (const [id, a] of this.active) {
-      if (a.ledbat && this.jobs.get(id)?.state === 'running') cdn = cdn > 0 ? Math.min(cdn, a.ledbat.rate) : a.ledbat.rate
+      const job = this.jobs.get(id)
+      if (job?.state !== 'running') continue
+      peersConnected += job.peers.lan + job.peers.wan
+      const rates = a.window.rates(t)
+      peerRate += rates.lan + rates.wan
+      if (a.ledbat) ledbatRate = Math.min(ledbatRate ?? Infinity, a.ledbat.rate)
     }
-    this.limits.set({ cdnDown: Math.round(cdn), peerDown: caps.peerDown ?? 0, peerUp: caps.peerUp ?? 0, uploadAllowed: this.sharing.upload }, Date.now())
+    const split = splitDownCap({ caps, peersConnected, peerRate })
+    let cdn = split.cdnDown ?? 0
+    if (ledbatRate !== undefined) cdn = cdn > 0 ? Math.min(cdn, ledbatRate) : ledbatRate
+    this.limits.set({ cdnDown: Math.round(cdn), peerDown: split.peerDown ?? 0, peerUp: caps.peerUp ?? 0, uploadAllowed: this.sharing.upload, uploadWan: this.sharing.wan }, t)
   }
 
   private async refreshSharing(): Promise<void> {

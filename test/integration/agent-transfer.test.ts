@@ -5,8 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { seededBytes, seededText } from '../../app/demo/sample-build.ts'
 import { runCli } from '../support/run-cli.ts'
-import { jobSchema, statusSchema, type Job } from '../../shared/api-contract.ts'
-import { startAgent, type RunningAgent } from '../support/agent-process.ts'
+import { jobSchema, type Job } from '../../shared/api-contract.ts'
+import { agentStatus as status, startAgent, waitForJob, type RunningAgent } from '../support/agent-process.ts'
 import { startCountingProxy, type CountingProxy } from '../support/counting-proxy.ts'
 import { startNginx, type Nginx } from '../support/nginx.ts'
 import { makeFixture, type Fixture } from '../support/release-fixture.ts'
@@ -46,19 +46,6 @@ afterAll(async () => {
   await nginx?.stop()
   await rm(fixtureDir, { recursive: true, force: true })
 })
-
-async function status(agent: RunningAgent) {
-  return statusSchema.parse((await agent.api('GET', '/api/status')).json)
-}
-
-async function waitForJob(agent: RunningAgent, id: string, test: (j: Job) => boolean, timeoutMs = 60_000): Promise<Job> {
-  for (const started = Date.now(); Date.now() - started < timeoutMs; await sleep(100)) {
-    const job = (await status(agent)).jobs.find((j) => j.id === id)
-    if (job && test(job)) return job
-    if (job?.state === 'failed') throw new Error(`job failed: ${job.error?.message}`)
-  }
-  throw new Error('timed out waiting for the job')
-}
 
 /** Adds the product behind the counting proxy and queues its install. */
 async function addAndInstall(agent: RunningAgent, installDir: string): Promise<Job> {

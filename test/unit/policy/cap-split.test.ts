@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest'
+import { CDN_FLOOR, splitDownCap } from '../../../app/policy/cap-split.ts'
+
+const MB = 1_000_000
+const caps = (down: number | null, cdnDown = down, peerDown = down) => ({ down, cdnDown, peerDown })
+
+describe('global download cap shared by the CDN and peers', () => {
+  it('leaves the class caps alone without a global cap or without peers', () => {
+    expect(splitDownCap({ caps: caps(null, 3 * MB, null), peersConnected: 4, peerRate: 9 * MB })).toEqual({ cdnDown: 3 * MB, peerDown: null })
+    expect(splitDownCap({ caps: caps(5 * MB), peersConnected: 0, peerRate: 0 })).toEqual({ cdnDown: 5 * MB, peerDown: 5 * MB })
+  })
+
+  it('never gives the two classes more than the global cap together', () => {
+    for (const peerRate of [0, 0.5 * MB, 2 * MB, 4.5 * MB, 5 * MB, 50 * MB]) {
+      const s = splitDownCap({ caps: caps(5 * MB), peersConnected: 2, peerRate })
+      expect(s.cdnDown! + s.peerDown!).toBeLessThanOrEqual(5 * MB)
+      expect(s.cdnDown).toBeGreaterThanOrEqual(CDN_FLOOR * 5 * MB)
+      expect(s.peerDown).toBeGreaterThanOrEqual(CDN_FLOOR * 5 * MB)
+    }
+  })
+
+  it('grows the peers share while peers fill it, up to all but the CDN floor', () => {
+    let share = splitDownCap({ caps: caps(10 * MB), peersConnected: 1, peerRate: 0 }).peerDown!
+    const shares = [share]
+    // Peers that can go faster than the cap deliver all they are allowed.
+    for (let round = 0; round < 8; round++) shares.push((share = splitDownCap({ caps: caps(10 * MB), peersConnected: 1, peerRate: share }).peerDown!))
+    expect(shares[0]).toBe(1 * MB)
+    expect(shares[1]).toBeGreaterThan(shares[0]!)
+    expect(share).toBe(9 * MB)
+  })
+
+  it('gives the CDN what slow peers leave unused', () => {
+    expect(splitDownCap({ caps: caps(10 * MB), peersConnected: 3, peerRate: 2 * MB })).toEqual({ cdnDown: 6.5 * MB, peerDown: 3.5 * MB })
+  })
+
+  it('keeps a tighter class cap', () => {
+    expect(splitDownCap({ caps: caps(10 * MB, 2 * MB, 1 * MB), peersConnected: 1, peerRate: 1 * MB })).toEqual({ cdnDown: 2 * MB, peerDown: 1 * MB })
+  })
+})
