@@ -29,7 +29,7 @@ import { resolveRelease } from '../release/resolve.ts'
 import type { StateDb } from '../store/state-db.ts'
 import { nextCheckDelay } from '../policy/check-timer.ts'
 import { createLedbat, ledbatSample, type LedbatState } from '../policy/ledbat.ts'
-import { splitDownCap } from '../policy/cap-split.ts'
+import { shareUploadCap, splitDownCap } from '../policy/cap-split.ts'
 import { LiveLimits } from '../policy/live-limits.ts'
 import { INVALID_POLICY_SETTINGS, NO_POLICY, parsePolicy, type ManagedPolicy } from '../policy/managed-policy.ts'
 import { effectiveCaps, inInstallWindow, isValidTimeZone } from '../policy/schedule.ts'
@@ -613,9 +613,11 @@ export class Agent {
     let peersConnected = 0
     let peerRate = 0
     let ledbatRate: number | undefined
+    let uploaders = this.seeds.seeding().length
     for (const [id, a] of this.active) {
       const job = this.jobs.get(id)
       if (job?.state !== 'running') continue
+      if (this.sharing.upload) uploaders++
       peersConnected += job.peers.lan + job.peers.wan
       const rates = a.window.rates(t)
       peerRate += rates.lan + rates.wan
@@ -624,7 +626,7 @@ export class Agent {
     const split = splitDownCap({ caps, peersConnected, peerRate })
     let cdn = split.cdnDown ?? 0
     if (ledbatRate !== undefined) cdn = cdn > 0 ? Math.min(cdn, ledbatRate) : ledbatRate
-    this.limits.set({ cdnDown: Math.round(cdn), peerDown: split.peerDown ?? 0, peerUp: caps.peerUp ?? 0, uploadAllowed: this.sharing.upload, uploadWan: this.sharing.wan }, t)
+    this.limits.set({ cdnDown: Math.round(cdn), peerDown: split.peerDown ?? 0, peerUp: shareUploadCap(caps.peerUp, uploaders) ?? 0, uploadAllowed: this.sharing.upload, uploadWan: this.sharing.wan }, t)
   }
 
   private async refreshSharing(): Promise<void> {
@@ -658,7 +660,8 @@ export class Agent {
     this.applyLimits()
     if (this.stopping) return Promise.resolve()
     const busy = new Set([...this.jobs.values()].filter(isOpen).map((j) => j.productId))
-    return this.seeds.reconcile(this.store.products(), this.sharing, this.settings().sharing.seedRetentionDays, busy)
+    // The upload cap is shared by the seeds: re-applied once they have changed.
+    return this.seeds.reconcile(this.store.products(), this.sharing, this.settings().sharing.seedRetentionDays, busy).then(() => this.applyLimits())
   }
 
   seedingProducts(): string[] {

@@ -2,7 +2,9 @@
 // job, through two limiters (our token bucket for ranges, webtorrent's throttle for wires),
 // so each gets a share and the shares add up to the cap. Peers are preferred: their share
 // follows what they carried lately plus headroom to grow, and the CDN keeps the rest, never
-// less than a tenth, so the safety net is never starved. Pure: rates in, rates out.
+// less than a tenth, so the safety net is never starved. The upload cap is shared the same
+// way by every webtorrent client that may upload (each seed and the running job has its own).
+// Pure: rates in, rates out.
 import type { EffectiveCaps } from './schedule.ts'
 
 export interface DownSplit {
@@ -31,4 +33,9 @@ export function splitDownCap(i: SplitInputs): DownSplit {
   if (i.caps.peerDown !== null) peers = Math.min(peers, i.caps.peerDown)
   const cdn = global - peers
   return { cdnDown: Math.round(i.caps.cdnDown !== null ? Math.min(cdn, i.caps.cdnDown) : cdn), peerDown: Math.round(peers) }
+}
+
+/** Each uploader's share of the peer upload cap (null: unlimited); equal shares add up to the cap. */
+export function shareUploadCap(peerUp: number | null, uploaders: number): number | null {
+  return peerUp === null ? null : Math.floor(peerUp / Math.max(1, uploaders))
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { CDN_FLOOR, splitDownCap } from '../../../app/policy/cap-split.ts'
+import { CDN_FLOOR, shareUploadCap, splitDownCap } from '../../../app/policy/cap-split.ts'
 
 const MB = 1_000_000
 const caps = (down: number | null, cdnDown = down, peerDown = down) => ({ down, cdnDown, peerDown })
@@ -35,5 +35,14 @@ describe('global download cap shared by the CDN and peers', () => {
 
   it('keeps a tighter class cap', () => {
     expect(splitDownCap({ caps: caps(10 * MB, 2 * MB, 1 * MB), peersConnected: 1, peerRate: 1 * MB })).toEqual({ cdnDown: 2 * MB, peerDown: 1 * MB })
+  })
+})
+
+describe('upload cap shared by the seeds and the running job', () => {
+  it('gives each uploader an equal share that adds up to the cap', () => {
+    expect(shareUploadCap(null, 3)).toBe(null)
+    expect(shareUploadCap(3 * MB, 0)).toBe(3 * MB)
+    expect(shareUploadCap(3 * MB, 1)).toBe(3 * MB)
+    expect(3 * shareUploadCap(10 * MB, 3)!).toBeLessThanOrEqual(10 * MB)
   })
 })
