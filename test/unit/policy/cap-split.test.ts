@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { CDN_FLOOR, shareUploadCap, splitDownCap } from '../../../app/policy/cap-split.ts'
+import { transferRates } from '../../../app/policy/transfer-rates.ts'
 
 const MB = 1_000_000
 const caps = (down: number | null, cdnDown = down, peerDown = down) => ({ down, cdnDown, peerDown })
@@ -44,5 +45,21 @@ describe('upload cap shared by the seeds and the running job', () => {
     expect(shareUploadCap(3 * MB, 0)).toBe(3 * MB)
     expect(shareUploadCap(3 * MB, 1)).toBe(3 * MB)
     expect(3 * shareUploadCap(10 * MB, 3)!).toBeLessThanOrEqual(10 * MB)
+  })
+})
+
+describe('transfer rates from caps, running jobs, seeds and sharing', () => {
+  const caps = { down: 10 * MB, up: null, cdnDown: 10 * MB, peerDown: 10 * MB, peerUp: 4 * MB }
+  const sharing = { upload: true, wan: false, reason: null }
+
+  it('splits the global cap while peers are connected and lets background mode tighten the CDN only', () => {
+    const r = transferRates({ caps, running: [{ peersConnected: 2, peerRate: 2 * MB, ledbatRate: 1.5 * MB }], seeds: 1, sharing })
+    expect(r).toEqual({ cdnDown: 1.5 * MB, peerDown: 3.5 * MB, peerUp: 2 * MB, uploadAllowed: true, uploadWan: false })
+  })
+
+  it('leaves an unlimited CDN to background mode alone, and a job that may not upload out of the upload share', () => {
+    const open = { down: null, up: null, cdnDown: null, peerDown: null, peerUp: 4 * MB }
+    const r = transferRates({ caps: open, running: [{ peersConnected: 0, peerRate: 0, ledbatRate: 3 * MB }], seeds: 2, sharing: { upload: false, wan: false, reason: 'sharing is off' } })
+    expect(r).toEqual({ cdnDown: 3 * MB, peerDown: 0, peerUp: 2 * MB, uploadAllowed: false, uploadWan: false })
   })
 })
