@@ -3,7 +3,7 @@
 // periodic channel checks, and change events. The control server maps HTTP onto this.
 import { DEFAULT_MAX_PEERS } from '../engine/swarm/swarm-client.ts'
 import { randomUUID } from 'node:crypto'
-import { readFile, rm, statfs } from 'node:fs/promises'
+import { rm, statfs } from 'node:fs/promises'
 import { isAbsolute, resolve } from 'node:path'
 import semver from 'semver'
 import {
@@ -29,14 +29,16 @@ import { resolveRelease } from '../release/resolve.ts'
 import type { StateDb } from '../store/state-db.ts'
 import { nextCheckDelay } from '../policy/check-timer.ts'
 import { createLedbat, ledbatSample, type LedbatState } from '../policy/ledbat.ts'
+import { transferRates, type RunningTransfer } from '../policy/transfer-rates.ts'
 import { LiveLimits } from '../policy/live-limits.ts'
-import { INVALID_POLICY_SETTINGS, NO_POLICY, parsePolicy, type ManagedPolicy } from '../policy/managed-policy.ts'
+import { INVALID_POLICY_SETTINGS, NO_POLICY } from '../policy/managed-policy.ts'
 import { effectiveCaps, inInstallWindow, isValidTimeZone } from '../policy/schedule.ts'
 import { applyPatch, lockedPathsTouched } from '../policy/settings-merge.ts'
 import { monthOf, sharingDecision, type SharingDecision } from '../policy/sharing.ts'
 import { AgentStore, type ProductRow } from './agent-store.ts'
 import { EventHub } from './event-hub.ts'
 import { reportOffload } from './offload-report.ts'
+import { readPolicyFile, type PolicyState } from './policy-file.ts'
 import { SeedManager } from './seed-manager.ts'
 import { defaultPowerReader, type PowerReader } from './power-signals.ts'
 import { normalizePublicKey, publicKeyObject } from './publisher-key.ts'
@@ -100,7 +102,7 @@ export class Agent {
   private readonly jobs = new Map<string, Job>()
   private readonly active = new Map<string, Active>()
   private readonly checkTimers = new Map<string, NodeJS.Timeout>()
-  private policy: { loaded: boolean; error: string | null; value: ManagedPolicy } = { loaded: false, error: null, value: NO_POLICY }
+  private policy: PolicyState = { loaded: false, error: null, value: NO_POLICY }
   private sharing: SharingDecision = { upload: false, wan: false, reason: 'not checked yet' }
   private pausedAll = false
   private stopping = false
@@ -116,7 +118,7 @@ export class Agent {
     this.startedAt = this.now().toISOString()
     this.store = new AgentStore(o.db)
     this.power = o.power ?? defaultPowerReader(process.platform)
-    this.limits = new LiveLimits({ cdnDown: 0, peerDown: 0, peerUp: 0, uploadAllowed: false }, Date.now())
+    this.limits = new LiveLimits({ cdnDown: 0, peerDown: 0, peerUp: 0, uploadAllowed: false, uploadWan: false }, Date.now())
     this.seeds = new SeedManager({ db: o.db, store: this.store, limits: this.limits, trackerToken: o.trackerToken, lsd: o.lsd, now: this.now })
     this.hub = new EventHub({
       status: () => this.status(),
@@ -379,39 +381,18 @@ export class Agent {
     }
   }
 
-  /** Reads the managed policy; an invalid one is reported and replaced by safe defaults. */
+  /** Reads the managed policy (an invalid one is reported and replaced by safe defaults) and records its products. */
   private async loadPolicy(): Promise<void> {
-    let text: string
-    try {
-      text = await readFile(this.o.policyPath, 'utf8')
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
-      this.policy = { loaded: false, error: code === 'ENOENT' ? null : `cannot read ${this.o.policyPath}: ${code}`, value: NO_POLICY }
-      return
-    }
-    const parsed = parsePolicy(text)
-    const tz = parsed.ok ? parsed.policy.settings.schedule?.timeZone : undefined
-    if (!parsed.ok || (tz !== undefined && !isValidTimeZone(tz))) {
-      this.policy = { loaded: false, error: `invalid policy ${this.o.policyPath}: ${parsed.ok ? `unknown time zone ${tz}` : parsed.error}; running on safe defaults (sharing off)`, value: NO_POLICY }
-      return
-    }
-    this.policy = { loaded: true, error: null, value: parsed.policy }
+    this.policy = await readPolicyFile(this.o.policyPath)
     const rows = this.store.products()
-    for (const m of parsed.policy.products) {
+    for (const m of this.policy.value.products) {
       const current = rows.find((r) => r.id === m.id)
-      let publicKey: string
-      try {
-        publicKey = normalizePublicKey(m.publicKey)
-      } catch (err) {
-        this.policy = { loaded: false, error: `invalid policy ${this.o.policyPath}: product ${m.id}: ${(err as Error).message}; running on safe defaults (sharing off)`, value: NO_POLICY }
-        return
-      }
       this.store.saveProduct(
         {
           id: m.id,
           name: m.name ?? m.id,
           channelUrl: m.channelUrl,
-          publicKey,
+          publicKey: m.publicKey,
           installDir: resolve(m.installDir),
           mirrors: m.mirrors ?? [],
           availableVersion: current?.availableVersion ?? null,
@@ -514,6 +495,7 @@ export class Agent {
         job.bytesDone = p.done
         job.bytesTotal = p.total
         job.bytes = { ...p.bytes }
+        job.peers = { ...p.peers }
         const received = p.bytes.cdn + p.bytes.lan + p.bytes.wan
         job.offload = received > 0 ? (p.bytes.lan + p.bytes.wan) / received : 0
         a.window.add(Date.now(), p.bytes)
@@ -606,12 +588,14 @@ export class Agent {
 
   /** Caps, schedule, sharing and background mode, as rates the running transfers follow. */
   private applyLimits(): void {
-    const caps = effectiveCaps(this.settings(), this.now())
-    let cdn = caps.cdnDown ?? 0
-    for (const [id, a] of this.active) {
-      if (a.ledbat && this.jobs.get(id)?.state === 'running') cdn = cdn > 0 ? Math.min(cdn, a.ledbat.rate) : a.ledbat.rate
-    }
-    this.limits.set({ cdnDown: Math.round(cdn), peerDown: caps.peerDown ?? 0, peerUp: caps.peerUp ?? 0, uploadAllowed: this.sharing.upload }, Date.now())
+    const t = Date.now()
+    const running = [...this.active].flatMap(([id, a]): RunningTransfer[] => {
+      const job = this.jobs.get(id)
+      if (job?.state !== 'running') return []
+      const rates = a.window.rates(t)
+      return [{ peersConnected: job.peers.lan + job.peers.wan, peerRate: rates.lan + rates.wan, ledbatRate: a.ledbat?.rate }]
+    })
+    this.limits.set(transferRates({ caps: effectiveCaps(this.settings(), this.now()), running, seeds: this.seeds.seeding().length, sharing: this.sharing }), t)
   }
 
   private async refreshSharing(): Promise<void> {
@@ -645,7 +629,8 @@ export class Agent {
     this.applyLimits()
     if (this.stopping) return Promise.resolve()
     const busy = new Set([...this.jobs.values()].filter(isOpen).map((j) => j.productId))
-    return this.seeds.reconcile(this.store.products(), this.sharing, this.settings().sharing.seedRetentionDays, busy)
+    // The upload cap is shared by the seeds: re-applied once they have changed.
+    return this.seeds.reconcile(this.store.products(), this.sharing, this.settings().sharing.seedRetentionDays, busy).then(() => this.applyLimits())
   }
 
   seedingProducts(): string[] {

@@ -9,6 +9,8 @@ export interface TransferRates {
   readonly peerUp: number
   /** False when sharing is off or not allowed now (battery, metered, monthly cap): nothing goes up. */
   readonly uploadAllowed: boolean
+  /** False when sharing is LAN only: peers outside the LAN may send to us but get nothing back. */
+  readonly uploadWan: boolean
 }
 
 export class LiveLimits {
@@ -28,7 +30,7 @@ export class LiveLimits {
 
   set(rates: TransferRates, now: number): void {
     setRate(this.cdn, rates.cdnDown, now)
-    const peersChanged = rates.peerDown !== this.current.peerDown || rates.peerUp !== this.current.peerUp || rates.uploadAllowed !== this.current.uploadAllowed
+    const peersChanged = rates.peerDown !== this.current.peerDown || rates.peerUp !== this.current.peerUp || rates.uploadAllowed !== this.current.uploadAllowed || rates.uploadWan !== this.current.uploadWan
     this.current = rates
     if (peersChanged) for (const listener of this.listeners) listener(rates)
   }

@@ -66,7 +66,8 @@ const lowest = (...caps: (number | null | undefined)[]): number | null => {
 
 /**
  * The caps in force at `now`: the configured caps, tightened by the schedule rule covering now.
- * A job fetches from peers, then from the CDN, so each class may use the whole global cap.
+ * Each class is bounded by the global cap here; `splitDownCap` shares the global cap between
+ * the CDN and peers while both run.
  */
 export function effectiveCaps(settings: Settings, now: Date): EffectiveCaps {
   const rule = activeRule(settings.schedule, now)

@@ -77,6 +77,10 @@ declare module 'webtorrent' {
     /** The remote peer's pieces (a bitfield with `get`). */
     readonly peerPieces: { get(index: number): boolean }
     have(index: number): void
+    /** Choking a peer stops serving its requests; webtorrent unchokes every interested peer. */
+    choke(): void
+    unchoke(): void
+    readonly amChoking: boolean
     destroy(): void
   }
   export interface Torrent extends EventEmitter {

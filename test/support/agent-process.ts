@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { statusSchema, type Job, type Status } from '../../shared/api-contract.ts'
 import { startCli, type LongRunningCli } from './long-running-cli.ts'
 
 export interface RunningAgent {
@@ -32,4 +34,19 @@ export async function startAgent(dataDir: string, policy: string, extra: string[
       return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} }
     },
   }
+}
+
+export async function agentStatus(agent: RunningAgent): Promise<Status> {
+  return statusSchema.parse((await agent.api('GET', '/api/status')).json)
+}
+
+/** Polls the status until job `id` passes `test`; a failed job throws with its error. */
+export async function waitForJob(agent: RunningAgent, id: string, test: (j: Job) => boolean, timeoutMs = 60_000): Promise<Job> {
+  let job: Job | undefined
+  for (const started = Date.now(); Date.now() - started < timeoutMs; await sleep(100)) {
+    job = (await agentStatus(agent)).jobs.find((j) => j.id === id)
+    if (job && test(job)) return job
+    if (job?.state === 'failed') throw new Error(`job failed: ${job.error?.message}`)
+  }
+  throw new Error(`timed out waiting for the job; last seen: ${JSON.stringify(job)}`)
 }

@@ -89,6 +89,8 @@ export interface JobProgress {
   readonly done: number
   readonly total: number
   readonly bytes: SourceBytes
+  /** Peers connected now, by class. */
+  readonly peers: Record<PeerClass, number>
 }
 
 export interface JobResult {
@@ -257,7 +259,8 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, target: Target
   const written = createSourceLedger()
   let placed = 0
   for (const [chunk, targets] of plan.targets) if (hasBit(done, chunk)) placed += manifest.chunks.size[chunk]! * targets.length
-  const report = () => o.onProgress?.({ done: placed, total: plan.totalBytes, bytes: { ...bytes } })
+  const connected: Record<PeerClass, number> = { lan: 0, wan: 0 }
+  const report = () => o.onProgress?.({ done: placed, total: plan.totalBytes, bytes: { ...bytes }, peers: { ...connected } })
   const cdn = new CdnSource({
     mirrors: [target.productRoot, ...target.mirrors, ...o.mirrors],
     connections: o.connections,
@@ -277,7 +280,10 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, target: Target
   const banned: string[] = []
   const cdnPieces = noCdnPieces()
   const uploaded = { lan: 0, wan: 0 }
-  const peers = swarmFetch(o, manifest, bytes, banned, cdnPieces, uploaded)
+  const peers = swarmFetch(o, manifest, bytes, banned, cdnPieces, uploaded, (now) => {
+    Object.assign(connected, now)
+    report()
+  })
   const wasted = (n: number) => {
     written.wasted(n)
     bytes.wasted += n
@@ -321,7 +327,15 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, target: Target
 }
 
 /** The swarm phase of a job, when it has peers or trackers to ask: peers first, the CDN scheduled beside them. */
-function swarmFetch(o: JobOptions, manifest: Manifest, bytes: SourceBytes, banned: string[], cdnPieces: Record<CdnReason, number>, uploaded: Record<PeerClass, number>): PeerFetch | undefined {
+function swarmFetch(
+  o: JobOptions,
+  manifest: Manifest,
+  bytes: SourceBytes,
+  banned: string[],
+  cdnPieces: Record<CdnReason, number>,
+  uploaded: Record<PeerClass, number>,
+  onPeers: (peers: Record<PeerClass, number>) => void,
+): PeerFetch | undefined {
   const s = o.swarm
   const lsd = usesLanDiscovery(manifest.scope, s?.lsd)
   if (!s || (s.peers.length === 0 && s.trackers.length === 0 && manifest.pack.announce.length === 0 && !lsd)) return undefined
@@ -346,6 +360,7 @@ function swarmFetch(o: JobOptions, manifest: Manifest, bytes: SourceBytes, banne
       lsd,
       encryption: s.encryption,
       localAddresses: localAddresses(),
+      onPeers,
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.limits ? { limits: o.limits } : {}),
     })

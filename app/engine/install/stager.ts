@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path'
 import type { Manifest } from '../../../shared/release-schema.ts'
 import { ShoalError } from '../../../shared/errors.ts'
 import type { WorkerPool } from '../../release/worker-pool.ts'
-import type { CdnSource, Mirror } from '../sources/cdn-source.ts'
+import type { CdnSource, FetchedRange, Mirror, RangeProgress } from '../sources/cdn-source.ts'
 import { planRanges, storeLocations, type RangeOptions, type StoreRange } from '../sources/range-planner.ts'
 import { clearBit, hasBit, setBit } from './bitfield.ts'
 import { RangeBuffers } from './range-buffers.ts'
@@ -363,10 +363,19 @@ export class Stager {
       let placing: Promise<void> = Promise.resolve()
       for (let job = queue.shift(); job && !failed; job = queue.shift()) {
         const into = await buffers.take(job.range.end - job.range.start)
-        const { bytes, mirror } = await this.c.cdn.fetchRange(job.range.path, job.range.start, job.range.end, job.avoid, into).catch((err: unknown) => {
-          buffers.give(into)
+        const progress: RangeProgress = { bytes: undefined, filled: 0, mirror: undefined }
+        let fetched: FetchedRange
+        try {
+          fetched = await this.c.cdn.fetchRange(job.range.path, job.range.start, job.range.end, job.avoid, into, progress)
+        } catch (err) {
+          // A pause or a failed mirror mid-range: the chunks that arrived whole are kept.
+          await placing.catch(() => undefined)
+          await this.placePrefix(job, progress, locations).catch(() => undefined)
+          // The buffer may have gone to a worker with those chunks: this loop ends, another may make one.
+          buffers.lost()
           throw err
-        })
+        }
+        const { bytes, mirror } = fetched
         await placing
         const current = job
         placing = this.placeRange(current, bytes, mirror, locations, queue).then(
@@ -388,7 +397,18 @@ export class Stager {
         throw err
       })
     // Loops end when the queue is empty; retries queued by a late failure are picked up here.
-    while (queue.length > 0) await Promise.all(Array.from({ length: this.c.parallel }, guarded))
+    // Every loop settles (placing what it has) before a failure goes on.
+    while (queue.length > 0) {
+      const failure = (await Promise.allSettled(Array.from({ length: this.c.parallel }, guarded))).find((r) => r.status === 'rejected')
+      if (failure) throw failure.reason
+    }
+  }
+
+  /** Places the chunks of an interrupted range that arrived whole. */
+  private async placePrefix(job: FetchJob, progress: RangeProgress, locations: ReturnType<typeof storeLocations>): Promise<void> {
+    const whole = job.range.chunks.filter((c) => c.at + c.stored <= progress.filled)
+    if (!progress.bytes || !progress.mirror || whole.length === 0) return
+    await this.placeRange({ range: { ...job.range, chunks: whole }, avoid: job.avoid }, progress.bytes, progress.mirror, locations, [])
   }
 
   /** Verifies and writes one fetched range in a worker; returns the buffer for reuse. */

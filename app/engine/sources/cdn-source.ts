@@ -54,6 +54,14 @@ export interface FetchedRange {
   readonly mirror: Mirror
 }
 
+/** How far a range got, updated as it arrives: an interrupted caller can still use the complete prefix. */
+export interface RangeProgress {
+  bytes: Buffer | undefined
+  /** Bytes from the start of `bytes` that have arrived. */
+  filled: number
+  mirror: Mirror | undefined
+}
+
 const DROP_AFTER = 3
 const KEEP_ALIVE_MS = 30_000
 
@@ -99,9 +107,10 @@ export class CdnSource {
    * Exactly the bytes [start, end) of a store, from the healthiest mirror that delivers them.
    * `into` is a spent buffer to fill again when it is large enough, so memory stays bounded.
    */
-  async fetchRange(path: string, start: number, end: number, avoid?: Mirror, into?: ArrayBuffer): Promise<FetchedRange> {
+  async fetchRange(path: string, start: number, end: number, avoid?: Mirror, into?: ArrayBuffer, progress?: RangeProgress): Promise<FetchedRange> {
     const out = into && into.byteLength >= end - start ? Buffer.from(into, 0, end - start) : Buffer.from(new ArrayBuffer(end - start))
     let mirror: Mirror | undefined
+    if (progress) progress.bytes = out
     for (let at = 0; at < out.length; ) {
       // Under a cap, a range is asked for in steps whose tokens are taken before each request:
       // what the server may send is then bounded on the wire, not only in what Shoal reads,
@@ -111,6 +120,7 @@ export class CdnSource {
       if (step > 0) await this.pace(part.length)
       mirror = await this.fetchInto(path, start + at, part, avoid, step > 0)
       at += part.length
+      if (progress) Object.assign(progress, { filled: at, mirror })
     }
     return { bytes: out, mirror: mirror ?? this.mirrors[0]! }
   }

@@ -6,7 +6,7 @@
 import type { Torrent } from 'webtorrent'
 import type { Manifest } from '../../../shared/release-schema.ts'
 import { encodeTorrentFile, torrentInfoOf } from '../../release/torrent.ts'
-import { unmapAddress, type PeerClass } from '../stats/peer-class.ts'
+import { classifyPeer, unmapAddress, type PeerClass } from '../stats/peer-class.ts'
 import { noCdnPieces, scheduleCdn, type CdnReason } from '../scheduler/cdn-scheduler.ts'
 import { createPeerAccounting, type ChunkFromPeers } from './peer-accounting.ts'
 import { createPeerBans } from './peer-bans.ts'
@@ -53,6 +53,8 @@ export interface SwarmFetchOptions extends SwarmClientOptions {
   readonly signal?: AbortSignal
   /** Peer rates that may change while the fetch runs. */
   readonly limits?: LiveLimits
+  /** Connected peers by class, each time the count changes. */
+  readonly onPeers?: (peers: Record<PeerClass, number>) => void
 }
 
 export interface SwarmResult {
@@ -100,13 +102,15 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     writeTo: m.chunks.size.map((_, c) => (o.pending.has(c) ? (o.writeTo[c] ?? []) : [])),
   }
   const client = createSwarmClient(o)
+  let guard: WireGuard | undefined
   const unwatch = o.limits?.watchPeers((r) => {
     client.throttleDownload(r.peerDown > 0 ? r.peerDown : -1)
-    // webtorrent reads a rate of 0 as "send nothing".
-    client.throttleUpload(!r.uploadAllowed ? 0 : r.peerUp > 0 ? r.peerUp : -1)
+    // No upload is enforced by choking (the guard), not by webtorrent's upload rate 0: that
+    // throttles every message, the handshake included, so no peer could send to us either.
+    client.throttleUpload(r.peerUp > 0 ? r.peerUp : -1)
+    guard?.enforceUpload()
   })
   let timer: NodeJS.Timeout | undefined
-  let guard: WireGuard | undefined
   let onAbort: (() => void) | undefined
   try {
     const torrentFile = encodeTorrentFile(torrentInfoOf(m), [...m.pack.announce, ...o.trackers], new Date(m.createdAt))
@@ -136,6 +140,10 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
       maxPeers: o.maxPeers,
       isBanned: bans.isBanned,
       localAddresses: o.localAddresses,
+      mayUpload: (cls) => {
+        const r = o.limits?.rates
+        return r === undefined || (r.uploadAllowed && (cls === 'lan' || r.uploadWan))
+      },
       onWire: (wire, address, cls) => {
         lastNewPeer = now()
         wire.once('bitfield', () => (lastNewPeer = now()))
@@ -187,7 +195,16 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
         settle()
       })
 
+      let peersSeen = ''
+      const countPeers = () => {
+        const peers: Record<PeerClass, number> = { lan: 0, wan: 0 }
+        for (const w of torrent.wires) peers[classifyPeer(w.remoteAddress ?? '', o.localAddresses)]++
+        if (`${peers.lan}/${peers.wan}` === peersSeen) return
+        peersSeen = `${peers.lan}/${peers.wan}`
+        o.onPeers?.(peers)
+      }
       const tick = () => {
+        countPeers()
         if (failure !== undefined || arrived.size === neededPieces.length) return settle()
         const t = now()
         if (cdnError !== undefined) {
@@ -262,6 +279,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     if (onAbort) o.signal?.removeEventListener('abort', onAbort)
     accounting.finish()
     await new Promise<void>((resolve) => client.destroy(() => resolve()))
+    o.onPeers?.({ lan: 0, wan: 0 })
   }
   return { wasted: accounting.wasted(), banned: bans.banned(), cdnPieces, uploaded: guard?.uploaded ?? { lan: 0, wan: 0 } }
 }

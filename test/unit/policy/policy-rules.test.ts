@@ -59,12 +59,12 @@ describe('live rates', () => {
   })
 
   it('LiveLimits shares one CDN bucket and tells peer watchers only about peer changes', () => {
-    const limits = new LiveLimits({ cdnDown: 0, peerDown: 0, peerUp: 0, uploadAllowed: false }, 0)
+    const limits = new LiveLimits({ cdnDown: 0, peerDown: 0, peerUp: 0, uploadAllowed: false, uploadWan: false }, 0)
     const seen: number[] = []
     limits.watchPeers((r) => seen.push(r.peerDown))
-    limits.set({ cdnDown: 5, peerDown: 0, peerUp: 0, uploadAllowed: false }, 1)
+    limits.set({ cdnDown: 5, peerDown: 0, peerUp: 0, uploadAllowed: false, uploadWan: false }, 1)
     expect(limits.cdn.rate).toBe(5)
-    limits.set({ cdnDown: 5, peerDown: 7, peerUp: 0, uploadAllowed: false }, 2)
+    limits.set({ cdnDown: 5, peerDown: 7, peerUp: 0, uploadAllowed: false, uploadWan: false }, 2)
     expect(seen).toEqual([0, 7])
   })
 
