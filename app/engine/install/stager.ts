@@ -322,8 +322,10 @@ export class Stager {
     const fromCdn: number[] = []
     for (const c of pending) {
       const copy = local.get(c)
+      const list = copy && bySource.get(copy.path)
       if (!copy) fromCdn.push(c)
-      else bySource.set(copy.path, [...(bySource.get(copy.path) ?? []), c])
+      else if (list) list.push(c)
+      else bySource.set(copy.path, [c])
     }
     const jobs: Promise<void>[] = []
     for (const [path, chunks] of bySource) {

@@ -46,11 +46,10 @@ export function storeLocations(m: Manifest): StoreLocation[] {
 }
 
 export function planRanges(m: Manifest, locations: readonly StoreLocation[], needed: Iterable<number>, opts: RangeOptions): StoreRange[] {
-  const sorted = [...needed].sort((a, b) => {
-    const pa = locations[a]!.path
-    const pb = locations[b]!.path
-    return pa === pb ? locations[a]!.offset - locations[b]!.offset : pa < pb ? -1 : 1
-  })
+  // Chunk order is store order: each section's chunks are consecutive and lie in its store in
+  // index order. A numeric sort of the indices (native, no comparator) groups them by store and
+  // orders them by offset; sorting 57k chunks by path and offset with a comparator took 40 ms.
+  const sorted = Uint32Array.from(needed).sort()
   const ranges: StoreRange[] = []
   let current: { path: string; start: number; end: number; chunks: RangeChunk[] } | undefined
   for (const index of sorted) {
