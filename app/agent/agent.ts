@@ -3,7 +3,7 @@
 // periodic channel checks, and change events. The control server maps HTTP onto this.
 import { DEFAULT_MAX_PEERS } from '../engine/swarm/swarm-client.ts'
 import { randomUUID } from 'node:crypto'
-import { rm, statfs } from 'node:fs/promises'
+import { statfs } from 'node:fs/promises'
 import { isAbsolute, resolve } from 'node:path'
 import semver from 'semver'
 import {
@@ -21,10 +21,8 @@ import {
   type Status,
 } from '../../shared/api-contract.ts'
 import { isShoalError } from '../../shared/errors.ts'
-import { getRelease, installPaths, readInstalledRow, repairInstall, rollbackInstall, type JobOptions, type JobResult } from '../engine/install/install-job.ts'
-import { verifyInstall } from '../engine/install/verify-install.ts'
+import type { JobOptions, JobResult } from '../engine/install/install-job.ts'
 import type { FetchSample } from '../engine/sources/cdn-source.ts'
-import { decodeManifest } from '../release/manifest-codec.ts'
 import { resolveRelease } from '../release/resolve.ts'
 import type { StateDb } from '../store/state-db.ts'
 import { nextCheckDelay } from '../policy/check-timer.ts'
@@ -37,8 +35,9 @@ import { applyPatch, lockedPathsTouched } from '../policy/settings-merge.ts'
 import { monthOf, sharingDecision, type SharingDecision } from '../policy/sharing.ts'
 import { AgentStore, type ProductRow } from './agent-store.ts'
 import { EventHub } from './event-hub.ts'
-import { reportOffload } from './offload-report.ts'
+import { reportJobOffload } from './offload-report.ts'
 import { readPolicyFile, type PolicyState } from './policy-file.ts'
+import { discardStaging, runJobKind } from './job-engine.ts'
 import { SeedManager } from './seed-manager.ts'
 import { defaultPowerReader, type PowerReader } from './power-signals.ts'
 import { normalizePublicKey, publicKeyObject } from './publisher-key.ts'
@@ -503,16 +502,9 @@ export class Agent {
       ...(a.ledbat ? { onCdnSample: (s: FetchSample) => this.onCdnSample(a, s) } : {}),
       beforeSwitch: () => this.waitForInstallWindow(job, a),
     }
-    if (job.kind === 'install' || job.kind === 'update') return getRelease({ ...options, pointerUrl: new URL(product.channelUrl), allowDowngrade: false })
-    if (job.kind === 'rollback') {
-      const r = await rollbackInstall(options)
-      job.version = r.version
-      job.fromVersion = r.fromVersion
-      return undefined
-    }
-    const report = await verifyInstall(this.o.db, product.installDir, publicKey)
-    if (report.damaged.length === 0 && report.extra.length === 0) return undefined
-    return repairInstall(options)
+    const run = await runJobKind(job.kind, product.channelUrl, publicKey, options)
+    if (run.rolledBack) Object.assign(job, run.rolledBack)
+    return run.result
   }
 
   /** Background updates switch in only inside the install window; the job waits there, abortable. */
@@ -547,7 +539,7 @@ export class Agent {
       if (p) {
         Object.assign(p, { availableVersion: null, state: 'up-to-date', error: null })
         this.store.saveProduct(p, this.now())
-        if (result && !result.upToDate && this.settings().reportOffload) void this.sendOffloadReport(p, result)
+        if (result && !result.upToDate && this.settings().reportOffload) void reportJobOffload(this.o.db, p.installDir, publicKeyObject(p.publicKey), this.o.trackerToken, result.bytes)
       }
     } else if (a.reason === 'shutdown') {
       // Left as it was for the next start, which resumes it.
@@ -563,21 +555,9 @@ export class Agent {
     this.schedule()
   }
 
-  /** A cancelled download drops what it staged; a paused one keeps it to resume. */
   private async discardStaging(job: Job): Promise<void> {
-    if (job.kind !== 'install' && job.kind !== 'update') return
     const product = this.store.products().find((p) => p.id === job.productId)
-    if (!product) return
-    const paths = installPaths(product.installDir)
-    this.o.db.prepare("DELETE FROM jobs WHERE dir = ? AND phase = 'staging'").run(paths.install)
-    await rm(paths.staging, { recursive: true, force: true })
-  }
-
-  private async sendOffloadReport(p: ProductRow, result: JobResult): Promise<void> {
-    const row = readInstalledRow(this.o.db, installPaths(p.installDir).install)
-    if (!row) return
-    const manifest = decodeManifest(row.manifest, publicKeyObject(p.publicKey), `installed manifest of ${p.installDir}`)
-    await reportOffload(manifest.pack.announce, this.o.trackerToken, { infoHash: manifest.pack.infoHash, cdn: result.bytes.cdn, lan: result.bytes.lan, wan: result.bytes.wan })
+    if (product && (job.kind === 'install' || job.kind === 'update')) await discardStaging(this.o.db, product.installDir)
   }
 
   private onCdnSample(a: Active, s: FetchSample): void {

@@ -1,5 +1,10 @@
 // Opt-in (settings.reportOffload, off by default): after a job, tell the release's
 // trackers how many bytes came from the CDN and from peers. Nothing else is sent.
+import type { KeyObject } from 'node:crypto'
+import type { SourceBytes } from '../engine/stats/source-bytes.ts'
+import { installPaths, readInstalledRow } from '../engine/install/install-job.ts'
+import { decodeManifest } from '../release/manifest-codec.ts'
+import type { StateDb } from '../store/state-db.ts'
 import type { OffloadReport } from '../tracker/tracker-metrics.ts'
 
 const TIMEOUT_MS = 5000
@@ -18,4 +23,12 @@ export async function reportOffload(announce: readonly string[], token: string |
     }),
   )
   return sent
+}
+
+/** Reports a finished job's bytes to the trackers of the release now installed in `installDir`. */
+export async function reportJobOffload(db: StateDb, installDir: string, publicKey: KeyObject, token: string | undefined, bytes: SourceBytes): Promise<void> {
+  const row = readInstalledRow(db, installPaths(installDir).install)
+  if (!row) return
+  const manifest = decodeManifest(row.manifest, publicKey, `installed manifest of ${installDir}`)
+  await reportOffload(manifest.pack.announce, token, { infoHash: manifest.pack.infoHash, cdn: bytes.cdn, lan: bytes.lan, wan: bytes.wan })
 }

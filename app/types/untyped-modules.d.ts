@@ -85,6 +85,7 @@ declare module 'webtorrent' {
   }
   export interface Torrent extends EventEmitter {
     readonly infoHash: string
+    readonly destroyed: boolean
     readonly done: boolean
     readonly progress: number
     readonly downloaded: number

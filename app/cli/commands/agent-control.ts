@@ -10,10 +10,16 @@ import type { JsonValue, Output } from '../output.ts'
 const rate = (n: number | null) => (n === null ? 'unlimited' : `${formatBytes(n)}/s`)
 const asJson = (v: unknown) => JSON.parse(JSON.stringify(v)) as Record<string, JsonValue>
 
+/** ", 3 peers connected (1 outside the LAN)" while peers are connected. */
+function connected(j: Job): string {
+  const n = j.peers.lan + j.peers.wan
+  return n === 0 ? '' : `, ${n} peer${n === 1 ? '' : 's'} connected${j.peers.wan > 0 ? ` (${j.peers.wan} outside the LAN)` : ''}`
+}
+
 function jobLine(j: Job): string {
   const pct = j.bytesTotal > 0 ? `${((100 * j.bytesDone) / j.bytesTotal).toFixed(0)}%` : '-'
   const speed = j.rates.cdn + j.rates.lan + j.rates.wan
-  return `  ${j.id.slice(0, 8)}  ${j.productId.padEnd(14)} ${j.kind.padEnd(8)} ${j.state.padEnd(9)} ${pct.padStart(4)}  ${formatBytes(speed)}/s  cdn ${formatBytes(j.bytes.cdn)} peers ${formatBytes(j.bytes.lan + j.bytes.wan)} (${(100 * j.offload).toFixed(0)} % offload)${j.detail ? `  ${j.detail}` : ''}${j.error ? `  ${j.error.code}: ${j.error.message}` : ''}`
+  return `  ${j.id.slice(0, 8)}  ${j.productId.padEnd(14)} ${j.kind.padEnd(8)} ${j.state.padEnd(9)} ${pct.padStart(4)}  ${formatBytes(speed)}/s  cdn ${formatBytes(j.bytes.cdn)} peers ${formatBytes(j.bytes.lan + j.bytes.wan)} (${(100 * j.offload).toFixed(0)} % offload)${connected(j)}${j.detail ? `  ${j.detail}` : ''}${j.error ? `  ${j.error.code}: ${j.error.message}` : ''}`
 }
 
 export async function statusCommand(out: Output, dataDir: string): Promise<void> {

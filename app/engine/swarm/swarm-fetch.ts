@@ -246,8 +246,10 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
           atCdn.add(piece)
           torrent.deselect(piece, piece)
           const chunks = chunksOf(piece).filter((c) => !o.isDone(c))
+          // A CDN fetch may end after the swarm did (an abort): the torrent is gone by then.
           o.fromCdn(chunks).then(
             () => {
+              if (torrent.destroyed) return
               atCdn.delete(piece)
               for (const c of chunks) accounting.placedElsewhere(c)
               if (!torrent.bitfield.get(piece)) {
@@ -262,6 +264,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
               tick()
             },
             (err: unknown) => {
+              if (torrent.destroyed) return
               atCdn.delete(piece)
               cdnError ??= err
               if (!arrived.has(piece)) torrent.select(piece, piece, 1)
