@@ -3,6 +3,7 @@
 // Prints JSON lines: {"event":"seeding"} or {"event":"done",...}.
 import { readFile } from 'node:fs/promises'
 import { Command } from 'commander'
+import { peakRssBytes } from '../../app/cli/peak-rss.ts'
 import WebTorrent, { type Torrent } from 'webtorrent'
 
 const o = new Command('stock-webtorrent')
@@ -24,7 +25,7 @@ torrent.once('ready', () => {
 })
 if (o.mode === 'leech') {
   torrent.once('done', () => {
-    print('done', { seconds: (performance.now() - started) / 1000, peakRssBytes: process.resourceUsage().maxRSS * 1024 })
+    print('done', { seconds: (performance.now() - started) / 1000, peakRssBytes: peakRssBytes() })
     client.destroy(() => process.exit(0))
   })
 }

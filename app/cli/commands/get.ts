@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { peakRssBytes } from '../peak-rss.ts'
 import { readFile } from 'node:fs/promises'
 import { ShoalError } from '../../../shared/errors.ts'
 import { formatBytes } from '../../../shared/units.ts'
@@ -78,21 +78,6 @@ async function jobOptions(out: Output, dataDir: string, db: StateDb, flags: Fetc
     },
     stop: () => bar.stop(),
   }
-}
-
-/**
- * Peak RSS of this process, its threads included. getrusage's maxRSS also counts the parent's
- * pages at the fork (Linux keeps it across exec): started by a 230 MiB bench process, every
- * `get` reported 229.7 MiB. /proc's VmHWM is this process image's own high-water mark.
- */
-function peakRssBytes(maxRssKiB: number): number {
-  try {
-    const kib = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]
-    if (kib) return Number(kib) * 1024
-  } catch {
-    // No /proc (macOS, Windows): getrusage is the figure there.
-  }
-  return maxRssKiB * 1024
 }
 
 function reportJob(out: Output, dir: string, result: JobResult, verb: string): void {
