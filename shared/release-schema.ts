@@ -7,6 +7,7 @@ export const RELEASE_LIMITS = {
   manifestJsonBytes: 1024 * 1024 * 1024,
   files: 1_000_000,
   chunks: 16_777_216,
+  chunkBytes: 64 * 1024 * 1024,
   sections: 10_000,
   mirrors: 32,
   trackers: 32,
@@ -82,9 +83,9 @@ export const manifestSchema = z.strictObject({
   chunks: z.strictObject({
     /** SHA-256 of every chunk in pack order, concatenated (32 bytes each). */
     sha256: base64,
-    size: z.array(z.number().int().positive().max(64 * 1024 * 1024)).max(RELEASE_LIMITS.chunks),
+    size: z.array(z.number().int().positive().max(RELEASE_LIMITS.chunkBytes)).max(RELEASE_LIMITS.chunks),
     /** Bytes in the CDN store; smaller than `size` means zstd-compressed. */
-    stored: z.array(z.number().int().positive().max(64 * 1024 * 1024)).max(RELEASE_LIMITS.chunks),
+    stored: z.array(z.number().int().positive().max(RELEASE_LIMITS.chunkBytes)).max(RELEASE_LIMITS.chunks),
   }),
   files: z
     .array(

@@ -44,8 +44,7 @@ export function decodeManifest(file: Uint8Array, key: KeyObject, what = 'manifes
   return manifest
 }
 
-const MAX_CHUNK_BYTES = 64 * 1024 * 1024
-const isChunkSize = (n: unknown) => Number.isSafeInteger(n) && (n as number) > 0 && (n as number) <= MAX_CHUNK_BYTES
+const isChunkSize = (n: unknown) => Number.isSafeInteger(n) && (n as number) > 0 && (n as number) <= RELEASE_LIMITS.chunkBytes
 const isChunkIndex = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0
 const numbers = (a: unknown, ok: (n: unknown) => boolean): a is number[] => Array.isArray(a) && a.length <= RELEASE_LIMITS.chunks && a.every(ok)
 
