@@ -5,6 +5,7 @@
 import { execFile, execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { promisify } from 'node:util'
+import { processAlive } from '../../app/engine/install/process-alive.ts'
 
 const run = promisify(execFile)
 const PREFIX = 'shoaltest-'
@@ -65,17 +66,8 @@ async function sweepStale(): Promise<void> {
   const { stdout } = await ip('netns', 'list')
   for (const line of stdout.split('\n')) {
     const m = new RegExp(`^(${PREFIX}(\\d+)-\\S+)`).exec(line)
-    if (!m || alive(Number(m[2]))) continue
+    if (!m || processAlive(Number(m[2]))) continue
     await ip('netns', 'del', m[1]!).catch(() => undefined)
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 

@@ -2,15 +2,7 @@ import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ShoalError } from '../../../shared/errors.ts'
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
+import { processAlive } from './process-alive.ts'
 
 /** One Shoal process per install folder: an O_EXCL lock file holding the owner's pid; a dead owner's lock is taken over. */
 export function lockInstallDir(dataDir: string, installDir: string): () => void {
@@ -24,7 +16,7 @@ export function lockInstallDir(dataDir: string, installDir: string): () => void 
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
       const owner = Number(readFileSync(path, 'utf8').trim())
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) {
         throw new ShoalError('E_BUSY', `process ${owner} is already working on ${installDir}`, 'wait for it to finish, or stop it')
       }
       rmSync(path, { force: true })

@@ -3,28 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { ApiEvent, Job } from '../../../shared/api-contract.ts'
 import { EventHub } from '../../../app/agent/event-hub.ts'
 import { DEFAULT_SETTINGS } from '../../../app/policy/settings-merge.ts'
+import { sampleJob } from '../../support/sample-status.ts'
 
-const job = (id: string, bytesDone: number): Job => ({
-  id,
-  productId: 'p',
-  kind: 'install',
-  state: 'running',
-  detail: null,
-  mode: 'foreground',
-  priority: 10,
-  fromVersion: null,
-  version: '1.0.0',
-  bytesTotal: 100,
-  bytesDone,
-  rates: { cdn: 0, lan: 0, wan: 0 },
-  etaSeconds: null,
-  bytes: { cdn: 0, lan: 0, wan: 0, local: 0, wasted: 0 },
-  offload: 0,
-  peers: { lan: 0, wan: 0 },
-  error: null,
-  createdAt: '',
-  updatedAt: '',
-})
+const job = (id: string, bytesDone: number): Job => sampleJob({ id, bytesDone })
 
 describe('event hub', () => {
   it('sends a snapshot, then at most 4 messages a second, each with only the jobs that changed', async () => {
