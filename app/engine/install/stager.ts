@@ -7,10 +7,11 @@ import { dirname, join } from 'node:path'
 import type { Manifest } from '../../../shared/release-schema.ts'
 import { ShoalError } from '../../../shared/errors.ts'
 import type { WorkerPool } from '../../release/worker-pool.ts'
-import type { CdnSource, FetchedRange, Mirror, RangeProgress } from '../sources/cdn-source.ts'
-import { planRanges, storeLocations, type RangeOptions, type StoreRange } from '../sources/range-planner.ts'
+import type { CdnSource, Mirror, RangeProgress } from '../sources/cdn-source.ts'
+import { planRanges, storeLocations, type RangeOptions } from '../sources/range-planner.ts'
 import { clearBit, hasBit, setBit } from './bitfield.ts'
 import { RangeBuffers } from './range-buffers.ts'
+import { runRangeLoops, type FetchJob } from './range-loops.ts'
 import { fileTargets, type InstallPlan, type Target } from './install-plan.ts'
 import { ITEM_FIELDS, TARGET_FIELDS, type HashSpanResult, type PlaceResult, type PlaceTask, type PlacementResult, type PlacementTask, type VerifyFileResult } from './placement-tasks.ts'
 import type { FilePosition } from '../storage/install-piece-store.ts'
@@ -28,12 +29,6 @@ export interface SwarmHooks {
 
 /** Fetches pending chunks from peers into `writeTo`, with the CDN filling what peers cannot. */
 export type PeerFetch = (pending: ReadonlySet<number>, writeTo: readonly FilePosition[][], hooks: SwarmHooks) => Promise<void>
-
-interface FetchJob {
-  readonly range: StoreRange
-  /** The mirror whose bytes for this range failed verification, if any. */
-  readonly avoid: Mirror | undefined
-}
 
 export interface StageContext {
   readonly manifest: Manifest
@@ -350,60 +345,15 @@ export class Stager {
     return fromCdn
   }
 
-  /**
-   * Fetches ranges in parallel; chunks that fail verification are fetched again, avoiding the
-   * mirror that sent them. Each loop overlaps its next fetch with the placing of its last range.
-   * Buffers come from a fixed set of (parallel + placement workers): one filling per loop, and
-   * the rest being placed.
-   */
+  /** Fetches ranges in parallel; chunks that fail verification are fetched again, avoiding the mirror that sent them. */
   private async fetchFromCdn(chunks: number[]): Promise<void> {
     const locations = storeLocations(this.c.manifest)
     const queue: FetchJob[] = planRanges(this.c.manifest, locations, chunks, this.c.ranges).map((range) => ({ range, avoid: undefined }))
-    let failed = false
-    const buffers = new RangeBuffers(this.c.parallel + this.c.workers.size, this.c.ranges.maxRange)
-    const loop = async () => {
-      let placing: Promise<void> = Promise.resolve()
-      for (let job = queue.shift(); job && !failed; job = queue.shift()) {
-        const into = await buffers.take(job.range.end - job.range.start)
-        const progress: RangeProgress = { bytes: undefined, filled: 0, mirror: undefined }
-        let fetched: FetchedRange
-        try {
-          fetched = await this.c.cdn.fetchRange(job.range.path, job.range.start, job.range.end, job.avoid, into, progress)
-        } catch (err) {
-          // A pause or a failed mirror mid-range: the chunks that arrived whole are kept.
-          await placing.catch(() => undefined)
-          await this.placePrefix(job, progress, locations).catch(() => undefined)
-          // The buffer may have gone to a worker with those chunks: this loop ends, another may make one.
-          buffers.lost()
-          throw err
-        }
-        const { bytes, mirror } = fetched
-        await placing
-        const current = job
-        placing = this.placeRange(current, bytes, mirror, locations, queue).then(
-          (returned) => (returned ? buffers.give(returned) : buffers.lost()),
-          (err: unknown) => {
-            buffers.lost()
-            throw err
-          },
-        )
-        // Handled here so a failure while the next fetch runs is not an unhandled rejection;
-        // `await placing` still rethrows it, and the other loops stop taking ranges.
-        placing.catch(() => (failed = true))
-      }
-      await placing
-    }
-    const guarded = () =>
-      loop().catch((err: unknown) => {
-        failed = true
-        throw err
-      })
-    // Loops end when the queue is empty; retries queued by a late failure are picked up here.
-    // Every loop settles (placing what it has) before a failure goes on.
-    while (queue.length > 0) {
-      const failure = (await Promise.allSettled(Array.from({ length: this.c.parallel }, guarded))).find((r) => r.status === 'rejected')
-      if (failure) throw failure.reason
-    }
+    await runRangeLoops(queue, this.c.parallel, new RangeBuffers(this.c.parallel + this.c.workers.size, this.c.ranges.maxRange), {
+      fetch: (job, into, progress) => this.c.cdn.fetchRange(job.range.path, job.range.start, job.range.end, job.avoid, into, progress),
+      place: (job, bytes, mirror, retries) => this.placeRange(job, bytes, mirror, locations, retries),
+      placePrefix: (job, progress) => this.placePrefix(job, progress, locations),
+    })
   }
 
   /** Places the chunks of an interrupted range that arrived whole. */

@@ -1,0 +1,67 @@
+// Runs CDN ranges through `parallel` loops. Each loop overlaps its next fetch with the placing
+// of its last range; buffers come from a fixed set, one filling per loop and the rest being
+// placed. A range cut short still has its whole chunks placed, and every loop settles
+// (placing what it has) before a failure goes on.
+import type { FetchedRange, Mirror, RangeProgress } from '../sources/cdn-source.ts'
+import type { StoreRange } from '../sources/range-planner.ts'
+import type { RangeBuffers } from './range-buffers.ts'
+
+export interface FetchJob {
+  readonly range: StoreRange
+  /** The mirror whose bytes for this range failed verification, if any. */
+  readonly avoid: Mirror | undefined
+}
+
+export interface RangeLoopSteps {
+  fetch(job: FetchJob, into: ArrayBuffer, progress: RangeProgress): Promise<FetchedRange>
+  /** Verifies and writes a range; may queue retries; returns the buffer for reuse. */
+  place(job: FetchJob, bytes: Buffer, mirror: Mirror, queue: FetchJob[]): Promise<ArrayBuffer | undefined>
+  /** Places the chunks of an interrupted range that arrived whole. */
+  placePrefix(job: FetchJob, progress: RangeProgress): Promise<void>
+}
+
+/** Ends when `queue` is empty, retries queued by a late failure included. */
+export async function runRangeLoops(queue: FetchJob[], parallel: number, buffers: RangeBuffers, steps: RangeLoopSteps): Promise<void> {
+  let failed = false
+  const loop = async () => {
+    let placing: Promise<void> = Promise.resolve()
+    for (let job = queue.shift(); job && !failed; job = queue.shift()) {
+      const into = await buffers.take(job.range.end - job.range.start)
+      const progress: RangeProgress = { bytes: undefined, filled: 0, mirror: undefined }
+      let fetched: FetchedRange
+      try {
+        fetched = await steps.fetch(job, into, progress)
+      } catch (err) {
+        // A pause or a failed mirror mid-range: the chunks that arrived whole are kept.
+        await placing.catch(() => undefined)
+        await steps.placePrefix(job, progress).catch(() => undefined)
+        // The buffer may have gone to a worker with those chunks: this loop ends, another may make one.
+        buffers.lost()
+        throw err
+      }
+      const { bytes, mirror } = fetched
+      await placing
+      const current = job
+      placing = steps.place(current, bytes, mirror, queue).then(
+        (returned) => (returned ? buffers.give(returned) : buffers.lost()),
+        (err: unknown) => {
+          buffers.lost()
+          throw err
+        },
+      )
+      // Handled here so a failure while the next fetch runs is not an unhandled rejection;
+      // `await placing` still rethrows it, and the other loops stop taking ranges.
+      placing.catch(() => (failed = true))
+    }
+    await placing
+  }
+  const guarded = () =>
+    loop().catch((err: unknown) => {
+      failed = true
+      throw err
+    })
+  while (queue.length > 0) {
+    const failure = (await Promise.allSettled(Array.from({ length: parallel }, guarded))).find((r) => r.status === 'rejected')
+    if (failure) throw failure.reason
+  }
+}
