@@ -17,7 +17,8 @@ export function unsafePathReason(path: string): string | undefined {
   if (path.startsWith('/')) return 'is absolute'
   if (/^[a-zA-Z]:/.test(path)) return 'starts with a drive letter'
   if (/[<>:"|?*]/.test(path)) return 'contains a character Windows forbids (<>:"|?*)'
-  if (path.normalize('NFC') !== path) return 'is not in Unicode NFC form'
+  // ASCII is always NFC: only other paths go through ICU's normalizer, whose data cost 1.7 MiB of resident memory.
+  if (!/^[\x20-\x7e]*$/.test(path) && path.normalize('NFC') !== path) return 'is not in Unicode NFC form'
   for (const segment of path.split('/')) {
     if (segment === '') return 'has an empty segment (// or a trailing /)'
     if (segment === '.' || segment === '..') return `has a "${segment}" segment`

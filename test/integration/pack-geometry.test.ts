@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { writeUpdatedBuild } from '../../app/demo/sample-build.ts'
 import { packGeometry } from '../../app/engine/storage/pack-geometry.ts'
-import { storeLocations } from '../../app/engine/sources/range-planner.ts'
+import { StoreLocations } from '../../app/engine/sources/range-planner.ts'
 import { rawChunk } from '../../app/release/store-reader.ts'
 import { makeFixture } from '../support/release-fixture.ts'
 import { useTempDirs } from '../support/temp-dir.ts'
@@ -21,10 +21,11 @@ describe('pack geometry', () => {
     expect((await f.publish(join(dir, 'v2'), '1.1.0', ['--piece-size', '16KiB'])).code).toBe(0)
     const m = await f.readManifest('1.1.0')
     const g = packGeometry(m)
-    const locations = storeLocations(m)
+    const locations = new StoreLocations(m)
     const stores = new Map<string, Buffer>()
     const chunk = async (c: number) => {
-      const { path, offset } = locations[c]!
+      const path = locations.path(c)
+      const offset = locations.offset(c)
       if (!stores.has(path)) stores.set(path, await readFile(join(f.cdn, 'game', path)))
       return rawChunk(stores.get(path)!.subarray(offset, offset + m.chunks.stored[c]!), m.chunks.size[c]!, `chunk ${c}`)
     }

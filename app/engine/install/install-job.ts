@@ -115,6 +115,13 @@ export interface JobResult {
 
 export { DEFAULT_CONNECTIONS } from './job-defaults.ts'
 /** Chosen by `npm run bench` (README, "CDN engine"). */
+/**
+ * V8's collector when Node runs with --expose-gc, as bin/shoal starts it. Called between phases
+ * that leave large garbage: on a heap this small V8 did not collect it by itself before the
+ * download peaked, and a 1 GiB install peaked at 171-216 MiB depending on when it did.
+ */
+const collectGarbage = (globalThis as { gc?: () => void }).gc
+
 export const RANGE_OPTIONS = { maxGap: 64 * 1024, maxRange: 4 * 1024 * 1024 }
 const FREE_SPACE_MARGIN = 64 * 1024 * 1024
 
@@ -149,12 +156,23 @@ interface JobRow {
   readonly done: Buffer | null
 }
 
+interface OpenedJob {
+  readonly job: JobRow
+  readonly resumed: boolean
+}
+
 /** The target of a job: a verified manifest and where its chunk stores live. */
 interface Target {
   readonly manifest: Manifest
-  readonly manifestFile: Buffer
   readonly productRoot: URL
   readonly mirrors: readonly URL[]
+}
+
+/** A job ready to stage. The signed manifest file (2.7 MB for 1 GiB) is in the state database by then, not kept in memory. */
+interface PreparedJob {
+  readonly target: Target
+  readonly opened: OpenedJob
+  readonly installed: Manifest | undefined
 }
 
 export function readInstalledRow(db: StateDb, installDir: string): InstalledRow | undefined {
@@ -185,7 +203,7 @@ function finishSwitch(db: StateDb, jobId: number): void {
 
 async function checkFreeSpace(parent: string, plan: InstallPlan, done: Uint8Array, m: Manifest): Promise<void> {
   let needed = FREE_SPACE_MARGIN
-  for (const [chunk, targets] of plan.targets) if (!hasBit(done, chunk)) needed += m.chunks.size[chunk]! * targets.length
+  for (const chunk of plan.targets.chunks) if (!hasBit(done, chunk)) needed += m.chunks.size[chunk]! * plan.targets.count(chunk)
   const fs = await statfs(parent)
   const free = fs.bavail * fs.bsize
   if (free < needed) {
@@ -220,20 +238,26 @@ export async function withInstallLock<T>(o: Pick<JobOptions, 'installDir' | 'dat
 export function getRelease(o: GetOptions): Promise<JobResult> {
   return withInstallLock(o, async (paths) => {
     const started = performance.now()
-    const release = await resolveRelease(o.pointerUrl, o.publicKey, o.now())
-    const { manifest, pointer } = release
-    const row = readInstalledRow(o.db, paths.install)
-    const installed = await installedManifest(row, paths, o.publicKey, manifest.product)
-    if (installed && semverLt(manifest.version, installed.version) && !o.allowDowngrade) {
-      throw new ShoalError('E_ROLLBACK', `${paths.install} has ${installed.version}; the channel offers ${manifest.version}, a downgrade`, 'pass --allow-downgrade to install it anyway')
-    }
-    if (row && createHash('sha256').update(row.manifest).digest('hex') === pointer.manifest.sha256) {
-      const seconds = (performance.now() - started) / 1000
-      return { product: manifest.product, version: manifest.version, fromVersion: row.version, upToDate: true, resumed: false, bytes: emptySourceBytes(), written: emptySourceBytes(), totalBytes: manifest.totals.bytes, seconds, bannedPeers: [], cdnPieces: noCdnPieces(), uploaded: { lan: 0, wan: 0 } }
-    }
-    const target = { manifest, manifestFile: release.manifestFile, productRoot: release.productRoot, mirrors: pointer.mirrors.map((m) => new URL(m)) }
-    return stageAndSwitch(o, paths, target, installed, started)
+    const prepared = await prepareGet(o, paths)
+    if ('upToDate' in prepared) return { ...prepared.upToDate, seconds: (performance.now() - started) / 1000 }
+    return stageAndSwitch(o, paths, prepared, started)
   })
+}
+
+/** Resolves the channel, then opens the job, or finds the install already current. */
+async function prepareGet(o: GetOptions, paths: InstallPaths): Promise<PreparedJob | { readonly upToDate: JobResult }> {
+  const release = await resolveRelease(o.pointerUrl, o.publicKey, o.now())
+  const { manifest, pointer } = release
+  const row = readInstalledRow(o.db, paths.install)
+  const installed = await installedManifest(row, paths, o.publicKey, manifest.product)
+  if (installed && semverLt(manifest.version, installed.version) && !o.allowDowngrade) {
+    throw new ShoalError('E_ROLLBACK', `${paths.install} has ${installed.version}; the channel offers ${manifest.version}, a downgrade`, 'pass --allow-downgrade to install it anyway')
+  }
+  if (row && createHash('sha256').update(row.manifest).digest('hex') === pointer.manifest.sha256) {
+    return { upToDate: { product: manifest.product, version: manifest.version, fromVersion: row.version, upToDate: true, resumed: false, bytes: emptySourceBytes(), written: emptySourceBytes(), totalBytes: manifest.totals.bytes, seconds: 0, bannedPeers: [], cdnPieces: noCdnPieces(), uploaded: { lan: 0, wan: 0 } } }
+  }
+  const target = { manifest, productRoot: release.productRoot, mirrors: pointer.mirrors.map((m) => new URL(m)) }
+  return { target, opened: await openJob(o, paths, target, release.manifestFile), installed }
 }
 
 /** Rebuilds the installed version in staging, reusing every chunk that still verifies, and switches it in. */
@@ -243,22 +267,25 @@ export function repairInstall(o: JobOptions): Promise<JobResult> {
     const row = readInstalledRow(o.db, paths.install)
     if (!row) throw new ShoalError('E_NOT_INSTALLED', `${paths.install} holds no Shoal install`, 'install it with `shoal get` first')
     const manifest = decodeManifest(row.manifest, o.publicKey, `installed manifest of ${paths.install}`)
-    const target = { manifest, manifestFile: row.manifest, productRoot: new URL(row.product_root), mirrors: (JSON.parse(row.mirrors) as string[]).map((m) => new URL(m)) }
-    return stageAndSwitch(o, paths, target, manifest, started)
+    const target = { manifest, productRoot: new URL(row.product_root), mirrors: (JSON.parse(row.mirrors) as string[]).map((m) => new URL(m)) }
+    return stageAndSwitch(o, paths, { target, opened: await openJob(o, paths, target, row.manifest), installed: manifest }, started)
   })
 }
 
-async function stageAndSwitch(o: JobOptions, paths: InstallPaths, target: Target, installed: Manifest | undefined, started: number): Promise<JobResult> {
+async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: PreparedJob, started: number): Promise<JobResult> {
+  const { target, installed } = prepared
   const { manifest } = target
-  const { job, resumed } = await openJob(o, paths, target)
+  const { job, resumed } = prepared.opened
   const plan = planInstall(manifest, installed)
+  // The decode's garbage (the fetched file, its base64 and zstd stages: 11 MiB for 1 GiB) goes before the download's buffers come.
+  collectGarbage?.()
   const done = job.done ? Uint8Array.from(job.done) : createBitfield(manifest.chunks.size.length)
   await checkFreeSpace(dirname(paths.install), plan, done, manifest)
 
   const bytes = emptySourceBytes()
   const written = createSourceLedger()
   let placed = 0
-  for (const [chunk, targets] of plan.targets) if (hasBit(done, chunk)) placed += manifest.chunks.size[chunk]! * targets.length
+  for (const chunk of plan.targets.chunks) if (hasBit(done, chunk)) placed += manifest.chunks.size[chunk]! * plan.targets.count(chunk)
   const connected: Record<PeerClass, number> = { lan: 0, wan: 0 }
   const report = () => o.onProgress?.({ done: placed, total: plan.totalBytes, bytes: { ...bytes }, peers: { ...connected } })
   const cdn = new CdnSource({
@@ -312,6 +339,8 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, target: Target
   } finally {
     await Promise.all([cdn.close(), workers.close()])
   }
+  // The range buffers, before the switch reads both manifests back from the state database.
+  collectGarbage?.()
 
   await o.beforeSwitch?.()
   o.signal?.throwIfAborted()
@@ -401,8 +430,8 @@ export function rollbackInstall(o: Pick<JobOptions, 'installDir' | 'dataDir' | '
 }
 
 /** The job for this folder and manifest: resumed when one exists for the same manifest, else started afresh. */
-async function openJob(o: JobOptions, paths: InstallPaths, target: Target): Promise<{ job: JobRow; resumed: boolean }> {
-  const sha256 = createHash('sha256').update(target.manifestFile).digest('hex')
+async function openJob(o: JobOptions, paths: InstallPaths, target: Target, manifestFile: Buffer): Promise<OpenedJob> {
+  const sha256 = createHash('sha256').update(manifestFile).digest('hex')
   const existing = o.db.prepare("SELECT id, manifest_sha256, done FROM jobs WHERE dir = ? AND phase = 'staging'").get(paths.install) as JobRow | undefined
   if (existing && existing.manifest_sha256 === sha256 && existsSync(paths.staging)) return { job: existing, resumed: true }
   o.db.prepare('DELETE FROM jobs WHERE dir = ?').run(paths.install)
@@ -411,6 +440,6 @@ async function openJob(o: JobOptions, paths: InstallPaths, target: Target): Prom
   const { manifest } = target
   const info = o.db
     .prepare("INSERT INTO jobs (dir, product, version, manifest, manifest_sha256, pubkey_id, phase, product_root, mirrors, created_at) VALUES (?, ?, ?, ?, ?, ?, 'staging', ?, ?, ?)")
-    .run(paths.install, manifest.product, manifest.version, target.manifestFile, sha256, keyId(o.publicKey), target.productRoot.href, JSON.stringify(target.mirrors.map((m) => m.href)), o.now().toISOString())
+    .run(paths.install, manifest.product, manifest.version, manifestFile, sha256, keyId(o.publicKey), target.productRoot.href, JSON.stringify(target.mirrors.map((m) => m.href)), o.now().toISOString())
   return { job: { id: Number(info.lastInsertRowid), manifest_sha256: sha256, done: null }, resumed: false }
 }

@@ -2,12 +2,7 @@
 // the verified manifest of the installed version. Chunks are matched by SHA-256,
 // so a release from another pack lineage still reuses what it can.
 import type { Manifest } from '../../../shared/release-schema.ts'
-
-export interface Target {
-  /** Index into `InstallPlan.files`. */
-  readonly file: number
-  readonly offset: number
-}
+import { ChunkTargets } from './chunk-targets.ts'
 
 export interface PlannedFile {
   readonly path: string
@@ -26,7 +21,7 @@ export interface LocalCopy {
 export interface InstallPlan {
   readonly files: PlannedFile[]
   /** Chunks that assembled files need, each with every position it fills. */
-  readonly targets: Map<number, Target[]>
+  readonly targets: ChunkTargets
   /** Where the installed version holds a needed chunk. */
   readonly local: Map<number, LocalCopy>
   /** Raw bytes of every file the new version has. */
@@ -52,35 +47,18 @@ export function planInstall(next: Manifest, installed: Manifest | undefined): In
   }
   // Hex digests only when there is an installed version to look chunks up in (57k strings per GiB).
   const digests = oldWhere.size > 0 ? chunkDigests(next) : undefined
-  const targets = new Map<number, Target[]>()
   const local = new Map<number, LocalCopy>()
+  const assembled: number[] = []
   const files = next.files.map((f, i): PlannedFile => {
     const old = oldFiles.get(f.path)
     const same = old !== undefined && old.sha256 === f.sha256 && old.size === f.size && old.mode === f.mode
     if (same) return { path: f.path, size: f.size, mode: f.mode, linkFrom: f.path }
-    let offset = 0
+    assembled.push(i)
     for (const c of f.chunks) {
-      const list = targets.get(c)
-      if (list) list.push({ file: i, offset })
-      else targets.set(c, [{ file: i, offset }])
       const copy = digests && oldWhere.get(digests[c]!)
       if (copy) local.set(c, copy)
-      offset += next.chunks.size[c]!
     }
     return { path: f.path, size: f.size, mode: f.mode, linkFrom: undefined }
   })
-  return { files, targets, local, totalBytes: next.totals.bytes }
-}
-
-/** Chunk positions of one file, for assembling it when a link is not possible. */
-export function fileTargets(m: Manifest, file: number): Map<number, Target[]> {
-  const out = new Map<number, Target[]>()
-  let offset = 0
-  for (const c of m.files[file]!.chunks) {
-    const list = out.get(c)
-    if (list) list.push({ file, offset })
-    else out.set(c, [{ file, offset }])
-    offset += m.chunks.size[c]!
-  }
-  return out
+  return { files, targets: new ChunkTargets(next, assembled), local, totalBytes: next.totals.bytes }
 }

@@ -1,6 +1,6 @@
 // Runs CDN ranges through `parallel` loops. Each loop overlaps its next fetch with the placing
-// of its last range; buffers come from a fixed set, one filling per loop and the rest being
-// placed. A range cut short still has its whole chunks placed, and every loop settles
+// of its last range as far as buffers allow: they come from a fixed set, and a fetch starts once
+// one is spare. A range cut short still has its whole chunks placed, and every loop settles
 // (placing what it has) before a failure goes on.
 import type { FetchedRange, Mirror, RangeProgress } from '../sources/cdn-source.ts'
 import type { StoreRange } from '../sources/range-planner.ts'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { planRanges, storeLocations } from '../../../app/engine/sources/range-planner.ts'
+import { offsetInRange, planRanges, StoreLocations } from '../../../app/engine/sources/range-planner.ts'
 import type { Manifest } from '../../../shared/release-schema.ts'
 
 // Two sections: chunks 0-3 in 1.0.0/pack.chunks, chunks 4-5 in 1.1.0/pack.chunks.
@@ -12,19 +12,30 @@ const m = {
     ],
   },
 } as unknown as Manifest
-const locations = storeLocations(m)
+const locations = new StoreLocations(m)
 
 describe('range planner', () => {
   it('locates each chunk in its section store', () => {
-    expect(locations.map((l) => `${l.path}@${l.offset}`)).toEqual(['1.0.0/pack.chunks@0', '1.0.0/pack.chunks@100', '1.0.0/pack.chunks@110', '1.0.0/pack.chunks@210', '1.1.0/pack.chunks@0', '1.1.0/pack.chunks@50'])
+    expect([0, 1, 2, 3, 4, 5].map((c) => `${locations.path(c)}@${locations.offset(c)}`)).toEqual(['1.0.0/pack.chunks@0', '1.0.0/pack.chunks@100', '1.0.0/pack.chunks@110', '1.0.0/pack.chunks@210', '1.1.0/pack.chunks@0', '1.1.0/pack.chunks@50'])
   })
 
   it('merges neighbours, fetches small gaps through, and keeps stores apart', () => {
     const ranges = planRanges(m, locations, [5, 3, 0, 2], { maxGap: 10, maxRange: 1000 })
-    expect(ranges.map((r) => [r.path, r.start, r.end, r.chunks.map((c) => [c.index, c.at])])).toEqual([
+    expect(ranges.map((r) => [r.path, r.start, r.end, Array.from(r.chunks, (c) => [c, offsetInRange(locations, r, c)])])).toEqual([
       ['1.0.0/pack.chunks', 0, 310, [[0, 0], [2, 110], [3, 210]]],
       ['1.1.0/pack.chunks', 50, 70, [[5, 0]]],
     ])
+  })
+
+  it('starts a new range where a section ends, even between neighbouring chunks', () => {
+    expect(planRanges(m, locations, [3, 4], { maxGap: 1000, maxRange: 1000 }).map((r) => [r.path, r.start, r.end, Array.from(r.chunks)])).toEqual([
+      ['1.0.0/pack.chunks', 210, 310, [3]],
+      ['1.1.0/pack.chunks', 0, 50, [4]],
+    ])
+  })
+
+  it('names a chunk outside every section', () => {
+    expect(() => locations.path(6)).toThrow(/chunk 6 is in no pack section/)
   })
 
   it('splits on large gaps and at the range cap', () => {
