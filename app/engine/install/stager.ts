@@ -14,6 +14,7 @@ import { RangeBuffers } from './range-buffers.ts'
 import { runRangeLoops, type FetchJob } from './range-loops.ts'
 import type { InstallPlan } from './install-plan.ts'
 import { ChunkTargets } from './chunk-targets.ts'
+import { EarlyWriteback } from './early-writeback.ts'
 import { ITEM_FIELDS, TARGET_FIELDS, type HashSpanResult, type PlaceResult, type PlaceTask, type PlacementResult, type PlacementTask, type VerifyFileResult } from './placement-tasks.ts'
 import type { FilePosition } from '../storage/install-piece-store.ts'
 import type { ChunkFromPeers } from '../swarm/peer-accounting.ts'
@@ -66,6 +67,8 @@ const LOCAL_BATCH_BYTES = 16 * 1024 * 1024
 /** An assembled file's SHA-256 moves forward in spans of this many placed bytes. */
 const HASH_STEP = 16 * 1024 * 1024
 const HASH_SPAN_MAX = 64 * 1024 * 1024
+/** A staged file's written bytes go to disk in the background every this many placed bytes (see EarlyWriteback). */
+const WRITEBACK_BYTES = 128 * 1024 * 1024
 
 /** Where an assembled file's running SHA-256 stands (see HashSpanTask). */
 interface FileHash {
@@ -98,6 +101,7 @@ export class Stager {
   /** One-chunk files checked whole by their chunk's verification in this run (see proveByChunk). */
   private readonly provenByChunk = new Set<number>()
   private lastCheckpoint = Date.now()
+  private readonly writeback = new EarlyWriteback((file) => this.stagedPath(file), WRITEBACK_BYTES)
 
   constructor(c: StageContext) {
     this.c = c
@@ -416,7 +420,11 @@ export class Stager {
     const files = new Set<number>()
     for (const c of chunks) {
       setBit(this.c.done, c)
-      this.targets.forEach(c, (file) => files.add(file))
+      const size = this.c.manifest.chunks.size[c]!
+      this.targets.forEach(c, (file) => {
+        files.add(file)
+        this.writeback.placed(file, size)
+      })
     }
     for (const i of files) {
       if (sha256Checked && !this.fileHashes.has(i)) this.proveByChunk(i)
@@ -439,6 +447,7 @@ export class Stager {
   private async finish(): Promise<void> {
     for (const [i, f] of this.c.plan.files.entries()) await chmod(this.stagedPath(i), f.mode)
     const files = this.c.plan.files.map((_, i) => this.stagedPath(i))
+    await this.writeback.settle()
     await this.syncFiles(files)
     this.c.persist(Uint8Array.from(this.c.done))
     const dirs = new Set(files.map((f) => dirname(f)))
