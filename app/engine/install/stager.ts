@@ -14,8 +14,9 @@ import { RangeBuffers } from './range-buffers.ts'
 import { runRangeLoops, type FetchJob } from './range-loops.ts'
 import type { InstallPlan } from './install-plan.ts'
 import { ChunkTargets } from './chunk-targets.ts'
+import { FileChecks } from './file-checks.ts'
 import { EarlyWriteback } from './early-writeback.ts'
-import { ITEM_FIELDS, TARGET_FIELDS, type HashSpanResult, type PlaceResult, type PlaceTask, type PlacementResult, type PlacementTask, type VerifyFileResult } from './placement-tasks.ts'
+import { ITEM_FIELDS, TARGET_FIELDS, type PlaceResult, type PlaceTask, type PlacementResult, type PlacementTask, type VerifyFileResult } from './placement-tasks.ts'
 import type { FilePosition } from '../storage/install-piece-store.ts'
 import type { ChunkFromPeers } from '../swarm/peer-accounting.ts'
 
@@ -64,22 +65,8 @@ export interface StageContext {
  */
 const CHECKPOINT_MS = 1000
 const LOCAL_BATCH_BYTES = 16 * 1024 * 1024
-/** An assembled file's SHA-256 moves forward in spans of this many placed bytes. */
-const HASH_STEP = 16 * 1024 * 1024
-const HASH_SPAN_MAX = 64 * 1024 * 1024
 /** A staged file's written bytes go to disk in the background every this many placed bytes (see EarlyWriteback). */
 const WRITEBACK_BYTES = 128 * 1024 * 1024
-
-/** Where an assembled file's running SHA-256 stands (see HashSpanTask). */
-interface FileHash {
-  /** Leading chunks of the file known to be placed, and their bytes. */
-  chunks: number
-  placed: number
-  /** Bytes handed to the hashing worker. */
-  sent: number
-  /** The file's latest span; its spans run one after another on one worker. */
-  last: Promise<HashSpanResult>
-}
 
 function asShoalError(err: unknown): unknown {
   const message = (err as Error)?.message ?? ''
@@ -97,9 +84,7 @@ export class Stager {
   private readonly local: InstallPlan['local']
   /** Files built from chunks (not hard-linked): each gets a whole-file SHA-256 check. */
   private readonly assembled = new Set<number>()
-  private readonly fileHashes = new Map<number, FileHash>()
-  /** One-chunk files checked whole by their chunk's verification in this run (see proveByChunk). */
-  private readonly provenByChunk = new Set<number>()
+  private readonly fileChecks: FileChecks
   private lastCheckpoint = Date.now()
   private readonly writeback = new EarlyWriteback((file) => this.stagedPath(file), WRITEBACK_BYTES)
 
@@ -108,6 +93,7 @@ export class Stager {
     this.digests = Buffer.from(c.manifest.chunks.sha256, 'base64')
     this.targets = c.plan.targets
     this.local = new Map(c.plan.local)
+    this.fileChecks = new FileChecks({ manifest: c.manifest, digests: this.digests, done: c.done, workers: c.workers, stagedPath: (file) => this.stagedPath(file) })
   }
 
   async run(): Promise<void> {
@@ -118,12 +104,12 @@ export class Stager {
       // The last check before commit: each assembled file's SHA-256. A mismatch (a disk or
       // a bug, never the network: every chunk was verified) gets one more full attempt.
       for (let attempt = 0; ; attempt++) {
-        const bad = await this.verifyAssembled()
+        const bad = await this.fileChecks.mismatched(this.assembled)
         if (bad.length === 0) break
         if (attempt === 1) throw new ShoalError('E_IO', `staged ${bad.map((i) => this.c.plan.files[i]!.path).join(', ')} does not match the manifest's SHA-256 twice in a row`, 'check the disk, then run the same command again')
         for (const i of bad) {
           for (const c of this.c.manifest.files[i]!.chunks) clearBit(this.c.done, c)
-          this.fileHashes.delete(i)
+          this.fileChecks.forget(i)
         }
         await this.placeMissing()
       }
@@ -159,59 +145,6 @@ export class Stager {
       missing = missing.filter((c) => !hasBit(this.c.done, c))
     }
     await this.fetchFromCdn(missing)
-  }
-
-  /** Assembled files whose whole-file SHA-256 does not match the manifest. */
-  private async verifyAssembled(): Promise<number[]> {
-    const checks = [...this.assembled].map(async (i) => {
-      if (this.provenByChunk.has(i)) return undefined
-      const { sha256 } = await this.hashForward(i, true)
-      return sha256 === this.c.manifest.files[i]!.sha256 ? undefined : i
-    })
-    return (await Promise.all(checks)).filter((i) => i !== undefined)
-  }
-
-  /**
-   * A file that is one chunk, whose SHA-256 the manifest gives as that chunk's digest, was
-   * checked whole when the chunk was verified before it was written: no second hash of the same
-   * bytes. Only for chunks this run verified and placed; a chunk from peers (checked by piece
-   * SHA-1) or one a checkpoint says was placed before (maybe lost to a power cut since) still gets
-   * its file read back and hashed.
-   */
-  private proveByChunk(i: number): void {
-    const chunks = this.c.manifest.files[i]!.chunks
-    if (chunks.length === 1 && this.digests.toString('hex', chunks[0]! * 32, chunks[0]! * 32 + 32) === this.c.manifest.files[i]!.sha256) this.provenByChunk.add(i)
-  }
-
-  /**
-   * Feeds file `i`'s newly placed leading bytes to its running SHA-256, a span at a time, while
-   * the download goes on: the check before commit then costs no pass of its own at the end.
-   * `final` sends the rest and resolves to the digest.
-   */
-  private hashForward(i: number, final: boolean): Promise<HashSpanResult> {
-    let h = this.fileHashes.get(i)
-    if (!h) {
-      h = { chunks: 0, placed: 0, sent: 0, last: Promise.resolve({ sha256: undefined }) }
-      this.fileHashes.set(i, h)
-    }
-    const chunks = this.c.manifest.files[i]!.chunks
-    while (h.chunks < chunks.length && hasBit(this.c.done, chunks[h.chunks]!)) h.placed += this.c.manifest.chunks.size[chunks[h.chunks++]!]!
-    if (final && h.chunks < chunks.length) throw new Error(`${this.c.plan.files[i]!.path} is checked before all its chunks were placed`)
-    // A resumed job's first span can be most of a file: it goes in pieces, so placement tasks
-    // queued on the same worker are not held up behind it.
-    while (final || h.placed - h.sent >= HASH_STEP) {
-      const to = Math.min(h.placed, h.sent + HASH_SPAN_MAX)
-      const task = { kind: 'hashSpan', path: this.stagedPath(i), from: h.sent, to, final: final && to === h.placed } as const
-      h.sent = to
-      h.last = h.last.then(() => this.c.workers.runOn(i, task) as Promise<HashSpanResult>)
-      // Failures surface when the check awaits the final span.
-      h.last.catch(() => undefined)
-      if (task.final) {
-        this.fileHashes.delete(i)
-        break
-      }
-    }
-    return h.last
   }
 
   private stagedPath(file: number): string {
@@ -426,10 +359,7 @@ export class Stager {
         this.writeback.placed(file, size)
       })
     }
-    for (const i of files) {
-      if (sha256Checked && !this.fileHashes.has(i)) this.proveByChunk(i)
-      if (!this.provenByChunk.has(i)) void this.hashForward(i, false)
-    }
+    for (const i of files) this.fileChecks.placed(i, sha256Checked)
     if (Date.now() - this.lastCheckpoint >= CHECKPOINT_MS) {
       this.lastCheckpoint = Date.now()
       this.c.persist(Uint8Array.from(this.c.done))
