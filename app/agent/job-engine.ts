@@ -3,7 +3,8 @@
 import type { KeyObject } from 'node:crypto'
 import { rm } from 'node:fs/promises'
 import type { Job } from '../../shared/api-contract.ts'
-import { getRelease, installPaths, repairInstall, rollbackInstall, type JobOptions, type JobResult } from '../engine/install/install-job.ts'
+import { getRelease, repairInstall, rollbackInstall, type JobOptions, type JobResult } from '../engine/install/install-job.ts'
+import { installPaths } from '../engine/install/install-paths.ts'
 import { verifyInstall } from '../engine/install/verify-install.ts'
 import type { StateDb } from '../store/state-db.ts'
 

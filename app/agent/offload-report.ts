@@ -2,7 +2,8 @@
 // trackers how many bytes came from the CDN and from peers. Nothing else is sent.
 import type { KeyObject } from 'node:crypto'
 import type { SourceBytes } from '../engine/stats/source-bytes.ts'
-import { installPaths, readInstalledRow } from '../engine/install/install-job.ts'
+import { installPaths } from '../engine/install/install-paths.ts'
+import { readInstalledRow } from '../engine/install/install-records.ts'
 import { decodeManifest } from '../release/manifest-codec.ts'
 import type { StateDb } from '../store/state-db.ts'
 import type { OffloadReport } from '../tracker/tracker-metrics.ts'

@@ -5,7 +5,7 @@ import { createHash, type KeyObject } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { readdir, rm, statfs } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
-import { basename, dirname, join, resolve } from 'node:path'
+import { dirname } from 'node:path'
 import semverLt from 'semver/functions/lt.js'
 import { ShoalError } from '../../../shared/errors.ts'
 import type { Manifest } from '../../../shared/release-schema.ts'
@@ -20,7 +20,6 @@ import { CdnSource, type FetchSample } from '../sources/cdn-source.ts'
 import type { RetryPolicy } from '../sources/retry-policy.ts'
 import { emptySourceBytes, type SourceBytes } from '../stats/source-bytes.ts'
 import { createBitfield, hasBit } from './bitfield.ts'
-import { crashPoint } from './crash-points.ts'
 import { lockInstallDir } from './dir-lock.ts'
 import { planInstall, type InstallPlan } from './install-plan.ts'
 import type { PlacementResult, PlacementTask } from './placement-tasks.ts'
@@ -31,7 +30,9 @@ import { createSourceLedger } from '../stats/source-ledger.ts'
 import type { PeerClass } from '../stats/peer-class.ts'
 import { localAddresses } from '../../net/local-addresses.ts'
 import type { PeerEncryption } from '../swarm/peer-settings.ts'
-import { installOps, rollbackOps, runJournal, type SwitchOp } from './switch-journal.ts'
+import { installOps, rollbackOps } from './switch-journal.ts'
+import { installPaths, type InstallPaths } from './install-paths.ts'
+import { openJob, readInstalledRow, recoverInstall, switchIn, type InstalledRow, type JobTarget, type OpenedJob } from './install-records.ts'
 
 /** What every engine job needs: where, with which key and state, and how to reach the CDN. */
 export interface JobOptions {
@@ -125,80 +126,11 @@ const collectGarbage = (globalThis as { gc?: () => void }).gc
 export const RANGE_OPTIONS = { maxGap: 64 * 1024, maxRange: 4 * 1024 * 1024 }
 const FREE_SPACE_MARGIN = 64 * 1024 * 1024
 
-export interface InstallPaths {
-  readonly install: string
-  readonly staging: string
-  readonly backup: string
-  readonly aside: string
-}
-
-/** Staging and backup sit next to the install, on the same file system, never inside it. */
-export function installPaths(dir: string): InstallPaths {
-  const install = resolve(dir)
-  const parent = dirname(install)
-  const name = basename(install)
-  return { install, staging: join(parent, `.${name}.shoal-staging`), backup: join(parent, `.${name}.shoal-previous`), aside: join(parent, `.${name}.shoal-aside`) }
-}
-
-export interface InstalledRow {
-  readonly product: string
-  readonly version: string
-  readonly manifest: Buffer
-  readonly previous_version: string | null
-  readonly previous_manifest: Buffer | null
-  readonly product_root: string
-  readonly mirrors: string
-}
-
-interface JobRow {
-  readonly id: number
-  readonly manifest_sha256: string
-  readonly done: Buffer | null
-}
-
-interface OpenedJob {
-  readonly job: JobRow
-  readonly resumed: boolean
-}
-
-/** The target of a job: a verified manifest and where its chunk stores live. */
-interface Target {
-  readonly manifest: Manifest
-  readonly productRoot: URL
-  readonly mirrors: readonly URL[]
-}
-
 /** A job ready to stage. The signed manifest file (2.7 MB for 1 GiB) is in the state database by then, not kept in memory. */
 interface PreparedJob {
-  readonly target: Target
+  readonly target: JobTarget
   readonly opened: OpenedJob
   readonly installed: Manifest | undefined
-}
-
-export function readInstalledRow(db: StateDb, installDir: string): InstalledRow | undefined {
-  return db.prepare('SELECT * FROM installs WHERE dir = ?').get(installDir) as InstalledRow | undefined
-}
-
-/** Finishes a switch or rollback that a crash interrupted, then records its outcome. */
-export async function recoverInstall(db: StateDb, installDir: string): Promise<void> {
-  const job = db.prepare("SELECT id FROM jobs WHERE dir = ? AND phase = 'switching'").get(installDir) as { id: number } | undefined
-  if (!job) return
-  await runJournal(db, job.id)
-  finishSwitch(db, job.id)
-}
-
-/** Makes the job's release the installed one, and the one it replaces the previous one. */
-function finishSwitch(db: StateDb, jobId: number): void {
-  const job = db.prepare('SELECT * FROM jobs WHERE id = ?').get(jobId) as { dir: string; product: string; version: string; manifest: Buffer; pubkey_id: string; product_root: string; mirrors: string }
-  db.transaction(() => {
-    const current = readInstalledRow(db, job.dir)
-    db.prepare(
-      `INSERT INTO installs (dir, product, version, manifest, pubkey_id, installed_at, previous_version, previous_manifest, product_root, mirrors) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT(dir) DO UPDATE SET product = excluded.product, version = excluded.version, manifest = excluded.manifest, pubkey_id = excluded.pubkey_id, installed_at = excluded.installed_at,
-         previous_version = excluded.previous_version, previous_manifest = excluded.previous_manifest, product_root = excluded.product_root, mirrors = excluded.mirrors`,
-    ).run(job.dir, job.product, job.version, job.manifest, job.pubkey_id, new Date().toISOString(), current?.version ?? null, current?.manifest ?? null, job.product_root, job.mirrors)
-    db.prepare('DELETE FROM jobs WHERE id = ?').run(jobId)
-  })()
 }
 
 async function checkFreeSpace(parent: string, plan: InstallPlan, done: Uint8Array, m: Manifest): Promise<void> {
@@ -257,7 +189,7 @@ async function prepareGet(o: GetOptions, paths: InstallPaths): Promise<PreparedJ
     return { upToDate: { product: manifest.product, version: manifest.version, fromVersion: row.version, upToDate: true, resumed: false, bytes: emptySourceBytes(), written: emptySourceBytes(), totalBytes: manifest.totals.bytes, seconds: 0, bannedPeers: [], cdnPieces: noCdnPieces(), uploaded: { lan: 0, wan: 0 } } }
   }
   const target = { manifest, productRoot: release.productRoot, mirrors: pointer.mirrors.map((m) => new URL(m)) }
-  return { target, opened: await openJob(o, paths, target, release.manifestFile), installed }
+  return { target, opened: await openJob(o.db, paths, target, release.manifestFile, keyId(o.publicKey), o.now()), installed }
 }
 
 /** Rebuilds the installed version in staging, reusing every chunk that still verifies, and switches it in. */
@@ -268,7 +200,7 @@ export function repairInstall(o: JobOptions): Promise<JobResult> {
     if (!row) throw new ShoalError('E_NOT_INSTALLED', `${paths.install} holds no Shoal install`, 'install it with `shoal get` first')
     const manifest = decodeManifest(row.manifest, o.publicKey, `installed manifest of ${paths.install}`)
     const target = { manifest, productRoot: new URL(row.product_root), mirrors: (JSON.parse(row.mirrors) as string[]).map((m) => new URL(m)) }
-    return stageAndSwitch(o, paths, { target, opened: await openJob(o, paths, target, row.manifest), installed: manifest }, started)
+    return stageAndSwitch(o, paths, { target, opened: await openJob(o.db, paths, target, row.manifest, keyId(o.publicKey), o.now()), installed: manifest }, started)
   })
 }
 
@@ -401,15 +333,6 @@ function swarmFetch(
   }
 }
 
-/** Records the operations, runs them through the journal, and makes the job's release the installed one. */
-async function switchIn(db: StateDb, jobId: number, ops: readonly SwitchOp[]): Promise<void> {
-  crashPoint('staged')
-  db.prepare("UPDATE jobs SET phase = 'switching', ops = ?, next_op = 0 WHERE id = ?").run(JSON.stringify(ops), jobId)
-  await runJournal(db, jobId)
-  crashPoint('switched')
-  finishSwitch(db, jobId)
-}
-
 /** Swaps the install with the kept previous version. */
 export function rollbackInstall(o: Pick<JobOptions, 'installDir' | 'dataDir' | 'db' | 'now'>): Promise<{ product: string; version: string; fromVersion: string }> {
   return withInstallLock(o, async (paths) => {
@@ -427,19 +350,4 @@ export function rollbackInstall(o: Pick<JobOptions, 'installDir' | 'dataDir' | '
     await switchIn(o.db, Number(info.lastInsertRowid), rollbackOps(paths.install, paths.backup, paths.aside))
     return { product: row.product, version: row.previous_version, fromVersion: row.version }
   })
-}
-
-/** The job for this folder and manifest: resumed when one exists for the same manifest, else started afresh. */
-async function openJob(o: JobOptions, paths: InstallPaths, target: Target, manifestFile: Buffer): Promise<OpenedJob> {
-  const sha256 = createHash('sha256').update(manifestFile).digest('hex')
-  const existing = o.db.prepare("SELECT id, manifest_sha256, done FROM jobs WHERE dir = ? AND phase = 'staging'").get(paths.install) as JobRow | undefined
-  if (existing && existing.manifest_sha256 === sha256 && existsSync(paths.staging)) return { job: existing, resumed: true }
-  o.db.prepare('DELETE FROM jobs WHERE dir = ?').run(paths.install)
-  // Whatever an abandoned job staged belongs to another manifest: start clean.
-  await rm(paths.staging, { recursive: true, force: true })
-  const { manifest } = target
-  const info = o.db
-    .prepare("INSERT INTO jobs (dir, product, version, manifest, manifest_sha256, pubkey_id, phase, product_root, mirrors, created_at) VALUES (?, ?, ?, ?, ?, ?, 'staging', ?, ?, ?)")
-    .run(paths.install, manifest.product, manifest.version, manifestFile, sha256, keyId(o.publicKey), target.productRoot.href, JSON.stringify(target.mirrors.map((m) => m.href)), o.now().toISOString())
-  return { job: { id: Number(info.lastInsertRowid), manifest_sha256: sha256, done: null }, resumed: false }
 }

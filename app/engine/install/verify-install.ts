@@ -8,7 +8,8 @@ import { decodeManifest } from '../../release/manifest-codec.ts'
 import { WorkerPool } from '../../release/worker-pool.ts'
 import type { StateDb } from '../../store/state-db.ts'
 import { chunkDigests } from './install-plan.ts'
-import { installPaths, readInstalledRow } from './install-job.ts'
+import { installPaths } from './install-paths.ts'
+import { readInstalledRow } from './install-records.ts'
 import type { PlacementResult, PlacementTask, VerifyFileResult } from './placement-tasks.ts'
 
 export interface VerifyReport {
