@@ -10,7 +10,6 @@ import {
   API_VERSION,
   type AddProductRequest,
   type CreateJobRequest,
-  type ErrorInfo,
   type History,
   type Job,
   type JobAction,
@@ -20,7 +19,6 @@ import {
   type SettingsView,
   type Status,
 } from '../../shared/api-contract.ts'
-import { isShoalError } from '../../shared/errors.ts'
 import type { JobOptions, JobResult } from '../engine/install/install-job.ts'
 import type { FetchSample } from '../engine/sources/cdn-source.ts'
 import { resolveRelease } from '../release/resolve.ts'
@@ -38,6 +36,8 @@ import { EventHub } from './event-hub.ts'
 import { reportJobOffload } from './offload-report.ts'
 import { readPolicyFile, type PolicyState } from './policy-file.ts'
 import { discardStaging, runJobKind } from './job-engine.ts'
+import { errorInfo, isOpen, newJob } from './job-record.ts'
+import { managedProductRow, productIdFor, productView } from './product-record.ts'
 import { SeedManager } from './seed-manager.ts'
 import { defaultPowerReader, type PowerReader } from './power-signals.ts'
 import { normalizePublicKey, publicKeyObject } from './publisher-key.ts'
@@ -88,7 +88,6 @@ interface Active {
 const TICK_MS = 500
 const SHARING_REFRESH_MS = 30_000
 const INSTALL_WINDOW_POLL_MS = 30_000
-const PRIORITY = { foreground: 10, background: 0 } as const
 
 export class Agent {
   readonly startedAt: string
@@ -219,9 +218,7 @@ export class Agent {
     } catch (err) {
       throw new AgentError(400, 'E_KEY', (err as Error).message)
     }
-    const base = /\/([^/]+)\/channels\/[^/]+$/.exec(new URL(req.channelUrl).pathname)?.[1] ?? 'product'
-    let id = base
-    for (let n = 2; existing.some((p) => p.id === id); n++) id = `${base}-${n}`
+    const { id, base } = productIdFor(req.channelUrl, new Set(existing.map((p) => p.id)))
     const row: ProductRow = { id, name: req.name ?? base, channelUrl: req.channelUrl, publicKey, installDir, mirrors: req.mirrors ?? [], availableVersion: null, state: 'idle', error: null, lastCheckAt: null }
     this.store.saveProduct(row, this.now())
     this.hub.productsChanged()
@@ -271,29 +268,7 @@ export class Agent {
   createJob(req: CreateJobRequest): Job {
     const product = this.requireProduct(req.productId)
     if ([...this.jobs.values()].some((j) => j.productId === product.id && isOpen(j))) throw new AgentError(409, 'E_BUSY', `product ${product.id} already has a job; pause, resume or cancel it`)
-    const mode = req.mode ?? 'foreground'
-    const at = this.now().toISOString()
-    const job: Job = {
-      id: randomUUID(),
-      productId: product.id,
-      kind: req.kind,
-      state: 'queued',
-      detail: null,
-      mode,
-      priority: req.priority ?? PRIORITY[mode],
-      fromVersion: this.store.installedVersion(product.installDir),
-      version: req.kind === 'install' || req.kind === 'update' ? product.availableVersion : this.store.installedVersion(product.installDir),
-      bytesTotal: 0,
-      bytesDone: 0,
-      rates: { cdn: 0, lan: 0, wan: 0 },
-      etaSeconds: null,
-      bytes: { cdn: 0, lan: 0, wan: 0, local: 0, wasted: 0 },
-      offload: 0,
-      peers: { lan: 0, wan: 0 },
-      error: null,
-      createdAt: at,
-      updatedAt: at,
-    }
+    const job = newJob(randomUUID(), req, product, this.store.installedVersion(product.installDir), this.now().toISOString())
     this.jobs.set(job.id, job)
     this.save(job)
     this.schedule()
@@ -364,44 +339,14 @@ export class Agent {
 
   private productView(p: ProductRow): Product {
     const job = [...this.jobs.values()].find((j) => j.productId === p.id && (j.state === 'running' || j.state === 'waiting'))
-    const state = job ? (job.state === 'waiting' ? 'installing' : 'downloading') : p.state
-    return {
-      id: p.id,
-      name: p.name,
-      channelUrl: p.channelUrl,
-      publicKey: p.publicKey,
-      installDir: p.installDir,
-      installedVersion: this.store.installedVersion(p.installDir),
-      availableVersion: p.availableVersion,
-      state,
-      error: p.error,
-      lastCheckAt: p.lastCheckAt,
-      managed: this.policy.value.products.some((m) => m.id === p.id),
-    }
+    return productView(p, this.store.installedVersion(p.installDir), job, this.policy.value.products.some((m) => m.id === p.id))
   }
 
   /** Reads the managed policy (an invalid one is reported and replaced by safe defaults) and records its products. */
   private async loadPolicy(): Promise<void> {
     this.policy = await readPolicyFile(this.o.policyPath)
     const rows = this.store.products()
-    for (const m of this.policy.value.products) {
-      const current = rows.find((r) => r.id === m.id)
-      this.store.saveProduct(
-        {
-          id: m.id,
-          name: m.name ?? m.id,
-          channelUrl: m.channelUrl,
-          publicKey: m.publicKey,
-          installDir: resolve(m.installDir),
-          mirrors: m.mirrors ?? [],
-          availableVersion: current?.availableVersion ?? null,
-          state: current?.state ?? 'idle',
-          error: current?.error ?? null,
-          lastCheckAt: current?.lastCheckAt ?? null,
-        },
-        this.now(),
-      )
-    }
+    for (const m of this.policy.value.products) this.store.saveProduct(managedProductRow(m, rows.find((r) => r.id === m.id)), this.now())
   }
 
   private planCheck(id: string, fractionOfInterval?: number): void {
@@ -616,14 +561,4 @@ export class Agent {
   seedingProducts(): string[] {
     return this.seeds.seeding()
   }
-}
-
-/** Queued, running, paused or waiting: the job still holds its product. */
-function isOpen(job: Job): boolean {
-  return job.state === 'queued' || job.state === 'running' || job.state === 'paused' || job.state === 'waiting'
-}
-
-function errorInfo(err: unknown): ErrorInfo {
-  if (isShoalError(err)) return { code: err.code, message: err.message }
-  return { code: 'E_INTERNAL', message: String((err as Error)?.message ?? err) }
 }
