@@ -120,8 +120,8 @@ async function installVsDownloaders(o: CdnBenchOptions, results: Record<string, 
       const t = median(xs)
       const used = cpu.get(name)
       const cpuText = used ? `  CPU user ${range(used.map((c) => c.user))} s, system ${range(used.map((c) => c.system))} s` : ''
-      rows[name] = { seconds: t, MBps: o.size / 1e6 / t, vsAria2c: t / aria, ...(used ? { cpuSeconds: used } : {}) }
-      console.log(`  ${name.padEnd(26)} ${t.toFixed(2)} s  ${(o.size / 1e6 / t).toFixed(0).padStart(5)} MB/s  ${(t / aria).toFixed(2)}x aria2c's time${cpuText}`)
+      rows[name] = { seconds: t, runs: xs, MBps: o.size / 1e6 / t, vsAria2c: t / aria, ...(used ? { cpuSeconds: used } : {}) }
+      console.log(`  ${name.padEnd(26)} ${t.toFixed(2)} s  ${(o.size / 1e6 / t).toFixed(0).padStart(5)} MB/s  ${(t / aria).toFixed(2)}x aria2c's time${cpuText}  (runs: ${xs.map((x) => x.toFixed(2)).join(', ')} s)`)
     }
     rows['peakRssBytes'] = Math.max(...rss.get('i4')!)
     rows['peakRssBytes8'] = Math.max(...rss.get('i8')!)
