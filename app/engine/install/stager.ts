@@ -66,7 +66,7 @@ export interface StageContext {
 const CHECKPOINT_MS = 1000
 const LOCAL_BATCH_BYTES = 16 * 1024 * 1024
 /** A staged file's written bytes go to disk in the background every this many placed bytes (see EarlyWriteback). */
-const WRITEBACK_BYTES = 128 * 1024 * 1024
+const WRITEBACK_BYTES = 32 * 1024 * 1024
 
 function asShoalError(err: unknown): unknown {
   const message = (err as Error)?.message ?? ''
