@@ -114,8 +114,6 @@ export interface JobResult {
   readonly uploaded: Record<PeerClass, number>
 }
 
-export { DEFAULT_CONNECTIONS } from './job-defaults.ts'
-/** Chosen by `npm run bench` (README, "CDN engine"). */
 /**
  * V8's collector when Node runs with --expose-gc, as bin/shoal starts it. Called between phases
  * that leave large garbage: on a heap this small V8 did not collect it by itself before the
@@ -123,6 +121,7 @@ export { DEFAULT_CONNECTIONS } from './job-defaults.ts'
  */
 const collectGarbage = (globalThis as { gc?: () => void }).gc
 
+/** Chosen by `npm run bench` (README, "CDN engine"). */
 export const RANGE_OPTIONS = { maxGap: 64 * 1024, maxRange: 4 * 1024 * 1024 }
 const FREE_SPACE_MARGIN = 64 * 1024 * 1024
 
@@ -133,9 +132,20 @@ interface PreparedJob {
   readonly installed: Manifest | undefined
 }
 
-async function checkFreeSpace(parent: string, plan: InstallPlan, done: Uint8Array, m: Manifest): Promise<void> {
-  let needed = FREE_SPACE_MARGIN
-  for (const chunk of plan.targets.chunks) if (!hasBit(done, chunk)) needed += m.chunks.size[chunk]! * plan.targets.count(chunk)
+/** Bytes of the new version already in staging (`placed`) and still to write (`missing`), counted once per position. */
+function stagedBytes(plan: InstallPlan, done: Uint8Array, m: Manifest): { placed: number; missing: number } {
+  let placed = 0
+  let missing = 0
+  for (const chunk of plan.targets.chunks) {
+    const bytes = m.chunks.size[chunk]! * plan.targets.count(chunk)
+    if (hasBit(done, chunk)) placed += bytes
+    else missing += bytes
+  }
+  return { placed, missing }
+}
+
+async function checkFreeSpace(parent: string, missing: number): Promise<void> {
+  const needed = FREE_SPACE_MARGIN + missing
   const fs = await statfs(parent)
   const free = fs.bavail * fs.bsize
   if (free < needed) {
@@ -212,12 +222,12 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: Prep
   // The decode's garbage (the fetched file, its base64 and zstd stages: 11 MiB for 1 GiB) goes before the download's buffers come.
   collectGarbage?.()
   const done = job.done ? Uint8Array.from(job.done) : createBitfield(manifest.chunks.size.length)
-  await checkFreeSpace(dirname(paths.install), plan, done, manifest)
+  const staged = stagedBytes(plan, done, manifest)
+  await checkFreeSpace(dirname(paths.install), staged.missing)
 
   const bytes = emptySourceBytes()
   const written = createSourceLedger()
-  let placed = 0
-  for (const chunk of plan.targets.chunks) if (hasBit(done, chunk)) placed += manifest.chunks.size[chunk]! * plan.targets.count(chunk)
+  let placed = staged.placed
   const connected: Record<PeerClass, number> = { lan: 0, wan: 0 }
   const report = () => o.onProgress?.({ done: placed, total: plan.totalBytes, bytes: { ...bytes }, peers: { ...connected } })
   const cdn = new CdnSource({
