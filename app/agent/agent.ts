@@ -1,7 +1,7 @@
 // The headless engine host behind `shoal agent`: products, settings layered under the
 // managed policy, a priority queue of jobs run through the engine, live rate limits,
 // periodic channel checks, and change events. The control server maps HTTP onto this.
-import { DEFAULT_MAX_PEERS } from '../engine/swarm/swarm-client.ts'
+import { DEFAULT_MAX_PEERS } from '../engine/swarm/peer-settings.ts'
 import { randomUUID } from 'node:crypto'
 import { statfs } from 'node:fs/promises'
 import { isAbsolute, resolve } from 'node:path'

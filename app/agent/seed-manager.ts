@@ -1,7 +1,7 @@
 // Seeds installed releases while the sharing policy allows it: consent and mode, power,
 // the monthly upload cap, free disk, and the retention period after each install.
 import { startSeeding, type Seeding } from '../engine/swarm/seed-job.ts'
-import { DEFAULT_MAX_PEERS } from '../engine/swarm/swarm-client.ts'
+import { DEFAULT_MAX_PEERS } from '../engine/swarm/peer-settings.ts'
 import { localAddresses } from '../net/local-addresses.ts'
 import { classifyPeer } from '../engine/stats/peer-class.ts'
 import type { LiveLimits } from '../policy/live-limits.ts'

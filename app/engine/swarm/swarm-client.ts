@@ -22,8 +22,6 @@ export interface SwarmClientOptions {
   readonly encryption?: PeerEncryption
 }
 
-export { DEFAULT_MAX_PEERS, PEER_ENCRYPTION, type PeerEncryption } from './peer-settings.ts'
-
 /**
  * A webtorrent client that only goes where Shoal sends it: TCP peers, the release's trackers
  * and, when asked, LAN discovery. DHT, LSD, UPnP and NAT-PMP default to on in webtorrent and
