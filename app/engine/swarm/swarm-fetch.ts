@@ -6,7 +6,7 @@
 import type { Torrent } from 'webtorrent'
 import type { Manifest } from '../../../shared/release-schema.ts'
 import { encodeTorrentFile, torrentInfoOf } from '../../release/torrent.ts'
-import { classifyPeer, unmapAddress, type PeerClass } from '../stats/peer-class.ts'
+import { unmapAddress, type PeerClass } from '../stats/peer-class.ts'
 import { noCdnPieces, scheduleCdn, type CdnReason } from '../scheduler/cdn-scheduler.ts'
 import { createPeerAccounting, type ChunkFromPeers } from './peer-accounting.ts'
 import { createPeerBans } from './peer-bans.ts'
@@ -136,7 +136,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     // charge every sender of a piece that fails, and drop banned peers (the guard drops
     // their incoming wires too).
     const senders = new Map<number, Set<string>>()
-    guard = guardWires(torrent, {
+    const wires = guardWires(torrent, {
       maxPeers: o.maxPeers,
       isBanned: bans.isBanned,
       localAddresses: o.localAddresses,
@@ -154,6 +154,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
         })
       },
     })
+    guard = wires
     torrent.on('warning', (err: Error) => {
       const failed = FAILED_PIECE.exec(err.message)
       if (!failed) return
@@ -197,8 +198,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
 
       let peersSeen = ''
       const countPeers = () => {
-        const peers: Record<PeerClass, number> = { lan: 0, wan: 0 }
-        for (const w of torrent.wires) peers[classifyPeer(w.remoteAddress ?? '', o.localAddresses)]++
+        const peers = wires.connected()
         if (`${peers.lan}/${peers.wan}` === peersSeen) return
         peersSeen = `${peers.lan}/${peers.wan}`
         o.onPeers?.(peers)

@@ -24,6 +24,8 @@ export interface WireGuard {
   readonly refused: () => number
   /** Chokes the wires `mayUpload` no longer allows; call it when the policy changes. */
   readonly enforceUpload: () => void
+  /** Wires kept and still open, by class. */
+  readonly connected: () => Record<PeerClass, number>
 }
 
 export function guardWires(torrent: Torrent, o: WireGuardOptions): WireGuard {
@@ -52,5 +54,10 @@ export function guardWires(torrent: Torrent, o: WireGuardOptions): WireGuard {
   const enforceUpload = () => {
     for (const [wire, cls] of kept) if (!mayUpload(cls)) wire.choke()
   }
-  return { uploaded, refused: () => refused, enforceUpload }
+  const connected = () => {
+    const peers: Record<PeerClass, number> = { lan: 0, wan: 0 }
+    for (const cls of kept.values()) peers[cls]++
+    return peers
+  }
+  return { uploaded, refused: () => refused, enforceUpload, connected }
 }

@@ -57,6 +57,10 @@ describe('wire guard upload policy', () => {
     guard.enforceUpload()
     expect(wan.amChoking).toBe(true)
     expect(lan.amChoking).toBe(false)
+
+    expect(guard.connected()).toEqual({ lan: 1, wan: 1 })
+    wan.destroy()
+    expect(guard.connected()).toEqual({ lan: 1, wan: 0 })
   })
 
   it('counts incoming wires against the cap and drops banned addresses', () => {
@@ -65,5 +69,6 @@ describe('wire guard upload policy', () => {
     const wires = ['10.0.0.1', '10.0.0.2', '10.0.0.9'].map(connect)
     expect(wires.map((w) => w.destroyed)).toEqual([false, true, true])
     expect(guard.refused()).toBe(1)
+    expect(guard.connected()).toEqual({ lan: 1, wan: 0 })
   })
 })
