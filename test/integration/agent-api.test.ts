@@ -3,7 +3,7 @@ import { stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { apiEventSchema, statusSchema, type ApiEvent } from '../../shared/api-contract.ts'
-import { startAgent } from '../support/agent-process.ts'
+import { agentStatus, startAgent } from '../support/agent-process.ts'
 import { runCli } from '../support/run-cli.ts'
 import { useTempDirs } from '../support/temp-dir.ts'
 
@@ -94,7 +94,7 @@ describe('shoal agent control API', () => {
     await writeFile(policy, JSON.stringify({ settings: { caps: { down: { global: 1_000_000 } }, sharing: { mode: 'lan' } } }))
     const agent = await startAgent(join(dir, 'data'), policy)
     try {
-      const status = statusSchema.parse((await agent.api('GET', '/api/status')).json)
+      const status = await agentStatus(agent)
       expect(status.policy).toMatchObject({ loaded: true, error: null })
       expect(status.locked).toEqual(expect.arrayContaining(['caps.down.global', 'sharing.mode']))
       expect(status.settings.caps.down.global).toBe(1_000_000)
@@ -112,7 +112,7 @@ describe('shoal agent control API', () => {
     await writeFile(policy, '{"settings": {"sharing": {"mode": "everyone"}}}')
     const broken = await startAgent(join(dir, 'data'), policy)
     try {
-      const status = statusSchema.parse((await broken.api('GET', '/api/status')).json)
+      const status = await agentStatus(broken)
       expect(status.policy.loaded).toBe(false)
       expect(status.policy.error).toMatch(/invalid policy .*sharing\.mode/)
       expect(status.settings.sharing.mode).toBe('off')

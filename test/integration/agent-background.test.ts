@@ -7,8 +7,8 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { seededBytes } from '../../app/demo/sample-build.ts'
-import { statusSchema, type Job } from '../../shared/api-contract.ts'
-import { startAgent, type RunningAgent } from '../support/agent-process.ts'
+import type { Job } from '../../shared/api-contract.ts'
+import { agentStatus, startAgent, type RunningAgent } from '../support/agent-process.ts'
 import { startBottleneck, type Bottleneck } from '../support/bottleneck-proxy.ts'
 import { startNginx, type Nginx } from '../support/nginx.ts'
 import { makeFixture, type Fixture } from '../support/release-fixture.ts'
@@ -59,7 +59,7 @@ async function install(agent: RunningAgent, link: Bottleneck, mode: 'background'
   const job = await agent.api('POST', '/api/jobs', { productId: added.json['id'], kind: 'install', mode })
   expect(job.status, JSON.stringify(job.json)).toBe(201)
   for (;;) {
-    const s = statusSchema.parse((await agent.api('GET', '/api/status')).json)
+    const s = await agentStatus(agent)
     if (s.jobs[0]!.bytes.cdn > 0) return s.jobs[0]!
     await sleep(100)
   }
