@@ -1,7 +1,8 @@
 // Runs CDN ranges through `parallel` loops. Each loop overlaps its next fetch with the placing
 // of its last range as far as buffers allow: they come from a fixed set, and a fetch starts once
 // one is spare. A range cut short still has its whole chunks placed, and every loop settles
-// (placing what it has) before a failure goes on.
+// (placing what it has) before a failure goes on. The loops pull their work: from a fixed list
+// when the CDN serves everything, from the fetch session's scheduler while peers share the job.
 import type { FetchedRange, Mirror, RangeProgress } from '../sources/cdn-source.ts'
 import type { StoreRange } from '../sources/range-planner.ts'
 import type { RangeBuffers } from './range-buffers.ts'
@@ -12,20 +13,35 @@ export interface FetchJob {
   readonly avoid: Mirror | undefined
 }
 
+/** Where the loops take their ranges from. */
+export interface FetchQueue {
+  /** The next range; may wait until there is one. Undefined: no more work will come. */
+  next(): FetchJob | undefined | Promise<FetchJob | undefined>
+  /** Queues a retry (chunks that failed verification). */
+  retry(job: FetchJob): void
+  /** Whether retries queued after the loops went idle are still to run. */
+  readonly more: () => boolean
+}
+
+/** A fixed list of ranges, plus the retries placement queues. */
+export function listQueue(jobs: FetchJob[]): FetchQueue {
+  return { next: () => jobs.shift(), retry: (job) => jobs.push(job), more: () => jobs.length > 0 }
+}
+
 export interface RangeLoopSteps {
   fetch(job: FetchJob, into: ArrayBuffer, progress: RangeProgress): Promise<FetchedRange>
   /** Verifies and writes a range; may queue retries; returns the buffer for reuse. */
-  place(job: FetchJob, bytes: Buffer, mirror: Mirror, queue: FetchJob[]): Promise<ArrayBuffer | undefined>
+  place(job: FetchJob, bytes: Buffer, mirror: Mirror): Promise<ArrayBuffer | undefined>
   /** Places the chunks of an interrupted range that arrived whole. */
   placePrefix(job: FetchJob, progress: RangeProgress): Promise<void>
 }
 
-/** Ends when `queue` is empty, retries queued by a late failure included. */
-export async function runRangeLoops(queue: FetchJob[], parallel: number, buffers: RangeBuffers, steps: RangeLoopSteps): Promise<void> {
+/** Ends when the queue has no more work, retries queued by a late failure included. */
+export async function runRangeLoops(queue: FetchQueue, parallel: number, buffers: RangeBuffers, steps: RangeLoopSteps): Promise<void> {
   let failed = false
   const loop = async () => {
     let placing: Promise<void> = Promise.resolve()
-    for (let job = queue.shift(); job && !failed; job = queue.shift()) {
+    for (let job = await queue.next(); job && !failed; job = await queue.next()) {
       const into = await buffers.take(job.range.end - job.range.start)
       const progress: RangeProgress = { bytes: undefined, filled: 0, mirror: undefined }
       let fetched: FetchedRange
@@ -42,7 +58,7 @@ export async function runRangeLoops(queue: FetchJob[], parallel: number, buffers
       const { bytes, mirror } = fetched
       await placing
       const current = job
-      placing = steps.place(current, bytes, mirror, queue).then(
+      placing = steps.place(current, bytes, mirror).then(
         (returned) => (returned ? buffers.give(returned) : buffers.lost()),
         (err: unknown) => {
           buffers.lost()
@@ -60,8 +76,8 @@ export async function runRangeLoops(queue: FetchJob[], parallel: number, buffers
       failed = true
       throw err
     })
-  while (queue.length > 0) {
+  do {
     const failure = (await Promise.allSettled(Array.from({ length: parallel }, guarded))).find((r) => r.status === 'rejected')
     if (failure) throw failure.reason
-  }
+  } while (queue.more())
 }

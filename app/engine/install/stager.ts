@@ -11,7 +11,7 @@ import type { CdnSource, Mirror, RangeProgress } from '../sources/cdn-source.ts'
 import { offsetInRange, planRanges, StoreLocations, type RangeOptions } from '../sources/range-planner.ts'
 import { clearBit, hasBit, setBit } from './bitfield.ts'
 import { RangeBuffers } from './range-buffers.ts'
-import { runRangeLoops, type FetchJob } from './range-loops.ts'
+import { listQueue, runRangeLoops, type FetchJob, type FetchQueue } from './range-loops.ts'
 import type { InstallPlan } from './install-plan.ts'
 import { ChunkTargets } from './chunk-targets.ts'
 import { FileChecks } from './file-checks.ts'
@@ -25,9 +25,17 @@ export type PlacedFrom = 'cdn' | 'local' | 'lan' | 'wan'
 export interface SwarmHooks {
   /** Chunks completed by peers, split by peer class. */
   readonly onChunks: (chunks: ChunkFromPeers[]) => void
-  /** Fetches, verifies and places chunks from the CDN while the swarm runs. */
-  readonly fromCdn: (chunks: number[]) => Promise<void>
+  /** Runs the CDN's range loops on the work the session hands out, until it hands out no more. */
+  readonly runCdn: (work: CdnWork) => Promise<void>
   readonly isDone: (chunk: number) => boolean
+}
+
+/** The CDN's share of a fetch session, decided piece by piece while the CDN runs. */
+export interface CdnWork {
+  /** The chunks of the CDN's next piece; waits while the CDN should idle; undefined once it is no longer needed. */
+  next(): Promise<readonly number[] | undefined>
+  /** Chunks the CDN verified and placed. */
+  placed(chunks: readonly number[]): void
 }
 
 /** Fetches pending chunks from peers into `writeTo`, with the CDN filling what peers cannot. */
@@ -87,12 +95,19 @@ export class Stager {
   private readonly fileChecks: FileChecks
   private lastCheckpoint = Date.now()
   private readonly writeback = new EarlyWriteback((file) => this.stagedPath(file), WRITEBACK_BYTES)
+  private readonly locations: StoreLocations
+  /** One buffer per connection, for every CDN range of the job (see rangeLoops). */
+  private readonly buffers: RangeBuffers
+  /** The fetch session's CDN work while peers share the job. */
+  private cdnWork: CdnWork | undefined
 
   constructor(c: StageContext) {
     this.c = c
     this.digests = Buffer.from(c.manifest.chunks.sha256, 'base64')
     this.targets = c.plan.targets
     this.local = new Map(c.plan.local)
+    this.locations = new StoreLocations(c.manifest)
+    this.buffers = new RangeBuffers(c.parallel, c.ranges.maxRange)
     this.fileChecks = new FileChecks({ manifest: c.manifest, digests: this.digests, done: c.done, workers: c.workers, stagedPath: (file) => this.stagedPath(file) })
   }
 
@@ -139,7 +154,7 @@ export class Stager {
       })
       await this.c.peers(new Set(missing), writeTo, {
         onChunks: (chunks) => this.placedFromPeers(chunks),
-        fromCdn: (chunks) => this.fetchFromCdn(chunks),
+        runCdn: (work) => this.runCdn(work),
         isDone: (chunk) => hasBit(this.c.done, chunk),
       })
       missing = missing.filter((c) => !hasBit(this.c.done, c))
@@ -288,14 +303,40 @@ export class Stager {
 
   /** Fetches ranges in parallel; chunks that fail verification are fetched again, avoiding the mirror that sent them. */
   private async fetchFromCdn(chunks: number[]): Promise<void> {
-    const locations = new StoreLocations(this.c.manifest)
-    const queue: FetchJob[] = planRanges(this.c.manifest, locations, chunks, this.c.ranges).map((range) => ({ range, avoid: undefined }))
+    await this.rangeLoops(listQueue(planRanges(this.c.manifest, this.locations, chunks, this.c.ranges).map((range) => ({ range, avoid: undefined }))))
+  }
+
+  /** The CDN beside peers: the same range loops, fed piece by piece by the fetch session. */
+  private async runCdn(work: CdnWork): Promise<void> {
+    const ranges: FetchJob[] = []
+    const queue: FetchQueue = {
+      next: async () => {
+        while (ranges.length === 0) {
+          const chunks = await work.next()
+          if (chunks === undefined) return undefined
+          for (const range of planRanges(this.c.manifest, this.locations, chunks, this.c.ranges)) ranges.push({ range, avoid: undefined })
+        }
+        return ranges.shift()
+      },
+      retry: (job) => ranges.push(job),
+      more: () => ranges.length > 0,
+    }
+    this.cdnWork = work
+    try {
+      await this.rangeLoops(queue)
+    } finally {
+      this.cdnWork = undefined
+    }
+  }
+
+  private async rangeLoops(queue: FetchQueue): Promise<void> {
+    const locations = this.locations
     // One buffer per connection: a loop's next fetch waits for a placement to hand one back. Here
     // the workers are the bottleneck, and a buffer more per worker (as before) cost 8 MiB of peak
     // memory for no measured gain in time (2.7-3.1 s either way for 1 GiB).
-    await runRangeLoops(queue, this.c.parallel, new RangeBuffers(this.c.parallel, this.c.ranges.maxRange), {
+    await runRangeLoops(queue, this.c.parallel, this.buffers, {
       fetch: (job, into, progress) => this.c.cdn.fetchRange(job.range.path, job.range.start, job.range.end, job.avoid, into, progress),
-      place: (job, bytes, mirror, retries) => this.placeRange(job, bytes, mirror, locations, retries),
+      place: (job, bytes, mirror) => this.placeRange(job, bytes, mirror, locations, queue),
       placePrefix: (job, progress) => this.placePrefix(job, progress, locations),
     })
   }
@@ -305,11 +346,11 @@ export class Stager {
     const stored = this.c.manifest.chunks.stored
     const whole = job.range.chunks.filter((c) => offsetInRange(locations, job.range, c) + stored[c]! <= progress.filled)
     if (!progress.bytes || !progress.mirror || whole.length === 0) return
-    await this.placeRange({ range: { ...job.range, chunks: whole }, avoid: job.avoid }, progress.bytes, progress.mirror, locations, [])
+    await this.placeRange({ range: { ...job.range, chunks: whole }, avoid: job.avoid }, progress.bytes, progress.mirror, locations, undefined)
   }
 
   /** Verifies and writes one fetched range in a worker; returns the buffer for reuse. */
-  private async placeRange(job: FetchJob, bytes: Buffer, mirror: Mirror, locations: StoreLocations, queue: FetchJob[]): Promise<ArrayBuffer | undefined> {
+  private async placeRange(job: FetchJob, bytes: Buffer, mirror: Mirror, locations: StoreLocations, queue: FetchQueue | undefined): Promise<ArrayBuffer | undefined> {
     const { range } = job
     const batch = Array.from(range.chunks)
     // The range buffer is handed over, not copied: nothing here reads it again.
@@ -317,11 +358,13 @@ export class Stager {
     const task = this.placeTask({ bytes: owned }, batch, (c) => offsetInRange(locations, range, c), (c) => this.c.manifest.chunks.stored[c]!)
     const r = (await this.c.workers.run(task, [owned.buffer as ArrayBuffer])) as PlaceResult
     const bad = new Set(r.bad.map((k) => batch[k]!))
-    this.placed('cdn', batch.filter((c) => !bad.has(c)))
+    const good = batch.filter((c) => !bad.has(c))
+    this.placed('cdn', good)
+    this.cdnWork?.placed(good)
     if (bad.size > 0) {
       this.c.onWasted([...bad].reduce((n, c) => n + this.c.manifest.chunks.stored[c]!, 0))
       this.c.cdn.penalize(mirror, `${bad.size} chunk(s) of ${range.path} bytes ${range.start}-${range.end - 1} failed SHA-256 verification`)
-      for (const retry of planRanges(this.c.manifest, locations, bad, this.c.ranges)) queue.push({ range: retry, avoid: mirror })
+      for (const retry of planRanges(this.c.manifest, locations, bad, this.c.ranges)) queue?.retry({ range: retry, avoid: mirror })
     }
     return r.returned
   }

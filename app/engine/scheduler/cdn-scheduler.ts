@@ -98,3 +98,29 @@ export function scheduleCdn(s: SchedulerInput): CdnAssignment[] {
   }
   return out
 }
+
+export interface DiscoveryInput {
+  readonly now: number
+  readonly startedAt: number
+  /** Longest wait for a first tracker answer. */
+  readonly discoveryMs: number
+  /** Whether the job has trackers and none has answered yet. */
+  readonly trackersPending: boolean
+  /** Peers known (dialled, in handshake or connected) that have not said what they have. */
+  readonly peersUnsettled: number
+  /** When the set of peers or what they have last changed. */
+  readonly lastPeerChange: number
+  /** How long a peer may take from being known to sending what it has. */
+  readonly settleMs: number
+}
+
+/**
+ * Until peers have said what they have, every piece looks like one no peer has. The CDN holds
+ * back only while that can still change soon: a tracker has not answered yet, or known peers
+ * have not sent their bitfields. With no tracker and no peer in sight (LAN discovery alone, or a
+ * tracker that answered with nobody), it starts at once; peers found later take over the rest.
+ */
+export function discoveryPending(s: DiscoveryInput): boolean {
+  if (s.trackersPending && s.now - s.startedAt < s.discoveryMs) return true
+  return s.peersUnsettled > 0 && s.now - s.lastPeerChange < s.settleMs
+}

@@ -1,6 +1,6 @@
-import type { Server } from 'node:net'
 import WebTorrent from 'webtorrent'
 import { PEER_ENCRYPTION, type PeerEncryption } from './peer-settings.ts'
+import { bindListener } from './webtorrent-adapter.ts'
 
 export interface SwarmClientOptions {
   /** TCP port for peers; 0 picks a free one. */
@@ -45,16 +45,4 @@ export function createSwarmClient(o: SwarmClientOptions): WebTorrent {
   })
   if (o.listenHost !== undefined) bindListener(client, o.listenHost, o.port)
   return client
-}
-
-/**
- * webtorrent listens on every interface and has no option for an address (webtorrent#2158).
- * Its TCP server binds synchronously in the constructor, so it is re-bound at once to the
- * configured address, before any peer could have connected.
- */
-function bindListener(client: WebTorrent, host: string, port: number): void {
-  const server = (client as unknown as { _connPool?: { tcpServer: Server } })._connPool?.tcpServer
-  if (!server) throw new Error('webtorrent has no TCP listener to bind')
-  server.close()
-  server.listen(port, host)
 }

@@ -1,19 +1,22 @@
-// Fetches the pieces a job still needs from peers (webtorrent over TCP) into the staging
-// files, while the pure CDN scheduler hands the CDN what peers cannot cover: pieces no
-// connected peer has, the gap to a target rate, and a slow endgame. CDN bytes bypass
-// webtorrent's 16 KiB block pipeline (the CDN source fetches merged ranges and verifies
-// chunk SHA-256); the torrent is then told the piece is complete, so peers can have it.
+// A fetch session: the pieces a job still needs come from peers (webtorrent over TCP) into
+// the staging files, while the pure CDN scheduler hands the CDN what peers cannot cover:
+// pieces no connected peer has, the gap to a target rate, and a slow endgame. The CDN runs
+// the same merged-range loops as without peers, pulling one piece at a time from this
+// session as fast as it goes (never on a timer); each piece it completes is announced to
+// peers. This module only coordinates, on an injected clock.
 import type { Torrent } from 'webtorrent'
 import type { Manifest } from '../../../shared/release-schema.ts'
 import { encodeTorrentFile, torrentInfoOf } from '../../release/torrent.ts'
 import { unmapAddress, type PeerClass } from '../stats/peer-class.ts'
-import { noCdnPieces, scheduleCdn, type CdnReason } from '../scheduler/cdn-scheduler.ts'
+import { discoveryPending, noCdnPieces, scheduleCdn, type CdnReason } from '../scheduler/cdn-scheduler.ts'
 import { createPeerAccounting, type ChunkFromPeers } from './peer-accounting.ts'
 import { createPeerBans } from './peer-bans.ts'
 import { packGeometry } from '../storage/pack-geometry.ts'
 import { InstallPieceStore, torrentBitfield, type FilePosition, type PieceStoreLayout } from '../storage/install-piece-store.ts'
 import { createSwarmClient, type SwarmClientOptions } from './swarm-client.ts'
 import { guardWires, type WireGuard } from './wire-guard.ts'
+import { knownPeers, markPieceComplete, pieceFromPeers } from './webtorrent-adapter.ts'
+import type { CdnWork } from '../install/stager.ts'
 import type { LiveLimits } from '../../policy/live-limits.ts'
 
 export interface CdnSchedule {
@@ -40,14 +43,14 @@ export interface SwarmFetchOptions extends SwarmClientOptions {
   readonly stallMs: number
   readonly localAddresses: readonly string[]
   readonly schedule: CdnSchedule
-  /** With no peer connected, the CDN waits this long for discovery (tracker, direct peers) before it starts. */
+  /** Longest wait for a tracker's first answer before the CDN starts. */
   readonly discoveryMs: number
   /** Whether a chunk is placed already (by any source). */
   readonly isDone: (chunk: number) => boolean
   /** Chunks completed by peers, each split by the class of the peers that sent it. */
   readonly onChunks: (chunks: ChunkFromPeers[]) => void
-  /** Fetches, verifies and places chunks from the CDN; resolves once they are placed. */
-  readonly fromCdn: (chunks: number[]) => Promise<void>
+  /** Runs the CDN's range loops on the work this session hands out. */
+  readonly runCdn: (work: CdnWork) => Promise<void>
   readonly now?: () => number
   /** Aborting ends the swarm at once and fails the fetch with the abort reason. */
   readonly signal?: AbortSignal
@@ -69,6 +72,7 @@ export interface SwarmResult {
 }
 
 const FAILED_PIECE = /^Piece (\d+) failed verification/
+/** How often stalls and peer counts are looked at while nothing else happens. */
 const TICK_MS = 100
 /** A peer's bitfield follows its handshake within milliseconds on a LAN; 500 ms covers a loaded machine. */
 const SETTLE_MS = 500
@@ -78,16 +82,17 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
   const now = o.now ?? (() => performance.now())
   const geometry = packGeometry(m)
   const pieceLength = m.pack.pieceLength
-  const chunksOf = (piece: number): number[] => geometry.segments(piece).flatMap((s) => (s.kind === 'chunk' && o.pending.has(s.chunk) ? [s.chunk] : []))
-  const neededPieces: number[] = []
-  {
-    const seen = new Set<number>()
-    for (const c of o.pending) {
-      const start = geometry.chunkOffsets[c]!
-      for (let p = Math.floor(start / pieceLength); p <= Math.floor((start + m.chunks.size[c]! - 1) / pieceLength); p++) seen.add(p)
-    }
-    neededPieces.push(...[...seen].sort((a, b) => a - b))
+  const piecesOf = (chunk: number): [number, number] => {
+    const start = geometry.chunkOffsets[chunk]!
+    return [Math.floor(start / pieceLength), Math.floor((start + m.chunks.size[chunk]! - 1) / pieceLength)]
   }
+  const chunksOf = (piece: number): number[] => geometry.segments(piece).flatMap((s) => (s.kind === 'chunk' && o.pending.has(s.chunk) ? [s.chunk] : []))
+  const neededSet = new Set<number>()
+  for (const c of o.pending) {
+    const [first, last] = piecesOf(c)
+    for (let p = first; p <= last; p++) neededSet.add(p)
+  }
+  const neededPieces = [...neededSet].sort((a, b) => a - b)
   const cdnPieces = noCdnPieces()
   const bans = createPeerBans()
   const accounting = createPeerAccounting(geometry, m.chunks.size, o.pending, o.isDone)
@@ -112,8 +117,15 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
   })
   let timer: NodeJS.Timeout | undefined
   let onAbort: (() => void) | undefined
+  let cdnRun: Promise<void> | undefined
+  const waiting: (() => void)[] = []
+  /** Lets the CDN's waiting loops decide again: something changed. */
+  const wake = () => {
+    for (const resolve of waiting.splice(0)) resolve()
+  }
   try {
-    const torrentFile = encodeTorrentFile(torrentInfoOf(m), [...m.pack.announce, ...o.trackers], new Date(m.createdAt))
+    const announce = [...new Set([...m.pack.announce, ...o.trackers])]
+    const torrentFile = encodeTorrentFile(torrentInfoOf(m), announce, new Date(m.createdAt))
     // Pieces whose chunks are all placed already (a resumed job, an update) are complete from
     // the start: passed as the resume bitfield, so the torrent offers them without a re-hash.
     const placedPieces = geometry.completePieces((c) => !o.pending.has(c) && layout.readFrom[c] !== undefined)
@@ -125,12 +137,29 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     })
     const startedAt = now()
     const arrived = new Set<number>()
+    /** Pieces the CDN took and has not completed. */
     const atCdn = new Set<number>()
+    /** Chunks the CDN is fetching: a chunk straddling two pieces goes with the first piece it takes. */
+    const claimed = new Set<number>()
     /** Pieces the CDN completed: their 'verified' events are ours, not a peer's. */
     const markedByCdn = new Set<number>()
     let bytesDone = 0
     let lastPeerBlock = startedAt
-    let lastNewPeer: number | undefined
+    let trackersPending = announce.length > 0
+    let lastPeerChange = startedAt
+    /** Wires that said what they have (or had time to). */
+    const settled = new Set<unknown>()
+    let failure: unknown
+    let cdnError: unknown
+    const peerChanged = () => {
+      lastPeerChange = now()
+      wake()
+    }
+    torrent.on('trackerAnnounce', () => {
+      trackersPending = false
+      // The answer's peers are added right after this event: look again once they are.
+      setImmediate(peerChanged)
+    })
 
     // webtorrent does not attribute hash failures: remember who sent blocks of each piece,
     // charge every sender of a piece that fails, and drop banned peers (the guard drops
@@ -145,8 +174,19 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
         return r === undefined || (r.uploadAllowed && (cls === 'lan' || r.uploadWan))
       },
       onWire: (wire, address, cls) => {
-        lastNewPeer = now()
-        wire.once('bitfield', () => (lastNewPeer = now()))
+        peerChanged()
+        const settle = () => {
+          if (settled.has(wire)) return
+          settled.add(wire)
+          peerChanged()
+        }
+        wire.once('bitfield', settle)
+        wire.once('have', settle)
+        setTimeout(settle, SETTLE_MS).unref()
+        wire.once('close', () => {
+          settled.delete(wire)
+          peerChanged()
+        })
         wire.on('piece', (index: number, _offset: number, block: Uint8Array) => {
           senders.set(index, (senders.get(index) ?? new Set()).add(address))
           accounting.block(index, cls, block.length)
@@ -168,25 +208,94 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     for (const p of neededPieces) torrent.select(p, p, 1)
     for (const peer of o.peers) torrent.addPeer(peer)
 
+    const finished = () => failure !== undefined || arrived.size === neededPieces.length
+    const complete = (index: number) => {
+      if (arrived.has(index) || !neededSet.has(index)) return
+      arrived.add(index)
+      bytesDone += pieceLength
+      wake()
+    }
+    /** A piece whose chunks are all placed by the CDN (or were already): complete, and announced to peers. */
+    const completeIfPlaced = (p: number) => {
+      if (arrived.has(p) || !chunksOf(p).every(o.isDone)) return
+      atCdn.delete(p)
+      if (!torrent.bitfield.get(p)) {
+        markedByCdn.add(p)
+        markPieceComplete(torrent, p)
+      }
+      complete(p)
+    }
+    const cdnPlaced = (chunks: readonly number[]) => {
+      const touched = new Set<number>()
+      for (const c of chunks) {
+        claimed.delete(c)
+        accounting.placedElsewhere(c)
+        const [first, last] = piecesOf(c)
+        for (let p = first; p <= last; p++) touched.add(p)
+      }
+      for (const p of touched) completeIfPlaced(p)
+    }
+    /** The CDN's next piece, as the scheduler decides it now; undefined: none now. */
+    const decide = (): number[] | undefined => {
+      const t = now()
+      const unsettled = Math.max(0, knownPeers(torrent) - settled.size)
+      if (discoveryPending({ now: t, startedAt, discoveryMs: o.discoveryMs, trackersPending, peersUnsettled: unsettled, lastPeerChange, settleMs: SETTLE_MS })) return undefined
+      const stalled = t - lastPeerBlock > o.stallMs
+      const availability = new Uint16Array(geometry.pieceCount)
+      const fromPeers = new Set<number>()
+      if (!stalled) {
+        for (const wire of torrent.wires) for (const p of neededPieces) if (wire.peerPieces.get(p)) availability[p]!++
+        for (const p of neededPieces) if (!arrived.has(p) && pieceFromPeers(torrent, p)) fromPeers.add(p)
+      }
+      const [next] = scheduleCdn({
+        now: t,
+        startedAt,
+        pieceLength,
+        needed: neededPieces.filter((p) => !arrived.has(p)),
+        availability,
+        fromPeers,
+        fromCdn: atCdn,
+        bytesDone,
+        peerRate: stalled ? 0 : torrent.downloadSpeed,
+        ...o.schedule,
+      })
+      if (!next) return undefined
+      cdnPieces[next.reason]++
+      torrent.deselect(next.piece, next.piece)
+      const chunks = chunksOf(next.piece).filter((c) => !o.isDone(c) && !claimed.has(c))
+      for (const c of chunks) claimed.add(c)
+      atCdn.add(next.piece)
+      completeIfPlaced(next.piece)
+      return chunks
+    }
+    const work: CdnWork = {
+      next: async () => {
+        for (;;) {
+          if (finished() || cdnError !== undefined) return undefined
+          const chunks = decide()
+          // A piece whose chunks the CDN already carries with a neighbour completes with it.
+          if (chunks) {
+            if (chunks.length > 0) return chunks
+            continue
+          }
+          await new Promise<void>((resolve) => waiting.push(resolve))
+        }
+      },
+      placed: cdnPlaced,
+    }
+
     await new Promise<void>((resolve, reject) => {
-      let failure: unknown
-      let cdnError: unknown
       const settle = () => {
         if (failure !== undefined) return reject(failure)
-        if (arrived.size === neededPieces.length && atCdn.size === 0) resolve()
+        if (arrived.size === neededPieces.length) resolve()
       }
       onAbort = () => {
         failure = o.signal!.reason
+        wake()
         settle()
       }
       if (o.signal?.aborted) onAbort()
       o.signal?.addEventListener('abort', onAbort, { once: true })
-      const neededSet = new Set(neededPieces)
-      const complete = (index: number) => {
-        if (arrived.has(index) || !neededSet.has(index)) return
-        arrived.add(index)
-        bytesDone += pieceLength
-      }
       torrent.on('verified', (index: number) => {
         senders.delete(index)
         if (markedByCdn.has(index)) return
@@ -195,91 +304,41 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
         complete(index)
         settle()
       })
+      cdnRun = o.runCdn(work).then(
+        () => settle(),
+        (err: unknown) => {
+          // Without the CDN the job rests on peers: its pieces go back to them.
+          cdnError = err
+          for (const p of atCdn) if (!arrived.has(p)) torrent.select(p, p, 1)
+          atCdn.clear()
+          claimed.clear()
+          settle()
+        },
+      )
 
       let peersSeen = ''
-      const countPeers = () => {
-        const peers = wires.connected()
-        if (`${peers.lan}/${peers.wan}` === peersSeen) return
-        peersSeen = `${peers.lan}/${peers.wan}`
-        o.onPeers?.(peers)
-      }
       const tick = () => {
-        countPeers()
-        if (failure !== undefined || arrived.size === neededPieces.length) return settle()
-        const t = now()
-        if (cdnError !== undefined) {
-          // Without the CDN the job rests on peers; when they stall too, it fails with the CDN's error.
-          if (t - lastPeerBlock > o.stallMs) failure = cdnError
-          return settle()
+        const peers = wires.connected()
+        if (`${peers.lan}/${peers.wan}` !== peersSeen) {
+          peersSeen = `${peers.lan}/${peers.wan}`
+          o.onPeers?.(peers)
         }
-        // Before peers have said what they have, every piece looks like one no peer has: the CDN
-        // waits until no new peer has arrived for a while (or, with none at all, for discovery).
-        const settling = lastNewPeer === undefined ? t - startedAt < o.discoveryMs : t - lastNewPeer < SETTLE_MS
-        if (settling) return
-        const stalled = t - lastPeerBlock > o.stallMs
-        const availability = new Uint16Array(geometry.pieceCount)
-        const fromPeers = new Set<number>()
-        if (!stalled) {
-          for (const wire of torrent.wires) for (const p of neededPieces) if (wire.peerPieces.get(p)) availability[p]!++
-          // webtorrent keeps no public record of what it asked peers for: a piece counts as coming
-          // from peers while a block request is out or once some of its blocks are in.
-          const inner = torrent as unknown as { _reservations: (unknown[] | null)[]; pieces: ({ length: number; missing: number } | null)[] }
-          for (const p of neededPieces) {
-            const piece = inner.pieces[p]
-            if (inner._reservations[p]?.some(Boolean) || (piece && piece.missing < piece.length)) fromPeers.add(p)
-          }
-        }
-        const assigned = scheduleCdn({
-          now: t,
-          startedAt,
-          pieceLength,
-          needed: neededPieces.filter((p) => !arrived.has(p)),
-          availability,
-          fromPeers,
-          fromCdn: atCdn,
-          bytesDone,
-          peerRate: stalled ? 0 : torrent.downloadSpeed,
-          ...o.schedule,
-        })
-        for (const { piece, reason } of assigned) {
-          cdnPieces[reason]++
-          atCdn.add(piece)
-          torrent.deselect(piece, piece)
-          const chunks = chunksOf(piece).filter((c) => !o.isDone(c))
-          // A CDN fetch may end after the swarm did (an abort): the torrent is gone by then.
-          o.fromCdn(chunks).then(
-            () => {
-              if (torrent.destroyed) return
-              atCdn.delete(piece)
-              for (const c of chunks) accounting.placedElsewhere(c)
-              if (!torrent.bitfield.get(piece)) {
-                markedByCdn.add(piece)
-                const marker = torrent as unknown as { _markVerified(i: number): void; _checkDone(): void }
-                marker._markVerified(piece)
-                for (const w of torrent.wires) w.have(piece)
-                marker._checkDone()
-              }
-              complete(piece)
-              settle()
-              tick()
-            },
-            (err: unknown) => {
-              if (torrent.destroyed) return
-              atCdn.delete(piece)
-              cdnError ??= err
-              if (!arrived.has(piece)) torrent.select(piece, piece, 1)
-              tick()
-            },
-          )
-        }
+        // Without the CDN, when peers stall too, the job fails with the CDN's error.
+        if (cdnError !== undefined && failure === undefined && now() - lastPeerBlock > o.stallMs) failure = cdnError
+        wake()
+        settle()
       }
       timer = setInterval(tick, TICK_MS)
       tick()
     })
+    // The CDN's loops end once every piece is in; their last placements finish first.
+    await cdnRun
   } finally {
     clearInterval(timer)
     unwatch?.()
     if (onAbort) o.signal?.removeEventListener('abort', onAbort)
+    wake()
+    await cdnRun?.catch(() => undefined)
     accounting.finish()
     await new Promise<void>((resolve) => client.destroy(() => resolve()))
     o.onPeers?.({ lan: 0, wan: 0 })

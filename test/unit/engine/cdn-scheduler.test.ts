@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { scheduleCdn, type SchedulerInput } from '../../../app/engine/scheduler/cdn-scheduler.ts'
+import { discoveryPending, scheduleCdn, type DiscoveryInput, type SchedulerInput } from '../../../app/engine/scheduler/cdn-scheduler.ts'
 
 const MiB = 1024 * 1024
 const base = (over: Partial<SchedulerInput> = {}): SchedulerInput => ({
@@ -85,5 +85,28 @@ describe('CDN scheduler', () => {
       ),
       { numRuns: 300 },
     )
+  })
+})
+
+describe('discovery before the CDN starts', () => {
+  const at = (over: Partial<DiscoveryInput>): DiscoveryInput => ({ now: 100, startedAt: 0, discoveryMs: 2000, trackersPending: false, peersUnsettled: 0, lastPeerChange: 0, settleMs: 500, ...over })
+
+  it('does not wait with no tracker and no peer in sight (LAN discovery alone)', () => {
+    expect(discoveryPending(at({}))).toBe(false)
+  })
+
+  it('waits for a tracker that has not answered, at most discoveryMs', () => {
+    expect(discoveryPending(at({ trackersPending: true, now: 1999 }))).toBe(true)
+    expect(discoveryPending(at({ trackersPending: true, now: 2000 }))).toBe(false)
+  })
+
+  it('starts once the tracker answered with nobody', () => {
+    expect(discoveryPending(at({ trackersPending: false, now: 30 }))).toBe(false)
+  })
+
+  it('waits for known peers to say what they have, at most settleMs after the last change', () => {
+    expect(discoveryPending(at({ peersUnsettled: 1, lastPeerChange: 50, now: 549 }))).toBe(true)
+    expect(discoveryPending(at({ peersUnsettled: 1, lastPeerChange: 50, now: 550 }))).toBe(false)
+    expect(discoveryPending(at({ peersUnsettled: 0, lastPeerChange: 50, now: 60 }))).toBe(false)
   })
 })

@@ -1,0 +1,58 @@
+// Canary for app/engine/swarm/webtorrent-adapter.ts: every private webtorrent field Shoal
+// touches, on a real client and torrent. A webtorrent upgrade that renames or reshapes one
+// of them fails here, not in the middle of a user's download.
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import WebTorrent, { type Torrent } from 'webtorrent'
+import { afterEach, describe, expect, it } from 'vitest'
+import { bindListener, knownPeers, markPieceComplete, pieceFromPeers } from '../../../app/engine/swarm/webtorrent-adapter.ts'
+import { makeFixture } from '../../support/release-fixture.ts'
+import { useTempDirs } from '../../support/temp-dir.ts'
+
+const tempDir = useTempDirs()
+const clients: WebTorrent[] = []
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => new Promise<void>((r) => c.destroy(() => r()))))
+})
+
+async function torrentOfFixture(): Promise<{ client: WebTorrent; torrent: Torrent }> {
+  const dir = await tempDir()
+  const f = await makeFixture(dir, 2 * 1024 * 1024)
+  expect((await f.publish(f.build, '1.0.0', ['--piece-size', '256KiB'])).code).toBe(0)
+  const torrentFile = await readFile(join(f.cdn, 'game', '1.0.0', 'pack.torrent'))
+  // Nothing leaves loopback: no DHT, LSD, UPnP, NAT-PMP or trackers; TCP only.
+  const client = new WebTorrent({ dht: false, lsd: false, natUpnp: false, natPmp: false, utp: false, tracker: false, webSeeds: false })
+  clients.push(client)
+  const torrent = client.add(torrentFile, { path: join(dir, 'data'), deselect: true })
+  await new Promise((r) => torrent.once('ready', r))
+  return { client, torrent }
+}
+
+describe('webtorrent adapter (private fields)', () => {
+  it('reads piece progress, marks a piece complete and tells its wires, counts known peers', async () => {
+    const { torrent } = await torrentOfFixture()
+    expect(torrent.pieces.length).toBeGreaterThan(2)
+    expect(pieceFromPeers(torrent, 0)).toBe(false)
+    // A reservation out for piece 1 is what webtorrent records when it asks a wire for a block.
+    ;(torrent as unknown as { _reservations: unknown[][] })._reservations[1] = [{}]
+    expect(pieceFromPeers(torrent, 1)).toBe(true)
+
+    const verified: number[] = []
+    torrent.on('verified', (i: number) => verified.push(i))
+    markPieceComplete(torrent, 2)
+    expect(torrent.bitfield.get(2)).toBe(true)
+    expect(verified).toEqual([2])
+    expect(pieceFromPeers(torrent, 2)).toBe(false)
+
+    expect(knownPeers(torrent)).toBe(0)
+    torrent.addPeer('127.0.0.1:9')
+    expect(knownPeers(torrent)).toBe(1)
+  })
+
+  it('re-binds the listener to one address', async () => {
+    const { client } = await torrentOfFixture()
+    bindListener(client, '127.0.0.1', 0)
+    await new Promise((r) => setTimeout(r, 50))
+    expect(client.address()?.address).toBe('127.0.0.1')
+  })
+})
