@@ -77,6 +77,9 @@ declare module 'webtorrent' {
     /** The remote peer's pieces (a bitfield with `get`). */
     readonly peerPieces: { get(index: number): boolean }
     have(index: number): void
+    /** Block requests sent and not answered yet. */
+    readonly requests: readonly unknown[]
+    request(index: number, offset: number, length: number, cb: (err: Error | null, block: Uint8Array | null) => void): void
     /** Choking a peer stops serving its requests; webtorrent unchokes every interested peer. */
     choke(): void
     unchoke(): void

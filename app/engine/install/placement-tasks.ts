@@ -30,6 +30,27 @@ export interface PlaceResult {
   readonly returned: ArrayBuffer | undefined
 }
 
+/**
+ * A piece from peers: its SHA-1 (from the signed torrent info) is checked over the whole piece,
+ * then its slices are written. Items are slices of pending chunks: stored offset = offset in the
+ * piece, stored size = raw size = slice length; each target is where that slice goes.
+ */
+export interface PlacePieceTask {
+  readonly kind: 'placePiece'
+  readonly bytes: Uint8Array
+  readonly sha1: Uint8Array
+  readonly paths: readonly string[]
+  readonly items: Float64Array
+  readonly targets: Float64Array
+}
+
+export interface PlacePieceResult {
+  readonly ok: boolean
+  readonly written: number
+  /** The piece buffer, handed back for the next piece. */
+  readonly returned: ArrayBuffer
+}
+
 /** Hash an installed file chunk by chunk against a manifest, and as a whole, in one read. */
 export interface VerifyFileTask {
   readonly kind: 'verifyFile'
@@ -64,5 +85,5 @@ export interface HashSpanResult {
   readonly sha256: string | undefined
 }
 
-export type PlacementTask = PlaceTask | VerifyFileTask | HashSpanTask
-export type PlacementResult = PlaceResult | VerifyFileResult | HashSpanResult
+export type PlacementTask = PlaceTask | PlacePieceTask | VerifyFileTask | HashSpanTask
+export type PlacementResult = PlaceResult | PlacePieceResult | VerifyFileResult | HashSpanResult

@@ -5,7 +5,7 @@ import { createHash, hash, type Hash } from 'node:crypto'
 import { parentPort } from 'node:worker_threads'
 import { rawChunk } from '../../release/store-reader.ts'
 import { serveWorker } from '../../release/worker-pool.ts'
-import { ITEM_FIELDS, TARGET_FIELDS, type HashSpanResult, type HashSpanTask, type PlaceResult, type PlaceTask, type PlacementResult, type PlacementTask, type VerifyFileResult, type VerifyFileTask } from './placement-tasks.ts'
+import { ITEM_FIELDS, TARGET_FIELDS, type HashSpanResult, type HashSpanTask, type PlacePieceResult, type PlacePieceTask, type PlaceResult, type PlaceTask, type PlacementResult, type PlacementTask, type VerifyFileResult, type VerifyFileTask } from './placement-tasks.ts'
 
 const MAX_OPEN = 64
 const open = new Map<string, number>()
@@ -103,8 +103,6 @@ function place(task: PlaceTask): PlaceResult {
       const at = task.items[f]!
       const storedSize = task.items[f + 1]!
       const size = task.items[f + 2]!
-      const firstTarget = task.items[f + 3]!
-      const targetCount = task.items[f + 4]!
       const expected = digests.slice(i * 32, i * 32 + 32)
       let raw: Buffer | undefined
       try {
@@ -118,20 +116,41 @@ function place(task: PlaceTask): PlaceResult {
         bad.push(i)
         continue
       }
-      for (let t = firstTarget; t < firstTarget + targetCount; t++) {
-        const path = task.paths[task.targets[t * TARGET_FIELDS]!]!
-        const write = { offset: task.targets[t * TARGET_FIELDS + 1]!, data: raw }
-        const list = writes.get(path)
-        if (list) list.push(write)
-        else writes.set(path, [write])
-        written += raw.length
-      }
+      written += queueTargets(task, i, raw, writes)
     }
     flushWrites(writes)
   } finally {
     if (sourceFd !== undefined) closeSync(sourceFd)
   }
   return { bad, written, returned: 'bytes' in task.source ? (task.source.bytes.buffer as ArrayBuffer) : undefined }
+}
+
+/** Queues every target of item `i` (bytes `data`) for writing; returns the bytes queued. */
+function queueTargets(task: { readonly paths: readonly string[]; readonly items: Float64Array; readonly targets: Float64Array }, i: number, data: Uint8Array, writes: Map<string, PendingWrite[]>): number {
+  const firstTarget = task.items[i * ITEM_FIELDS + 3]!
+  const targetCount = task.items[i * ITEM_FIELDS + 4]!
+  for (let t = firstTarget; t < firstTarget + targetCount; t++) {
+    const path = task.paths[task.targets[t * TARGET_FIELDS]!]!
+    const write = { offset: task.targets[t * TARGET_FIELDS + 1]!, data }
+    const list = writes.get(path)
+    if (list) list.push(write)
+    else writes.set(path, [write])
+  }
+  return data.length * targetCount
+}
+
+function placePiece(task: PlacePieceTask): PlacePieceResult {
+  const returned = task.bytes.buffer as ArrayBuffer
+  const expected = Buffer.from(task.sha1.buffer, task.sha1.byteOffset, task.sha1.length).toString('binary')
+  if (hash('sha1', task.bytes, 'binary') !== expected) return { ok: false, written: 0, returned }
+  const writes = new Map<string, PendingWrite[]>()
+  let written = 0
+  for (let i = 0; i * ITEM_FIELDS < task.items.length; i++) {
+    const at = task.items[i * ITEM_FIELDS]!
+    written += queueTargets(task, i, task.bytes.subarray(at, at + task.items[i * ITEM_FIELDS + 2]!), writes)
+  }
+  flushWrites(writes)
+  return { ok: true, written, returned }
 }
 
 function verifyFile(task: VerifyFileTask): VerifyFileResult {
@@ -185,6 +204,10 @@ serveWorker<PlacementTask, PlacementResult>(parentPort!, (task) => {
     case 'place': {
       const result = place(task)
       return { result, transfer: result.returned ? [result.returned] : [] }
+    }
+    case 'placePiece': {
+      const result = placePiece(task)
+      return { result, transfer: [result.returned] }
     }
     case 'verifyFile':
       return { result: verifyFile(task), transfer: [] }

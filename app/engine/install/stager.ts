@@ -16,7 +16,7 @@ import type { InstallPlan } from './install-plan.ts'
 import { ChunkTargets } from './chunk-targets.ts'
 import { FileChecks } from './file-checks.ts'
 import { EarlyWriteback } from './early-writeback.ts'
-import { ITEM_FIELDS, TARGET_FIELDS, type PlaceResult, type PlaceTask, type PlacementResult, type PlacementTask, type VerifyFileResult } from './placement-tasks.ts'
+import { ITEM_FIELDS, TARGET_FIELDS, type PlacePieceResult, type PlacePieceTask, type PlaceResult, type PlaceTask, type PlacementResult, type PlacementTask, type VerifyFileResult } from './placement-tasks.ts'
 import type { FilePosition } from '../storage/install-piece-store.ts'
 import type { ChunkFromPeers } from '../swarm/peer-accounting.ts'
 
@@ -27,7 +27,17 @@ export interface SwarmHooks {
   readonly onChunks: (chunks: ChunkFromPeers[]) => void
   /** Runs the CDN's range loops on the work the session hands out, until it hands out no more. */
   readonly runCdn: (work: CdnWork) => Promise<void>
+  /** Checks a piece from peers against its SHA-1 in a worker and writes its slices; the buffer is handed over. */
+  readonly placePiece: (piece: Buffer, sha1: Uint8Array, slices: readonly PieceSlice[]) => Promise<{ ok: boolean; returned: ArrayBuffer | undefined }>
   readonly isDone: (chunk: number) => boolean
+}
+
+/** Bytes of a pending chunk that a piece carries. */
+export interface PieceSlice {
+  readonly chunk: number
+  readonly offsetInChunk: number
+  readonly offsetInPiece: number
+  readonly length: number
 }
 
 /** The CDN's share of a fetch session, decided piece by piece while the CDN runs. */
@@ -155,6 +165,7 @@ export class Stager {
       await this.c.peers(new Set(missing), writeTo, {
         onChunks: (chunks) => this.placedFromPeers(chunks),
         runCdn: (work) => this.runCdn(work),
+        placePiece: (piece, sha1, slices) => this.placePiece(piece, sha1, slices),
         isDone: (chunk) => hasBit(this.c.done, chunk),
       })
       missing = missing.filter((c) => !hasBit(this.c.done, c))
@@ -367,6 +378,39 @@ export class Stager {
       for (const retry of planRanges(this.c.manifest, locations, bad, this.c.ranges)) queue?.retry({ range: retry, avoid: mirror })
     }
     return r.returned
+  }
+
+  /** A piece from peers: SHA-1 checked and its slices written in a worker (the bytes move there, not copied). */
+  private async placePiece(piece: Buffer, sha1: Uint8Array, slices: readonly PieceSlice[]): Promise<{ ok: boolean; returned: ArrayBuffer | undefined }> {
+    const paths: string[] = []
+    const pathIndex = new Map<number, number>()
+    let count = 0
+    for (const s of slices) count += this.targets.count(s.chunk)
+    const items = new Float64Array(slices.length * ITEM_FIELDS)
+    const targets = new Float64Array(count * TARGET_FIELDS)
+    let t = 0
+    slices.forEach((s, i) => {
+      const f = i * ITEM_FIELDS
+      items[f] = s.offsetInPiece
+      items[f + 1] = s.length
+      items[f + 2] = s.length
+      items[f + 3] = t
+      items[f + 4] = this.targets.count(s.chunk)
+      this.targets.forEach(s.chunk, (file, offset) => {
+        let p = pathIndex.get(file)
+        if (p === undefined) {
+          p = paths.push(this.stagedPath(file)) - 1
+          pathIndex.set(file, p)
+        }
+        targets[t * TARGET_FIELDS] = p
+        targets[t * TARGET_FIELDS + 1] = offset + s.offsetInChunk
+        t++
+      })
+    })
+    const bytes = new Uint8Array(piece.buffer, piece.byteOffset, piece.length)
+    const task: PlacePieceTask = { kind: 'placePiece', bytes, sha1, paths, items, targets }
+    const r = (await this.c.workers.run(task, [bytes.buffer as ArrayBuffer])) as PlacePieceResult
+    return { ok: r.ok, returned: r.returned }
   }
 
   /** Bytes a chunk occupies in the new version: once per place it appears. */

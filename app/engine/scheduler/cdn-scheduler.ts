@@ -106,21 +106,24 @@ export interface DiscoveryInput {
   readonly discoveryMs: number
   /** Whether the job has trackers and none has answered yet. */
   readonly trackersPending: boolean
-  /** Peers known (dialled, in handshake or connected) that have not said what they have. */
-  readonly peersUnsettled: number
+  /** Peers known and not connected yet (being dialled, in handshake): each may wait up to discoveryMs. */
+  readonly peersConnecting: number
+  /** Connected peers that have not said what they have yet: each may wait up to settleMs. */
+  readonly peersSilent: number
   /** When the set of peers or what they have last changed. */
   readonly lastPeerChange: number
-  /** How long a peer may take from being known to sending what it has. */
+  /** How long a connected peer may take to send what it has. */
   readonly settleMs: number
 }
 
 /**
  * Until peers have said what they have, every piece looks like one no peer has. The CDN holds
  * back only while that can still change soon: a tracker has not answered yet, or known peers
- * have not sent their bitfields. With no tracker and no peer in sight (LAN discovery alone, or a
+ * have not connected or sent their bitfields. With no tracker and no peer in sight (LAN discovery alone, or a
  * tracker that answered with nobody), it starts at once; peers found later take over the rest.
  */
 export function discoveryPending(s: DiscoveryInput): boolean {
   if (s.trackersPending && s.now - s.startedAt < s.discoveryMs) return true
-  return s.peersUnsettled > 0 && s.now - s.lastPeerChange < s.settleMs
+  const quiet = s.now - s.lastPeerChange
+  return (s.peersConnecting > 0 && quiet < s.discoveryMs) || (s.peersSilent > 0 && quiet < s.settleMs)
 }

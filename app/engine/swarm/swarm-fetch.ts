@@ -15,8 +15,8 @@ import { packGeometry } from '../storage/pack-geometry.ts'
 import { InstallPieceStore, torrentBitfield, type FilePosition, type PieceStoreLayout } from '../storage/install-piece-store.ts'
 import { createSwarmClient, type SwarmClientOptions } from './swarm-client.ts'
 import { guardWires, type WireGuard } from './wire-guard.ts'
-import { knownPeers, markPieceComplete, pieceFromPeers } from './webtorrent-adapter.ts'
-import type { CdnWork } from '../install/stager.ts'
+import { knownPeers, markPieceComplete, pieceFromPeers, routePieces } from './webtorrent-adapter.ts'
+import type { CdnWork, PieceSlice, SwarmHooks } from '../install/stager.ts'
 import type { LiveLimits } from '../../policy/live-limits.ts'
 
 export interface CdnSchedule {
@@ -51,6 +51,8 @@ export interface SwarmFetchOptions extends SwarmClientOptions {
   readonly onChunks: (chunks: ChunkFromPeers[]) => void
   /** Runs the CDN's range loops on the work this session hands out. */
   readonly runCdn: (work: CdnWork) => Promise<void>
+  /** Checks a piece from peers against its SHA-1 and writes its pending slices (see routePieces). */
+  readonly placePiece: SwarmHooks['placePiece']
   readonly now?: () => number
   /** Aborting ends the swarm at once and fails the fetch with the abort reason. */
   readonly signal?: AbortSignal
@@ -76,6 +78,13 @@ const FAILED_PIECE = /^Piece (\d+) failed verification/
 const TICK_MS = 100
 /** A peer's bitfield follows its handshake within milliseconds on a LAN; 500 ms covers a loaded machine. */
 const SETTLE_MS = 500
+/**
+ * Pieces from peers in memory at once, being received or placed: 4 MiB each at the default
+ * piece size. Enough to keep both placement workers and several peers busy.
+ */
+const PEER_PIECES_IN_FLIGHT = 12
+/** Block requests out per wire: 8 MiB, a LAN's bandwidth-delay product many times over and 64 Mbit/s at 1 s RTT. */
+const REQUESTS_PER_WIRE = 512
 
 export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult> {
   const m = o.manifest
@@ -151,6 +160,12 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     const settled = new Set<unknown>()
     let failure: unknown
     let cdnError: unknown
+    let settleSession = () => {}
+    const fail = (err: unknown) => {
+      failure ??= err
+      wake()
+      settleSession()
+    }
     const peerChanged = () => {
       lastPeerChange = now()
       wake()
@@ -205,6 +220,29 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
       }
       senders.delete(index)
     })
+    // Peers' pieces skip webtorrent's SHA-1 on the main thread and its store: a worker checks
+    // each whole piece against the signed SHA-1 and writes its pending chunk slices.
+    const pieceHashes = layout.pieceHashes
+    routePieces(
+      torrent,
+      {
+        received: async (index, piece) => {
+          const slices: PieceSlice[] = []
+          let at = 0
+          for (const seg of geometry.segments(index)) {
+            if (seg.kind === 'chunk' && o.pending.has(seg.chunk) && !o.isDone(seg.chunk)) slices.push({ chunk: seg.chunk, offsetInChunk: seg.offset, offsetInPiece: at, length: seg.length })
+            at += seg.length
+          }
+          try {
+            return await o.placePiece(piece, pieceHashes.subarray(index * 20, index * 20 + 20), slices)
+          } catch (err) {
+            fail(err)
+            return { ok: false, returned: undefined }
+          }
+        },
+      },
+      { maxPieces: PEER_PIECES_IN_FLIGHT, maxRequests: REQUESTS_PER_WIRE },
+    )
     for (const p of neededPieces) torrent.select(p, p, 1)
     for (const peer of o.peers) torrent.addPeer(peer)
 
@@ -238,8 +276,9 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     /** The CDN's next piece, as the scheduler decides it now; undefined: none now. */
     const decide = (): number[] | undefined => {
       const t = now()
-      const unsettled = Math.max(0, knownPeers(torrent) - settled.size)
-      if (discoveryPending({ now: t, startedAt, discoveryMs: o.discoveryMs, trackersPending, peersUnsettled: unsettled, lastPeerChange, settleMs: SETTLE_MS })) return undefined
+      const peersConnecting = Math.max(0, knownPeers(torrent) - torrent.wires.length)
+      const peersSilent = Math.max(0, torrent.wires.length - settled.size)
+      if (discoveryPending({ now: t, startedAt, discoveryMs: o.discoveryMs, trackersPending, peersConnecting, peersSilent, lastPeerChange, settleMs: SETTLE_MS })) return undefined
       const stalled = t - lastPeerBlock > o.stallMs
       const availability = new Uint16Array(geometry.pieceCount)
       const fromPeers = new Set<number>()
@@ -289,11 +328,8 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
         if (failure !== undefined) return reject(failure)
         if (arrived.size === neededPieces.length) resolve()
       }
-      onAbort = () => {
-        failure = o.signal!.reason
-        wake()
-        settle()
-      }
+      settleSession = settle
+      onAbort = () => fail(o.signal!.reason)
       if (o.signal?.aborted) onAbort()
       o.signal?.addEventListener('abort', onAbort, { once: true })
       torrent.on('verified', (index: number) => {

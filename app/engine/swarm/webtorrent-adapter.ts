@@ -5,7 +5,7 @@
 // webtorrent upgrade renames or reshapes one of them.
 import type { Server } from 'node:net'
 import type WebTorrent from 'webtorrent'
-import type { Torrent } from 'webtorrent'
+import type { Torrent, Wire } from 'webtorrent'
 
 interface TorrentInternals {
   /** Per piece: the wires with a block request out, null entries once answered. */
@@ -50,4 +50,110 @@ export function bindListener(client: WebTorrent, host: string, port: number): vo
   if (!server) throw new Error('webtorrent has no TCP listener to bind')
   server.close()
   server.listen(port, host)
+}
+
+/** Where whole pieces from peers go instead of webtorrent's own SHA-1 check and store. */
+export interface PieceSink {
+  /**
+   * A piece received whole. Resolves whether it verified and was placed (never rejects: a
+   * failure to place is the sink's to report); `returned` hands the buffer back for the next piece.
+   */
+  received(index: number, piece: Buffer): Promise<{ readonly ok: boolean; readonly returned: ArrayBuffer | undefined }>
+}
+
+export interface PieceRouting {
+  /** Most pieces being received or placed at once: each holds one piece-sized buffer. */
+  readonly maxPieces: number
+  /** Most block requests out per wire (webtorrent grows its pipeline with the rate, without bound). */
+  readonly maxRequests: number
+}
+
+interface PieceInternals {
+  readonly length: number
+  missing: number
+  reserve(): number
+  cancel(i: number): void
+  chunkOffset(i: number): number
+  chunkLength(i: number): number
+  set(i: number, data: Uint8Array, source: unknown): boolean
+}
+
+interface RequestInternals {
+  destroyed: boolean
+  pieces: (PieceInternals | null)[]
+  _reservations: (unknown[] | null)[]
+  _request(wire: Wire, index: number, hotswap: boolean): boolean
+  _hotswap(wire: Wire, index: number): boolean
+  _markVerified(index: number): void
+  _checkDone(): void
+  _update(): void
+}
+
+/**
+ * Replaces webtorrent's block requester (`Torrent._request`) for one torrent. Blocks are copied
+ * into one buffer per piece as they arrive (webtorrent keeps each block as a view of the socket
+ * read it came in, which held 5-20x the piece in memory: 785 MB for one 1 GiB download), at most
+ * `maxPieces` pieces are in the air, and a whole piece goes to `sink` rather than to a SHA-1 on
+ * the main thread and the chunk store. What the sink accepts is marked verified and announced; a
+ * piece it refuses starts over, with the warning webtorrent gives for a failed piece.
+ */
+export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting): void {
+  const t = torrent as unknown as RequestInternals
+  const receiving = new Map<number, Buffer>()
+  const spare: ArrayBuffer[] = []
+  let placing = 0
+  const update = () => queueMicrotask(() => t.destroyed || t._update())
+  t._request = (wire, index, hotswap) => {
+    if (t.destroyed || torrent.bitfield.get(index) || wire.requests.length >= o.maxRequests) return false
+    const piece = t.pieces[index]
+    if (!piece) return false
+    if (!receiving.has(index) && receiving.size + placing >= o.maxPieces) return false
+    let reservation = piece.reserve()
+    if (reservation === -1 && hotswap && t._hotswap(wire, index)) reservation = piece.reserve()
+    if (reservation === -1) return false
+    let buf = receiving.get(index)
+    if (!buf) {
+      const reuse = spare.pop()
+      buf = reuse && reuse.byteLength >= piece.length ? Buffer.from(reuse, 0, piece.length) : Buffer.allocUnsafeSlow(piece.length)
+      receiving.set(index, buf)
+    }
+    const r = (t._reservations[index] ??= [])
+    let at = r.indexOf(null)
+    if (at === -1) at = r.length
+    r[at] = wire
+    const offset = piece.chunkOffset(reservation)
+    const length = piece.chunkLength(reservation)
+    const into = buf
+    wire.request(index, offset, length, (err: Error | null, block: Uint8Array | null) => {
+      if (t.destroyed) return
+      if (r[at] === wire) r[at] = null
+      if (piece !== t.pieces[index]) return update()
+      if (err || !block || block.length !== length) {
+        piece.cancel(reservation)
+        return update()
+      }
+      into.set(block, offset)
+      // The piece keeps a view of our buffer, not of the socket read.
+      if (!piece.set(reservation, into.subarray(offset, offset + length), wire)) return update()
+      receiving.delete(index)
+      placing++
+      void sink.received(index, into).then(
+        ({ ok, returned }) => {
+          placing--
+          if (returned && spare.length < o.maxPieces) spare.push(returned)
+          if (t.destroyed) return
+          if (ok) {
+            t._markVerified(index)
+            for (const w of torrent.wires) w.have(index)
+            t._checkDone()
+          } else {
+            t.pieces[index] = new (piece.constructor as new (length: number) => PieceInternals)(piece.length)
+            torrent.emit('warning', new Error(`Piece ${index} failed verification`))
+          }
+          update()
+        },
+      )
+    })
+    return true
+  }
 }

@@ -89,7 +89,7 @@ describe('CDN scheduler', () => {
 })
 
 describe('discovery before the CDN starts', () => {
-  const at = (over: Partial<DiscoveryInput>): DiscoveryInput => ({ now: 100, startedAt: 0, discoveryMs: 2000, trackersPending: false, peersUnsettled: 0, lastPeerChange: 0, settleMs: 500, ...over })
+  const at = (over: Partial<DiscoveryInput>): DiscoveryInput => ({ now: 100, startedAt: 0, discoveryMs: 2000, trackersPending: false, peersConnecting: 0, peersSilent: 0, lastPeerChange: 0, settleMs: 500, ...over })
 
   it('does not wait with no tracker and no peer in sight (LAN discovery alone)', () => {
     expect(discoveryPending(at({}))).toBe(false)
@@ -104,9 +104,14 @@ describe('discovery before the CDN starts', () => {
     expect(discoveryPending(at({ trackersPending: false, now: 30 }))).toBe(false)
   })
 
-  it('waits for known peers to say what they have, at most settleMs after the last change', () => {
-    expect(discoveryPending(at({ peersUnsettled: 1, lastPeerChange: 50, now: 549 }))).toBe(true)
-    expect(discoveryPending(at({ peersUnsettled: 1, lastPeerChange: 50, now: 550 }))).toBe(false)
-    expect(discoveryPending(at({ peersUnsettled: 0, lastPeerChange: 50, now: 60 }))).toBe(false)
+  it('waits for connected peers to say what they have, at most settleMs after the last change', () => {
+    expect(discoveryPending(at({ peersSilent: 1, lastPeerChange: 50, now: 549 }))).toBe(true)
+    expect(discoveryPending(at({ peersSilent: 1, lastPeerChange: 50, now: 550 }))).toBe(false)
+    expect(discoveryPending(at({ peersSilent: 0, lastPeerChange: 50, now: 60 }))).toBe(false)
+  })
+
+  it('waits for peers being dialled, at most discoveryMs after the last change', () => {
+    expect(discoveryPending(at({ peersConnecting: 1, lastPeerChange: 0, now: 1999 }))).toBe(true)
+    expect(discoveryPending(at({ peersConnecting: 1, lastPeerChange: 0, now: 2000 }))).toBe(false)
   })
 })

@@ -31,7 +31,7 @@ async function torrentOfFixture(): Promise<{ client: WebTorrent; torrent: Torren
 describe('webtorrent adapter (private fields)', () => {
   it('reads piece progress, marks a piece complete and tells its wires, counts known peers', async () => {
     const { torrent } = await torrentOfFixture()
-    expect(torrent.pieces.length).toBeGreaterThan(2)
+    expect((torrent as unknown as { pieces: unknown[] }).pieces.length).toBeGreaterThan(2)
     expect(pieceFromPeers(torrent, 0)).toBe(false)
     // A reservation out for piece 1 is what webtorrent records when it asks a wire for a block.
     ;(torrent as unknown as { _reservations: unknown[][] })._reservations[1] = [{}]
