@@ -1,7 +1,7 @@
 // The headless engine host behind `shoal agent`: products, settings layered under the
 // managed policy, a priority queue of jobs run through the engine, live rate limits,
 // periodic channel checks, and change events. The control server maps HTTP onto this.
-import { DEFAULT_MAX_PEERS } from '../engine/swarm/peer-settings.ts'
+import { DEFAULT_MAX_PEERS, type FetchSample, type JobOptions, type JobResult } from '../engine/engine.ts'
 import { randomUUID } from 'node:crypto'
 import { statfs } from 'node:fs/promises'
 import { isAbsolute, resolve } from 'node:path'
@@ -19,8 +19,6 @@ import {
   type SettingsView,
   type Status,
 } from '../../shared/api-contract.ts'
-import type { JobOptions, JobResult } from '../engine/install/install-job.ts'
-import type { FetchSample } from '../engine/sources/cdn-source.ts'
 import { resolveRelease } from '../release/resolve.ts'
 import type { StateDb } from '../store/state-db.ts'
 import { nextCheckDelay } from '../policy/check-timer.ts'

@@ -3,9 +3,7 @@
 import type { KeyObject } from 'node:crypto'
 import { rm } from 'node:fs/promises'
 import type { Job } from '../../shared/api-contract.ts'
-import { getRelease, repairInstall, rollbackInstall, type JobOptions, type JobResult } from '../engine/install/install-job.ts'
-import { installPaths } from '../engine/install/install-paths.ts'
-import { verifyInstall } from '../engine/install/verify-install.ts'
+import { getRelease, installPaths, repairInstall, rollbackInstall, verifyInstall, type JobOptions, type JobResult } from '../engine/engine.ts'
 import type { StateDb } from '../store/state-db.ts'
 
 export interface EngineRun {

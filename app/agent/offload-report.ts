@@ -1,9 +1,7 @@
 // Opt-in (settings.reportOffload, off by default): after a job, tell the release's
 // trackers how many bytes came from the CDN and from peers. Nothing else is sent.
 import type { KeyObject } from 'node:crypto'
-import type { SourceBytes } from '../engine/stats/source-bytes.ts'
-import { installPaths } from '../engine/install/install-paths.ts'
-import { readInstalledRow } from '../engine/install/install-records.ts'
+import { installPaths, readInstalledRow, type SourceBytes } from '../engine/engine.ts'
 import { decodeManifest } from '../release/manifest-codec.ts'
 import type { StateDb } from '../store/state-db.ts'
 import type { OffloadReport } from '../tracker/tracker-metrics.ts'

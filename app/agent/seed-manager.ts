@@ -1,9 +1,7 @@
 // Seeds installed releases while the sharing policy allows it: consent and mode, power,
 // the monthly upload cap, free disk, and the retention period after each install.
-import { startSeeding, type Seeding } from '../engine/swarm/seed-job.ts'
-import { DEFAULT_MAX_PEERS } from '../engine/swarm/peer-settings.ts'
+import { classifyPeer, DEFAULT_MAX_PEERS, loadSeeding, type Seeding } from '../engine/engine.ts'
 import { localAddresses } from '../net/local-addresses.ts'
-import { classifyPeer } from '../engine/stats/peer-class.ts'
 import type { LiveLimits } from '../policy/live-limits.ts'
 import { monthOf, withinRetention, type SharingDecision } from '../policy/sharing.ts'
 import type { StateDb } from '../store/state-db.ts'
@@ -70,6 +68,7 @@ export class SeedManager {
     for (const [id, p] of wanted) {
       if (this.seeds.has(id)) continue
       const local = localAddresses()
+      const { startSeeding } = await loadSeeding()
       const seeding = await startSeeding({
         db: this.c.db,
         installDir: p.installDir,

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { formatBytes } from '../../shared/units.ts'
 import { launcherEnv, SHOAL_LAUNCHER } from '../cli/launcher.ts'
-import { emptySourceBytes, offloadRatio, type SourceBytes } from '../engine/stats/source-bytes.ts'
+import { emptySourceBytes, offloadRatio, type SourceBytes } from '../engine/engine.ts'
 
 export const clientInstall = (dir: string, n: number) => join(dir, `client-${n}`, 'install')
 export const clientData = (dir: string, n: number) => join(dir, `client-${n}`, 'data')

@@ -21,6 +21,20 @@ describe('folder boundaries are enforced by lint', () => {
     ['renderer/x.tsx', "import { publish } from '../app/release/publish.ts'\nexport const p = publish", 'no-restricted-imports'],
     ['renderer/x.tsx', "import { x } from '../main/index.ts'\nexport const y = x", 'no-restricted-imports'],
     ['renderer/x.tsx', 'export const argv = process.argv', 'no-restricted-globals'],
+    ['app/engine/x.ts', "import { Agent } from '../agent/agent.ts'\nexport const a = Agent", 'no-restricted-imports'],
+    ['app/engine/swarm/x.ts', "import { Output } from '../../cli/output.ts'\nexport const o = Output", 'no-restricted-imports'],
+    ['app/engine/install/x.ts', "import { runClients } from '../../demo/demo-clients.ts'\nexport const r = runClients", 'no-restricted-imports'],
+    ['app/engine/stats/x.ts', "import { startTracker } from '../../tracker/tracker-server.ts'\nexport const s = startTracker", 'no-restricted-imports'],
+    ['app/engine/x.ts', "import { app } from 'electron'\nexport const a = app", 'no-restricted-imports'],
+    ['app/cli/x.ts', "import { DEFAULT_CONNECTIONS } from '../engine/install/job-defaults.ts'\nexport const d = DEFAULT_CONNECTIONS", 'no-restricted-imports'],
+    ['app/cli/commands/x.ts', "import { startSeeding } from '../../engine/swarm/seed-job.ts'\nexport const s = startSeeding", 'no-restricted-imports'],
+    ['app/agent/x.ts', "import { installPaths } from '../engine/install/install-paths.ts'\nexport const i = installPaths", 'no-restricted-imports'],
+    ['app/demo/x.ts', "import { offloadRatio } from '../engine/stats/source-bytes.ts'\nexport const o = offloadRatio", 'no-restricted-imports'],
+    ['app/cli/x.ts', "import { app } from 'electron'\nexport const a = app", 'no-restricted-imports'],
+    ['app/agent/x.ts', "import { x } from '../../main/index.ts'\nexport const y = x", 'no-restricted-imports'],
+    ['app/policy/x.ts', "import { readFile } from 'node:fs'\nexport const r = readFile", 'no-restricted-imports'],
+    ['app/policy/x.ts', "import { join } from 'path'\nexport const j = join", 'no-restricted-imports'],
+    ['app/policy/x.ts', "import { app } from 'electron'\nexport const a = app", 'no-restricted-imports'],
   ])('%s: %j is refused', async (file, code, rule) => {
     expect(await ruleIds(file, code)).toContain(rule)
   })
@@ -29,6 +43,14 @@ describe('folder boundaries are enforced by lint', () => {
     ['main/x.ts', "import { app } from 'electron'\nexport const a = app"],
     ['app/x.ts', "import { readFile } from 'node:fs'\nexport const r = readFile"],
     ['renderer/x.tsx', "import { formatBytes } from '../shared/units.ts'\nexport const f = formatBytes"],
+    ['app/cli/x.ts', "import { DEFAULT_CONNECTIONS } from '../engine/engine.ts'\nexport const d = DEFAULT_CONNECTIONS"],
+    ['app/cli/commands/x.ts', "import { loadSeeding } from '../../engine/engine.ts'\nexport const l = loadSeeding"],
+    ['app/agent/x.ts', "import { installPaths } from '../engine/engine.ts'\nexport const i = installPaths"],
+    ['app/demo/x.ts', "import { offloadRatio } from '../engine/engine.ts'\nexport const o = offloadRatio"],
+    ['app/engine/install/x.ts', "import { DEFAULT_MAX_PEERS } from '../swarm/peer-settings.ts'\nexport const d = DEFAULT_MAX_PEERS"],
+    ['app/engine/x.ts', "import { sharingDecision } from '../policy/sharing.ts'\nexport const s = sharingDecision"],
+    ['app/policy/x.ts', "import { z } from 'zod'\nexport const s = z.string()"],
+    ['app/policy/x.ts', "import { formatBytes } from '../../shared/units.ts'\nexport const f = formatBytes"],
   ])('%s: %j is allowed', async (file, code) => {
     expect(await ruleIds(file, code)).toEqual([])
   })

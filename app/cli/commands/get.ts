@@ -2,15 +2,11 @@ import { peakRssBytes } from '../peak-rss.ts'
 import { readFile } from 'node:fs/promises'
 import { ShoalError } from '../../../shared/errors.ts'
 import { formatBytes } from '../../../shared/units.ts'
-import { getRelease, repairInstall, rollbackInstall, type JobOptions, type JobResult } from '../../engine/install/install-job.ts'
-import { DEFAULT_CONNECTIONS } from '../../engine/install/job-defaults.ts'
-import { verifyInstall } from '../../engine/install/verify-install.ts'
-import type { SourceBytes } from '../../engine/stats/source-bytes.ts'
+import { DEFAULT_CONNECTIONS, DEFAULT_MAX_PEERS, getRelease, repairInstall, rollbackInstall, verifyInstall, type JobOptions, type JobResult, type PeerEncryption, type SourceBytes } from '../../engine/engine.ts'
 import { locationToUrl } from '../../release/resource-fetch.ts'
 import { openStateDb, type StateDb } from '../../store/state-db.ts'
 import { loadPublicKey } from '../key-files.ts'
 import type { Output } from '../output.ts'
-import { DEFAULT_MAX_PEERS, type PeerEncryption } from '../../engine/swarm/peer-settings.ts'
 
 export { DEFAULT_CONNECTIONS }
 

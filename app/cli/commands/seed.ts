@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { ShoalError } from '../../../shared/errors.ts'
 import { formatBytes } from '../../../shared/units.ts'
-import { startSeeding } from '../../engine/swarm/seed-job.ts'
-import type { PeerEncryption } from '../../engine/swarm/peer-settings.ts'
+import { loadSeeding, type PeerEncryption } from '../../engine/engine.ts'
 import { openStateDb } from '../../store/state-db.ts'
 import { loadPublicKey } from '../key-files.ts'
 import type { Output } from '../output.ts'
@@ -26,6 +25,7 @@ const REPORT_MS = 2000
 
 /** Serves the installed release until SIGINT or SIGTERM. */
 export async function seedCommand(out: Output, dataDir: string, flags: SeedFlags): Promise<void> {
+  const { startSeeding } = await loadSeeding()
   const token = flags.trackerTokenFile ? (await readFile(flags.trackerTokenFile, 'utf8').catch(() => '')).trim() : undefined
   if (token === '') throw new ShoalError('E_USAGE', `--tracker-token-file ${flags.trackerTokenFile} is missing or empty`)
   const db = openStateDb(dataDir)
