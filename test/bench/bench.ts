@@ -8,6 +8,7 @@ import { formatBytes, parseBytes } from '../../shared/units.ts'
 import { cdnBench } from './cdn-bench.ts'
 import { releaseBench } from './release-bench.ts'
 import { swarmBench } from './swarm-bench.ts'
+import { hybridBench } from './hybrid-bench.ts'
 
 const size = (fallback: number) => (v: string) => parseBytes(v) ?? fallback
 const opts = new Command('bench')
@@ -18,9 +19,11 @@ const opts = new Command('bench')
   .option('--swarm-size <bytes>', 'release size for the swarm figures', size(256 * 2 ** 20), 256 * 2 ** 20)
   .option('--leechers <n>', 'leechers in the swarm figures', (v) => Number(v), 8)
   .option('--swarm-cases <list>', 'swarm cases to run, e.g. a,c', (v) => v.split(','), ['a', 'b', 'c', 'd'])
-  .addOption(new Option('--only <part>', 'run one part').choices(['release', 'cdn', 'swarm']))
+  .option('--hybrid-size <bytes>', 'release size for the hybrid figures', size(2 ** 30), 2 ** 30)
+  .option('--hybrid-cases <list>', 'hybrid cases to run, e.g. 1,2', (v) => v.split(','), ['1', '2', '3'])
+  .addOption(new Option('--only <part>', 'run one part').choices(['release', 'cdn', 'swarm', 'hybrid']))
   .parse()
-  .opts<{ size: number; sweepSize: number; resumeSize: number; repeat: number; swarmSize: number; leechers: number; swarmCases: string[]; only?: 'release' | 'cdn' | 'swarm' }>()
+  .opts<{ size: number; sweepSize: number; resumeSize: number; repeat: number; swarmSize: number; leechers: number; swarmCases: string[]; hybridSize: number; hybridCases: string[]; only?: 'release' | 'cdn' | 'swarm' | 'hybrid' }>()
 
 const work = await mkdtemp(join(tmpdir(), 'shoal-bench-'))
 const results: Record<string, unknown> = { node: process.version, date: new Date().toISOString(), size: opts.size }
@@ -32,6 +35,7 @@ try {
     await cdnBench({ work, size: opts.size, resumeSize: opts.resumeSize, repeat: opts.repeat, npmPairs }, results)
   }
   if (opts.only === undefined || opts.only === 'swarm') await swarmBench({ work, size: opts.swarmSize, leechers: opts.leechers, cases: opts.swarmCases }, results)
+  if (opts.only === undefined || opts.only === 'hybrid') await hybridBench({ work, size: opts.hybridSize, repeat: opts.repeat, leechers: opts.leechers, cases: opts.hybridCases }, results)
   await mkdir('.bench', { recursive: true })
   await writeFile('.bench/results.json', JSON.stringify(results, null, 2) + '\n')
   console.log('\nresults: .bench/results.json')

@@ -30,7 +30,8 @@ interface Publisher {
   publish(build: string, cdn: string, version: string, channel: string): Promise<void>
 }
 
-export async function publisher(work: string): Promise<Publisher> {
+/** A publisher with a fresh key; releases carry `trackers` as their announce URLs. */
+export async function publisher(work: string, trackers: readonly string[] = []): Promise<Publisher> {
   const pair = generateKeyPair()
   const pubPath = join(work, 'publisher.pub')
   await writeFile(pubPath, pair.publicPem)
@@ -38,7 +39,7 @@ export async function publisher(work: string): Promise<Publisher> {
   return {
     pubPath,
     publish: async (buildDir, cdnRoot, version, channel) => {
-      await publish({ buildDir, product: 'bench', version, channel, privateKey, cdnRoot, trackers: [], mirrors: [], pieceLength: undefined, chunking: {}, expiresInMs: 86_400_000, allowDowngrade: false, now: () => new Date() })
+      await publish({ buildDir, product: 'bench', version, channel, privateKey, cdnRoot, trackers: [...trackers], mirrors: [], pieceLength: undefined, chunking: {}, expiresInMs: 86_400_000, allowDowngrade: false, now: () => new Date() })
     },
   }
 }

@@ -1,0 +1,251 @@
+// Hybrid figures (issue 13): a release published with a tracker, so every client runs its swarm.
+// Each time is a whole-process wall time, from spawn to exit, as a user sees it, side by side with
+// a reference in the same run:
+// (1) no peer anywhere: `shoal get` against `aria2c -x8` on the same nginx;
+// (2) one seeder -> one leecher, the CDN refusing the pack: Shoal against libtorrent;
+// (3) one seeder + N leechers starting together, the CDN refusing the pack: aggregate MB/s.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { formatBytes } from '../../shared/units.ts'
+import { launcherEnv, SHOAL_LAUNCHER } from '../../app/cli/launcher.ts'
+import { seededBytes } from '../../app/demo/sample-build.ts'
+import { startNginx, type Nginx } from '../support/nginx.ts'
+import { readPublishedManifest, writeRawPack } from '../support/raw-pack.ts'
+import { publisher } from './cdn-bench.ts'
+import { startLibtorrent } from './libtorrent-peer.ts'
+import { run } from './measure.ts'
+
+export interface HybridBenchOptions {
+  readonly work: string
+  readonly size: number
+  readonly repeat: number
+  readonly leechers: number
+  /** Which cases to run: any of "1", "2", "3". */
+  readonly cases: readonly string[]
+}
+
+type Event = Record<string, unknown>
+
+export interface Proc {
+  readonly pid: number
+  waitFor(event: string): Promise<Event>
+  /** Exit code and whole-process wall time. */
+  readonly exit: Promise<{ code: number | null; seconds: number }>
+  /** Peak RSS so far (VmHWM from /proc), while the process runs. */
+  peakRss(): Promise<number>
+  stop(): Promise<void>
+}
+
+/** Spawns a process that prints JSON lines, timing it from spawn to exit. */
+export function jsonProcess(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Proc {
+  const started = performance.now()
+  const child: ChildProcess = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'inherit'] })
+  const events: Event[] = []
+  const waiting = new Map<string, ((e: Event) => void)[]>()
+  let buffered = ''
+  child.stdout!.on('data', (d: Buffer) => {
+    buffered += d.toString()
+    for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
+      const line = buffered.slice(0, i)
+      buffered = buffered.slice(i + 1)
+      if (!line.startsWith('{')) continue
+      const e = JSON.parse(line) as Event
+      events.push(e)
+      for (const resolve of waiting.get(e['event'] as string) ?? []) resolve(e)
+      waiting.delete(e['event'] as string)
+    }
+  })
+  const exit = new Promise<{ code: number | null; seconds: number }>((resolve) => child.once('exit', (code) => resolve({ code, seconds: (performance.now() - started) / 1000 })))
+  return {
+    pid: child.pid!,
+    waitFor: (event) => {
+      const found = events.find((e) => e['event'] === event)
+      if (found) return Promise.resolve(found)
+      return new Promise((resolve, reject) => {
+        waiting.set(event, [...(waiting.get(event) ?? []), resolve])
+        void exit.then(({ code }) => reject(new Error(`${command} ${args[0]} exited (${code}) before "${event}"`)))
+      })
+    },
+    exit,
+    peakRss: async () => {
+      const kib = /^VmHWM:\s+(\d+) kB/m.exec(await readFile(`/proc/${child.pid}/status`, 'utf8').catch(() => ''))?.[1]
+      return Number(kib ?? 0) * 1024
+    },
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM')
+      await exit
+    },
+  }
+}
+
+const shoal = (args: readonly string[], dataDir: string) => jsonProcess(SHOAL_LAUNCHER, [...args, '--json'], launcherEnv({ ...process.env, SHOAL_DATA_DIR: dataDir }))
+
+interface Setup {
+  readonly nginx: Nginx
+  /** Serves the channel, manifest and torrent, but not the pack: peers must deliver every byte. */
+  readonly noPack: Nginx
+  readonly pub: string
+  readonly tracker: string
+  readonly seedInstall: string
+  readonly seedData: string
+  readonly torrent: string
+  readonly rawDir: string
+  stop(): Promise<void>
+}
+
+async function setup(o: HybridBenchOptions): Promise<Setup> {
+  const build = join(o.work, 'build')
+  await mkdir(build, { recursive: true })
+  for (let i = 0; i < 4; i++) await writeFile(join(build, `asset${i}.pak`), seededBytes(`hybrid-bench-${i}`, o.size / 4))
+  const trackerProc = shoal(['tracker', '--port', '0', '--host', '127.0.0.1'], join(o.work, 'tracker-data'))
+  const tracker = (await trackerProc.waitFor('listening'))['announce'] as string
+  const p = await publisher(o.work, [tracker])
+  const cdn = join(o.work, 'cdn')
+  await p.publish(build, cdn, '1.0.0', 'stable')
+  await rm(build, { recursive: true })
+  const noPackRoot = join(o.work, 'cdn-no-pack')
+  for (const f of ['channels/stable.json', '1.0.0/manifest.json', '1.0.0/pack.torrent']) {
+    await mkdir(join(noPackRoot, 'bench', f, '..'), { recursive: true })
+    await copyFile(join(cdn, 'bench', f), join(noPackRoot, 'bench', f))
+  }
+  const nginx = await startNginx(cdn, join(o.work, 'nginx'))
+  const noPack = await startNginx(noPackRoot, join(o.work, 'nginx-no-pack'))
+  const seedInstall = join(o.work, 'seed')
+  const seedData = join(o.work, 'seed-data')
+  const got = shoal(['get', `${nginx.url}/bench/channels/stable.json`, '--pubkey', p.pubPath, '--dir', seedInstall, '--no-lsd'], seedData)
+  if ((await got.exit).code !== 0) throw new Error('the seeder install failed')
+  const manifest = await readPublishedManifest(cdn, 'bench', '1.0.0', p.pubPath)
+  const rawDir = join(o.work, 'raw-seed')
+  await mkdir(rawDir, { recursive: true })
+  await writeRawPack(manifest, seedInstall, join(rawDir, manifest.pack.name))
+  return {
+    nginx,
+    noPack,
+    pub: p.pubPath,
+    tracker,
+    seedInstall,
+    seedData,
+    torrent: join(cdn, 'bench', '1.0.0', 'pack.torrent'),
+    rawDir,
+    stop: async () => {
+      await trackerProc.stop()
+      await Promise.all([nginx.stop(), noPack.stop()])
+    },
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const cpuOfDone = (e: Event) => {
+  const c = e['cpuSeconds'] as { user: number; system: number } | undefined
+  return c ? c.user + c.system : NaN
+}
+
+interface LeechRun {
+  readonly seconds: number
+  readonly peakRss: number
+  readonly cpu: number
+  /** Bytes written to disk per byte installed (Shoal only). */
+  readonly writtenToDisk?: number
+  readonly cdnBytes?: number
+}
+
+/** (1) No peer anywhere, the swarm on: a whole `shoal get` against aria2c -x8, interleaved. */
+async function noPeer(o: HybridBenchOptions, s: Setup, results: Record<string, unknown>): Promise<void> {
+  const work = join(o.work, 'no-peer')
+  await mkdir(work, { recursive: true })
+  const shoalRuns: LeechRun[] = []
+  const ariaRuns: number[] = []
+  const channel = `${s.nginx.url}/bench/channels/stable.json`
+  const get = async (name: string): Promise<LeechRun> => {
+    for (const p of [name, `${name}-data`]) await rm(join(work, p), { recursive: true, force: true })
+    const proc = shoal(['get', channel, '--pubkey', s.pub, '--dir', join(work, name)], join(work, `${name}-data`))
+    const done = await proc.waitFor('done')
+    const { code, seconds } = await proc.exit
+    if (code !== 0) throw new Error(`shoal get exited with ${code}`)
+    return { seconds, peakRss: done['peakRssBytes'] as number, cpu: cpuOfDone(done), ...(typeof done['writtenToDisk'] === 'number' ? { writtenToDisk: done['writtenToDisk'] } : {}) }
+  }
+  await get('warm-up')
+  for (let r = 0; r < o.repeat; r++) {
+    await run('sync')
+    shoalRuns.push(await get('install'))
+    await run('sync')
+    const t = performance.now()
+    await run('aria2c', ['-x8', '-s8', '-q', '--allow-overwrite=true', '--file-allocation=none', '-d', work, '-o', 'aria.bin', `${s.nginx.url}/bench/1.0.0/pack.chunks`])
+    ariaRuns.push((performance.now() - t) / 1000)
+  }
+  await rm(work, { recursive: true, force: true })
+  const shoalT = median(shoalRuns.map((r) => r.seconds))
+  const ariaT = median(ariaRuns)
+  console.log(`(1) no peer, swarm on (tracker in the release), whole process (goal: <= 1.1x aria2c)`)
+  console.log(`  shoal get   ${shoalT.toFixed(2)} s  ${(o.size / 1e6 / shoalT).toFixed(0)} MB/s  ${(shoalT / ariaT).toFixed(2)}x aria2c  peak RSS ${formatBytes(Math.max(...shoalRuns.map((r) => r.peakRss)))}  CPU ${median(shoalRuns.map((r) => r.cpu)).toFixed(1)} s (runs: ${shoalRuns.map((r) => r.seconds.toFixed(2)).join(', ')})`)
+  console.log(`  aria2c -x8  ${ariaT.toFixed(2)} s  (runs: ${ariaRuns.map((x) => x.toFixed(2)).join(', ')})`)
+  results['noPeer'] = { shoal: shoalRuns, aria2c: ariaRuns, ratio: shoalT / ariaT }
+}
+
+/** (2) One seeder -> one leecher, the pack refused by the CDN: Shoal against libtorrent. */
+async function seederToLeecher(o: HybridBenchOptions, s: Setup, results: Record<string, unknown>): Promise<void> {
+  const work = join(o.work, 'one-peer')
+  await mkdir(work, { recursive: true })
+  const channel = `${s.noPack.url}/bench/channels/stable.json`
+  const shoalRuns: (LeechRun & { seederRss: number })[] = []
+  const ltRuns: (LeechRun & { seederRss: number })[] = []
+  for (let r = 0; r < o.repeat; r++) {
+    for (const p of ['install', 'install-data', 'lt']) await rm(join(work, p), { recursive: true, force: true })
+    await run('sync')
+    const seeder = shoal(['seed', '--dir', s.seedInstall, '--pubkey', s.pub, '--no-lsd', '--listen', '127.0.0.1'], s.seedData)
+    const port = (await seeder.waitFor('seeding'))['port'] as number
+    const leech = shoal(['get', channel, '--pubkey', s.pub, '--dir', join(work, 'install'), '--peer', `127.0.0.1:${port}`, '--no-lsd'], join(work, 'install-data'))
+    const done = await leech.waitFor('done')
+    const { code, seconds } = await leech.exit
+    const seederRss = await seeder.peakRss()
+    await seeder.stop()
+    if (code !== 0) throw new Error(`shoal get exited with ${code}`)
+    shoalRuns.push({ seconds, peakRss: done['peakRssBytes'] as number, cpu: cpuOfDone(done), seederRss, cdnBytes: (done['bytes'] as { cdn: number }).cdn, ...(typeof done['writtenToDisk'] === 'number' ? { writtenToDisk: done['writtenToDisk'] } : {}) })
+
+    await run('sync')
+    const ltSeed = startLibtorrent('seed', { torrent: s.torrent, dir: s.rawDir })
+    const ltPort = (await ltSeed.waitFor('seeding'))['port'] as number
+    await mkdir(join(work, 'lt'), { recursive: true })
+    const t = performance.now()
+    const ltLeech = startLibtorrent('leech', { torrent: s.torrent, dir: join(work, 'lt'), peers: [`127.0.0.1:${ltPort}`] })
+    const ltDone = await ltLeech.waitFor('done')
+    await ltLeech.exit
+    const ltSeconds = (performance.now() - t) / 1000
+    const ltSeederRss = await peakRssOfPid(ltSeed.pid)
+    await ltSeed.stop()
+    ltRuns.push({ seconds: ltSeconds, peakRss: ltDone['peakRssBytes'] as number, cpu: ltDone['cpuSeconds'] as number, seederRss: ltSeederRss })
+  }
+  await rm(work, { recursive: true, force: true })
+  const sh = median(shoalRuns.map((r) => r.seconds))
+  const lt = median(ltRuns.map((r) => r.seconds))
+  const gib = o.size / 2 ** 30
+  console.log(`(2) 1 seeder -> 1 leecher, CDN refusing the pack, whole process (goal: <= 1.0x libtorrent)`)
+  const row = (name: string, runs: (LeechRun & { seederRss: number })[], t: number) =>
+    console.log(`  ${name.padEnd(10)} ${t.toFixed(2)} s  ${(o.size / 1e6 / t).toFixed(0)} MB/s  leecher peak RSS ${formatBytes(Math.max(...runs.map((r) => r.peakRss)))}, seeder ${formatBytes(Math.max(...runs.map((r) => r.seederRss)))}  leecher CPU ${(median(runs.map((r) => r.cpu)) / gib).toFixed(1)} s/GiB (runs: ${runs.map((r) => r.seconds.toFixed(2)).join(', ')})`)
+  row('shoal', shoalRuns, sh)
+  row('libtorrent', ltRuns, lt)
+  console.log(`  shoal / libtorrent: ${(sh / lt).toFixed(2)}x`)
+  results['seederToLeecher'] = { shoal: shoalRuns, libtorrent: ltRuns, ratio: sh / lt }
+}
+
+async function peakRssOfPid(pid: number): Promise<number> {
+  const kib = /^VmHWM:\s+(\d+) kB/m.exec(await readFile(`/proc/${pid}/status`, 'utf8').catch(() => ''))?.[1]
+  return Number(kib ?? 0) * 1024
+}
+
+export async function hybridBench(o: HybridBenchOptions, results: Record<string, unknown>): Promise<void> {
+  const work = join(o.work, 'hybrid')
+  await mkdir(work, { recursive: true })
+  const s = await setup({ ...o, work })
+  const rows: Record<string, unknown> = { size: o.size }
+  results['hybrid'] = rows
+  try {
+    console.log(`\nhybrid, ${formatBytes(o.size)} release published with a tracker (median of ${o.repeat}):`)
+    if (o.cases.includes('1')) await noPeer({ ...o, work }, s, rows)
+    if (o.cases.includes('2')) await seederToLeecher({ ...o, work }, s, rows)
+  } finally {
+    await s.stop()
+    await rm(work, { recursive: true, force: true })
+  }
+}
