@@ -3,12 +3,11 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createSwarmClient } from '../../app/engine/swarm/swarm-client.ts'
-import { InstallPieceStore, pieceStoreLayout } from '../../app/engine/storage/install-piece-store.ts'
 import { startTracker } from '../../app/tracker/tracker-server.ts'
 import { installedRelease } from '../support/installed-release.ts'
 import { startCli } from '../support/long-running-cli.ts'
 import { useTempDirs } from '../support/temp-dir.ts'
-import { contentOnly, createSparseTree, treeHash } from '../support/tree-hash.ts'
+import { writeRawPack } from '../support/raw-pack.ts'
 
 const tempDir = useTempDirs()
 const cleanups: (() => Promise<unknown>)[] = []
@@ -34,13 +33,14 @@ describe('shoal seed', () => {
 
     const m = await f.readManifest('1.0.0')
     const target = join(dir, 'leeched')
-    await createSparseTree(m.files, target)
+    // A stock leecher (webtorrent's own store) gets exactly the raw pack.
     const leecher = createSwarmClient({ port: 0, trackerToken: token, limitUp: 0, maxPeers: 10 })
     cleanups.push(() => new Promise((r) => leecher.destroy(() => r(undefined))))
-    const torrent = leecher.add(await readFile(join(f.cdn, 'game', '1.0.0', 'pack.torrent')), { store: InstallPieceStore, storeOpts: { shoal: pieceStoreLayout(m, target) }, announce: [tracker.announceUrl] })
+    const torrent = leecher.add(await readFile(join(f.cdn, 'game', '1.0.0', 'pack.torrent')), { path: target, announce: [tracker.announceUrl] })
     // No addPeer: the only way to the seeder is the tracker.
     await new Promise((r) => (torrent.done ? r(undefined) : torrent.once('done', r)))
-    expect(contentOnly(await treeHash(target))).toEqual(contentOnly(await treeHash(install)))
+    await writeRawPack(m, install, join(dir, 'expected.pack'))
+    expect((await readFile(join(target, m.pack.name))).equals(await readFile(join(dir, 'expected.pack')))).toBe(true)
 
     const { code, events } = await seeder.stop()
     expect(code).toBe(0)
@@ -70,11 +70,9 @@ describe('shoal seed', () => {
     const m = await f.readManifest('1.0.0')
     const torrentFile = await readFile(join(f.cdn, 'game', '1.0.0', 'pack.torrent'))
     const leech = async (name: string) => {
-      const target = join(dir, name)
-      await createSparseTree(m.files, target)
       const client = createSwarmClient({ port: 0, trackerToken: undefined, limitUp: 0, maxPeers: 10 })
       cleanups.push(() => new Promise((r) => client.destroy(() => r(undefined))))
-      const torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: pieceStoreLayout(m, target) } })
+      const torrent = client.add(torrentFile, { path: join(dir, name) })
       await new Promise((r) => torrent.once('ready', r))
       torrent.addPeer(`127.0.0.3:${port}`)
       return torrent

@@ -51,6 +51,29 @@ export interface PlacePieceResult {
   readonly returned: ArrayBuffer
 }
 
+/** Numbers per segment in `ReadPieceTask.segments`: index into `paths`, offset in that file, offset in the piece, length. */
+export const SEGMENT_FIELDS = 4
+
+/**
+ * Reads a piece for upload from release files and checks its SHA-1, unless every file it reads
+ * still has `identity` (device, inode, size, mtime), the files' identity when the piece last verified.
+ */
+export interface ReadPieceTask {
+  readonly kind: 'readPiece'
+  readonly paths: readonly string[]
+  readonly segments: Float64Array
+  readonly length: number
+  readonly sha1: Uint8Array
+  readonly identity: string | undefined
+}
+
+export interface ReadPieceResult {
+  /** The piece, or undefined when a file is short or the bytes do not match the SHA-1. */
+  readonly bytes: Uint8Array | undefined
+  /** The identity of the files read, to skip the hash next time. */
+  readonly identity: string
+}
+
 /** Hash an installed file chunk by chunk against a manifest, and as a whole, in one read. */
 export interface VerifyFileTask {
   readonly kind: 'verifyFile'
@@ -85,5 +108,5 @@ export interface HashSpanResult {
   readonly sha256: string | undefined
 }
 
-export type PlacementTask = PlaceTask | PlacePieceTask | VerifyFileTask | HashSpanTask
-export type PlacementResult = PlaceResult | PlacePieceResult | VerifyFileResult | HashSpanResult
+export type PlacementTask = PlaceTask | PlacePieceTask | ReadPieceTask | VerifyFileTask | HashSpanTask
+export type PlacementResult = PlaceResult | PlacePieceResult | ReadPieceResult | VerifyFileResult | HashSpanResult

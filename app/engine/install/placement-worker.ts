@@ -5,7 +5,7 @@ import { createHash, hash, type Hash } from 'node:crypto'
 import { parentPort } from 'node:worker_threads'
 import { rawChunk } from '../../release/store-reader.ts'
 import { serveWorker } from '../../release/worker-pool.ts'
-import { ITEM_FIELDS, TARGET_FIELDS, type HashSpanResult, type HashSpanTask, type PlacePieceResult, type PlacePieceTask, type PlaceResult, type PlaceTask, type PlacementResult, type PlacementTask, type VerifyFileResult, type VerifyFileTask } from './placement-tasks.ts'
+import { ITEM_FIELDS, TARGET_FIELDS, type HashSpanResult, type HashSpanTask, type PlacePieceResult, type PlacePieceTask, type PlaceResult, type ReadPieceResult, type ReadPieceTask, SEGMENT_FIELDS, type PlaceTask, type PlacementResult, type PlacementTask, type VerifyFileResult, type VerifyFileTask } from './placement-tasks.ts'
 
 const MAX_OPEN = 64
 const open = new Map<string, number>()
@@ -153,6 +153,48 @@ function placePiece(task: PlacePieceTask): PlacePieceResult {
   return { ok: true, written, returned }
 }
 
+/** Release files read for uploads stay open between tasks; a file replaced since (an update) gets a new identity. */
+const readFds = new Map<string, number>()
+
+function readFd(path: string): number {
+  let fd = readFds.get(path)
+  if (fd === undefined) {
+    if (readFds.size >= MAX_OPEN) {
+      const [oldest, oldFd] = readFds.entries().next().value as [string, number]
+      closeSync(oldFd)
+      readFds.delete(oldest)
+    }
+    fd = openSync(path, 'r')
+    readFds.set(path, fd)
+  }
+  return fd
+}
+
+function readPiece(task: ReadPieceTask): ReadPieceResult {
+  const bytes = Buffer.allocUnsafeSlow(task.length)
+  // Padding between release sections is zeros.
+  bytes.fill(0)
+  const ids: string[] = []
+  for (let i = 0; i * SEGMENT_FIELDS < task.segments.length; i++) {
+    const f = i * SEGMENT_FIELDS
+    const path = task.paths[task.segments[f]!]!
+    const fd = readFd(path)
+    const st = fstatSync(fd)
+    ids.push(`${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`)
+    const length = task.segments[f + 3]!
+    let done = 0
+    while (done < length) {
+      const n = readSync(fd, bytes, task.segments[f + 2]! + done, length - done, task.segments[f + 1]! + done)
+      if (n === 0) return { bytes: undefined, identity: '' }
+      done += n
+    }
+  }
+  const identity = ids.join('/')
+  if (identity === task.identity) return { bytes, identity }
+  const expected = Buffer.from(task.sha1.buffer, task.sha1.byteOffset, task.sha1.length).toString('binary')
+  return { bytes: hash('sha1', bytes, 'binary') === expected ? bytes : undefined, identity }
+}
+
 function verifyFile(task: VerifyFileTask): VerifyFileResult {
   const all = { bad: task.sizes.map((_, i) => i), fileOk: false }
   let fd: number
@@ -208,6 +250,10 @@ serveWorker<PlacementTask, PlacementResult>(parentPort!, (task) => {
     case 'placePiece': {
       const result = placePiece(task)
       return { result, transfer: [result.returned] }
+    }
+    case 'readPiece': {
+      const result = readPiece(task)
+      return { result, transfer: result.bytes ? [result.bytes.buffer as ArrayBuffer] : [] }
     }
     case 'verifyFile':
       return { result: verifyFile(task), transfer: [] }

@@ -29,6 +29,8 @@ export interface SwarmHooks {
   readonly runCdn: (work: CdnWork) => Promise<void>
   /** Checks a piece from peers against its SHA-1 in a worker and writes its slices; the buffer is handed over. */
   readonly placePiece: (piece: Buffer, sha1: Uint8Array, slices: readonly PieceSlice[]) => Promise<{ ok: boolean; returned: ArrayBuffer | undefined }>
+  /** The placement workers, which also read pieces for upload. */
+  readonly workers: WorkerPool<PlacementTask, PlacementResult>
   readonly isDone: (chunk: number) => boolean
 }
 
@@ -166,6 +168,7 @@ export class Stager {
         onChunks: (chunks) => this.placedFromPeers(chunks),
         runCdn: (work) => this.runCdn(work),
         placePiece: (piece, sha1, slices) => this.placePiece(piece, sha1, slices),
+        workers: this.c.workers,
         isDone: (chunk) => hasBit(this.c.done, chunk),
       })
       missing = missing.filter((c) => !hasBit(this.c.done, c))

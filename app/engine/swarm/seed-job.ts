@@ -8,7 +8,10 @@ import { encodeTorrentFile, torrentInfoOf } from '../../release/torrent.ts'
 import type { StateDb } from '../../store/state-db.ts'
 import { installPaths } from '../install/install-paths.ts'
 import { readInstalledRow } from '../install/install-records.ts'
-import { InstallPieceStore, pieceStoreLayout, torrentBitfield } from '../storage/install-piece-store.ts'
+import { InstallPieceStore, PieceReader, pieceStoreLayout, torrentBitfield } from '../storage/install-piece-store.ts'
+import { WorkerPool } from '../../release/worker-pool.ts'
+import { userCompileCache } from '../../release/compile-cache.ts'
+import type { PlacementResult, PlacementTask } from '../install/placement-tasks.ts'
 import { usesLanDiscovery } from './discovery-policy.ts'
 import { createSwarmClient, type SwarmClientOptions } from './swarm-client.ts'
 import type { LiveLimits } from '../../policy/live-limits.ts'
@@ -60,14 +63,22 @@ export async function startSeeding(o: SeedOptions): Promise<Seeding> {
   const lsd = usesLanDiscovery(manifest.scope, o.lsd)
   const client = createSwarmClient({ ...o, lsd })
   const unwatch = o.limits?.watchPeers((r) => client.throttleUpload(!r.uploadAllowed ? 0 : r.peerUp > 0 ? r.peerUp : -1))
-  const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: layout }, bitfield, announce })
+  // One worker reads and checks pieces for upload, off the thread that runs the peers' wires.
+  const readers = new WorkerPool<PlacementTask, PlacementResult>(new URL('../install/placement-worker.ts', import.meta.url), 1, { compileCache: userCompileCache() })
+  const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: new PieceReader(layout, readers) }, bitfield, announce })
   if (o.acceptPeer) torrent.on('wire', (wire: Wire) => !o.acceptPeer!(wire.remoteAddress ?? '') && wire.destroy())
   const guard = guardWires(torrent, { maxPeers: o.maxPeers, isBanned: () => false, localAddresses: localAddresses() })
-  await new Promise<void>((resolve, reject) => {
-    torrent.once('ready', () => resolve())
-    torrent.once('error', reject)
-    client.once('error', reject)
-  })
+  try {
+    await new Promise<void>((resolve, reject) => {
+      torrent.once('ready', () => resolve())
+      torrent.once('error', reject)
+      client.once('error', reject)
+    })
+  } catch (err) {
+    await new Promise<void>((resolve) => client.destroy(() => resolve()))
+    await readers.close()
+    throw err
+  }
   if (!client.listening) await new Promise((r) => client.once('listening', r))
   return {
     product: manifest.product,
@@ -83,7 +94,7 @@ export async function startSeeding(o: SeedOptions): Promise<Seeding> {
     stop: () =>
       new Promise((resolve) => {
         unwatch?.()
-        client.destroy(() => resolve())
+        client.destroy(() => void readers.close().then(resolve))
       }),
   }
 }

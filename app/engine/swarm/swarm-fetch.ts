@@ -12,7 +12,7 @@ import { discoveryPending, noCdnPieces, scheduleCdn, type CdnReason } from '../s
 import { createPeerAccounting, type ChunkFromPeers } from './peer-accounting.ts'
 import { createPeerBans } from './peer-bans.ts'
 import { packGeometry } from '../storage/pack-geometry.ts'
-import { InstallPieceStore, torrentBitfield, type FilePosition, type PieceStoreLayout } from '../storage/install-piece-store.ts'
+import { InstallPieceStore, PieceReader, torrentBitfield, type FilePosition, type PieceStoreLayout } from '../storage/install-piece-store.ts'
 import { createSwarmClient, type SwarmClientOptions } from './swarm-client.ts'
 import { guardWires, type WireGuard } from './wire-guard.ts'
 import { knownPeers, markPieceComplete, pieceFromPeers, routePieces } from './webtorrent-adapter.ts'
@@ -53,6 +53,8 @@ export interface SwarmFetchOptions extends SwarmClientOptions {
   readonly runCdn: (work: CdnWork) => Promise<void>
   /** Checks a piece from peers against its SHA-1 and writes its pending slices (see routePieces). */
   readonly placePiece: SwarmHooks['placePiece']
+  /** The placement workers, which also read pieces for upload. */
+  readonly workers: SwarmHooks['workers']
   readonly now?: () => number
   /** Aborting ends the swarm at once and fails the fetch with the abort reason. */
   readonly signal?: AbortSignal
@@ -107,14 +109,8 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
   const accounting = createPeerAccounting(geometry, m.chunks.size, o.pending, o.isDone)
   if (neededPieces.length === 0) return { wasted: 0, banned: [], cdnPieces, uploaded: { lan: 0, wan: 0 } }
 
-  // Pieces may also hold chunks that are done or live in linked files: writing those would be
-  // redundant (and through a link, into the install), so the layout writes pending chunks only.
-  const layout: PieceStoreLayout = {
-    geometry,
-    pieceHashes: Buffer.from(m.pack.pieces, 'base64'),
-    readFrom: m.chunks.size.map((_, c) => o.writeTo[c]?.[0]),
-    writeTo: m.chunks.size.map((_, c) => (o.pending.has(c) ? (o.writeTo[c] ?? []) : [])),
-  }
+  // Uploads while the job runs are read from the staged files.
+  const layout: PieceStoreLayout = { geometry, pieceHashes: Buffer.from(m.pack.pieces, 'base64'), readFrom: m.chunks.size.map((_, c) => o.writeTo[c]?.[0]) }
   const client = createSwarmClient(o)
   let guard: WireGuard | undefined
   const unwatch = o.limits?.watchPeers((r) => {
@@ -139,7 +135,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     // the start: passed as the resume bitfield, so the torrent offers them without a re-hash.
     const placedPieces = geometry.completePieces((c) => !o.pending.has(c) && layout.readFrom[c] !== undefined)
     const bitfield = torrentBitfield(placedPieces, geometry.pieceCount)
-    const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: layout }, bitfield, deselect: true, announce: [...o.trackers] })
+    const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: new PieceReader(layout, o.workers) }, bitfield, deselect: true, announce: [...o.trackers] })
     await new Promise<void>((resolve, reject) => {
       torrent.once('ready', () => resolve())
       torrent.once('error', reject)
