@@ -310,13 +310,13 @@ function swarmFetch(
   const s = o.swarm
   const lsd = usesLanDiscovery(manifest.scope, s?.lsd)
   if (!s || (s.peers.length === 0 && s.trackers.length === 0 && manifest.pack.announce.length === 0 && !lsd)) return undefined
-  return async (pending, writeTo, hooks) => {
+  return async (pending, stagedAt, hooks) => {
     // webtorrent and its dependencies load only for a job that has a swarm.
     const { fetchFromSwarm } = await import('../swarm/swarm-fetch.ts')
     const got = await fetchFromSwarm({
       manifest,
       pending,
-      writeTo,
+      stagedAt,
       ...hooks,
       peers: s.peers,
       trackers: s.trackers,

@@ -172,9 +172,9 @@ function readFd(path: string): number {
 
 function readPiece(task: ReadPieceTask): ReadPieceResult {
   const bytes = Buffer.allocUnsafeSlow(task.length)
-  // Padding between release sections is zeros.
-  bytes.fill(0)
   const ids: string[] = []
+  // What no segment covers is the zero padding between release sections.
+  let covered = 0
   for (let i = 0; i * SEGMENT_FIELDS < task.segments.length; i++) {
     const f = i * SEGMENT_FIELDS
     const path = task.paths[task.segments[f]!]!
@@ -182,6 +182,8 @@ function readPiece(task: ReadPieceTask): ReadPieceResult {
     const st = fstatSync(fd)
     ids.push(`${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`)
     const length = task.segments[f + 3]!
+    bytes.fill(0, covered, task.segments[f + 2]!)
+    covered = task.segments[f + 2]! + length
     let done = 0
     while (done < length) {
       const n = readSync(fd, bytes, task.segments[f + 2]! + done, length - done, task.segments[f + 1]! + done)
@@ -189,6 +191,7 @@ function readPiece(task: ReadPieceTask): ReadPieceResult {
       done += n
     }
   }
+  bytes.fill(0, covered)
   const identity = ids.join('/')
   if (identity === task.identity) return { bytes, identity }
   const expected = Buffer.from(task.sha1.buffer, task.sha1.byteOffset, task.sha1.length).toString('binary')

@@ -50,8 +50,8 @@ export interface CdnWork {
   placed(chunks: readonly number[]): void
 }
 
-/** Fetches pending chunks from peers into `writeTo`, with the CDN filling what peers cannot. */
-export type PeerFetch = (pending: ReadonlySet<number>, writeTo: readonly FilePosition[][], hooks: SwarmHooks) => Promise<void>
+/** Fetches pending chunks from peers into staging, with the CDN filling what peers cannot; `stagedAt` is one staged place of a chunk, for uploads. */
+export type PeerFetch = (pending: ReadonlySet<number>, stagedAt: (chunk: number) => FilePosition | undefined, hooks: SwarmHooks) => Promise<void>
 
 export interface StageContext {
   readonly manifest: Manifest
@@ -110,6 +110,7 @@ export class Stager {
   private readonly locations: StoreLocations
   /** One buffer per connection, for every CDN range of the job (see rangeLoops). */
   private readonly buffers: RangeBuffers
+  private readonly stagedPaths: string[] = []
   /** The fetch session's CDN work while peers share the job. */
   private cdnWork: CdnWork | undefined
 
@@ -159,12 +160,12 @@ export class Stager {
   private async placeMissing(): Promise<void> {
     let missing = await this.copyLocal()
     if (this.c.peers && missing.length > 0) {
-      const writeTo = this.c.manifest.chunks.size.map((_, c) => {
-        const at: FilePosition[] = []
-        this.targets.forEach(c, (file, offset) => at.push({ path: this.stagedPath(file), offset }))
+      const stagedAt = (c: number): FilePosition | undefined => {
+        let at: FilePosition | undefined
+        this.targets.forEach(c, (file, offset) => (at ??= { path: this.stagedPath(file), offset }))
         return at
-      })
-      await this.c.peers(new Set(missing), writeTo, {
+      }
+      await this.c.peers(new Set(missing), stagedAt, {
         onChunks: (chunks) => this.placedFromPeers(chunks),
         runCdn: (work) => this.runCdn(work),
         placePiece: (piece, sha1, slices) => this.placePiece(piece, sha1, slices),
@@ -176,8 +177,9 @@ export class Stager {
     await this.fetchFromCdn(missing)
   }
 
+  /** Joined once per file: a path per chunk and target held 30 MB of strings for a 1 GiB release. */
   private stagedPath(file: number): string {
-    return join(this.c.stagingDir, this.c.plan.files[file]!.path)
+    return (this.stagedPaths[file] ??= join(this.c.stagingDir, this.c.plan.files[file]!.path))
   }
 
   /** Staged files that are assembled exist at their final size from the start (sparse until filled). */

@@ -18,20 +18,21 @@ export interface PieceStoreLayout {
   /** 20-byte SHA-1 per piece. */
   readonly pieceHashes: Uint8Array
   /** One place each chunk can be read from; undefined for chunks this release does not use. */
-  readonly readFrom: readonly (FilePosition | undefined)[]
+  readonly readFrom: (chunk: number) => FilePosition | undefined
 }
 
 /** The layout of a release rooted at `root` (an install or a staging folder). */
 export function pieceStoreLayout(m: Manifest, root: string): PieceStoreLayout {
   const readFrom: (FilePosition | undefined)[] = m.chunks.size.map(() => undefined)
   for (const f of m.files) {
+    const path = join(root, f.path)
     let offset = 0
     for (const c of f.chunks) {
-      readFrom[c] ??= { path: join(root, f.path), offset }
+      readFrom[c] ??= { path, offset }
       offset += m.chunks.size[c]!
     }
   }
-  return { geometry: packGeometry(m), pieceHashes: Buffer.from(m.pack.pieces, 'base64'), readFrom }
+  return { geometry: packGeometry(m), pieceHashes: Buffer.from(m.pack.pieces, 'base64'), readFrom: (c) => readFrom[c] }
 }
 
 /** A BitTorrent bitfield (most significant bit first, as webtorrent's `bitfield` option takes it). */
@@ -60,14 +61,15 @@ export class PieceReader {
     this.workers = workers
   }
 
-  async read(index: number): Promise<Uint8Array> {
+  /** The piece as a Buffer: webtorrent's piece cache slices it per block, and a Uint8Array's slice copies. */
+  async read(index: number): Promise<Buffer> {
     const paths: string[] = []
     const pathIndex = new Map<string, number>()
     const parts: number[] = []
     let at = 0
     for (const s of this.layout.geometry.segments(index)) {
       if (s.kind === 'chunk') {
-        const from = this.layout.readFrom[s.chunk]
+        const from = this.layout.readFrom(s.chunk)
         if (!from) throw new Error(`piece ${index} holds chunk ${s.chunk}, which this release does not have`)
         let p = pathIndex.get(from.path)
         if (p === undefined) pathIndex.set(from.path, (p = paths.push(from.path) - 1))
@@ -85,7 +87,7 @@ export class PieceReader {
     this.verified.delete(index)
     if (this.verified.size >= VERIFIED_MAX) this.verified.delete(this.verified.keys().next().value!)
     this.verified.set(index, r.identity)
-    return r.bytes
+    return Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.length)
   }
 }
 

@@ -16,6 +16,7 @@ import { usesLanDiscovery } from './discovery-policy.ts'
 import { createSwarmClient, type SwarmClientOptions } from './swarm-client.ts'
 import type { LiveLimits } from '../../policy/live-limits.ts'
 import { guardWires } from './wire-guard.ts'
+import { batchWireWrites, lightenWireReads } from './webtorrent-adapter.ts'
 import type { PeerClass } from '../stats/peer-class.ts'
 import { localAddresses } from '../../net/local-addresses.ts'
 
@@ -56,7 +57,7 @@ export async function startSeeding(o: SeedOptions): Promise<Seeding> {
   if (!row) throw new ShoalError('E_NOT_INSTALLED', `${paths.install} holds no Shoal install`, 'install it with `shoal get` first')
   const manifest = decodeManifest(row.manifest, o.publicKey, `installed manifest of ${paths.install}`)
   const layout = pieceStoreLayout(manifest, paths.install)
-  const servable = layout.geometry.completePieces((chunk) => layout.readFrom[chunk] !== undefined)
+  const servable = layout.geometry.completePieces((chunk) => layout.readFrom(chunk) !== undefined)
   const bitfield = torrentBitfield(servable, layout.geometry.pieceCount)
   const announce = [...new Set([...manifest.pack.announce, ...o.trackers])]
   const torrentFile = encodeTorrentFile(torrentInfoOf(manifest), announce, new Date(manifest.createdAt))
@@ -65,9 +66,17 @@ export async function startSeeding(o: SeedOptions): Promise<Seeding> {
   const unwatch = o.limits?.watchPeers((r) => client.throttleUpload(!r.uploadAllowed ? 0 : r.peerUp > 0 ? r.peerUp : -1))
   // One worker reads and checks pieces for upload, off the thread that runs the peers' wires.
   const readers = new WorkerPool<PlacementTask, PlacementResult>(new URL('../install/placement-worker.ts', import.meta.url), 1, { compileCache: userCompileCache() })
-  const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: new PieceReader(layout, readers) }, bitfield, announce })
+  const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: new PieceReader(layout, readers) }, storeCacheSlots: 4, bitfield, announce })
   if (o.acceptPeer) torrent.on('wire', (wire: Wire) => !o.acceptPeer!(wire.remoteAddress ?? '') && wire.destroy())
-  const guard = guardWires(torrent, { maxPeers: o.maxPeers, isBanned: () => false, localAddresses: localAddresses() })
+  const guard = guardWires(torrent, {
+    maxPeers: o.maxPeers,
+    isBanned: () => false,
+    localAddresses: localAddresses(),
+    onWire: (wire) => {
+      lightenWireReads(wire)
+      batchWireWrites(torrent, wire)
+    },
+  })
   try {
     await new Promise<void>((resolve, reject) => {
       torrent.once('ready', () => resolve())

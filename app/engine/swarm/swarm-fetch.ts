@@ -15,7 +15,7 @@ import { packGeometry } from '../storage/pack-geometry.ts'
 import { InstallPieceStore, PieceReader, torrentBitfield, type FilePosition, type PieceStoreLayout } from '../storage/install-piece-store.ts'
 import { createSwarmClient, type SwarmClientOptions } from './swarm-client.ts'
 import { guardWires, type WireGuard } from './wire-guard.ts'
-import { knownPeers, markPieceComplete, pieceFromPeers, routePieces } from './webtorrent-adapter.ts'
+import { batchWireWrites, knownPeers, lightenWireReads, markPieceComplete, pieceFromPeers, routePieces } from './webtorrent-adapter.ts'
 import type { CdnWork, PieceSlice, SwarmHooks } from '../install/stager.ts'
 import type { LiveLimits } from '../../policy/live-limits.ts'
 
@@ -35,7 +35,7 @@ export interface SwarmFetchOptions extends SwarmClientOptions {
   /** Chunks still to fetch. */
   readonly pending: ReadonlySet<number>
   /** Where each pending chunk goes: staged files being assembled, never hard links into the install. */
-  readonly writeTo: readonly FilePosition[][]
+  readonly stagedAt: (chunk: number) => FilePosition | undefined
   /** Peers to dial directly ("host:port"). */
   readonly peers: readonly string[]
   readonly trackers: readonly string[]
@@ -84,7 +84,7 @@ const SETTLE_MS = 500
  * Pieces from peers in memory at once, being received or placed: 4 MiB each at the default
  * piece size. Enough to keep both placement workers and several peers busy.
  */
-const PEER_PIECES_IN_FLIGHT = 12
+const PEER_PIECES_IN_FLIGHT = 8
 /** Block requests out per wire: 8 MiB, a LAN's bandwidth-delay product many times over and 64 Mbit/s at 1 s RTT. */
 const REQUESTS_PER_WIRE = 512
 
@@ -110,7 +110,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
   if (neededPieces.length === 0) return { wasted: 0, banned: [], cdnPieces, uploaded: { lan: 0, wan: 0 } }
 
   // Uploads while the job runs are read from the staged files.
-  const layout: PieceStoreLayout = { geometry, pieceHashes: Buffer.from(m.pack.pieces, 'base64'), readFrom: m.chunks.size.map((_, c) => o.writeTo[c]?.[0]) }
+  const layout: PieceStoreLayout = { geometry, pieceHashes: Buffer.from(m.pack.pieces, 'base64'), readFrom: o.stagedAt }
   const client = createSwarmClient(o)
   let guard: WireGuard | undefined
   const unwatch = o.limits?.watchPeers((r) => {
@@ -133,7 +133,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     const torrentFile = encodeTorrentFile(torrentInfoOf(m), announce, new Date(m.createdAt))
     // Pieces whose chunks are all placed already (a resumed job, an update) are complete from
     // the start: passed as the resume bitfield, so the torrent offers them without a re-hash.
-    const placedPieces = geometry.completePieces((c) => !o.pending.has(c) && layout.readFrom[c] !== undefined)
+    const placedPieces = geometry.completePieces((c) => !o.pending.has(c) && layout.readFrom(c) !== undefined)
     const bitfield = torrentBitfield(placedPieces, geometry.pieceCount)
     const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: new PieceReader(layout, o.workers) }, bitfield, deselect: true, announce: [...o.trackers] })
     await new Promise<void>((resolve, reject) => {
@@ -185,6 +185,8 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
         return r === undefined || (r.uploadAllowed && (cls === 'lan' || r.uploadWan))
       },
       onWire: (wire, address, cls) => {
+        lightenWireReads(wire)
+        batchWireWrites(torrent, wire)
         peerChanged()
         const settle = () => {
           if (settled.has(wire)) return
