@@ -4,6 +4,7 @@
 // (1) no peer anywhere: `shoal get` against `aria2c -x8` on the same nginx;
 // (2) one seeder -> one leecher, the CDN refusing the pack: Shoal against libtorrent;
 // (3) one seeder + N leechers starting together, the CDN refusing the pack: aggregate MB/s.
+// Bytes written to disk per byte installed (`writtenToDisk`) come with every Shoal install.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -15,6 +16,7 @@ import { readPublishedManifest, writeRawPack } from '../support/raw-pack.ts'
 import { publisher } from './cdn-bench.ts'
 import { startLibtorrent } from './libtorrent-peer.ts'
 import { run } from './measure.ts'
+import { freePort } from '../support/free-port.ts'
 
 export interface HybridBenchOptions {
   readonly work: string
@@ -135,6 +137,8 @@ async function setup(o: HybridBenchOptions): Promise<Setup> {
   }
 }
 
+/** Bytes written to disk per byte installed, median of the runs. */
+const diskRatio = (runs: readonly LeechRun[]) => `${median(runs.map((r) => r.writtenToDisk ?? NaN)).toFixed(2)}x`
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const cpuOfDone = (e: Event) => {
   const c = e['cpuSeconds'] as { user: number; system: number } | undefined
@@ -178,7 +182,7 @@ async function noPeer(o: HybridBenchOptions, s: Setup, results: Record<string, u
   const shoalT = median(shoalRuns.map((r) => r.seconds))
   const ariaT = median(ariaRuns)
   console.log(`(1) no peer, swarm on (tracker in the release), whole process (goal: <= 1.1x aria2c)`)
-  console.log(`  shoal get   ${shoalT.toFixed(2)} s  ${(o.size / 1e6 / shoalT).toFixed(0)} MB/s  ${(shoalT / ariaT).toFixed(2)}x aria2c  peak RSS ${formatBytes(Math.max(...shoalRuns.map((r) => r.peakRss)))}  CPU ${median(shoalRuns.map((r) => r.cpu)).toFixed(1)} s (runs: ${shoalRuns.map((r) => r.seconds.toFixed(2)).join(', ')})`)
+  console.log(`  shoal get   ${shoalT.toFixed(2)} s  ${(o.size / 1e6 / shoalT).toFixed(0)} MB/s  ${(shoalT / ariaT).toFixed(2)}x aria2c  peak RSS ${formatBytes(Math.max(...shoalRuns.map((r) => r.peakRss)))}  CPU ${median(shoalRuns.map((r) => r.cpu)).toFixed(1)} s  written to disk ${diskRatio(shoalRuns)} (runs: ${shoalRuns.map((r) => r.seconds.toFixed(2)).join(', ')})`)
   console.log(`  aria2c -x8  ${ariaT.toFixed(2)} s  (runs: ${ariaRuns.map((x) => x.toFixed(2)).join(', ')})`)
   results['noPeer'] = { shoal: shoalRuns, aria2c: ariaRuns, ratio: shoalT / ariaT }
 }
@@ -222,11 +226,66 @@ async function seederToLeecher(o: HybridBenchOptions, s: Setup, results: Record<
   const gib = o.size / 2 ** 30
   console.log(`(2) 1 seeder -> 1 leecher, CDN refusing the pack, whole process (goal: <= 1.0x libtorrent)`)
   const row = (name: string, runs: (LeechRun & { seederRss: number })[], t: number) =>
-    console.log(`  ${name.padEnd(10)} ${t.toFixed(2)} s  ${(o.size / 1e6 / t).toFixed(0)} MB/s  leecher peak RSS ${formatBytes(Math.max(...runs.map((r) => r.peakRss)))}, seeder ${formatBytes(Math.max(...runs.map((r) => r.seederRss)))}  leecher CPU ${(median(runs.map((r) => r.cpu)) / gib).toFixed(1)} s/GiB (runs: ${runs.map((r) => r.seconds.toFixed(2)).join(', ')})`)
+    console.log(`  ${name.padEnd(10)} ${t.toFixed(2)} s  ${(o.size / 1e6 / t).toFixed(0)} MB/s  leecher peak RSS ${formatBytes(Math.max(...runs.map((r) => r.peakRss)))}, seeder ${formatBytes(Math.max(...runs.map((r) => r.seederRss)))}  leecher CPU ${(median(runs.map((r) => r.cpu)) / gib).toFixed(1)} s/GiB${runs[0]?.writtenToDisk === undefined ? '' : `  written to disk ${diskRatio(runs)}`} (runs: ${runs.map((r) => r.seconds.toFixed(2)).join(', ')})`)
   row('shoal', shoalRuns, sh)
   row('libtorrent', ltRuns, lt)
   console.log(`  shoal / libtorrent: ${(sh / lt).toFixed(2)}x`)
   results['seederToLeecher'] = { shoal: shoalRuns, libtorrent: ltRuns, ratio: sh / lt }
+}
+
+/** (3) One seeder + N leechers starting together, the pack refused by the CDN: aggregate MB/s, Shoal against libtorrent. */
+async function swarmOfLeechers(o: HybridBenchOptions, s: Setup, results: Record<string, unknown>): Promise<void> {
+  const work = join(o.work, 'swarm')
+  const channel = `${s.noPack.url}/bench/channels/stable.json`
+  const gib = o.size / 2 ** 30
+  const rows: Record<string, unknown> = {}
+  const sides: Record<string, { seconds: number; peakRss: number[]; cpu: number[]; seederRss: number }> = {}
+  for (let r = 0; r < o.repeat; r++) {
+    await rm(work, { recursive: true, force: true })
+    await mkdir(work, { recursive: true })
+    await run('sync')
+    const seeder = shoal(['seed', '--dir', s.seedInstall, '--pubkey', s.pub, '--no-lsd', '--listen', '127.0.0.1'], s.seedData)
+    const port = (await seeder.waitFor('seeding'))['port'] as number
+    let t = performance.now()
+    const leechers = Array.from({ length: o.leechers }, (_, i) => shoal(['get', channel, '--pubkey', s.pub, '--dir', join(work, `s${i}`), '--peer', `127.0.0.1:${port}`, '--no-lsd'], join(work, `s${i}-data`)))
+    const done = await Promise.all(leechers.map((l) => l.waitFor('done')))
+    await Promise.all(leechers.map((l) => l.exit))
+    const shoalSeconds = (performance.now() - t) / 1000
+    const seederRss = await seeder.peakRss()
+    await seeder.stop()
+    const shoalRun = { seconds: shoalSeconds, peakRss: done.map((e) => e['peakRssBytes'] as number), cpu: done.map(cpuOfDone), seederRss }
+
+    await rm(work, { recursive: true, force: true })
+    await mkdir(work, { recursive: true })
+    await run('sync')
+    const ltSeed = startLibtorrent('seed', { torrent: s.torrent, dir: s.rawDir })
+    const ltPort = (await ltSeed.waitFor('seeding'))['port'] as number
+    // libtorrent has no tracker here: each leecher is told the seeder and every other leecher.
+    const ports = await Promise.all(Array.from({ length: o.leechers }, () => freePort()))
+    t = performance.now()
+    const ltLeechers = ports.map((p, i) => {
+      const dir = join(work, `lt${i}`)
+      return { dir, peer: startLibtorrent('leech', { torrent: s.torrent, dir, port: p, peers: [`127.0.0.1:${ltPort}`, ...ports.filter((q) => q !== p).map((q) => `127.0.0.1:${q}`)] }) }
+    })
+    const ltDone = await Promise.all(ltLeechers.map((l) => l.peer.waitFor('done')))
+    await Promise.all(ltLeechers.map((l) => l.peer.exit))
+    const ltSeconds = (performance.now() - t) / 1000
+    const ltSeederRss = await peakRssOfPid(ltSeed.pid)
+    await ltSeed.stop()
+    const ltRun = { seconds: ltSeconds, peakRss: ltDone.map((e) => e['peakRssBytes'] as number), cpu: ltDone.map((e) => e['cpuSeconds'] as number), seederRss: ltSeederRss }
+    for (const [name, row] of [['shoal', shoalRun], ['libtorrent', ltRun]] as const) {
+      if (!sides[name] || row.seconds < sides[name].seconds) sides[name] = row
+    }
+    rows[`run${r}`] = { shoal: shoalRun, libtorrent: ltRun }
+  }
+  await rm(work, { recursive: true, force: true })
+  console.log(`(3) 1 seeder + ${o.leechers} leechers starting together, CDN refusing the pack (best of ${o.repeat}; goal: aggregate >= 1.0x libtorrent)`)
+  for (const [name, r] of Object.entries(sides)) {
+    console.log(`  ${name.padEnd(10)} ${r.seconds.toFixed(2)} s  aggregate ${((o.leechers * o.size) / 1e6 / r.seconds).toFixed(0)} MB/s  leecher peak RSS ${formatBytes(Math.max(...r.peakRss))}, seeder ${formatBytes(r.seederRss)}  leecher CPU ${(median(r.cpu) / gib).toFixed(1)} s/GiB`)
+  }
+  const ratio = sides['libtorrent']!.seconds / sides['shoal']!.seconds
+  console.log(`  shoal aggregate / libtorrent aggregate: ${ratio.toFixed(2)}x`)
+  results['swarmOfLeechers'] = { ...rows, aggregateRatio: ratio }
 }
 
 async function peakRssOfPid(pid: number): Promise<number> {
@@ -244,6 +303,7 @@ export async function hybridBench(o: HybridBenchOptions, results: Record<string,
     console.log(`\nhybrid, ${formatBytes(o.size)} release published with a tracker (median of ${o.repeat}):`)
     if (o.cases.includes('1')) await noPeer({ ...o, work }, s, rows)
     if (o.cases.includes('2')) await seederToLeecher({ ...o, work }, s, rows)
+    if (o.cases.includes('3')) await swarmOfLeechers({ ...o, work }, s, rows)
   } finally {
     await s.stop()
     await rm(work, { recursive: true, force: true })
