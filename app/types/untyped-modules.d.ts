@@ -77,6 +77,8 @@ declare module 'webtorrent' {
     /** The remote peer's pieces (a bitfield with `get`). */
     readonly peerPieces: { get(index: number): boolean }
     have(index: number): void
+    /** The remote peer's id, hex, once its handshake arrived. */
+    readonly peerId: string | null
     /** Block requests sent and not answered yet. */
     readonly requests: readonly unknown[]
     request(index: number, offset: number, length: number, cb: (err: Error | null, block: Uint8Array | null) => void): void
@@ -105,6 +107,8 @@ declare module 'webtorrent' {
     destroy(opts?: { destroyStore?: boolean }, cb?: (err?: Error) => void): void
   }
   export interface ClientOptions {
+    /** 40 hex characters. */
+    peerId?: string
     dht?: boolean
     lsd?: boolean
     natUpnp?: boolean

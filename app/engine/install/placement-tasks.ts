@@ -60,6 +60,8 @@ export const SEGMENT_FIELDS = 4
  */
 export interface ReadPieceTask {
   readonly kind: 'readPiece'
+  /** Where the piece is read to, handed over and back. */
+  readonly into: ArrayBuffer
   readonly paths: readonly string[]
   readonly segments: Float64Array
   readonly length: number
@@ -68,8 +70,10 @@ export interface ReadPieceTask {
 }
 
 export interface ReadPieceResult {
-  /** The piece, or undefined when a file is short or the bytes do not match the SHA-1. */
-  readonly bytes: Uint8Array | undefined
+  /** False when a file is short or the bytes do not match the SHA-1. */
+  readonly ok: boolean
+  /** The buffer, the piece at its start. */
+  readonly into: ArrayBuffer
   /** The identity of the files read, to skip the hash next time. */
   readonly identity: string
 }

@@ -171,31 +171,33 @@ function readFd(path: string): number {
 }
 
 function readPiece(task: ReadPieceTask): ReadPieceResult {
-  const bytes = Buffer.allocUnsafeSlow(task.length)
-  const ids: string[] = []
+  const bytes = Buffer.from(task.into, 0, task.length)
+  const ids = new Map<number, string>()
   // What no segment covers is the zero padding between release sections.
   let covered = 0
   for (let i = 0; i * SEGMENT_FIELDS < task.segments.length; i++) {
     const f = i * SEGMENT_FIELDS
-    const path = task.paths[task.segments[f]!]!
-    const fd = readFd(path)
-    const st = fstatSync(fd)
-    ids.push(`${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`)
+    const file = task.segments[f]!
+    const fd = readFd(task.paths[file]!)
+    if (!ids.has(file)) {
+      const st = fstatSync(fd)
+      ids.set(file, `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`)
+    }
     const length = task.segments[f + 3]!
     bytes.fill(0, covered, task.segments[f + 2]!)
     covered = task.segments[f + 2]! + length
     let done = 0
     while (done < length) {
       const n = readSync(fd, bytes, task.segments[f + 2]! + done, length - done, task.segments[f + 1]! + done)
-      if (n === 0) return { bytes: undefined, identity: '' }
+      if (n === 0) return { ok: false, into: task.into, identity: '' }
       done += n
     }
   }
   bytes.fill(0, covered)
-  const identity = ids.join('/')
-  if (identity === task.identity) return { bytes, identity }
+  const identity = [...ids.values()].join('/')
+  if (identity === task.identity) return { ok: true, into: task.into, identity }
   const expected = Buffer.from(task.sha1.buffer, task.sha1.byteOffset, task.sha1.length).toString('binary')
-  return { bytes: hash('sha1', bytes, 'binary') === expected ? bytes : undefined, identity }
+  return { ok: hash('sha1', bytes, 'binary') === expected, into: task.into, identity }
 }
 
 function verifyFile(task: VerifyFileTask): VerifyFileResult {
@@ -256,7 +258,7 @@ serveWorker<PlacementTask, PlacementResult>(parentPort!, (task) => {
     }
     case 'readPiece': {
       const result = readPiece(task)
-      return { result, transfer: result.bytes ? [result.bytes.buffer as ArrayBuffer] : [] }
+      return { result, transfer: [result.into] }
     }
     case 'verifyFile':
       return { result: verifyFile(task), transfer: [] }

@@ -66,7 +66,7 @@ export async function startSeeding(o: SeedOptions): Promise<Seeding> {
   const unwatch = o.limits?.watchPeers((r) => client.throttleUpload(!r.uploadAllowed ? 0 : r.peerUp > 0 ? r.peerUp : -1))
   // One worker reads and checks pieces for upload, off the thread that runs the peers' wires.
   const readers = new WorkerPool<PlacementTask, PlacementResult>(new URL('../install/placement-worker.ts', import.meta.url), 1, { compileCache: userCompileCache() })
-  const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: new PieceReader(layout, readers) }, storeCacheSlots: 4, bitfield, announce })
+  const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: new PieceReader(layout, readers) }, storeCacheSlots: 0, bitfield, announce })
   if (o.acceptPeer) torrent.on('wire', (wire: Wire) => !o.acceptPeer!(wire.remoteAddress ?? '') && wire.destroy())
   const guard = guardWires(torrent, {
     maxPeers: o.maxPeers,

@@ -1,6 +1,21 @@
 import WebTorrent from 'webtorrent'
 import { PEER_ENCRYPTION, type PeerEncryption } from './peer-settings.ts'
+import { randomBytes } from 'node:crypto'
+import type { Wire } from 'webtorrent'
 import { bindListener } from './webtorrent-adapter.ts'
+
+/** Azureus-style client prefix of Shoal's peer ids ("SL", version 0.1.0.0): other clients see who we are. */
+const PEER_ID_PREFIX = '-SL0100-'
+const PEER_ID_PREFIX_HEX = Buffer.from(PEER_ID_PREFIX).toString('hex')
+
+/**
+ * Whether the wire's peer is Shoal (webtorrent), which serves requests of up to 128 KiB: between
+ * Shoal peers a block request carries 8 blocks, an eighth of the messages. Stock clients get
+ * BitTorrent's 16 KiB.
+ */
+export function isShoalPeer(wire: Wire): boolean {
+  return wire.peerId?.startsWith(PEER_ID_PREFIX_HEX) === true
+}
 
 export interface SwarmClientOptions {
   /** TCP port for peers; 0 picks a free one. */
@@ -30,6 +45,7 @@ export interface SwarmClientOptions {
  */
 export function createSwarmClient(o: SwarmClientOptions): WebTorrent {
   const client = new WebTorrent({
+    peerId: PEER_ID_PREFIX_HEX + randomBytes(12).toString('hex'),
     dht: false,
     lsd: o.lsd === true,
     natUpnp: false,

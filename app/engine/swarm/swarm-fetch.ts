@@ -13,7 +13,7 @@ import { createPeerAccounting, type ChunkFromPeers } from './peer-accounting.ts'
 import { createPeerBans } from './peer-bans.ts'
 import { packGeometry } from '../storage/pack-geometry.ts'
 import { InstallPieceStore, PieceReader, torrentBitfield, type FilePosition, type PieceStoreLayout } from '../storage/install-piece-store.ts'
-import { createSwarmClient, type SwarmClientOptions } from './swarm-client.ts'
+import { createSwarmClient, isShoalPeer, type SwarmClientOptions } from './swarm-client.ts'
 import { guardWires, type WireGuard } from './wire-guard.ts'
 import { batchWireWrites, knownPeers, lightenWireReads, markPieceComplete, pieceFromPeers, routePieces } from './webtorrent-adapter.ts'
 import type { CdnWork, PieceSlice, SwarmHooks } from '../install/stager.ts'
@@ -85,8 +85,8 @@ const SETTLE_MS = 500
  * piece size. Enough to keep both placement workers and several peers busy.
  */
 const PEER_PIECES_IN_FLIGHT = 8
-/** Block requests out per wire: 8 MiB, a LAN's bandwidth-delay product many times over and 64 Mbit/s at 1 s RTT. */
-const REQUESTS_PER_WIRE = 512
+/** Bytes requested and not received per wire: a LAN's bandwidth-delay product many times over, and 64 Mbit/s at 1 s RTT. */
+const BYTES_IN_FLIGHT_PER_WIRE = 8 * 1024 * 1024
 
 export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult> {
   const m = o.manifest
@@ -135,7 +135,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     // the start: passed as the resume bitfield, so the torrent offers them without a re-hash.
     const placedPieces = geometry.completePieces((c) => !o.pending.has(c) && layout.readFrom(c) !== undefined)
     const bitfield = torrentBitfield(placedPieces, geometry.pieceCount)
-    const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: new PieceReader(layout, o.workers) }, bitfield, deselect: true, announce: [...o.trackers] })
+    const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: new PieceReader(layout, o.workers) }, storeCacheSlots: 0, bitfield, deselect: true, announce: [...o.trackers] })
     await new Promise<void>((resolve, reject) => {
       torrent.once('ready', () => resolve())
       torrent.once('error', reject)
@@ -239,9 +239,16 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
           }
         },
       },
-      { maxPieces: PEER_PIECES_IN_FLIGHT, maxRequests: REQUESTS_PER_WIRE },
+      { maxPieces: PEER_PIECES_IN_FLIGHT, maxBytesPerWire: BYTES_IN_FLIGHT_PER_WIRE, largeBlocks: isShoalPeer },
     )
-    for (const p of neededPieces) torrent.select(p, p, 1)
+    // One selection per run of needed pieces: webtorrent walks its selections for every block it
+    // asks for, and a selection per piece made that walk as long as the release.
+    for (let i = 0; i < neededPieces.length; ) {
+      let j = i
+      while (j + 1 < neededPieces.length && neededPieces[j + 1] === neededPieces[j]! + 1) j++
+      torrent.select(neededPieces[i]!, neededPieces[j]!, 1)
+      i = j + 1
+    }
     for (const peer of o.peers) torrent.addPeer(peer)
 
     const finished = () => failure !== undefined || arrived.size === neededPieces.length

@@ -64,9 +64,15 @@ export interface PieceSink {
 export interface PieceRouting {
   /** Most pieces being received or placed at once: each holds one piece-sized buffer. */
   readonly maxPieces: number
-  /** Most block requests out per wire (webtorrent grows its pipeline with the rate, without bound). */
-  readonly maxRequests: number
+  /** Most bytes requested and not received per wire (webtorrent grows its pipeline with the rate, without bound). */
+  readonly maxBytesPerWire: number
+  /** Whether a wire's peer serves requests of up to 128 KiB (webtorrent does; BitTorrent's norm is 16 KiB). */
+  readonly largeBlocks: (wire: Wire) => boolean
 }
+
+const BLOCK = 16 * 1024
+/** Blocks per request to peers that take large requests: 128 KiB, webtorrent's limit. */
+const LARGE_REQUEST_BLOCKS = 8
 
 interface PieceInternals {
   readonly length: number
@@ -102,15 +108,37 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
   const receiving = new Map<number, Buffer>()
   const spare: ArrayBuffer[] = []
   let placing = 0
-  const update = () => queueMicrotask(() => t.destroyed || t._update())
+  // webtorrent asks for more blocks after every block; the blocks of one socket read arrive
+  // together, and one request round for all of them does (its round allocates a dozen closures).
+  let updating = false
+  const update = () => {
+    if (updating) return
+    updating = true
+    queueMicrotask(() => {
+      updating = false
+      if (!t.destroyed) t._update()
+    })
+  }
   t._request = (wire, index, hotswap) => {
-    if (t.destroyed || torrent.bitfield.get(index) || wire.requests.length >= o.maxRequests) return false
+    const blocksPerRequest = o.largeBlocks(wire) ? LARGE_REQUEST_BLOCKS : 1
+    if (t.destroyed || torrent.bitfield.get(index) || wire.requests.length * blocksPerRequest * BLOCK >= o.maxBytesPerWire) return false
     const piece = t.pieces[index]
     if (!piece) return false
     if (!receiving.has(index) && receiving.size + placing >= o.maxPieces) return false
     let reservation = piece.reserve()
     if (reservation === -1 && hotswap && t._hotswap(wire, index)) reservation = piece.reserve()
     if (reservation === -1) return false
+    // A large request takes the blocks that follow, as long as they are free in a row.
+    let blocks = 1
+    while (blocks < blocksPerRequest) {
+      const next = piece.reserve()
+      if (next === -1) break
+      if (next !== reservation + blocks) {
+        piece.cancel(next)
+        break
+      }
+      blocks++
+    }
     let buf = receiving.get(index)
     if (!buf) {
       const reuse = spare.pop()
@@ -122,14 +150,18 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
     if (at === -1) at = r.length
     r[at] = wire
     const offset = piece.chunkOffset(reservation)
-    const length = piece.chunkLength(reservation)
+    let length = 0
+    for (let b = reservation; b < reservation + blocks; b++) length += piece.chunkLength(b)
     const into = buf
+    const cancel = () => {
+      for (let b = reservation; b < reservation + blocks; b++) piece.cancel(b)
+    }
     wire.request(index, offset, length, (err: Error | null, block: Uint8Array | null) => {
       if (t.destroyed) return
       if (r[at] === wire) r[at] = null
       if (piece !== t.pieces[index]) return update()
       if (err || !block || block.length !== length) {
-        piece.cancel(reservation)
+        cancel()
         return update()
       }
       into.set(block, offset)
@@ -168,21 +200,29 @@ interface WireReadInternals {
   _bufferSize: number
   /** Bytes the next message (or its length prefix) needs before it is parsed. */
   _parserSize: number
+  _parser: unknown
+  _onMessage: unknown
   _processBuffer(): void
   _write(data: Uint8Array, cb: (err: Error | null) => void): void
 }
+
+/** BitTorrent's `piece` message id. */
+const PIECE_MESSAGE = 7
 
 /**
  * bittorrent-protocol joins each chunk it receives with the unparsed rest before it into a new
  * buffer. Chunks arrive smaller than a block message here, so a 16 KiB block was copied several
  * times over in growing allocations (1.35 s of a 1 GiB download's main thread, plus the
  * collector's work). This wire keeps the pieces of an incomplete message in a list, joins them
- * once when the message is whole, and hands the rest of the chunk on as it is. RC4 wires and the
- * MSE handshake keep the original path (an MSE wire that settled on plaintext takes this one).
+ * once when the message is whole, and hands the rest of the chunk on as it is. A block message
+ * is joined in a buffer the wire reuses: its bytes are copied out (routePieces) before the parser
+ * returns, while other messages (a bitfield) may keep theirs. RC4 wires and the MSE handshake
+ * keep the original path (an MSE wire that settled on plaintext takes this one).
  */
 export function lightenWireReads(wire: Wire): void {
   const w = wire as unknown as WireReadInternals
   const original = w._write
+  let scratch = new Uint8Array(0)
   w._write = function (this: WireReadInternals, data, cb) {
     if (this._encryptor?._isEncrypted || this._cryptoSyncPattern || this._pePending) return original.call(this, data, cb)
     if (this._bufferSize + data.length < this._parserSize) {
@@ -192,7 +232,9 @@ export function lightenWireReads(wire: Wire): void {
     }
     if (this._bufferSize > 0) {
       const need = this._parserSize - this._bufferSize
-      const head = new Uint8Array(this._parserSize)
+      const block = this._parser === this._onMessage && this._buffer[0]![0] === PIECE_MESSAGE
+      if (block && scratch.length < this._parserSize) scratch = new Uint8Array(this._parserSize)
+      const head = block ? scratch.subarray(0, this._parserSize) : new Uint8Array(this._parserSize)
       let at = 0
       for (const b of this._buffer) {
         head.set(b, at)
