@@ -2,20 +2,41 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { readFile } from 'node:fs/promises'
 import { join, normalize } from 'node:path'
 
-/** One misbehaviour per server, applied to chunk-store range requests (pointers and manifests are served straight). */
-export type Fault = 'none' | 'wrong-bytes' | 'ignore-range' | 'truncate' | 'retry-after' | 'stall' | 'etag-change'
+/**
+ * One misbehaviour per server, applied to chunk-store range requests (pointers and manifests are served straight).
+ * `fail-mid-range`: once `failAfterBytes` store bytes went out, the next request for the second
+ * step of a range (a capped CDN client asks for a range in steps) and every store request after
+ * it get a 404: the CDN is gone in the middle of a range.
+ */
+export type Fault = 'none' | 'wrong-bytes' | 'ignore-range' | 'truncate' | 'retry-after' | 'stall' | 'etag-change' | 'fail-mid-range'
+
+export interface FaultOptions {
+  /** `fail-mid-range`: store bytes served whole before the CDN may fail. */
+  readonly failAfterBytes?: number
+}
 
 export interface FaultServer {
   readonly url: string
   /** Range requests seen, with the If-Range header each carried. */
   readonly requests: { path: string; range: string | undefined; ifRange: string | undefined }[]
+  /** Store byte ranges [start, end) sent whole with a 206, in order. */
+  readonly served: { path: string; start: number; end: number }[]
+  /** `fail-mid-range`: the store range [start, end) of the request that failed first, once it did. */
+  readonly failedAt: () => { start: number; end: number } | undefined
   close(): Promise<void>
 }
 
 /** A small static server over `root` with byte ranges, that misbehaves as `fault` says. */
-export async function startFaultServer(root: string, fault: Fault): Promise<FaultServer> {
+export async function startFaultServer(root: string, fault: Fault, options: FaultOptions = {}): Promise<FaultServer> {
   const requests: FaultServer['requests'] = []
+  const served: FaultServer['served'] = []
   let storeRequests = 0
+  // fail-mid-range: a CDN client under a rate cap asks for a range in steps of one size, back to
+  // back (one connection); a request continues a range when it starts where a full-size step ended.
+  let failedAt: { start: number; end: number } | undefined
+  let servedBytes = 0
+  let stepSize = 0
+  let previous: { end: number; length: number; continues: boolean } | undefined
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = normalize(decodeURIComponent(new URL(req.url!, 'http://x').pathname))
     let body: Buffer
@@ -37,6 +58,20 @@ export async function startFaultServer(root: string, fault: Fault): Promise<Faul
       return
     }
     const m = /^bytes=(\d+)-(\d+)$/.exec(range ?? '')
+    if (fault === 'fail-mid-range' && isStore && m) {
+      const [start, end] = [Number(m[1]), Number(m[2]) + 1]
+      const continues = previous !== undefined && previous.end === start && previous.length === stepSize
+      stepSize = Math.max(stepSize, end - start)
+      // The second step of a range, not a later one: its first step went out whole, the rest of
+      // the range did not.
+      const secondStep = continues && !previous!.continues
+      previous = { end, length: end - start, continues }
+      if (!failedAt && secondStep && servedBytes >= (options.failAfterBytes ?? 0)) failedAt = { start, end }
+      if (failedAt) {
+        res.writeHead(404).end()
+        return
+      }
+    }
     const honourRange = m && !(fault === 'ignore-range' && isStore) && !(ifRange && ifRange !== etag)
     if (!honourRange) {
       res.writeHead(200, { 'content-length': body.length, etag }).end(body)
@@ -57,6 +92,10 @@ export async function startFaultServer(root: string, fault: Fault): Promise<Faul
       return // never finishes: the client must notice the stall
     }
     res.end(part)
+    if (isStore) {
+      served.push({ path, start, end: start + part.length })
+      servedBytes += part.length
+    }
   }
   const server: Server = createServer((req, res) => void handle(req, res))
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
@@ -64,6 +103,8 @@ export async function startFaultServer(root: string, fault: Fault): Promise<Faul
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    served,
+    failedAt: () => failedAt,
     close: () =>
       new Promise((r) => {
         server.closeAllConnections()

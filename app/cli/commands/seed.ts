@@ -4,6 +4,7 @@ import { formatBytes } from '../../../shared/units.ts'
 import { loadSeeding, type PeerEncryption } from '../../engine/engine.ts'
 import { openStateDb } from '../../store/state-db.ts'
 import { loadPublicKey } from '../key-files.ts'
+import { peakRssBytes } from '../peak-rss.ts'
 import type { Output } from '../output.ts'
 
 export interface SeedFlags {
@@ -37,7 +38,7 @@ export async function seedCommand(out: Output, dataDir: string, flags: SeedFlags
     out.event('seeding', { product: seeding.product, version: seeding.version, infoHash: seeding.infoHash, port: seeding.port, pieces: seeding.pieces, pieceCount: seeding.pieceCount, lsd: seeding.lsd })
     out.info(`seeding ${seeding.product} ${seeding.version} (${seeding.pieces} of ${seeding.pieceCount} pieces) on port ${seeding.port}${seeding.lsd ? ', announced on the LAN' : ''}; stop with Ctrl-C`)
     const timer = setInterval(() => {
-      out.event('stats', { uploaded: seeding.uploaded(), uploadedByClass: seeding.uploadedByClass(), peers: seeding.peers() })
+      out.event('stats', { uploaded: seeding.uploaded(), uploadedByClass: seeding.uploadedByClass(), peers: seeding.peers(), peakRssBytes: peakRssBytes() })
       if (!out.json) out.info(`  uploaded ${formatBytes(seeding.uploaded())} to ${seeding.peers()} peer(s)`)
     }, REPORT_MS)
     await new Promise<void>((resolve) => {
@@ -47,7 +48,8 @@ export async function seedCommand(out: Output, dataDir: string, flags: SeedFlags
     clearInterval(timer)
     const uploaded = seeding.uploaded()
     await seeding.stop()
-    out.event('stopped', { uploaded, uploadedByClass: seeding.uploadedByClass() })
+    // The peak covers the whole run, the reading threads included: memory bounds are checked on it.
+    out.event('stopped', { uploaded, uploadedByClass: seeding.uploadedByClass(), peakRssBytes: peakRssBytes() })
   } finally {
     db.close()
   }

@@ -45,14 +45,16 @@ export function torrentBitfield(pieces: Iterable<number>, count: number): Uint8A
 /** Pieces whose verification is remembered: a few bytes each, whatever the number of peers. */
 const VERIFIED_MAX = 65_536
 /** Pieces kept in memory for the blocks peers ask next: the same few buffers, reused. */
-const CACHED_PIECES = 4
+const CACHED_PIECES = 6
+/** Pieces being read at once; more wait. The reads share one worker, so more would only hold more buffers. */
+const READS_AT_ONCE = 2
 
 /**
  * Reads pieces for upload in a worker and serves blocks from a few cached pieces. A piece is
  * checked against its SHA-1 the first time, and again whenever a file it reads has changed
  * identity (device, inode, size, mtime) since it last verified; the identities of verified
- * pieces are kept in a bounded map. Memory is CACHED_PIECES pieces, plus those being read,
- * whatever the number of peers: each block handed out is a copy, so a cached piece's buffer
+ * pieces are kept in a bounded map. Memory is CACHED_PIECES + READS_AT_ONCE pieces, whatever
+ * the number of peers (50 peers on different pieces held 200 MB of reads before the bound): each block handed out is a copy, so a cached piece's buffer
  * goes back to the worker for the next read (fresh buffers per read cost more in page faults
  * than the copies: 3.4 s of system time per GiB uploaded).
  */
@@ -64,6 +66,8 @@ export class PieceReader {
   private readonly cached = new Map<number, Buffer>()
   private readonly reading = new Map<number, Promise<Buffer>>()
   private readonly spare: ArrayBuffer[] = []
+  private reads = 0
+  private readonly waiting: (() => void)[] = []
 
   constructor(layout: PieceStoreLayout, workers: WorkerPool<PlacementTask, PlacementResult>) {
     this.layout = layout
@@ -93,6 +97,17 @@ export class PieceReader {
   }
 
   private async read(index: number): Promise<Buffer> {
+    while (this.reads >= READS_AT_ONCE) await new Promise<void>((resolve) => this.waiting.push(resolve))
+    this.reads++
+    try {
+      return await this.readNow(index)
+    } finally {
+      this.reads--
+      this.waiting.shift()?.()
+    }
+  }
+
+  private async readNow(index: number): Promise<Buffer> {
     const paths: string[] = []
     const pathIndex = new Map<string, number>()
     const parts: number[] = []

@@ -16,7 +16,8 @@ import { usesLanDiscovery } from './discovery-policy.ts'
 import { createSwarmClient, type SwarmClientOptions } from './swarm-client.ts'
 import type { LiveLimits } from '../../policy/live-limits.ts'
 import { guardWires } from './wire-guard.ts'
-import { batchWireWrites, lightenWireReads } from './webtorrent-adapter.ts'
+import { batchWireWrites, boundWireUploads, lightenWireReads } from './webtorrent-adapter.ts'
+import { uploadQueuePerWire } from './peer-settings.ts'
 import type { PeerClass } from '../stats/peer-class.ts'
 import { localAddresses } from '../../net/local-addresses.ts'
 
@@ -75,6 +76,7 @@ export async function startSeeding(o: SeedOptions): Promise<Seeding> {
     onWire: (wire) => {
       lightenWireReads(wire)
       batchWireWrites(torrent, wire)
+      boundWireUploads(torrent, wire, uploadQueuePerWire)
     },
   })
   try {

@@ -14,8 +14,9 @@ import { createPeerBans } from './peer-bans.ts'
 import { packGeometry } from '../storage/pack-geometry.ts'
 import { InstallPieceStore, PieceReader, torrentBitfield, type FilePosition, type PieceStoreLayout } from '../storage/install-piece-store.ts'
 import { createSwarmClient, isShoalPeer, type SwarmClientOptions } from './swarm-client.ts'
+import { uploadQueuePerWire } from './peer-settings.ts'
 import { guardWires, type WireGuard } from './wire-guard.ts'
-import { batchWireWrites, knownPeers, lightenWireReads, markPieceComplete, pieceFromPeers, routePieces } from './webtorrent-adapter.ts'
+import { batchWireWrites, boundWireUploads, knownPeers, lightenWireReads, markPieceComplete, pieceFromPeers, routePieces } from './webtorrent-adapter.ts'
 import type { CdnWork, PieceSlice, SwarmHooks } from '../install/stager.ts'
 import type { LiveLimits } from '../../policy/live-limits.ts'
 
@@ -187,6 +188,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
       onWire: (wire, address, cls) => {
         lightenWireReads(wire)
         batchWireWrites(torrent, wire)
+        boundWireUploads(torrent, wire, uploadQueuePerWire)
         peerChanged()
         const settle = () => {
           if (settled.has(wire)) return
@@ -239,7 +241,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
           }
         },
       },
-      { maxPieces: PEER_PIECES_IN_FLIGHT, maxBytesPerWire: BYTES_IN_FLIGHT_PER_WIRE, largeBlocks: isShoalPeer },
+      { maxPieces: PEER_PIECES_IN_FLIGHT, maxBytesPerWire: BYTES_IN_FLIGHT_PER_WIRE, largeBlocks: isShoalPeer, skip: (index) => atCdn.has(index) },
     )
     // One selection per run of needed pieces: webtorrent walks its selections for every block it
     // asks for, and a selection per piece made that walk as long as the release.
@@ -305,7 +307,6 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
       })
       if (!next) return undefined
       cdnPieces[next.reason]++
-      torrent.deselect(next.piece, next.piece)
       const chunks = chunksOf(next.piece).filter((c) => !o.isDone(c) && !claimed.has(c))
       for (const c of chunks) claimed.add(c)
       atCdn.add(next.piece)
@@ -348,9 +349,8 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
       cdnRun = o.runCdn(work).then(
         () => settle(),
         (err: unknown) => {
-          // Without the CDN the job rests on peers: its pieces go back to them.
+          // Without the CDN the job rests on peers: its pieces go back to them (see `skip`).
           cdnError = err
-          for (const p of atCdn) if (!arrived.has(p)) torrent.select(p, p, 1)
           atCdn.clear()
           claimed.clear()
           settle()

@@ -68,6 +68,13 @@ export interface PieceRouting {
   readonly maxBytesPerWire: number
   /** Whether a wire's peer serves requests of up to 128 KiB (webtorrent does; BitTorrent's norm is 16 KiB). */
   readonly largeBlocks: (wire: Wire) => boolean
+  /**
+   * Pieces not to ask peers for now (the CDN has them). Refused here rather than deselected:
+   * webtorrent's selection split on a deselect gives the second half the first half's progress
+   * offset, so it skipped that many pieces for good (a job then failed with the CDN's error
+   * beside a seeder that had every piece).
+   */
+  readonly skip: (index: number) => boolean
 }
 
 const BLOCK = 16 * 1024
@@ -108,6 +115,10 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
   const receiving = new Map<number, Buffer>()
   const spare: ArrayBuffer[] = []
   let placing = 0
+  /** Buffers in use and spare together stay within maxPieces. */
+  const keep = (buffer: ArrayBuffer) => {
+    if (spare.length + receiving.size + placing < o.maxPieces) spare.push(buffer)
+  }
   // webtorrent asks for more blocks after every block; the blocks of one socket read arrive
   // together, and one request round for all of them does (its round allocates a dozen closures).
   let updating = false
@@ -121,7 +132,7 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
   }
   t._request = (wire, index, hotswap) => {
     const blocksPerRequest = o.largeBlocks(wire) ? LARGE_REQUEST_BLOCKS : 1
-    if (t.destroyed || torrent.bitfield.get(index) || wire.requests.length * blocksPerRequest * BLOCK >= o.maxBytesPerWire) return false
+    if (t.destroyed || torrent.bitfield.get(index) || o.skip(index) || wire.requests.length * blocksPerRequest * BLOCK >= o.maxBytesPerWire) return false
     const piece = t.pieces[index]
     if (!piece) return false
     if (!receiving.has(index) && receiving.size + placing >= o.maxPieces) return false
@@ -159,7 +170,14 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
     wire.request(index, offset, length, (err: Error | null, block: Uint8Array | null) => {
       if (t.destroyed) return
       if (r[at] === wire) r[at] = null
-      if (piece !== t.pieces[index]) return update()
+      if (piece !== t.pieces[index]) {
+        // The piece arrived by another route (the CDN) while blocks were out: its buffer is free.
+        if (receiving.get(index) === into) {
+          receiving.delete(index)
+          keep(into.buffer as ArrayBuffer)
+        }
+        return update()
+      }
       if (err || !block || block.length !== length) {
         cancel()
         return update()
@@ -172,8 +190,7 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
       void sink.received(index, into).then(
         ({ ok, returned }) => {
           placing--
-          // Buffers in use and spare together stay within maxPieces.
-          if (returned && spare.length + receiving.size + placing < o.maxPieces) spare.push(returned)
+          if (returned) keep(returned)
           if (t.destroyed) return
           if (ok) {
             t._markVerified(index)
@@ -280,4 +297,62 @@ export function batchWireWrites(torrent: Torrent, wire: Wire): void {
     }
     return write(...args)
   }
+}
+
+interface WireQueueInternals {
+  readonly _readableState: { readonly buffered: number }
+}
+
+/** A wire with requests held back looks again at its queue whenever bytes go out to any peer, and at least this often. */
+const UPLOAD_POLL_MS = 20
+
+/**
+ * webtorrent answers every block request at once, and a peer that reads slower than it asks
+ * gets its answers queued in the wire's stream: 50 peers asking 8 MiB ahead each held a seeder
+ * at 600 MB. Here a wire holds back further requests (not yet read from disk) while the bytes it
+ * is answering plus those queued to go out reach `maxQueued` (of the number of wires), until
+ * they drain below it.
+ */
+export function boundWireUploads(torrent: Torrent, wire: Wire, maxQueued: (wires: number) => number): void {
+  const queued = () => (wire as unknown as WireQueueInternals)._readableState.buffered
+  const emit = wire.emit.bind(wire)
+  const held: [number, number, number, (err: Error | null, block?: Uint8Array) => void][] = []
+  /** Bytes of requests passed on and not answered yet. */
+  let answering = 0
+  let timer: NodeJS.Timeout | undefined
+  const pass = (index: number, offset: number, length: number, respond: (err: Error | null, block?: Uint8Array) => void) => {
+    // webtorrent never answers a request for a piece it lacks: nothing to wait for then.
+    if (!torrent.bitfield.get(index)) return emit('request', index, offset, length, respond)
+    answering += length
+    return emit('request', index, offset, length, (err: Error | null, block?: Uint8Array) => {
+      answering -= length
+      respond(err, block)
+    })
+  }
+  const full = () => answering + queued() >= maxQueued(torrent.wires.length)
+  const release = () => {
+    while (held.length > 0 && !full()) pass(...held.shift()!)
+    if (held.length === 0) {
+      clearInterval(timer)
+      timer = undefined
+      torrent.off('upload', release)
+    }
+  }
+  wire.emit = (event: string | symbol, ...args: unknown[]): boolean => {
+    if (event !== 'request') return emit(event, ...args)
+    const request = args as [number, number, number, (err: Error | null, block?: Uint8Array) => void]
+    if (held.length === 0 && !full()) return pass(...request)
+    held.push(request)
+    if (timer === undefined) {
+      timer = setInterval(release, UPLOAD_POLL_MS)
+      // Bytes leaving for a peer (webtorrent's 'upload', after the wire's queue) make room.
+      torrent.on('upload', release)
+    }
+    return true
+  }
+  wire.once('close', () => {
+    clearInterval(timer)
+    torrent.off('upload', release)
+    held.length = 0
+  })
 }
