@@ -5,17 +5,16 @@
 // (2) one seeder -> one leecher, the CDN refusing the pack: Shoal against libtorrent;
 // (3) one seeder + N leechers starting together, the CDN refusing the pack: aggregate MB/s.
 // Bytes written to disk per byte installed (`writtenToDisk`) come with every Shoal install.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { formatBytes } from '../../shared/units.ts'
 import { launcherEnv, SHOAL_LAUNCHER } from '../../app/cli/launcher.ts'
-import { seededBytes } from '../../app/demo/sample-build.ts'
 import { startNginx, type Nginx } from '../support/nginx.ts'
 import { readPublishedManifest, writeRawPack } from '../support/raw-pack.ts'
 import { publisher } from './cdn-bench.ts'
 import { startLibtorrent } from './libtorrent-peer.ts'
-import { run } from './measure.ts'
+import { randomBuild, run } from './measure.ts'
+import { jsonProcess, type JsonEvent } from './json-process.ts'
 import { freePort } from '../support/free-port.ts'
 
 export interface HybridBenchOptions {
@@ -27,59 +26,7 @@ export interface HybridBenchOptions {
   readonly cases: readonly string[]
 }
 
-type Event = Record<string, unknown>
-
-export interface Proc {
-  readonly pid: number
-  waitFor(event: string): Promise<Event>
-  /** Exit code and whole-process wall time. */
-  readonly exit: Promise<{ code: number | null; seconds: number }>
-  /** Peak RSS so far (VmHWM from /proc), while the process runs. */
-  peakRss(): Promise<number>
-  stop(): Promise<void>
-}
-
-/** Spawns a process that prints JSON lines, timing it from spawn to exit. */
-export function jsonProcess(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Proc {
-  const started = performance.now()
-  const child: ChildProcess = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'inherit'] })
-  const events: Event[] = []
-  const waiting = new Map<string, ((e: Event) => void)[]>()
-  let buffered = ''
-  child.stdout!.on('data', (d: Buffer) => {
-    buffered += d.toString()
-    for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
-      const line = buffered.slice(0, i)
-      buffered = buffered.slice(i + 1)
-      if (!line.startsWith('{')) continue
-      const e = JSON.parse(line) as Event
-      events.push(e)
-      for (const resolve of waiting.get(e['event'] as string) ?? []) resolve(e)
-      waiting.delete(e['event'] as string)
-    }
-  })
-  const exit = new Promise<{ code: number | null; seconds: number }>((resolve) => child.once('exit', (code) => resolve({ code, seconds: (performance.now() - started) / 1000 })))
-  return {
-    pid: child.pid!,
-    waitFor: (event) => {
-      const found = events.find((e) => e['event'] === event)
-      if (found) return Promise.resolve(found)
-      return new Promise((resolve, reject) => {
-        waiting.set(event, [...(waiting.get(event) ?? []), resolve])
-        void exit.then(({ code }) => reject(new Error(`${command} ${args[0]} exited (${code}) before "${event}"`)))
-      })
-    },
-    exit,
-    peakRss: async () => {
-      const kib = /^VmHWM:\s+(\d+) kB/m.exec(await readFile(`/proc/${child.pid}/status`, 'utf8').catch(() => ''))?.[1]
-      return Number(kib ?? 0) * 1024
-    },
-    stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM')
-      await exit
-    },
-  }
-}
+type Event = JsonEvent
 
 const shoal = (args: readonly string[], dataDir: string) => jsonProcess(SHOAL_LAUNCHER, [...args, '--json'], launcherEnv({ ...process.env, SHOAL_DATA_DIR: dataDir }))
 
@@ -98,8 +45,7 @@ interface Setup {
 
 async function setup(o: HybridBenchOptions): Promise<Setup> {
   const build = join(o.work, 'build')
-  await mkdir(build, { recursive: true })
-  for (let i = 0; i < 4; i++) await writeFile(join(build, `asset${i}.pak`), seededBytes(`hybrid-bench-${i}`, o.size / 4))
+  await randomBuild(build, 'hybrid-bench', o.size)
   const trackerProc = shoal(['tracker', '--port', '0', '--host', '127.0.0.1'], join(o.work, 'tracker-data'))
   const tracker = (await trackerProc.waitFor('listening'))['announce'] as string
   const p = await publisher(o.work, [tracker])
@@ -216,7 +162,7 @@ async function seederToLeecher(o: HybridBenchOptions, s: Setup, results: Record<
     const ltDone = await ltLeech.waitFor('done')
     await ltLeech.exit
     const ltSeconds = (performance.now() - t) / 1000
-    const ltSeederRss = await peakRssOfPid(ltSeed.pid)
+    const ltSeederRss = await ltSeed.peakRss()
     await ltSeed.stop()
     ltRuns.push({ seconds: ltSeconds, peakRss: ltDone['peakRssBytes'] as number, cpu: ltDone['cpuSeconds'] as number, seederRss: ltSeederRss })
   }
@@ -270,7 +216,7 @@ async function swarmOfLeechers(o: HybridBenchOptions, s: Setup, results: Record<
     const ltDone = await Promise.all(ltLeechers.map((l) => l.peer.waitFor('done')))
     await Promise.all(ltLeechers.map((l) => l.peer.exit))
     const ltSeconds = (performance.now() - t) / 1000
-    const ltSeederRss = await peakRssOfPid(ltSeed.pid)
+    const ltSeederRss = await ltSeed.peakRss()
     await ltSeed.stop()
     const ltRun = { seconds: ltSeconds, peakRss: ltDone.map((e) => e['peakRssBytes'] as number), cpu: ltDone.map((e) => e['cpuSeconds'] as number), seederRss: ltSeederRss }
     for (const [name, row] of [['shoal', shoalRun], ['libtorrent', ltRun]] as const) {
@@ -288,10 +234,6 @@ async function swarmOfLeechers(o: HybridBenchOptions, s: Setup, results: Record<
   results['swarmOfLeechers'] = { ...rows, aggregateRatio: ratio }
 }
 
-async function peakRssOfPid(pid: number): Promise<number> {
-  const kib = /^VmHWM:\s+(\d+) kB/m.exec(await readFile(`/proc/${pid}/status`, 'utf8').catch(() => ''))?.[1]
-  return Number(kib ?? 0) * 1024
-}
 
 export async function hybridBench(o: HybridBenchOptions, results: Record<string, unknown>): Promise<void> {
   const work = join(o.work, 'hybrid')

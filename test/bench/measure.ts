@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { seededBytes } from '../../app/demo/sample-build.ts'
 import { promisify } from 'node:util'
 
 export const run = promisify(execFile)
@@ -34,4 +37,10 @@ export async function cpuOf(argv: readonly string[]): Promise<Cpu> {
   const children = stdout.trim().split('\n').at(-1)!
   const [user, system] = [...children.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]))
   return { user: user!, system: system! }
+}
+
+/** A build folder of 4 incompressible files adding up to `size` bytes, the same for the same `name`. */
+export async function randomBuild(dir: string, name: string, size: number): Promise<void> {
+  await mkdir(dir, { recursive: true })
+  for (let i = 0; i < 4; i++) await writeFile(join(dir, `asset${i}.pak`), seededBytes(`${name}-${i}`, size / 4))
 }

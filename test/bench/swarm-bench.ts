@@ -3,16 +3,16 @@
 // (a) 1 full seeder + N leechers starting together: CDN share, Shoal against stock webtorrent
 //     with the CDN as a web seed; (b) N leechers 5 s apart, no seeder: CDN bytes as x release;
 // (c) peers capped at 10 MB/s with a 40 MB/s target: achieved rate / target and CDN share.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { formatBytes } from '../../shared/units.ts'
-import { seededBytes } from '../../app/demo/sample-build.ts'
 import { startNginx, type Nginx } from '../support/nginx.ts'
 import { readPublishedManifest, writeRawPack } from '../support/raw-pack.ts'
 import { publisher } from './cdn-bench.ts'
+import { jsonProcess, type JsonEvent, type JsonProcess } from './json-process.ts'
+import { randomBuild } from './measure.ts'
 
 const CLI = fileURLToPath(new URL('../../app/cli/shoal.ts', import.meta.url))
 const STOCK = fileURLToPath(new URL('./stock-webtorrent.ts', import.meta.url))
@@ -25,49 +25,10 @@ export interface SwarmBenchOptions {
   readonly cases: readonly string[]
 }
 
-type Event = Record<string, unknown>
+type Event = JsonEvent
+type Proc = JsonProcess
 
-interface Proc {
-  /** The first JSON line with this event. */
-  waitFor(event: string): Promise<Event>
-  exit: Promise<number | null>
-  stop(): Promise<void>
-}
-
-function start(script: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Proc {
-  const child: ChildProcess = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
-  const events: Event[] = []
-  const waiting = new Map<string, ((e: Event) => void)[]>()
-  let buffered = ''
-  child.stdout!.on('data', (d: Buffer) => {
-    buffered += d.toString()
-    for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
-      const line = buffered.slice(0, i)
-      buffered = buffered.slice(i + 1)
-      if (!line.startsWith('{')) continue
-      const e = JSON.parse(line) as Event
-      events.push(e)
-      for (const resolve of waiting.get(e['event'] as string) ?? []) resolve(e)
-      waiting.delete(e['event'] as string)
-    }
-  })
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  return {
-    waitFor: (event) => {
-      const found = events.find((e) => e['event'] === event)
-      if (found) return Promise.resolve(found)
-      return new Promise((resolve, reject) => {
-        waiting.set(event, [...(waiting.get(event) ?? []), resolve])
-        void exit.then((code) => reject(new Error(`${script} ${args[0]} exited (${code}) before "${event}"`)))
-      })
-    },
-    exit,
-    stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM')
-      await exit
-    },
-  }
-}
+const start = (script: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Proc => jsonProcess(process.execPath, [script, ...args], { ...process.env, ...env })
 
 const shoal = (args: readonly string[], dataDir: string) => start(CLI, [...args, '--json'], { SHOAL_DATA_DIR: dataDir })
 
@@ -86,8 +47,7 @@ interface Setup {
 
 async function setup(o: SwarmBenchOptions): Promise<Setup> {
   const build = join(o.work, 'build')
-  await mkdir(build, { recursive: true })
-  for (let i = 0; i < 4; i++) await writeFile(join(build, `asset${i}.pak`), seededBytes(`swarm-bench-${i}`, o.size / 4))
+  await randomBuild(build, 'swarm-bench', o.size)
   const p = await publisher(o.work)
   const cdn = join(o.work, 'cdn')
   await p.publish(build, cdn, '1.0.0', 'stable')
@@ -97,7 +57,7 @@ async function setup(o: SwarmBenchOptions): Promise<Setup> {
   const seedInstall = join(o.work, 'seed')
   const seedData = join(o.work, 'seed-data')
   const got = shoal(['get', channel, '--pubkey', p.pubPath, '--dir', seedInstall], seedData)
-  if ((await got.exit) !== 0) throw new Error('the seeder install failed')
+  if ((await got.exit).code !== 0) throw new Error('the seeder install failed')
   const trackerProc = shoal(['tracker', '--port', '0'], join(o.work, 'tracker-data'))
   const tracker = (await trackerProc.waitFor('listening'))['announce'] as string
   // Stock webtorrent seeds and web-seeds a plain file: the raw pack, rebuilt from the install.

@@ -10,8 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { packGeometry } from '../../app/engine/storage/pack-geometry.ts'
 import type { Manifest } from '../../shared/release-schema.ts'
 import { startFaultServer } from '../support/fault-server.ts'
-import { installedRelease } from '../support/installed-release.ts'
-import { startCli } from '../support/long-running-cli.ts'
+import { seededRelease, type Bytes, type Written } from '../support/installed-release.ts'
 import { startNginx } from '../support/nginx.ts'
 import { makeFixture } from '../support/release-fixture.ts'
 import { runCli } from '../support/run-cli.ts'
@@ -28,18 +27,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
 
-type Bytes = { cdn: number; lan: number; wan: number; local: number; wasted: number }
-type Written = { cdn: number; lan: number; wan: number; local: number }
 
-/** A release (256 KiB pieces) installed from nginx and seeded by `shoal seed` with `seedArgs`; both stop after the test. */
-async function seededRelease(dir: string, bytes: number, seedArgs: readonly string[]) {
-  const release = await installedRelease(dir, bytes)
-  cleanups.push(() => release.nginx.stop())
-  const seeder = startCli(['seed', '--dir', release.install, '--pubkey', release.pub, ...seedArgs], release.env)
-  cleanups.push(() => seeder.stop())
-  const { port } = (await seeder.waitFor('seeding')) as { port: number }
-  return { ...release, seeder, port }
-}
 
 /** Where each chunk's stored bytes sit: its store's URL path on the CDN and its offset there. */
 function storePlaces(m: Manifest): { path: string; offset: number }[] {
@@ -58,7 +46,7 @@ describe('the hybrid path', () => {
   it('peers and the CDN deliver parts of the same piece', async () => {
     const dir = await tempDir()
     // 256 KiB pieces (the fixture's), ~16 KiB chunks: about 15 chunks per piece.
-    const { f, pub, port } = await seededRelease(dir, 16 * MiB, ['--limit-up', '4MiB'])
+    const { f, pub, port } = await seededRelease(dir, 16 * MiB, ['--limit-up', '4MiB'], cleanups)
     // How the test forces a shared piece. `--target-rate` above the seeder's cap puts the CDN to
     // work beside the peer (behind-target pieces), one piece per range. Under `--limit-down 4MiB`
     // the CDN asks for each range in 128 KiB steps (1/32 s of the cap), one connection, back to
@@ -121,7 +109,7 @@ describe('the hybrid path', () => {
 
   it('a kill -9 during a swarm download resumes', async () => {
     const dir = await tempDir()
-    const { f, pub, channel, port } = await seededRelease(dir, 32 * MiB, ['--limit-up', '8MiB'])
+    const { f, pub, channel, port } = await seededRelease(dir, 32 * MiB, ['--limit-up', '8MiB'], cleanups)
     const install = join(dir, 'b')
     const args = ['get', channel, '--pubkey', pub, '--dir', install, '--peer', `127.0.0.1:${port}`, '--json']
     const env = { ...process.env, SHOAL_DATA_DIR: join(dir, 'data-b') }

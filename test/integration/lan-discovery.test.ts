@@ -7,6 +7,7 @@ import { usesLanDiscovery } from '../../app/engine/swarm/discovery-policy.ts'
 import { forgeInto, makeFixture } from '../support/release-fixture.ts'
 import { startCli } from '../support/long-running-cli.ts'
 import { createLab, netnsUnavailable, waitForUdpListener } from '../support/netns.ts'
+import { type Bytes, type Written } from '../support/installed-release.ts'
 import { startNginx } from '../support/nginx.ts'
 import { runCli } from '../support/run-cli.ts'
 import { useTempDirs } from '../support/temp-dir.ts'
@@ -18,8 +19,6 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
 
-type Bytes = { cdn: number; lan: number; wan: number; local: number; wasted: number }
-type Written = { cdn: number; lan: number; wan: number; local: number }
 
 describe('release scope', () => {
   it('decides LAN discovery unless the client chooses, and a manifest without a scope counts as private', () => {

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { startNginx } from '../support/nginx.ts'
 import { makeFixture } from '../support/release-fixture.ts'
 import { runCli } from '../support/run-cli.ts'
-import { installedRelease } from '../support/installed-release.ts'
+import { seededRelease, type Bytes, type Written } from '../support/installed-release.ts'
 import { startCli } from '../support/long-running-cli.ts'
 import { useTempDirs } from '../support/temp-dir.ts'
 import { treeHash } from '../support/tree-hash.ts'
@@ -17,20 +17,11 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
 
-/** A release installed from nginx and seeded by `shoal seed` with `seedArgs`; both stop after the test. */
-async function seededRelease(dir: string, bytes: number, seedArgs: readonly string[]) {
-  const release = await installedRelease(dir, bytes)
-  cleanups.push(() => release.nginx.stop())
-  const seeder = startCli(['seed', '--dir', release.install, '--pubkey', release.pub, ...seedArgs], release.env)
-  cleanups.push(() => seeder.stop())
-  const { port } = (await seeder.waitFor('seeding')) as { port: number }
-  return { ...release, seeder, port }
-}
 
 describe('shoal get with peers', () => {
   it('takes the release from a LAN peer over an encrypted wire, leaving the CDN at zero chunk bytes, and falls back to the CDN when peers are silent', async () => {
     const dir = await tempDir()
-    const { f, nginx, pub, channel, port } = await seededRelease(dir, 6 * 1024 * 1024, ['--peer-encryption', 'require'])
+    const { f, nginx, pub, channel, port } = await seededRelease(dir, 6 * 1024 * 1024, ['--peer-encryption', 'require'], cleanups)
 
     const before = await nginx.bodyBytesSent(/pack\.chunks/)
     const fromPeer = await runCli(['get', channel, '--pubkey', pub, '--dir', join(dir, 'b'), '--peer', `127.0.0.1:${port}`, '--peer-encryption', 'require', '--json'], { SHOAL_DATA_DIR: join(dir, 'data-b') })
@@ -72,14 +63,12 @@ describe('a lying peer', () => {
   })
 })
 
-type Bytes = { cdn: number; lan: number; wan: number; local: number; wasted: number }
-type Written = { cdn: number; lan: number; wan: number; local: number }
 const sum = (w: Written) => w.cdn + w.lan + w.wan + w.local
 
 describe('the CDN beside peers', () => {
   it('tops up a slow peer to the target rate, and every written byte is counted once', async () => {
     const dir = await tempDir()
-    const { f, pub, channel, port } = await seededRelease(dir, 24 * 1024 * 1024, ['--limit-up', '2MiB'])
+    const { f, pub, channel, port } = await seededRelease(dir, 24 * 1024 * 1024, ['--limit-up', '2MiB'], cleanups)
 
     const run = await runCli(['get', channel, '--pubkey', pub, '--dir', join(dir, 'b'), '--peer', `127.0.0.1:${port}`, '--target-rate', '12MiB', '--json'], { SHOAL_DATA_DIR: join(dir, 'data-b') })
     expect(run.code, run.stderr).toBe(0)
@@ -94,7 +83,7 @@ describe('the CDN beside peers', () => {
 
   it('finishes from the CDN when every peer leaves mid-download', async () => {
     const dir = await tempDir()
-    const { f, pub, channel, seeder, port } = await seededRelease(dir, 24 * 1024 * 1024, ['--limit-up', '4MiB'])
+    const { f, pub, channel, seeder, port } = await seededRelease(dir, 24 * 1024 * 1024, ['--limit-up', '4MiB'], cleanups)
 
     const get = startCli(['get', channel, '--pubkey', pub, '--dir', join(dir, 'b'), '--peer', `127.0.0.1:${port}`, '--peer-stall', '1s'], { SHOAL_DATA_DIR: join(dir, 'data-b') })
     cleanups.push(() => get.stop())
@@ -112,7 +101,7 @@ describe('the CDN beside peers', () => {
 
   it('finishes from peers when the CDN cannot serve the pack', async () => {
     const dir = await tempDir()
-    const { f, pub, channel, port } = await seededRelease(dir, 12 * 1024 * 1024, ['--limit-up', '4MiB'])
+    const { f, pub, channel, port } = await seededRelease(dir, 12 * 1024 * 1024, ['--limit-up', '4MiB'], cleanups)
     // The pointer and manifest still resolve; every range request for the pack now gets a 404.
     await rm(join(f.cdn, 'game', '1.0.0', 'pack.chunks'))
 

@@ -9,21 +9,26 @@ import { ITEM_FIELDS, TARGET_FIELDS, type HashSpanResult, type HashSpanTask, typ
 
 const MAX_OPEN = 64
 const open = new Map<string, number>()
+/** Release files read for uploads; a file replaced since (an update) gets a new identity. */
+const readFds = new Map<string, number>()
 
-/** Staged files stay open between tasks; the least recently opened is closed past MAX_OPEN. */
-function fdFor(path: string): number {
-  let fd = open.get(path)
+/** Files stay open between tasks; the least recently opened is closed past MAX_OPEN. */
+function cachedFd(fds: Map<string, number>, path: string, flags: 'r' | 'r+'): number {
+  let fd = fds.get(path)
   if (fd === undefined) {
-    if (open.size >= MAX_OPEN) {
-      const [oldest, oldFd] = open.entries().next().value as [string, number]
+    if (fds.size >= MAX_OPEN) {
+      const [oldest, oldFd] = fds.entries().next().value as [string, number]
       closeSync(oldFd)
-      open.delete(oldest)
+      fds.delete(oldest)
     }
-    fd = openSync(path, 'r+')
-    open.set(path, fd)
+    fd = openSync(path, flags)
+    fds.set(path, fd)
   }
   return fd
 }
+
+/** A staged file, open for writing. */
+const fdFor = (path: string) => cachedFd(open, path, 'r+')
 
 interface PendingWrite {
   readonly offset: number
@@ -153,23 +158,6 @@ function placePiece(task: PlacePieceTask): PlacePieceResult {
   return { ok: true, written, returned }
 }
 
-/** Release files read for uploads stay open between tasks; a file replaced since (an update) gets a new identity. */
-const readFds = new Map<string, number>()
-
-function readFd(path: string): number {
-  let fd = readFds.get(path)
-  if (fd === undefined) {
-    if (readFds.size >= MAX_OPEN) {
-      const [oldest, oldFd] = readFds.entries().next().value as [string, number]
-      closeSync(oldFd)
-      readFds.delete(oldest)
-    }
-    fd = openSync(path, 'r')
-    readFds.set(path, fd)
-  }
-  return fd
-}
-
 function readPiece(task: ReadPieceTask): ReadPieceResult {
   const bytes = Buffer.from(task.into, 0, task.length)
   const ids = new Map<number, string>()
@@ -178,7 +166,7 @@ function readPiece(task: ReadPieceTask): ReadPieceResult {
   for (let i = 0; i * SEGMENT_FIELDS < task.segments.length; i++) {
     const f = i * SEGMENT_FIELDS
     const file = task.segments[f]!
-    const fd = readFd(task.paths[file]!)
+    const fd = cachedFd(readFds, task.paths[file]!, 'r')
     if (!ids.has(file)) {
       const st = fstatSync(fd)
       ids.set(file, `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`)
