@@ -114,10 +114,11 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
   const t = torrent as unknown as RequestInternals
   const receiving = new Map<number, Buffer>()
   const spare: ArrayBuffer[] = []
-  let placing = 0
+  /** Pieces handed to the sink and not answered yet: no more requests for them. */
+  const placed = new Set<number>()
   /** Buffers in use and spare together stay within maxPieces. */
   const keep = (buffer: ArrayBuffer) => {
-    if (spare.length + receiving.size + placing < o.maxPieces) spare.push(buffer)
+    if (spare.length + receiving.size + placed.size < o.maxPieces) spare.push(buffer)
   }
   // webtorrent asks for more blocks after every block; the blocks of one socket read arrive
   // together, and one request round for all of them does (its round allocates a dozen closures).
@@ -132,10 +133,10 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
   }
   t._request = (wire, index, hotswap) => {
     const blocksPerRequest = o.largeBlocks(wire) ? LARGE_REQUEST_BLOCKS : 1
-    if (t.destroyed || torrent.bitfield.get(index) || o.skip(index) || wire.requests.length * blocksPerRequest * BLOCK >= o.maxBytesPerWire) return false
+    if (t.destroyed || torrent.bitfield.get(index) || placed.has(index) || o.skip(index) || wire.requests.length * blocksPerRequest * BLOCK >= o.maxBytesPerWire) return false
     const piece = t.pieces[index]
     if (!piece) return false
-    if (!receiving.has(index) && receiving.size + placing >= o.maxPieces) return false
+    if (!receiving.has(index) && receiving.size + placed.size >= o.maxPieces) return false
     let reservation = piece.reserve()
     if (reservation === -1 && hotswap && t._hotswap(wire, index)) reservation = piece.reserve()
     if (reservation === -1) return false
@@ -178,6 +179,9 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
         }
         return update()
       }
+      // The piece went to placement already: this is a duplicate (an endgame or hot-swapped
+      // request), and the buffer belongs to a worker now.
+      if (receiving.get(index) !== into) return update()
       if (err || !block || block.length !== length) {
         cancel()
         return update()
@@ -186,10 +190,10 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
       // The piece keeps a view of our buffer, not of the socket read.
       if (!piece.set(reservation, into.subarray(offset, offset + length), wire)) return update()
       receiving.delete(index)
-      placing++
+      placed.add(index)
       void sink.received(index, into).then(
         ({ ok, returned }) => {
-          placing--
+          placed.delete(index)
           if (returned) keep(returned)
           if (t.destroyed) return
           if (ok) {
