@@ -5,7 +5,8 @@ import { DEFAULT_MAX_PEERS, type FetchSample, type JobOptions, type JobResult } 
 import { randomUUID } from 'node:crypto'
 import { statfs } from 'node:fs/promises'
 import { isAbsolute, resolve } from 'node:path'
-import semver from 'semver'
+import semverGt from 'semver/functions/gt.js'
+import semverValid from 'semver/functions/valid.js'
 import {
   API_VERSION,
   type AddProductRequest,
@@ -19,7 +20,6 @@ import {
   type SettingsView,
   type Status,
 } from '../../shared/api-contract.ts'
-import { resolveRelease } from '../release/resolve.ts'
 import type { StateDb } from '../store/state-db.ts'
 import { nextCheckDelay } from '../policy/check-timer.ts'
 import { createLedbat, ledbatSample, type LedbatState } from '../policy/ledbat.ts'
@@ -241,9 +241,11 @@ export class Agent {
     this.store.saveProduct(p, this.now())
     this.hub.productsChanged()
     try {
+      // The release code (manifest codec, torrent, bencode) loads with the first check, not at start.
+      const { resolveRelease } = await import('../release/resolve.ts')
       const { manifest } = await resolveRelease(new URL(p.channelUrl), publicKeyObject(p.publicKey), this.now())
       const installed = this.store.installedVersion(p.installDir)
-      const newer = installed === null || (semver.valid(installed) && semver.gt(manifest.version, installed))
+      const newer = installed === null || (semverValid(installed) !== null && semverGt(manifest.version, installed))
       Object.assign(p, { availableVersion: newer ? manifest.version : null, state: newer ? (installed === null ? 'idle' : 'update-available') : 'up-to-date', error: null })
     } catch (err) {
       Object.assign(p, { state: 'error', error: errorInfo(err) })

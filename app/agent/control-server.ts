@@ -1,9 +1,17 @@
 // The local control API: HTTP + WebSocket on 127.0.0.1 only. Every request passes the
 // DNS-rebinding checks (Host, then Origin: 403) and the bearer token (401) before any
 // route runs, and every body and message is checked against the shared zod schemas.
+//
+// The agent listens with a bare node:http server, and fastify, @fastify/websocket and ws (about
+// 8 MiB of an idle agent's memory, README "An idle agent's memory") load when the first request
+// or WebSocket upgrade arrives. That one waits for them; from then on the server hands every
+// request straight to fastify. Every request, the first included, goes through the same fastify
+// instance with the same hooks and routes.
 import { timingSafeEqual } from 'node:crypto'
-import websocket from '@fastify/websocket'
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { z } from 'zod'
 import {
   addProductRequestSchema,
@@ -53,11 +61,114 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, what: string): z.
 
 const idParam = (req: FastifyRequest) => (req.params as Record<string, string>)['id']!
 
+/**
+ * Fastify builds its JSON-schema compilers (ajv, fast-json-stringify: about 115 modules) from these
+ * factories when a route declares a fastify schema. No route does (zod checks every body and
+ * answer), so they are never called; without them fastify would load both as it loads.
+ */
+const noFastifySchemas = {
+  buildValidator: () => {
+    throw new Error('the control API checks bodies with zod (shared/api-contract.ts), not fastify schemas')
+  },
+  buildSerializer: () => {
+    throw new Error('the control API checks answers with zod (shared/api-contract.ts), not fastify schemas')
+  },
+}
+
+/** The fastify app serving `server`, and its request handler. */
+interface Loaded {
+  readonly app: FastifyInstance
+  readonly handle: (req: IncomingMessage, res: ServerResponse) => void
+}
+
 export async function startControlServer(o: ControlServerOptions): Promise<ControlServer> {
-  const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 1024 * 1024 })
-  let port = o.port
+  // node:http through getBuiltinModule: an ES import of it evaluates its lazy exports (Node's
+  // bundled undici, http2, web streams); app/release/resource-fetch.ts does the same.
+  const server: Server = process.getBuiltinModule('node:http').createServer()
+  // What fastify sets on a server it creates itself (it leaves a given one alone).
+  server.keepAliveTimeout = 72_000
+  server.requestTimeout = 0
+  server.setTimeout(0)
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(o.port, '127.0.0.1', () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const port = (server.address() as AddressInfo).port
+
+  let loaded: Loaded | undefined
+  let loading: Promise<Loaded> | undefined
+  const load = () =>
+    (loading ??= buildApp(server, port, o).then(
+      (l) => {
+        // From here @fastify/websocket's own listener takes every upgrade.
+        server.off('upgrade', early)
+        return (loaded = l)
+      },
+      (err: unknown) => {
+        loading = undefined
+        throw err
+      },
+    ))
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (loaded) return loaded.handle(req, res)
+    load().then(
+      (l) => l.handle(req, res),
+      (err: Error) => res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: { code: 'E_INTERNAL', message: err.message } })),
+    )
+  })
+  function early(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Node takes its error listener off an upgraded socket: keep one while fastify loads.
+    const guard = () => socket.destroy()
+    socket.on('error', guard)
+    load().then(
+      () => {
+        socket.off('error', guard)
+        // @fastify/websocket listens for upgrades on this server now: it takes this one too.
+        server.emit('upgrade', req, socket, head)
+      },
+      () => socket.destroy(),
+    )
+  }
+  server.on('upgrade', early)
+
+  return {
+    port,
+    close: async () => {
+      const l = loaded ?? (await loading?.catch(() => undefined))
+      if (l) {
+        for (const client of l.app.websocketServer.clients) client.terminate()
+        await l.app.close()
+      }
+      // Also closes idle keep-alive connections (Node 19+); waits for requests in flight.
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
+
+/** Loads fastify and @fastify/websocket and builds the API on `server` (already listening on `port`). */
+async function buildApp(server: Server, port: number, o: ControlServerOptions): Promise<Loaded> {
+  const [{ default: Fastify }, { default: websocket }] = await Promise.all([import('fastify'), import('@fastify/websocket')])
+  let handle: Loaded['handle'] | undefined
+  const app: FastifyInstance = Fastify({
+    logger: false,
+    bodyLimit: 1024 * 1024,
+    schemaController: { compilersFactory: noFastifySchemas },
+    serverFactory: (handler) => {
+      handle = handler
+      return server
+    },
+  })
   const hosts = () => new Set(LOOPBACK_HOSTS.map((h) => `${h}:${port}`))
   const origins = () => new Set([...LOOPBACK_HOSTS.map((h) => `http://${h}:${port}`), ...(o.allowedOrigins ?? [])])
+
+  // The plugin first: its own onRequest hook marks an upgrade request, so that its onResponse hook
+  // closes the socket of an upgrade the checks below refuse. Registered after them, it never saw
+  // those requests: the refused socket stayed open and kept server.close() (and the agent's
+  // SIGTERM) waiting for it.
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } })
 
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     // A page on another site that resolves its own name to 127.0.0.1 still sends its Host: refuse it.
@@ -84,7 +195,6 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
   })
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: { code: 'E_USAGE', message: 'no such route' } }))
 
-  await app.register(websocket, { options: { maxPayload: 64 * 1024 } })
   const { agent } = o
 
   app.get('/api/status', async () => statusSchema.parse(agent.status()))
@@ -132,13 +242,6 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
     socket.on('close', unsubscribe)
   })
 
-  await app.listen({ host: '127.0.0.1', port: o.port })
-  port = (app.server.address() as { port: number }).port
-  return {
-    port,
-    close: async () => {
-      for (const client of app.websocketServer.clients) client.terminate()
-      await app.close()
-    },
-  }
+  await app.ready()
+  return { app, handle: handle! }
 }

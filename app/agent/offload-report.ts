@@ -2,7 +2,6 @@
 // trackers how many bytes came from the CDN and from peers. Nothing else is sent.
 import type { KeyObject } from 'node:crypto'
 import { installPaths, readInstalledRow, type SourceBytes } from '../engine/engine.ts'
-import { decodeManifest } from '../release/manifest-codec.ts'
 import type { StateDb } from '../store/state-db.ts'
 import type { OffloadReport } from '../tracker/tracker-metrics.ts'
 
@@ -28,6 +27,7 @@ export async function reportOffload(announce: readonly string[], token: string |
 export async function reportJobOffload(db: StateDb, installDir: string, publicKey: KeyObject, token: string | undefined, bytes: SourceBytes): Promise<void> {
   const row = readInstalledRow(db, installPaths(installDir).install)
   if (!row) return
+  const { decodeManifest } = await import('../release/manifest-codec.ts')
   const manifest = decodeManifest(row.manifest, publicKey, `installed manifest of ${installDir}`)
   await reportOffload(manifest.pack.announce, token, { infoHash: manifest.pack.infoHash, cdn: bytes.cdn, lan: bytes.lan, wan: bytes.wan })
 }

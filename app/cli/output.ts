@@ -1,4 +1,4 @@
-import cliProgress from 'cli-progress'
+import { createRequire } from 'node:module'
 import { ERROR_CODES, isShoalError, ShoalError } from '../../shared/errors.ts'
 import { formatBytes } from '../../shared/units.ts'
 
@@ -15,6 +15,9 @@ export interface ProgressLine {
   update(done: number, total: number, detail?: () => ProgressDetail): void
   stop(): void
 }
+
+/** cli-progress (and readline under it) only for a bar on a terminal: `shoal agent` and --json runs never draw one. */
+const loadCliProgress = () => createRequire(import.meta.url)('cli-progress') as typeof import('cli-progress')
 
 const JSON_PROGRESS_INTERVAL_MS = 250
 const PLAIN_PROGRESS_INTERVAL_MS = 2000
@@ -62,6 +65,7 @@ export class Output {
     if (!this.stderr.isTTY) {
       return this.throttled(PLAIN_PROGRESS_INTERVAL_MS, (done, total, detail) => this.stderr.write(`${label}: ${formatBytes(done)} of ${formatBytes(total)}${detail ? ` | ${detail().text}` : ''}\n`))
     }
+    const cliProgress = loadCliProgress()
     const bar = new cliProgress.SingleBar(
       { stream: this.stderr, format: `${label.padEnd(6)} [{bar}] {percentage}% | {doneText} of {totalText} | {rate}/s | ETA {eta_formatted} {detail}`, hideCursor: true, clearOnComplete: false },
       cliProgress.Presets.shades_classic,

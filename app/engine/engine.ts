@@ -1,14 +1,15 @@
 // The engine's one front door. Code outside app/engine/ (cli, agent, demo) imports only this
 // file, so the engine's folders can be reorganised without touching its callers; lint refuses
 // any other path into app/engine/ from there (eslint.config.js). Export here only what callers
-// use today. Nothing here may load webtorrent: the CLI imports this file on every start, so
-// seeding (seed-job.ts -> swarm-client.ts -> webtorrent) is reached through `loadSeeding`.
+// use today. The CLI imports this file on every start and an idle agent holds it, so its static
+// exports are small modules (constants, paths, counters). Whatever moves bytes is reached
+// through a loader, imported on first use: jobs (install-job.ts: the CDN sources, the planner,
+// the stager, the worker pools), verification (verify-install.ts), and seeding (seed-job.ts ->
+// swarm-client.ts -> webtorrent). Nothing here may load webtorrent.
 export { DEFAULT_CONNECTIONS } from './install/job-defaults.ts'
-export { getRelease, repairInstall, rollbackInstall } from './install/install-job.ts'
 export type { JobOptions, JobResult } from './install/install-job.ts'
 export { installPaths } from './install/install-paths.ts'
 export { readInstalledRow } from './install/install-records.ts'
-export { verifyInstall } from './install/verify-install.ts'
 export type { FetchSample } from './sources/cdn-source.ts'
 export { classifyPeer } from './stats/peer-class.ts'
 export { emptySourceBytes, offloadRatio } from './stats/source-bytes.ts'
@@ -16,6 +17,12 @@ export type { SourceBytes } from './stats/source-bytes.ts'
 export { DEFAULT_MAX_PEERS, PEER_ENCRYPTION } from './swarm/peer-settings.ts'
 export type { PeerEncryption } from './swarm/peer-settings.ts'
 export type { Seeding } from './swarm/seed-job.ts'
+
+/** install-job.ts (`getRelease`, `repairInstall`, `rollbackInstall`), loaded on first use. */
+export const loadJobs = () => import('./install/install-job.ts')
+
+/** verify-install.ts (`verifyInstall`), loaded on first use. */
+export const loadVerify = () => import('./install/verify-install.ts')
 
 /** seed-job.ts (`startSeeding`), loaded on first use: it brings in webtorrent. */
 export const loadSeeding = () => import('./swarm/seed-job.ts')

@@ -3,7 +3,7 @@ import { diskBytesWritten } from '../disk-writes.ts'
 import { readFile } from 'node:fs/promises'
 import { ShoalError } from '../../../shared/errors.ts'
 import { formatBytes } from '../../../shared/units.ts'
-import { DEFAULT_CONNECTIONS, DEFAULT_MAX_PEERS, getRelease, repairInstall, rollbackInstall, verifyInstall, type JobOptions, type JobResult, type PeerEncryption, type SourceBytes } from '../../engine/engine.ts'
+import { DEFAULT_CONNECTIONS, DEFAULT_MAX_PEERS, loadJobs, loadVerify, type JobOptions, type JobResult, type PeerEncryption, type SourceBytes } from '../../engine/engine.ts'
 import { locationToUrl } from '../../release/resource-fetch.ts'
 import { openStateDb, type StateDb } from '../../store/state-db.ts'
 import { loadPublicKey } from '../key-files.ts'
@@ -101,6 +101,7 @@ export interface GetFlags extends FetchFlags {
 
 export async function getCommand(out: Output, dataDir: string, channel: string, flags: GetFlags): Promise<void> {
   await withDb(dataDir, async (db) => {
+    const { getRelease } = await loadJobs()
     const { options, stop } = await jobOptions(out, dataDir, db, flags, 'get')
     const result = await getRelease({ ...options, pointerUrl: locationToUrl(channel), allowDowngrade: flags.allowDowngrade }).finally(stop)
     reportJob(out, flags.dir, result, result.fromVersion ? 'updated' : 'installed')
@@ -112,6 +113,7 @@ export async function getCommand(out: Output, dataDir: string, channel: string, 
 
 export function verifyCommand(out: Output, dataDir: string, flags: FetchFlags & { repair: boolean }): Promise<void> {
   return withDb(dataDir, async (db) => {
+    const { verifyInstall } = await loadVerify()
     const report = await verifyInstall(db, flags.dir, await loadPublicKey(flags.pubkey))
     out.event('verified', { product: report.product, version: report.version, files: report.files, damaged: report.damaged, extra: report.extra })
     const clean = report.damaged.length === 0 && report.extra.length === 0
@@ -125,6 +127,7 @@ export function verifyCommand(out: Output, dataDir: string, flags: FetchFlags & 
       if (out.json) out.event('done', { repaired: false, clean })
       return
     }
+    const { repairInstall } = await loadJobs()
     const { options, stop } = await jobOptions(out, dataDir, db, flags, 'repair')
     reportJob(out, flags.dir, await repairInstall(options).finally(stop), 'repaired')
   })
@@ -132,6 +135,7 @@ export function verifyCommand(out: Output, dataDir: string, flags: FetchFlags & 
 
 export function rollbackCommand(out: Output, dataDir: string, dir: string): Promise<void> {
   return withDb(dataDir, async (db) => {
+    const { rollbackInstall } = await loadJobs()
     const r = await rollbackInstall({ installDir: dir, dataDir, db, now: () => new Date() })
     if (out.json) out.event('done', { product: r.product, version: r.version, from: r.fromVersion })
     else out.info(`rolled ${r.product} back from ${r.fromVersion} to ${r.version}; ${r.fromVersion} is kept for another rollback`)
