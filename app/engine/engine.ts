@@ -10,13 +10,13 @@ export { DEFAULT_CONNECTIONS } from './install/job-defaults.ts'
 export type { JobOptions, JobResult } from './install/install-job.ts'
 export { installPaths } from './install/install-paths.ts'
 export { readInstalledRow } from './install/install-records.ts'
-export type { FetchSample } from './sources/cdn-source.ts'
+export type { FetchSample } from './sources/cdn/cdn-source.ts'
 export { classifyPeer } from './stats/peer-class.ts'
 export { emptySourceBytes, offloadRatio } from './stats/source-bytes.ts'
 export type { SourceBytes } from './stats/source-bytes.ts'
-export { DEFAULT_MAX_PEERS, PEER_ENCRYPTION } from './swarm/peer-settings.ts'
-export type { PeerEncryption } from './swarm/peer-settings.ts'
-export type { Seeding } from './swarm/seed-job.ts'
+export { DEFAULT_MAX_PEERS, PEER_ENCRYPTION } from './sources/peers/peer-settings.ts'
+export type { PeerEncryption } from './sources/peers/peer-settings.ts'
+export type { Seeding } from './sources/peers/seed-job.ts'
 
 /** install-job.ts (`getRelease`, `repairInstall`, `rollbackInstall`), loaded on first use. */
 export const loadJobs = () => import('./install/install-job.ts')
@@ -25,4 +25,4 @@ export const loadJobs = () => import('./install/install-job.ts')
 export const loadVerify = () => import('./install/verify-install.ts')
 
 /** seed-job.ts (`startSeeding`), loaded on first use: it brings in webtorrent. */
-export const loadSeeding = () => import('./swarm/seed-job.ts')
+export const loadSeeding = () => import('./sources/peers/seed-job.ts')

@@ -16,20 +16,20 @@ import { userCompileCache } from '../../release/compile-cache.ts'
 import { WorkerPool } from '../../release/worker-pool.ts'
 import type { StateDb } from '../../store/state-db.ts'
 import type { LiveLimits } from '../../policy/live-limits.ts'
-import { CdnSource, type FetchSample } from '../sources/cdn-source.ts'
-import type { RetryPolicy } from '../sources/retry-policy.ts'
+import { CdnSource, type FetchSample } from '../sources/cdn/cdn-source.ts'
+import type { RetryPolicy } from '../sources/cdn/retry-policy.ts'
 import { emptySourceBytes, type SourceBytes } from '../stats/source-bytes.ts'
 import { createBitfield, hasBit } from './bitfield.ts'
 import { lockInstallDir } from './dir-lock.ts'
 import { planInstall, type InstallPlan } from './install-plan.ts'
 import type { PlacementResult, PlacementTask } from './placement-tasks.ts'
 import { Stager, type PeerFetch } from './stager.ts'
-import { usesLanDiscovery } from '../swarm/discovery-policy.ts'
+import { usesLanDiscovery } from '../sources/peers/discovery-policy.ts'
 import { noCdnPieces, type CdnReason } from '../scheduler/cdn-scheduler.ts'
 import { createSourceLedger } from '../stats/source-ledger.ts'
 import type { PeerClass } from '../stats/peer-class.ts'
 import { localAddresses } from '../../net/local-addresses.ts'
-import type { PeerEncryption } from '../swarm/peer-settings.ts'
+import type { PeerEncryption } from '../sources/peers/peer-settings.ts'
 import { installOps, rollbackOps } from './switch-journal.ts'
 import { installPaths, type InstallPaths } from './install-paths.ts'
 import { openJob, readInstalledRow, recoverInstall, switchIn, type InstalledRow, type JobTarget, type OpenedJob } from './install-records.ts'
@@ -312,7 +312,7 @@ function swarmFetch(
   if (!s || (s.peers.length === 0 && s.trackers.length === 0 && manifest.pack.announce.length === 0 && !lsd)) return undefined
   return async (pending, stagedAt, hooks) => {
     // webtorrent and its dependencies load only for a job that has a swarm.
-    const { fetchFromSwarm } = await import('../swarm/swarm-fetch.ts')
+    const { fetchFromSwarm } = await import('../session/fetch-session.ts')
     const got = await fetchFromSwarm({
       manifest,
       pending,

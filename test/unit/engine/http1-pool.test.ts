@@ -1,7 +1,7 @@
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net'
 import { createServer, type Server } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Http1Pool, type PoolRequest } from '../../../app/engine/sources/http1-pool.ts'
+import { Http1Pool, type PoolRequest } from '../../../app/engine/sources/cdn/http1-pool.ts'
 
 const BODY = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) % 251))
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createPeerAccounting } from '../../../app/engine/swarm/peer-accounting.ts'
+import { createPeerAccounting } from '../../../app/engine/sources/peers/peer-accounting.ts'
 import type { PackGeometry, PieceSegment } from '../../../app/engine/storage/pack-geometry.ts'
 
 // Two 100-byte pieces: piece 0 = chunk 0 (60 B) + the first 40 B of chunk 1 (70 B);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { backoffMs, DEFAULT_RETRY, retryAfterMs } from '../../../app/engine/sources/retry-policy.ts'
+import { backoffMs, DEFAULT_RETRY, retryAfterMs } from '../../../app/engine/sources/cdn/retry-policy.ts'
 import { createBucket, reserve } from '../../../app/policy/token-bucket.ts'
 
 describe('retry policy', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createPeerBans } from '../../../app/engine/swarm/peer-bans.ts'
+import { createPeerBans } from '../../../app/engine/sources/peers/peer-bans.ts'
 import { createSourceLedger } from '../../../app/engine/stats/source-ledger.ts'
 import { offloadRatio } from '../../../app/engine/stats/source-bytes.ts'
 

@@ -1,11 +1,11 @@
-// Canary for app/engine/swarm/webtorrent-adapter.ts: every private webtorrent field Shoal
+// Canary for app/engine/sources/peers/webtorrent-adapter.ts: every private webtorrent field Shoal
 // touches, on a real client and torrent. A webtorrent upgrade that renames or reshapes one
 // of them fails here, not in the middle of a user's download.
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import WebTorrent, { type Torrent } from 'webtorrent'
 import { afterEach, describe, expect, it } from 'vitest'
-import { bindListener, knownPeers, markPieceComplete, pieceFromPeers } from '../../../app/engine/swarm/webtorrent-adapter.ts'
+import { bindListener, knownPeers, markPieceComplete, pieceFromPeers } from '../../../app/engine/sources/peers/webtorrent-adapter.ts'
 import { makeFixture } from '../../support/release-fixture.ts'
 import { useTempDirs } from '../../support/temp-dir.ts'
 

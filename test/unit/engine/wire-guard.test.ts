@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { Torrent, Wire } from 'webtorrent'
 import { describe, expect, it } from 'vitest'
-import { guardWires } from '../../../app/engine/swarm/wire-guard.ts'
+import { guardWires } from '../../../app/engine/sources/peers/wire-guard.ts'
 
 // The guard only listens to 'wire' and reads wires' addresses and choke state: a torrent and
 // wires that record what webtorrent would tell them is enough to check the upload policy.

@@ -1,6 +1,6 @@
 // Pure: which discovery a swarm client may use for a release. The publisher's scope sets
 // the default and the client's own choice (a flag now, the managed policy later) wins.
-import type { ReleaseScope } from '../../../shared/release-schema.ts'
+import type { ReleaseScope } from '../../../../shared/release-schema.ts'
 
 /**
  * BEP 14 local service discovery multicasts the infohash to the client's network segment,

@@ -4,7 +4,7 @@
 // per peer class on the way, and uploads follow the sharing policy per class (webtorrent
 // unchokes every interested peer; a wire we keep choked is served nothing).
 import type { Torrent, Wire } from 'webtorrent'
-import { classifyPeer, unmapAddress, type PeerClass } from '../stats/peer-class.ts'
+import { classifyPeer, unmapAddress, type PeerClass } from '../../stats/peer-class.ts'
 
 export interface WireGuardOptions {
   /** Most wires at once, both directions. */

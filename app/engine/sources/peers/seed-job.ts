@@ -2,24 +2,24 @@
 // files through the piece store, each verified before it is uploaded.
 import type { KeyObject } from 'node:crypto'
 import type { Torrent, Wire } from 'webtorrent'
-import { ShoalError } from '../../../shared/errors.ts'
-import { decodeManifest } from '../../release/manifest-codec.ts'
-import { encodeTorrentFile, torrentInfoOf } from '../../release/torrent.ts'
-import type { StateDb } from '../../store/state-db.ts'
-import { installPaths } from '../install/install-paths.ts'
-import { readInstalledRow } from '../install/install-records.ts'
-import { InstallPieceStore, PieceReader, pieceStoreLayout, torrentBitfield } from '../storage/install-piece-store.ts'
-import { WorkerPool } from '../../release/worker-pool.ts'
-import { userCompileCache } from '../../release/compile-cache.ts'
-import type { PlacementResult, PlacementTask } from '../install/placement-tasks.ts'
+import { ShoalError } from '../../../../shared/errors.ts'
+import { decodeManifest } from '../../../release/manifest-codec.ts'
+import { encodeTorrentFile, torrentInfoOf } from '../../../release/torrent.ts'
+import type { StateDb } from '../../../store/state-db.ts'
+import { installPaths } from '../../install/install-paths.ts'
+import { readInstalledRow } from '../../install/install-records.ts'
+import { InstallPieceStore, PieceReader, pieceStoreLayout, torrentBitfield } from '../../storage/install-piece-store.ts'
+import { WorkerPool } from '../../../release/worker-pool.ts'
+import { userCompileCache } from '../../../release/compile-cache.ts'
+import type { PlacementResult, PlacementTask } from '../../install/placement-tasks.ts'
 import { usesLanDiscovery } from './discovery-policy.ts'
 import { createSwarmClient, type SwarmClientOptions } from './swarm-client.ts'
-import type { LiveLimits } from '../../policy/live-limits.ts'
+import type { LiveLimits } from '../../../policy/live-limits.ts'
 import { guardWires } from './wire-guard.ts'
 import { batchWireWrites, boundWireUploads, lightenWireReads } from './webtorrent-adapter.ts'
 import { uploadQueuePerWire } from './peer-settings.ts'
-import type { PeerClass } from '../stats/peer-class.ts'
-import { localAddresses } from '../../net/local-addresses.ts'
+import type { PeerClass } from '../../stats/peer-class.ts'
+import { localAddresses } from '../../../net/local-addresses.ts'
 
 export interface SeedOptions extends Omit<SwarmClientOptions, 'lsd'> {
   readonly db: StateDb
@@ -66,7 +66,7 @@ export async function startSeeding(o: SeedOptions): Promise<Seeding> {
   const client = createSwarmClient({ ...o, lsd })
   const unwatch = o.limits?.watchPeers((r) => client.throttleUpload(!r.uploadAllowed ? 0 : r.peerUp > 0 ? r.peerUp : -1))
   // One worker reads and checks pieces for upload, off the thread that runs the peers' wires.
-  const readers = new WorkerPool<PlacementTask, PlacementResult>(new URL('../install/placement-worker.ts', import.meta.url), 1, { compileCache: userCompileCache() })
+  const readers = new WorkerPool<PlacementTask, PlacementResult>(new URL('../../install/placement-worker.ts', import.meta.url), 1, { compileCache: userCompileCache() })
   const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: new PieceReader(layout, readers) }, storeCacheSlots: 0, bitfield, announce })
   if (o.acceptPeer) torrent.on('wire', (wire: Wire) => !o.acceptPeer!(wire.remoteAddress ?? '') && wire.destroy())
   const guard = guardWires(torrent, {

@@ -3,8 +3,8 @@
 // chunk slices it carries; a chunk counts once all of its pieces are in (a chunk may
 // straddle pieces). Everything else received (padding, slices of chunks already placed,
 // endgame duplicates, pieces that failed) is waste.
-import type { PackGeometry } from '../storage/pack-geometry.ts'
-import type { PeerClass } from '../stats/peer-class.ts'
+import type { PackGeometry } from '../../storage/pack-geometry.ts'
+import type { PeerClass } from '../../stats/peer-class.ts'
 
 export interface ChunkFromPeers {
   readonly chunk: number

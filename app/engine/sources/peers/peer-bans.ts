@@ -1,6 +1,6 @@
 // Pure: which peers to refuse. webtorrent neither bans on hash failures nor checks its
 // blocklist for incoming connections; the swarm asks this on every connection, both ways.
-import { unmapAddress } from '../stats/peer-class.ts'
+import { unmapAddress } from '../../stats/peer-class.ts'
 
 export const DEFAULT_BAN_AFTER = 3
 

@@ -3,7 +3,7 @@
 // (cheaper than another request); a cap on range size keeps connections busy in parallel.
 // Chunks travel as indices in typed arrays, not an object each: a GiB has 57k chunks, and
 // objects per chunk for locations and ranges held 6.3 MiB of the heap during a download.
-import type { Manifest } from '../../../shared/release-schema.ts'
+import type { Manifest } from '../../../../shared/release-schema.ts'
 
 export interface StoreRange {
   /** Store path relative to the product root. */
