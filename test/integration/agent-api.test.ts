@@ -1,30 +1,13 @@
-import { request } from 'node:http'
 import { stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { apiEventSchema, statusSchema, type ApiEvent } from '../../shared/api-contract.ts'
-import { agentStatus, startAgent } from '../support/agent-process.ts'
+import { agentStatus, rawStatus, startAgent } from '../support/agent-process.ts'
 import { runCli } from '../support/run-cli.ts'
 import { useTempDirs } from '../support/temp-dir.ts'
 
 const tempDir = useTempDirs()
 
-/** A raw request, so Host and the WebSocket upgrade headers can be anything. */
-function rawStatus(port: number, path: string, headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers, agent: false })
-    req.on('response', (res) => {
-      res.resume()
-      resolve(res.statusCode ?? 0)
-    })
-    req.on('upgrade', (res, socket) => {
-      socket.destroy()
-      resolve(res.statusCode ?? 101)
-    })
-    req.on('error', reject)
-    req.end()
-  })
-}
 
 function firstEvents(url: string, count: number): Promise<ApiEvent[]> {
   return new Promise((resolve, reject) => {

@@ -2,14 +2,13 @@
 // (test/support/module-log.ts), and the test checks the log as the agent goes from idle to a first
 // request, a finished install with sharing off, and seeding. Memory figures are not asserted here:
 // they depend on the machine (README, "An idle agent's memory"; test/bench/agent-memory.ts).
-import { request } from 'node:http'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
 import { startStaticServer } from '../../app/demo/static-server.ts'
 import { apiEventSchema } from '../../shared/api-contract.ts'
-import { agentStatus, startAgent, waitForJob } from '../support/agent-process.ts'
+import { agentStatus, rawStatus, startAgent, waitForJob } from '../support/agent-process.ts'
 import { loadedModules, moduleLogEnv } from '../support/module-log.ts'
 import { makeFixture } from '../support/release-fixture.ts'
 import { useTempDirs } from '../support/temp-dir.ts'
@@ -21,22 +20,9 @@ const JOB_ENGINE = /\/app\/engine\/install\/install-job\.ts$/
 const FASTIFY = /\/node_modules\/(fastify|@fastify\/websocket|ws)\//
 const SCHEMA_COMPILERS = /\/node_modules\/(ajv|@fastify\/ajv-compiler|@fastify\/fast-json-stringify-compiler)\//
 
-/** A WebSocket upgrade with these headers, as a raw request: its HTTP status (101 once upgraded). */
+/** A WebSocket upgrade with no token: its HTTP status (101 once upgraded). */
 function upgradeStatus(port: number, path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const headers = { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' }
-    const req = request({ host: '127.0.0.1', port, path, headers, agent: false })
-    req.on('response', (res) => {
-      res.resume()
-      resolve(res.statusCode ?? 0)
-    })
-    req.on('upgrade', (res, socket) => {
-      socket.destroy()
-      resolve(res.statusCode ?? 101)
-    })
-    req.on('error', reject)
-    req.end()
-  })
+  return rawStatus(port, path, { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' })
 }
 
 function firstEvent(url: string): Promise<unknown> {

@@ -1,3 +1,4 @@
+import { request } from 'node:http'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -49,4 +50,21 @@ export async function waitForJob(agent: RunningAgent, id: string, test: (j: Job)
     if (job?.state === 'failed') throw new Error(`job failed: ${job.error?.message}`)
   }
   throw new Error(`timed out waiting for the job; last seen: ${JSON.stringify(job)}`)
+}
+
+/** A raw request to the agent, so Host and the WebSocket upgrade headers can be anything: its HTTP status (101 once upgraded). */
+export function rawStatus(port: number, path: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers, agent: false })
+    req.on('response', (res) => {
+      res.resume()
+      resolve(res.statusCode ?? 0)
+    })
+    req.on('upgrade', (res, socket) => {
+      socket.destroy()
+      resolve(res.statusCode ?? 101)
+    })
+    req.on('error', reject)
+    req.end()
+  })
 }
