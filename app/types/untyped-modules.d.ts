@@ -147,3 +147,9 @@ declare module 'webtorrent' {
     destroy(cb?: (err?: Error) => void): void
   }
 }
+
+/** bittorrent-protocol's Wire, webtorrent's peer wire: only the adapter's canary test builds one itself. */
+declare module 'bittorrent-protocol' {
+  const Wire: new () => Record<string, unknown> & { destroy(): void }
+  export default Wire
+}

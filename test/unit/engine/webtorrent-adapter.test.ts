@@ -55,4 +55,24 @@ describe('webtorrent adapter (private fields)', () => {
     await new Promise((r) => setTimeout(r, 50))
     expect(client.address()?.address).toBe('127.0.0.1')
   })
+
+  it('still has the fields the requester, the wire patches and the upload bound use', async () => {
+    const { torrent } = await torrentOfFixture()
+    const t = torrent as unknown as Record<string, unknown>
+    for (const method of ['_request', '_hotswap', '_update', '_markVerified', '_checkDone']) expect(typeof t[method], method).toBe('function')
+    expect(t['_peers']).toBeInstanceOf(Map)
+    // bittorrent-protocol's Wire, as webtorrent builds one per connection.
+    const { default: Wire } = await import('bittorrent-protocol')
+    const wire = new Wire()
+    try {
+      for (const method of ['_write', '_processBuffer', '_onMessage', 'request', 'piece']) expect(typeof wire[method], method).toBe('function')
+      expect(Array.isArray(wire['_buffer'])).toBe(true)
+      expect(typeof wire['_bufferSize']).toBe('number')
+      expect(typeof wire['_parserSize']).toBe('number')
+      expect(wire['_encryptor']).toBeNull()
+      expect(typeof (wire['_readableState'] as { buffered: unknown }).buffered).toBe('number')
+    } finally {
+      wire.destroy()
+    }
+  })
 })
