@@ -35,16 +35,19 @@ export async function seedCommand(out: Output, dataDir: string, flags: SeedFlags
       if (err.code === 'EADDRINUSE') throw new ShoalError('E_IO', `port ${flags.port} is in use`, 'choose another --port')
       throw err
     })
+    // Listening for the stop signals before saying "seeding": a SIGTERM sent the moment that line
+    // is read must not meet the default action (an exit by signal, without the `stopped` line).
+    const stop = new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve)
+      process.once('SIGTERM', resolve)
+    })
     out.event('seeding', { product: seeding.product, version: seeding.version, infoHash: seeding.infoHash, port: seeding.port, pieces: seeding.pieces, pieceCount: seeding.pieceCount, lsd: seeding.lsd })
     out.info(`seeding ${seeding.product} ${seeding.version} (${seeding.pieces} of ${seeding.pieceCount} pieces) on port ${seeding.port}${seeding.lsd ? ', announced on the LAN' : ''}; stop with Ctrl-C`)
     const timer = setInterval(() => {
       out.event('stats', { uploaded: seeding.uploaded(), uploadedByClass: seeding.uploadedByClass(), peers: seeding.peers(), peakRssBytes: peakRssBytes() })
       if (!out.json) out.info(`  uploaded ${formatBytes(seeding.uploaded())} to ${seeding.peers()} peer(s)`)
     }, REPORT_MS)
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve)
-      process.once('SIGTERM', resolve)
-    })
+    await stop
     clearInterval(timer)
     const uploaded = seeding.uploaded()
     await seeding.stop()
