@@ -14,9 +14,10 @@ import { RangeBuffers } from './range-buffers.ts'
 import { listQueue, runRangeLoops, type FetchJob, type FetchQueue } from './range-loops.ts'
 import type { InstallPlan } from './install-plan.ts'
 import { ChunkTargets } from './chunk-targets.ts'
+import { placeItems } from './place-items.ts'
 import { FileChecks } from './file-checks.ts'
 import { EarlyWriteback } from './early-writeback.ts'
-import { ITEM_FIELDS, TARGET_FIELDS, type PlacePieceResult, type PlacePieceTask, type PlaceResult, type PlaceTask, type PlacementResult, type PlacementTask, type VerifyFileResult } from './placement-tasks.ts'
+import type { PlacePieceResult, PlacePieceTask, PlaceResult, PlaceTask, PlacementResult, PlacementTask, VerifyFileResult } from './placement-tasks.ts'
 import type { FilePosition } from '../storage/install-piece-store.ts'
 import type { ChunkFromPeers } from '../sources/peers/peer-accounting.ts'
 
@@ -250,36 +251,12 @@ export class Stager {
 
   /** A place task for `chunks` in its compact form (see PlaceTask). */
   private placeTask(source: PlaceTask['source'], chunks: readonly number[], at: (c: number) => number, stored: (c: number) => number): PlaceTask {
-    const paths: string[] = []
-    const pathIndex = new Map<number, number>()
-    let count = 0
-    for (const c of chunks) count += this.targets.count(c)
-    const items = new Float64Array(chunks.length * ITEM_FIELDS)
-    const targets = new Float64Array(count * TARGET_FIELDS)
+    const size = this.c.manifest.chunks.size
+    const placed = placeItems(chunks.map((c) => ({ chunk: c, at: at(c), stored: stored(c), size: size[c]!, shift: 0 })), this.targets, (file) => this.stagedPath(file))
     const sha256 = new Uint8Array(chunks.length * 32)
-    let t = 0
-    chunks.forEach((c, i) => {
-      const f = i * ITEM_FIELDS
-      items[f] = at(c)
-      items[f + 1] = stored(c)
-      items[f + 2] = this.c.manifest.chunks.size[c]!
-      items[f + 3] = t
-      items[f + 4] = this.targets.count(c)
-      this.digests.copy(sha256, i * 32, c * 32, c * 32 + 32)
-      this.targets.forEach(c, (file, offset) => {
-        let p = pathIndex.get(file)
-        if (p === undefined) {
-          p = paths.push(this.stagedPath(file)) - 1
-          pathIndex.set(file, p)
-        }
-        targets[t * TARGET_FIELDS] = p
-        targets[t * TARGET_FIELDS + 1] = offset
-        t++
-      })
-    })
-    return { kind: 'place', source, paths, items, targets, sha256 }
+    chunks.forEach((c, i) => this.digests.copy(sha256, i * 32, c * 32, c * 32 + 32))
+    return { kind: 'place', source, ...placed, sha256 }
   }
-
 
   /** Copies reused chunks out of the installed files; returns the chunks still to fetch. */
   private async copyLocal(): Promise<number[]> {
@@ -387,31 +364,8 @@ export class Stager {
 
   /** A piece from peers: SHA-1 checked and its slices written in a worker (the bytes move there, not copied). */
   private async placePiece(piece: Buffer, sha1: Uint8Array, slices: readonly PieceSlice[]): Promise<{ ok: boolean; returned: ArrayBuffer | undefined }> {
-    const paths: string[] = []
-    const pathIndex = new Map<number, number>()
-    let count = 0
-    for (const s of slices) count += this.targets.count(s.chunk)
-    const items = new Float64Array(slices.length * ITEM_FIELDS)
-    const targets = new Float64Array(count * TARGET_FIELDS)
-    let t = 0
-    slices.forEach((s, i) => {
-      const f = i * ITEM_FIELDS
-      items[f] = s.offsetInPiece
-      items[f + 1] = s.length
-      items[f + 2] = s.length
-      items[f + 3] = t
-      items[f + 4] = this.targets.count(s.chunk)
-      this.targets.forEach(s.chunk, (file, offset) => {
-        let p = pathIndex.get(file)
-        if (p === undefined) {
-          p = paths.push(this.stagedPath(file)) - 1
-          pathIndex.set(file, p)
-        }
-        targets[t * TARGET_FIELDS] = p
-        targets[t * TARGET_FIELDS + 1] = offset + s.offsetInChunk
-        t++
-      })
-    })
+    const list = slices.map((s) => ({ chunk: s.chunk, at: s.offsetInPiece, stored: s.length, size: s.length, shift: s.offsetInChunk }))
+    const { paths, items, targets } = placeItems(list, this.targets, (file) => this.stagedPath(file))
     const bytes = new Uint8Array(piece.buffer, piece.byteOffset, piece.length)
     const task: PlacePieceTask = { kind: 'placePiece', bytes, sha1, paths, items, targets }
     const r = (await this.c.workers.run(task, [bytes.buffer as ArrayBuffer])) as PlacePieceResult
