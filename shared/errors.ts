@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   E_BUSY: 'another Shoal process is working on this install',
   E_NOT_INSTALLED: 'the folder holds no Shoal install',
   E_AGENT: 'shoal agent is not running, or refused the request',
+  E_PEER_AUTH: 'a peer pass could not be obtained, or a peer was refused admission to the swarm',
   E_LOCKED: 'the managed policy fixes this setting or product',
   E_INTERNAL: 'an unexpected internal failure',
 } as const

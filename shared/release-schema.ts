@@ -68,6 +68,11 @@ export const manifestSchema = z.strictObject({
   createdAt: isoTime,
   /** Optional so that manifests published before scopes existed still parse (as `private`). */
   scope: z.enum(releaseScopes).optional(),
+  /**
+   * Who admits peers to the swarm (app/release/admission.ts): an ed25519 public key, SPKI DER in
+   * base64. Absent: the publisher's own key. Signed with the rest, so no one else can name one.
+   */
+  admission: z.strictObject({ key: base64.max(128) }).optional(),
   chunking: z.strictObject({ algorithm: z.string().max(64), min: count, avg: count, max: count }),
   pack: z.strictObject({
     name: z.string().min(1).max(255),

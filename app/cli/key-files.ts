@@ -9,10 +9,16 @@ async function readKeyFile(path: string, flag: string): Promise<string> {
   })
 }
 
-export async function loadPrivateKey(path: string): Promise<KeyObject> {
-  return parseKey(await readKeyFile(path, '--key'), 'private', path)
+export async function loadPrivateKey(path: string, flag = '--key'): Promise<KeyObject> {
+  return parseKey(await readKeyFile(path, flag), 'private', path)
 }
 
-export async function loadPublicKey(path: string): Promise<KeyObject> {
-  return parseKey(await readKeyFile(path, '--pubkey'), 'public', path)
+export async function loadPublicKey(path: string, flag = '--pubkey'): Promise<KeyObject> {
+  return parseKey(await readKeyFile(path, flag), 'public', path)
+}
+
+/** A public key file, or a private one whose public half is meant (an operator passing its own .key). */
+export async function loadEitherKey(path: string, flag: string): Promise<KeyObject> {
+  const pem = await readKeyFile(path, flag)
+  return parseKey(pem, pem.includes('PRIVATE KEY') ? 'private' : 'public', path)
 }

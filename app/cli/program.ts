@@ -57,7 +57,8 @@ const peerOptions = (cmd: Command) =>
     .option('--limit-up <rate>', 'upload cap in bytes per second, e.g. 10MiB (default: unlimited)', bytesArg, 0)
     .option('--max-peers <n>', 'most peer connections at once, incoming included', (v) => positiveInt(v), DEFAULT_MAX_PEERS)
     .option('--listen <address>', 'the address peers connect to (default: every interface)')
-    .addOption(new Option('--peer-encryption <mode>', 'BitTorrent protocol encryption (MSE/PE): off, prefer (offer it, accept plaintext) or require (RC4 only)').choices(Object.keys(PEER_ENCRYPTION)).default('prefer'))
+    .addOption(new Option('--peer-encryption <mode>', 'for public releases, BitTorrent protocol encryption (MSE/PE): off, prefer (offer it, accept plaintext) or require (RC4 only); private and lan releases always use TLS 1.3').choices(Object.keys(PEER_ENCRYPTION)).default('prefer'))
+    .addOption(new Option('--admission-key <file>', "the swarm's admission private key, on the operator's own machines: issue this client's peer pass locally instead of enrolling with the control service").env('SHOAL_ADMISSION_KEY'))
 
 export function buildProgram(): Command {
   const program = new Command('shoal')
@@ -74,9 +75,10 @@ export function buildProgram(): Command {
 
   program
     .command('keygen')
-    .description('create an ed25519 publisher key pair (publisher.key, mode 600, and publisher.pub)')
+    .description('create an ed25519 key pair: NAME.key (mode 600) and NAME.pub')
     .requiredOption('--out <dir>', 'folder for the key pair; existing keys are never overwritten')
-    .action(async (opts: { out: string }) => (await import('./commands/keygen.ts')).keygenCommand(output(), opts.out))
+    .option('--name <name>', 'publisher, or admission for a swarm admission key held by a control service', 'publisher')
+    .action(async (opts: { out: string; name: string }) => (await import('./commands/keygen.ts')).keygenCommand(output(), opts.out, opts.name))
 
   program
     .command('publish')
@@ -90,6 +92,7 @@ export function buildProgram(): Command {
     .option('--tracker <url>', 'tracker announce URL (repeatable)', collect, [])
     .option('--mirror <url>', 'extra CDN base URL for the product root, listed in the pointer (repeatable)', collect, [])
     .addOption(new Option('--scope <scope>', 'where peers may find each other: private (trackers and given peers only), lan (also local service discovery on the LAN), public (also the DHT, when a policy allows it)').choices(releaseScopes).default('lan'))
+    .option('--admission-key <file>', "public (or private) key of the control service that admits peers to the swarm; default: the publisher's key")
     .option('--piece-size <bytes>', 'torrent piece length for the first release of a product (default 4MiB)', bytesArg)
     .option('--chunk-min <bytes>', 'smallest chunk (default: avg/4)', bytesArg)
     .option('--chunk-avg <bytes>', "typical chunk, a power of two (default: the product's previous release, else 16KiB; 64KiB above 16 GiB)", bytesArg)
@@ -99,10 +102,11 @@ export function buildProgram(): Command {
     .action(
       async (
         buildDir: string,
-        o: { product: string; version: string; channel: string; key: string; out: string; tracker: string[]; mirror: string[]; scope: ReleaseScope; pieceSize?: number; chunkMin?: number; chunkAvg?: number; chunkMax?: number; expiresIn: number; allowDowngrade: boolean },
+        o: { product: string; version: string; channel: string; key: string; out: string; tracker: string[]; mirror: string[]; scope: ReleaseScope; admissionKey?: string; pieceSize?: number; chunkMin?: number; chunkAvg?: number; chunkMax?: number; expiresIn: number; allowDowngrade: boolean },
       ) =>
         (await import('./commands/publish.ts')).publishCommand(output(), buildDir, {
           ...o,
+          admissionKey: o.admissionKey,
           pieceSize: o.pieceSize,
           chunking: { min: o.chunkMin, avg: o.chunkAvg, max: o.chunkMax },
         }),

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import semver from 'semver'
 import { ShoalError } from '../../shared/errors.ts'
 import { channelName, productId, SCHEMA_VERSION, versionString, type ChannelPointer, type Manifest, type ReleaseScope } from '../../shared/release-schema.ts'
+import { spkiBase64 } from './admission.ts'
 import { writeFileAtomic } from './atomic-file.ts'
 import { scanBuild, type BuildFile } from './build-scan.ts'
 import { cdnPaths } from './cdn-layout.ts'
@@ -29,6 +30,8 @@ export interface PublishOptions {
   readonly mirrors: readonly string[]
   /** Where peers may find each other; programmatic callers that leave it out publish `private`. */
   readonly scope?: ReleaseScope
+  /** The swarm's admission key when it is not the publisher's own (an operator's). */
+  readonly admissionKey?: KeyObject
   /** Fixed by the product's first release; later releases must match. */
   readonly pieceLength: number | undefined
   readonly chunking: ChunkFlags
@@ -131,6 +134,7 @@ function buildManifest(o: PublishOptions, files: readonly BuildFile[], base: Man
     version: o.version,
     createdAt: createdAt.toISOString(),
     scope: o.scope ?? 'private',
+    ...(o.admissionKey ? { admission: { key: spkiBase64(o.admissionKey) } } : {}),
     chunking: { algorithm: CHUNKER_ID, ...chunking },
     pack: {
       name: torrent.name,

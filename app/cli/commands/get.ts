@@ -6,7 +6,7 @@ import { formatBytes } from '../../../shared/units.ts'
 import { DEFAULT_CONNECTIONS, DEFAULT_MAX_PEERS, loadJobs, loadVerify, type JobOptions, type JobResult, type PeerEncryption, type SourceBytes } from '../../engine/engine.ts'
 import { locationToUrl } from '../../release/resource-fetch.ts'
 import { openStateDb, type StateDb } from '../../store/state-db.ts'
-import { loadPublicKey } from '../key-files.ts'
+import { loadPrivateKey, loadPublicKey } from '../key-files.ts'
 import type { Output } from '../output.ts'
 
 export { DEFAULT_CONNECTIONS }
@@ -23,6 +23,8 @@ export interface FetchFlags {
   readonly limitUp?: number
   readonly maxPeers?: number
   readonly peerEncryption?: PeerEncryption
+  /** The swarm's admission private key: this machine issues its own peer pass. */
+  readonly admissionKey?: string
   /** The address peers connect to. */
   readonly listen?: string
   /** LAN discovery on or off; undefined leaves it to the release's scope. */
@@ -70,7 +72,7 @@ async function jobOptions(out: Output, dataDir: string, db: StateDb, flags: Fetc
       limitDown: flags.limitDown,
       connections: flags.connections,
       stallMs: flags.stallTimeout,
-      swarm: { peers: flags.peer ?? [], trackers: flags.tracker ?? [], trackerToken: await readToken(flags.trackerTokenFile), stallMs: flags.peerStall ?? 5000, targetRate: flags.targetRate ?? 0, discoveryMs: DISCOVERY_MS, limitUp: flags.limitUp ?? 0, maxPeers: flags.maxPeers ?? DEFAULT_MAX_PEERS, listenHost: flags.listen, lsd: flags.lsd, encryption: flags.peerEncryption ?? 'prefer' },
+      swarm: { peers: flags.peer ?? [], trackers: flags.tracker ?? [], trackerToken: await readToken(flags.trackerTokenFile), stallMs: flags.peerStall ?? 5000, targetRate: flags.targetRate ?? 0, discoveryMs: DISCOVERY_MS, limitUp: flags.limitUp ?? 0, maxPeers: flags.maxPeers ?? DEFAULT_MAX_PEERS, listenHost: flags.listen, lsd: flags.lsd, encryption: flags.peerEncryption ?? 'prefer', admissionKey: flags.admissionKey ? await loadPrivateKey(flags.admissionKey, '--admission-key') : undefined },
       now: () => new Date(),
       onProgress: (p) => bar.update(p.done, p.total, () => ({ text: perSource(p.bytes), json: { bytes: { ...p.bytes } } })),
     },
@@ -87,10 +89,10 @@ function reportJob(out: Output, dir: string, result: JobResult, verb: string): v
   // Bytes written to disk per byte the new version holds (a Steam update once wrote 35.3 GB for 625 MB downloaded).
   const diskBytes = diskBytesWritten()
   const disk = diskBytes === undefined ? {} : { diskBytesWritten: diskBytes, writtenToDisk: result.totalBytes > 0 ? diskBytes / result.totalBytes : 0 }
-  const fields = { product: result.product, version: result.version, from: result.fromVersion ?? null, upToDate: result.upToDate, resumed: result.resumed, bytes: { ...bytes }, written: { ...result.written }, totalBytes: result.totalBytes, seconds: result.seconds, bannedPeers: result.bannedPeers, cdnPieces: result.cdnPieces, uploaded: result.uploaded, peakRssBytes: peakRss, cpuSeconds, ...disk }
+  const fields = { product: result.product, version: result.version, from: result.fromVersion ?? null, upToDate: result.upToDate, resumed: result.resumed, bytes: { ...bytes }, written: { ...result.written }, totalBytes: result.totalBytes, seconds: result.seconds, bannedPeers: result.bannedPeers, cdnPieces: result.cdnPieces, uploaded: result.uploaded, peerRefusals: result.peerRefusals, ...(result.peerAuthError ? { peerAuthError: result.peerAuthError } : {}), peakRssBytes: peakRss, cpuSeconds, ...disk }
   if (out.json) out.event('done', fields)
   else if (result.upToDate) out.info(`${result.product} ${result.version} is already installed in ${dir}`)
-  else out.info(`${verb} ${result.product} ${result.fromVersion && result.fromVersion !== result.version ? `${result.fromVersion} -> ` : ''}${result.version} in ${result.seconds.toFixed(1)} s: ${formatBytes(result.totalBytes)}; ${perSource(bytes)}${result.resumed ? ' (resumed)' : ''}${result.bannedPeers.length ? `; banned for bad data: ${result.bannedPeers.join(', ')}` : ''}`)
+  else out.info(`${verb} ${result.product} ${result.fromVersion && result.fromVersion !== result.version ? `${result.fromVersion} -> ` : ''}${result.version} in ${result.seconds.toFixed(1)} s: ${formatBytes(result.totalBytes)}; ${perSource(bytes)}${result.resumed ? ' (resumed)' : ''}${result.bannedPeers.length ? `; banned for bad data: ${result.bannedPeers.join(', ')}` : ''}${result.peerAuthError ? `; no peers: ${result.peerAuthError}` : ''}`)
 }
 
 export interface GetFlags extends FetchFlags {
@@ -108,7 +110,7 @@ export async function getCommand(out: Output, dataDir: string, channel: string, 
   })
   if (!flags.seed) return
   const { seedCommand } = await import('./seed.ts')
-  await seedCommand(out, dataDir, { dir: flags.dir, pubkey: flags.pubkey, tracker: flags.tracker ?? [], trackerTokenFile: flags.trackerTokenFile, port: 0, limitUp: flags.limitUp ?? 0, maxPeers: flags.maxPeers ?? DEFAULT_MAX_PEERS, listen: flags.listen, lsd: flags.lsd, peerEncryption: flags.peerEncryption ?? 'prefer' })
+  await seedCommand(out, dataDir, { dir: flags.dir, pubkey: flags.pubkey, tracker: flags.tracker ?? [], trackerTokenFile: flags.trackerTokenFile, port: 0, limitUp: flags.limitUp ?? 0, maxPeers: flags.maxPeers ?? DEFAULT_MAX_PEERS, listen: flags.listen, lsd: flags.lsd, peerEncryption: flags.peerEncryption ?? 'prefer', admissionKey: flags.admissionKey })
 }
 
 export function verifyCommand(out: Output, dataDir: string, flags: FetchFlags & { repair: boolean }): Promise<void> {

@@ -5,13 +5,14 @@ import { ShoalError } from '../../../shared/errors.ts'
 import { generateKeyPair, keyId } from '../../release/signing.ts'
 import type { Output } from '../output.ts'
 
-export async function keygenCommand(out: Output, dir: string): Promise<void> {
+export async function keygenCommand(out: Output, dir: string, name = 'publisher'): Promise<void> {
+  if (!/^[a-z][a-z0-9-]{0,31}$/.test(name)) throw new ShoalError('E_USAGE', `--name ${name} is not a key name`, 'use lowercase letters, digits and dashes, e.g. admission')
   await mkdir(dir, { recursive: true, mode: 0o700 })
-  const keyPath = join(dir, 'publisher.key')
-  const pubPath = join(dir, 'publisher.pub')
+  const keyPath = join(dir, `${name}.key`)
+  const pubPath = join(dir, `${name}.pub`)
   const pair = generateKeyPair()
   const refuse = (err: NodeJS.ErrnoException): never => {
-    if (err.code === 'EEXIST') throw new ShoalError('E_EXISTS', `${err.path ?? dir} already exists`, 'a publisher key is never overwritten; choose another --out folder')
+    if (err.code === 'EEXIST') throw new ShoalError('E_EXISTS', `${err.path ?? dir} already exists`, 'a key is never overwritten; choose another --out folder or --name')
     throw new ShoalError('E_IO', `cannot write ${err.path ?? dir}: ${err.code ?? err.message}`)
   }
   // O_EXCL on both; if the public key is refused, the private key just written goes too.

@@ -2,7 +2,7 @@ import type { ReleaseScope } from '../../../shared/release-schema.ts'
 import { formatBytes } from '../../../shared/units.ts'
 import { publish } from '../../release/publish.ts'
 import type { ChunkFlags } from '../../release/chunk-defaults.ts'
-import { loadPrivateKey } from '../key-files.ts'
+import { loadEitherKey, loadPrivateKey } from '../key-files.ts'
 import type { Output } from '../output.ts'
 
 export interface PublishFlags {
@@ -14,6 +14,7 @@ export interface PublishFlags {
   readonly tracker: string[]
   readonly mirror: string[]
   readonly scope: ReleaseScope
+  readonly admissionKey: string | undefined
   readonly pieceSize: number | undefined
   readonly chunking: ChunkFlags
   readonly expiresIn: number
@@ -33,6 +34,7 @@ export async function publishCommand(out: Output, buildDir: string, flags: Publi
     trackers: flags.tracker,
     mirrors: flags.mirror,
     scope: flags.scope,
+    ...(flags.admissionKey ? { admissionKey: await loadEitherKey(flags.admissionKey, '--admission-key') } : {}),
     pieceLength: flags.pieceSize,
     chunking: flags.chunking,
     expiresInMs: flags.expiresIn,

@@ -3,7 +3,7 @@ import { ShoalError } from '../../../shared/errors.ts'
 import { formatBytes } from '../../../shared/units.ts'
 import { loadSeeding, type PeerEncryption } from '../../engine/engine.ts'
 import { openStateDb } from '../../store/state-db.ts'
-import { loadPublicKey } from '../key-files.ts'
+import { loadPrivateKey, loadPublicKey } from '../key-files.ts'
 import { peakRssBytes } from '../peak-rss.ts'
 import type { Output } from '../output.ts'
 
@@ -20,6 +20,8 @@ export interface SeedFlags {
   /** LAN discovery on or off; undefined leaves it to the release's scope. */
   readonly lsd: boolean | undefined
   readonly peerEncryption: PeerEncryption
+  /** The swarm's admission private key: this machine issues its own peer pass. */
+  readonly admissionKey?: string | undefined
 }
 
 const REPORT_MS = 2000
@@ -31,7 +33,7 @@ export async function seedCommand(out: Output, dataDir: string, flags: SeedFlags
   if (token === '') throw new ShoalError('E_USAGE', `--tracker-token-file ${flags.trackerTokenFile} is missing or empty`)
   const db = openStateDb(dataDir)
   try {
-    const seeding = await startSeeding({ db, installDir: flags.dir, publicKey: await loadPublicKey(flags.pubkey), trackers: flags.tracker, trackerToken: token, port: flags.port, limitUp: flags.limitUp, maxPeers: flags.maxPeers, listenHost: flags.listen, lsd: flags.lsd, encryption: flags.peerEncryption }).catch((err: NodeJS.ErrnoException) => {
+    const seeding = await startSeeding({ db, installDir: flags.dir, publicKey: await loadPublicKey(flags.pubkey), trackers: flags.tracker, trackerToken: token, port: flags.port, limitUp: flags.limitUp, maxPeers: flags.maxPeers, listenHost: flags.listen, lsd: flags.lsd, encryption: flags.peerEncryption, admissionKey: flags.admissionKey ? await loadPrivateKey(flags.admissionKey, '--admission-key') : undefined }).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') throw new ShoalError('E_IO', `port ${flags.port} is in use`, 'choose another --port')
       throw err
     })
@@ -44,7 +46,7 @@ export async function seedCommand(out: Output, dataDir: string, flags: SeedFlags
     out.event('seeding', { product: seeding.product, version: seeding.version, infoHash: seeding.infoHash, port: seeding.port, pieces: seeding.pieces, pieceCount: seeding.pieceCount, lsd: seeding.lsd })
     out.info(`seeding ${seeding.product} ${seeding.version} (${seeding.pieces} of ${seeding.pieceCount} pieces) on port ${seeding.port}${seeding.lsd ? ', announced on the LAN' : ''}; stop with Ctrl-C`)
     const timer = setInterval(() => {
-      out.event('stats', { uploaded: seeding.uploaded(), uploadedByClass: seeding.uploadedByClass(), peers: seeding.peers(), peakRssBytes: peakRssBytes() })
+      out.event('stats', { uploaded: seeding.uploaded(), uploadedByClass: seeding.uploadedByClass(), peers: seeding.peers(), peerRefusals: seeding.refusals(), peakRssBytes: peakRssBytes() })
       if (!out.json) out.info(`  uploaded ${formatBytes(seeding.uploaded())} to ${seeding.peers()} peer(s)`)
     }, REPORT_MS)
     await stop
@@ -52,7 +54,7 @@ export async function seedCommand(out: Output, dataDir: string, flags: SeedFlags
     const uploaded = seeding.uploaded()
     await seeding.stop()
     // The peak covers the whole run, the reading threads included: memory bounds are checked on it.
-    out.event('stopped', { uploaded, uploadedByClass: seeding.uploadedByClass(), peakRssBytes: peakRssBytes() })
+    out.event('stopped', { uploaded, uploadedByClass: seeding.uploadedByClass(), peerRefusals: seeding.refusals(), peakRssBytes: peakRssBytes() })
   } finally {
     db.close()
   }

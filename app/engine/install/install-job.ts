@@ -30,6 +30,7 @@ import { createSourceLedger } from '../stats/source-ledger.ts'
 import type { PeerClass } from '../stats/peer-class.ts'
 import { localAddresses } from '../../net/local-addresses.ts'
 import type { PeerEncryption } from '../sources/peers/peer-settings.ts'
+import { addRefusals, type Refusals } from '../sources/peers/refusals.ts'
 import { installOps, rollbackOps } from './switch-journal.ts'
 import { installPaths, type InstallPaths } from './install-paths.ts'
 import { openJob, readInstalledRow, recoverInstall, switchIn, type InstalledRow, type JobTarget, type OpenedJob } from './install-records.ts'
@@ -79,6 +80,8 @@ export interface SwarmSettings {
   /** LAN discovery on or off; undefined leaves it to the release's scope. */
   readonly lsd?: boolean
   readonly encryption?: PeerEncryption
+  /** The swarm's admission private key, on the operator's machines: they issue their own peer pass. */
+  readonly admissionKey?: KeyObject | undefined
 }
 
 export interface GetOptions extends JobOptions {
@@ -112,6 +115,19 @@ export interface JobResult {
   readonly cdnPieces: Record<CdnReason, number>
   /** Bytes this job uploaded to other peers while it ran, by class. */
   readonly uploaded: Record<PeerClass, number>
+  /** Peers refused admission to the swarm, or that refused this client, by reason. */
+  readonly peerRefusals: Refusals
+  /** Why this client could not join the swarm (no peer pass); the CDN then brought everything. */
+  readonly peerAuthError: string | undefined
+}
+
+/** What the swarm phase adds to a job's result. */
+interface SwarmTally {
+  readonly banned: string[]
+  readonly cdnPieces: Record<CdnReason, number>
+  readonly uploaded: Record<PeerClass, number>
+  readonly peerRefusals: Refusals
+  peerAuthError: string | undefined
 }
 
 /**
@@ -196,7 +212,7 @@ async function prepareGet(o: GetOptions, paths: InstallPaths): Promise<PreparedJ
     throw new ShoalError('E_ROLLBACK', `${paths.install} has ${installed.version}; the channel offers ${manifest.version}, a downgrade`, 'pass --allow-downgrade to install it anyway')
   }
   if (row && createHash('sha256').update(row.manifest).digest('hex') === pointer.manifest.sha256) {
-    return { upToDate: { product: manifest.product, version: manifest.version, fromVersion: row.version, upToDate: true, resumed: false, bytes: emptySourceBytes(), written: emptySourceBytes(), totalBytes: manifest.totals.bytes, seconds: 0, bannedPeers: [], cdnPieces: noCdnPieces(), uploaded: { lan: 0, wan: 0 } } }
+    return { upToDate: { product: manifest.product, version: manifest.version, fromVersion: row.version, upToDate: true, resumed: false, bytes: emptySourceBytes(), written: emptySourceBytes(), totalBytes: manifest.totals.bytes, seconds: 0, bannedPeers: [], cdnPieces: noCdnPieces(), uploaded: { lan: 0, wan: 0 }, peerRefusals: {}, peerAuthError: undefined } }
   }
   const target = { manifest, productRoot: release.productRoot, mirrors: pointer.mirrors.map((m) => new URL(m)) }
   return { target, opened: await openJob(o.db, paths, target, release.manifestFile, keyId(o.publicKey), o.now()), installed }
@@ -246,10 +262,8 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: Prep
   })
   const workers = new WorkerPool<PlacementTask, PlacementResult>(new URL('./placement-worker.ts', import.meta.url), Math.max(1, availableParallelism()), { compileCache: userCompileCache() })
   const persist = o.db.prepare('UPDATE jobs SET done = ? WHERE id = ?')
-  const banned: string[] = []
-  const cdnPieces = noCdnPieces()
-  const uploaded = { lan: 0, wan: 0 }
-  const peers = swarmFetch(o, manifest, bytes, banned, cdnPieces, uploaded, (now) => {
+  const tally: SwarmTally = { banned: [], cdnPieces: noCdnPieces(), uploaded: { lan: 0, wan: 0 }, peerRefusals: {}, peerAuthError: undefined }
+  const peers = swarmFetch(o, manifest, bytes, tally, (now) => {
     Object.assign(connected, now)
     report()
   })
@@ -294,7 +308,7 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: Prep
     .run(paths.install, manifest.product, row?.version ?? null, manifest.version, o.now().toISOString(), seconds, JSON.stringify(bytes))
   const w = written.snapshot()
   const usefulWritten = { cdn: w.cdn, lan: w.lan, wan: w.wan, local: w.local }
-  return { product: manifest.product, version: manifest.version, fromVersion: row?.version, upToDate: false, resumed, bytes, written: usefulWritten, totalBytes: plan.totalBytes, seconds, bannedPeers: banned, cdnPieces, uploaded }
+  return { product: manifest.product, version: manifest.version, fromVersion: row?.version, upToDate: false, resumed, bytes, written: usefulWritten, totalBytes: plan.totalBytes, seconds, bannedPeers: tally.banned, cdnPieces: tally.cdnPieces, uploaded: tally.uploaded, peerRefusals: tally.peerRefusals, peerAuthError: tally.peerAuthError }
 }
 
 /** The swarm phase of a job, when it has peers or trackers to ask: peers first, the CDN scheduled beside them. */
@@ -302,9 +316,7 @@ function swarmFetch(
   o: JobOptions,
   manifest: Manifest,
   bytes: SourceBytes,
-  banned: string[],
-  cdnPieces: Record<CdnReason, number>,
-  uploaded: Record<PeerClass, number>,
+  tally: SwarmTally,
   onPeers: (peers: Record<PeerClass, number>) => void,
 ): PeerFetch | undefined {
   const s = o.swarm
@@ -330,16 +342,20 @@ function swarmFetch(
       listenHost: s.listenHost,
       lsd,
       encryption: s.encryption,
+      publisherKey: o.publicKey,
+      admissionKey: s.admissionKey,
       localAddresses: localAddresses(),
       onPeers,
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.limits ? { limits: o.limits } : {}),
     })
     bytes.wasted += got.wasted
-    banned.push(...got.banned)
-    for (const [reason, n] of Object.entries(got.cdnPieces)) cdnPieces[reason as CdnReason] += n
-    uploaded.lan += got.uploaded.lan
-    uploaded.wan += got.uploaded.wan
+    tally.banned.push(...got.banned)
+    for (const [reason, n] of Object.entries(got.cdnPieces)) tally.cdnPieces[reason as CdnReason] += n
+    tally.uploaded.lan += got.uploaded.lan
+    tally.uploaded.wan += got.uploaded.wan
+    addRefusals(tally.peerRefusals, got.peerRefusals)
+    tally.peerAuthError ??= got.peerAuthError
   }
 }
 

@@ -19,6 +19,11 @@ import { guardWires, type WireGuard } from '../sources/peers/wire-guard.ts'
 import { batchWireWrites, boundWireUploads, knownPeers, lightenWireReads, markPieceComplete, pieceFromPeers, routePieces } from '../sources/peers/webtorrent-adapter.ts'
 import type { CdnWork, PieceSlice, SwarmHooks } from '../install/stager.ts'
 import type { LiveLimits } from '../../policy/live-limits.ts'
+import type { KeyObject } from 'node:crypto'
+import { isShoalError } from '../../../shared/errors.ts'
+import { joinAdmission, secureSwarm, type AdmissionSettings, type SwarmAdmission } from '../sources/peers/swarm-admission.ts'
+import type { TlsPeering } from '../sources/peers/tls-peers.ts'
+import type { Refusals } from '../sources/peers/refusals.ts'
 
 export interface CdnSchedule {
   /** Bytes per second the job should hold; 0: the CDN only covers what peers cannot. */
@@ -31,8 +36,10 @@ export interface CdnSchedule {
   readonly horizonMs: number
 }
 
-export interface SwarmFetchOptions extends SwarmClientOptions {
+export interface SwarmFetchOptions extends SwarmClientOptions, AdmissionSettings {
   readonly manifest: Manifest
+  /** The key that signed the manifest: the swarm's admission authority unless the release names another. */
+  readonly publisherKey: KeyObject
   /** Chunks still to fetch. */
   readonly pending: ReadonlySet<number>
   /** Where each pending chunk goes: staged files being assembled, never hard links into the install. */
@@ -74,6 +81,10 @@ export interface SwarmResult {
   readonly cdnPieces: Record<CdnReason, number>
   /** Bytes uploaded to other peers while the job ran, by class. */
   readonly uploaded: Record<PeerClass, number>
+  /** Peers refused admission to the swarm (or that refused us), by reason. */
+  readonly peerRefusals: Refusals
+  /** Why this client could not join the swarm (no pass): the CDN then brought everything. */
+  readonly peerAuthError?: string
 }
 
 const FAILED_PIECE = /^Piece (\d+) failed verification/
@@ -108,7 +119,17 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
   const cdnPieces = noCdnPieces()
   const bans = createPeerBans()
   const accounting = createPeerAccounting(geometry, m.chunks.size, o.pending, o.isDone)
-  if (neededPieces.length === 0) return { wasted: 0, banned: [], cdnPieces, uploaded: { lan: 0, wan: 0 } }
+  const nothing = { wasted: 0, banned: [], cdnPieces, uploaded: { lan: 0, wan: 0 }, peerRefusals: {} }
+  if (neededPieces.length === 0) return nothing
+  const announce = [...new Set([...m.pack.announce, ...o.trackers])]
+  let admission: SwarmAdmission | undefined
+  try {
+    admission = await joinAdmission(m, o.publisherKey, announce, o.trackerToken, o)
+  } catch (err) {
+    // Without a pass no peer would admit us: the CDN brings it all, and the reason is reported.
+    if (isShoalError(err) && err.code === 'E_PEER_AUTH') return { ...nothing, peerAuthError: err.message }
+    throw err
+  }
 
   // Uploads while the job runs are read from the staged files.
   const layout: PieceStoreLayout = { geometry, pieceHashes: Buffer.from(m.pack.pieces, 'base64'), readFrom: o.stagedAt }
@@ -124,19 +145,20 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
   let timer: NodeJS.Timeout | undefined
   let onAbort: (() => void) | undefined
   let cdnRun: Promise<void> | undefined
+  let peering: TlsPeering | undefined
   const waiting: (() => void)[] = []
   /** Lets the CDN's waiting loops decide again: something changed. */
   const wake = () => {
     for (const resolve of waiting.splice(0)) resolve()
   }
   try {
-    const announce = [...new Set([...m.pack.announce, ...o.trackers])]
     const torrentFile = encodeTorrentFile(torrentInfoOf(m), announce, new Date(m.createdAt))
     // Pieces whose chunks are all placed already (a resumed job, an update) are complete from
     // the start: passed as the resume bitfield, so the torrent offers them without a re-hash.
     const placedPieces = geometry.completePieces((c) => !o.pending.has(c) && layout.readFrom(c) !== undefined)
     const bitfield = torrentBitfield(placedPieces, geometry.pieceCount)
     const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: new PieceReader(layout, o.workers) }, storeCacheSlots: 0, bitfield, deselect: true, announce: [...o.trackers] })
+    if (admission) peering = secureSwarm(client, torrent, admission, o.maxPeers, o.localAddresses)
     await new Promise<void>((resolve, reject) => {
       torrent.once('ready', () => resolve())
       torrent.once('error', reject)
@@ -283,7 +305,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     /** The CDN's next piece, as the scheduler decides it now; undefined: none now. */
     const decide = (): number[] | undefined => {
       const t = now()
-      const peersConnecting = Math.max(0, knownPeers(torrent) - torrent.wires.length)
+      const peersConnecting = Math.max(0, knownPeers(torrent) - torrent.wires.length) + (peering?.pending() ?? 0)
       const peersSilent = Math.max(0, torrent.wires.length - settled.size)
       if (discoveryPending({ now: t, startedAt, discoveryMs: o.discoveryMs, trackersPending, peersConnecting, peersSilent, lastPeerChange, settleMs: SETTLE_MS })) return undefined
       const stalled = t - lastPeerBlock > o.stallMs
@@ -381,8 +403,10 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     wake()
     await cdnRun?.catch(() => undefined)
     accounting.finish()
+    peering?.stop()
+    admission?.holder.stop()
     await new Promise<void>((resolve) => client.destroy(() => resolve()))
     o.onPeers?.({ lan: 0, wan: 0 })
   }
-  return { wasted: accounting.wasted(), banned: bans.banned(), cdnPieces, uploaded: guard?.uploaded ?? { lan: 0, wan: 0 } }
+  return { wasted: accounting.wasted(), banned: bans.banned(), cdnPieces, uploaded: guard?.uploaded ?? { lan: 0, wan: 0 }, peerRefusals: peering?.refusals() ?? {} }
 }

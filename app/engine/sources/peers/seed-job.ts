@@ -20,8 +20,10 @@ import { batchWireWrites, boundWireUploads, lightenWireReads } from './webtorren
 import { uploadQueuePerWire } from './peer-settings.ts'
 import type { PeerClass } from '../../stats/peer-class.ts'
 import { localAddresses } from '../../../net/local-addresses.ts'
+import { joinAdmission, secureSwarm, type AdmissionSettings } from './swarm-admission.ts'
+import type { Refusals } from './refusals.ts'
 
-export interface SeedOptions extends Omit<SwarmClientOptions, 'lsd'> {
+export interface SeedOptions extends Omit<SwarmClientOptions, 'lsd'>, AdmissionSettings {
   readonly db: StateDb
   readonly installDir: string
   readonly publicKey: KeyObject
@@ -49,6 +51,8 @@ export interface Seeding {
   /** Bytes uploaded by peer class. */
   uploadedByClass(): Record<PeerClass, number>
   peers(): number
+  /** Peers refused admission, by reason. */
+  refusals(): Refusals
   stop(): Promise<void>
 }
 
@@ -63,11 +67,18 @@ export async function startSeeding(o: SeedOptions): Promise<Seeding> {
   const announce = [...new Set([...manifest.pack.announce, ...o.trackers])]
   const torrentFile = encodeTorrentFile(torrentInfoOf(manifest), announce, new Date(manifest.createdAt))
   const lsd = usesLanDiscovery(manifest.scope, o.lsd)
+  // No pass, no seeding: a seeder that admits no one must say so rather than sit silent.
+  const admission = await joinAdmission(manifest, o.publicKey, announce, o.trackerToken, o)
   const client = createSwarmClient({ ...o, lsd })
   const unwatch = o.limits?.watchPeers((r) => client.throttleUpload(!r.uploadAllowed ? 0 : r.peerUp > 0 ? r.peerUp : -1))
   // One worker reads and checks pieces for upload, off the thread that runs the peers' wires.
   const readers = new WorkerPool<PlacementTask, PlacementResult>(new URL('../../install/placement-worker.ts', import.meta.url), 1, { compileCache: userCompileCache() })
   const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: new PieceReader(layout, readers) }, storeCacheSlots: 0, bitfield, announce })
+  const peering = admission && secureSwarm(client, torrent, admission, o.maxPeers, localAddresses())
+  const release = () => {
+    peering?.stop()
+    admission?.holder.stop()
+  }
   if (o.acceptPeer) torrent.on('wire', (wire: Wire) => !o.acceptPeer!(wire.remoteAddress ?? '') && wire.destroy())
   const guard = guardWires(torrent, {
     maxPeers: o.maxPeers,
@@ -86,6 +97,7 @@ export async function startSeeding(o: SeedOptions): Promise<Seeding> {
       client.once('error', reject)
     })
   } catch (err) {
+    release()
     await new Promise<void>((resolve) => client.destroy(() => resolve()))
     await readers.close()
     throw err
@@ -102,9 +114,11 @@ export async function startSeeding(o: SeedOptions): Promise<Seeding> {
     uploaded: () => torrent.uploaded,
     uploadedByClass: () => ({ ...guard.uploaded }),
     peers: () => torrent.wires.length,
+    refusals: () => peering?.refusals() ?? {},
     stop: () =>
       new Promise((resolve) => {
         unwatch?.()
+        release()
         client.destroy(() => void readers.close().then(resolve))
       }),
   }

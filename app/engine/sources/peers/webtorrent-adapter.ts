@@ -3,7 +3,8 @@
 // count the peers it is still dialling, or to bind its listener to one address. Each function
 // here names the field it touches; test/unit/engine/webtorrent-adapter.test.ts fails when a
 // webtorrent upgrade renames or reshapes one of them.
-import type { Server } from 'node:net'
+import type { Server, Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import type WebTorrent from 'webtorrent'
 import type { Torrent, Wire } from 'webtorrent'
 
@@ -50,6 +51,49 @@ export function bindListener(client: WebTorrent, host: string, port: number): vo
   if (!server) throw new Error('webtorrent has no TCP listener to bind')
   server.close()
   server.listen(port, host)
+}
+
+interface ConnPoolInternals {
+  tcpServer: Server
+  /** ConnPool's 'connection' listener: reads the BitTorrent (or MSE) handshake in plaintext. */
+  _onTCPConnectionBound: (conn: Socket) => void
+}
+
+/**
+ * Incoming TCP connections go to `onConnection` instead of webtorrent's plaintext handshake
+ * reader, on the same port (the one announced): a transport that wraps them first (TLS).
+ */
+export function takeIncoming(client: WebTorrent, onConnection: (conn: Socket) => void): void {
+  const pool = (client as unknown as { _connPool?: ConnPoolInternals })._connPool
+  if (!pool) throw new Error('webtorrent has no TCP listener to take over')
+  pool.tcpServer.removeListener('connection', pool._onTCPConnectionBound)
+  pool.tcpServer.on('connection', onConnection)
+}
+
+type AddPeer = (peer: string | Duplex, source?: string) => boolean
+
+/**
+ * Addresses found by trackers, LAN discovery or given by the user go to `dial` rather than to
+ * webtorrent's TCP dialler; connected streams still go to webtorrent (addConnectedPeer).
+ */
+export function interceptDials(torrent: Torrent, dial: (address: string) => void): void {
+  const t = torrent as unknown as { addPeer: AddPeer }
+  const add = t.addPeer.bind(torrent)
+  t.addPeer = (peer, source) => {
+    if (typeof peer !== 'string') return add(peer, source)
+    dial(peer)
+    return true
+  }
+}
+
+/**
+ * Hands webtorrent a connected, authenticated stream. addPeer's stream path was made for
+ * WebRTC: it wants a unique `id` and `connected`, sends no MSE, and reads the address from
+ * `remoteAddress`/`remotePort`, which a TLS socket has.
+ */
+export function addConnectedPeer(torrent: Torrent, conn: Duplex & { remoteAddress?: string | undefined }, id: string): boolean {
+  Object.assign(conn, { id, connected: true })
+  return (torrent as unknown as { addPeer: AddPeer }).addPeer(conn)
 }
 
 /** Where whole pieces from peers go instead of webtorrent's own SHA-1 check and store. */
