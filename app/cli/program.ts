@@ -159,8 +159,13 @@ export function buildProgram(): Command {
     .description('run a BitTorrent tracker for Shoal releases: HTTP only, optional token, nearest peers first')
     .option('--port <n>', 'TCP port (0 picks a free one)', (v) => Number(v), 8000)
     .option('--host <address>', 'address to listen on', '127.0.0.1')
-    .option('--token-file <file>', 'announces and scrapes must carry ?token=<contents of this file>')
-    .action(async (o: { port: number; host: string; tokenFile?: string }) => (await import('./commands/tracker.ts')).trackerCommand(output(), { port: o.port, host: o.host, tokenFile: o.tokenFile }))
+    .option('--token-file <file>', 'announces and scrapes must carry ?token=<contents of this file>; it is also the credential peers enroll with')
+    .option('--admission-key <file>', 'admission private key (the one releases name, or the publisher key): issue peer passes at /admission/pass')
+    .option('--revoked <file>', 'revoked pass serials or peer keys, one per line, served signed at /admission/revoked (re-read when it changes)')
+    .option('--pass-lifetime <duration>', 'how long a peer pass lasts', durationArg, parseDuration('4h'))
+    .action(async (o: { port: number; host: string; tokenFile?: string; admissionKey?: string; revoked?: string; passLifetime: number }) =>
+      (await import('./commands/tracker.ts')).trackerCommand(output(), { port: o.port, host: o.host, tokenFile: o.tokenFile, admissionKey: o.admissionKey, revoked: o.revoked, passSeconds: Math.round(o.passLifetime / 1000) }),
+    )
 
   lsdOptions(
     program

@@ -6,6 +6,7 @@ import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http'
 import { Server, type AnnounceParams, type Swarm, type SwarmPeer } from 'bittorrent-tracker'
 import { rankPeers } from './peer-ranking.ts'
+import { admissionService, type AdmissionServiceOptions } from './admission-service.ts'
 import { offloadReportSchema, TrackerMetrics, type OffloadReport } from './tracker-metrics.ts'
 
 /** Peers nearest the requester first; bittorrent-tracker's own swarm picks at random. */
@@ -40,6 +41,8 @@ export interface TrackerOptions {
   readonly host: string
   /** When set, announces and scrapes must carry `token=<this>`. */
   readonly token: string | undefined
+  /** Issues peer passes and serves revocations (admission-service.ts); the token is its enrollment credential. */
+  readonly admission?: Omit<AdmissionServiceOptions, 'enrolled' | 'now'>
 }
 
 export interface RunningTracker {
@@ -101,14 +104,17 @@ export async function startTracker(o: TrackerOptions): Promise<RunningTracker> {
   tracker.on('complete', () => metrics.announced(Date.now()))
   tracker.on('stop', () => metrics.announced(Date.now()))
   tracker.on('pause', () => metrics.announced(Date.now()))
+  // With no token, enrollment is open: anyone who reaches the service gets a pass (README, "Peer admission").
+  const admission = o.admission && admissionService({ ...o.admission, enrolled: (req, url) => tokenMatches(o.token, bearerOrQuery(req, url)), now: () => Date.now() })
   const front: HttpServer = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://tracker')
     if (url.pathname === '/announce') return tracker.onHttpRequest(req, res)
+    if (admission?.handle(req, res, url)) return
     if (url.pathname === '/metrics') {
       // Swarm sizes are for the operator only, like scrape: the token or nothing.
       if (o.token === undefined || !tokenMatches(o.token, bearerOrQuery(req, url))) return refuse(res, 403, 'metrics need the tracker token')
       const swarms = Object.entries(tracker.torrents).map(([infoHash, swarm]) => ({ infoHash, seeders: swarm.complete, leechers: swarm.incomplete }))
-      return res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render(swarms, Date.now()))
+      return res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render(swarms, Date.now()) + (admission?.metrics() ?? ''))
     }
     if (url.pathname === '/report' && req.method === 'POST') {
       if (!tokenMatches(o.token, url.searchParams.get('token') ?? undefined)) return refuse(res, 403, 'reports need the tracker token')

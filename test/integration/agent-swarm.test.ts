@@ -52,7 +52,8 @@ describe('agent jobs in a swarm', () => {
     const tracker = await startTracker({ port: 0, host: '127.0.0.1', token: TOKEN })
     cleanups.push(() => tracker.close())
     const announce = `${tracker.announceUrl}?token=${TOKEN}`
-    expect((await f.publish(build, '1.0.0', ['--tracker', tracker.announceUrl])).code).toBe(0)
+    // Public: the half seeder is stock webtorrent, a standard BitTorrent client (private and lan swarms admit only Shoal peers with a pass).
+    expect((await f.publish(build, '1.0.0', ['--tracker', tracker.announceUrl, '--scope', 'public'])).code).toBe(0)
     const nginx = await startNginx(f.cdn, join(dir, 'nginx'))
     cleanups.push(() => nginx.stop())
     const pub = join(f.keyDir, 'publisher.pub')

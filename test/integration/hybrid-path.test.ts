@@ -1,9 +1,10 @@
 // The hybrid data path end to end, with real processes: the CDN and a peer completing the same
 // piece, a kill -9 in the middle of a swarm download, and a seeder's memory under 50 peers.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
+import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
-import { connect, type Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -13,6 +14,9 @@ import { startFaultServer } from '../support/fault-server.ts'
 import { seededRelease, type Bytes, type Written } from '../support/installed-release.ts'
 import { startNginx } from '../support/nginx.ts'
 import { makeFixture } from '../support/release-fixture.ts'
+import { attemptAdmission } from '../support/admission-client.ts'
+import { testAdmissionKey } from '../support/admission-key.ts'
+import { issuePass } from '../../app/release/admission.ts'
 import { runCli } from '../support/run-cli.ts'
 import { useTempDirs } from '../support/temp-dir.ts'
 import { treeHash } from '../support/tree-hash.ts'
@@ -311,8 +315,12 @@ async function loadSeeder(o: { port: number; m: Manifest; peers: number; quota: 
       for (let begin = 0; begin < size; begin += REQUEST_BYTES) yield [piece, begin, Math.min(REQUEST_BYTES, size - begin)] as const
     }
   }
-  const peer = (i: number) => {
-    const socket = connect(o.port, '127.0.0.1')
+  const peer = async (i: number) => {
+    // Each load peer is admitted as any Shoal peer is: TLS, and a pass of its own.
+    const key = generateKeyPairSync('ed25519').privateKey
+    const pass = issuePass(createPrivateKey(readFileSync(testAdmissionKey().key)), { swarm: o.m.pack.infoHash, holder: key, seconds: 3600, nowMs: Date.now() })
+    const { socket, admitted } = await attemptAdmission({ port: o.port, swarm: o.m.pack.infoHash, pass, proofKey: key })
+    if (!admitted) throw new Error('the seeder refused a load peer with a valid pass')
     sockets.push(socket)
     const blocks = blocksFrom(Math.floor((i * pieceCount) / o.peers))
     let inflight = 0
@@ -331,10 +339,8 @@ async function loadSeeder(o: { port: number; m: Manifest; peers: number; quota: 
         inflight += len
       }
     }
-    socket.on('connect', () => {
-      // pstrlen, pstr, 8 reserved bytes (no extensions), info hash, peer id.
-      socket.write(Buffer.concat([Buffer.from([19]), Buffer.from('BitTorrent protocol'), Buffer.alloc(8), infoHash, Buffer.from(PEER_ID_PREFIX), randomBytes(12)]))
-    })
+    // pstrlen, pstr, 8 reserved bytes (no extensions), info hash, peer id.
+    socket.write(Buffer.concat([Buffer.from([19]), Buffer.from('BitTorrent protocol'), Buffer.alloc(8), infoHash, Buffer.from(PEER_ID_PREFIX), randomBytes(12)]))
     socket.on('data', (d: Buffer) => {
       buf = buf.length > 0 ? Buffer.concat([buf, d]) : d
       if (!shaken) {
@@ -373,7 +379,7 @@ async function loadSeeder(o: { port: number; m: Manifest; peers: number; quota: 
     socket.on('error', gone)
     socket.on('close', gone)
   }
-  for (let i = 0; i < o.peers; i++) peer(i)
+  await Promise.all(Array.from({ length: o.peers }, (_, i) => peer(i)))
   let timer: NodeJS.Timeout | undefined
   await Promise.race([allReached, new Promise<void>((r) => (timer = setTimeout(r, o.deadlineMs)))])
   clearTimeout(timer)

@@ -5,6 +5,7 @@ import { writeSampleBuild } from '../../app/demo/sample-build.ts'
 import { decodeManifest, decodePointer, encodeManifest, encodePointer } from '../../app/release/manifest-codec.ts'
 import type { ChannelPointer, Manifest } from '../../shared/release-schema.ts'
 import { runCli } from './run-cli.ts'
+import { testAdmissionKey } from './admission-key.ts'
 
 export interface Fixture {
   readonly dir: string
@@ -23,7 +24,8 @@ export interface Fixture {
 /**
  * Releases are published `--scope private` (a later `--scope` in `extra` wins): a lan release
  * would start LAN discovery, which multicasts out of every interface and belongs only in the
- * namespace tests. vitest.config.ts sets SHOAL_NO_LSD as a second guard.
+ * namespace tests. vitest.config.ts sets SHOAL_NO_LSD as a second guard. They name the test
+ * process's admission key (admission-key.ts), which every client the tests start holds.
  */
 export async function makeFixture(dir: string, buildBytes = 3 * 1024 * 1024): Promise<Fixture & { build: string }> {
   const keyDir = join(dir, 'keys')
@@ -43,7 +45,7 @@ export async function makeFixture(dir: string, buildBytes = 3 * 1024 * 1024): Pr
     build,
     pointerPath,
     publish: (buildDir, version, extra = []) =>
-      runCli(['publish', buildDir, '--product', 'game', '--version', version, '--channel', 'stable', '--key', join(keyDir, 'publisher.key'), '--out', cdn, '--piece-size', '256KiB', '--scope', 'private', '--json', ...extra]),
+      runCli(['publish', buildDir, '--product', 'game', '--version', version, '--channel', 'stable', '--key', join(keyDir, 'publisher.key'), '--out', cdn, '--piece-size', '256KiB', '--scope', 'private', '--admission-key', testAdmissionKey().pub, '--json', ...extra]),
     readPointer: async () => decodePointer(await readFile(pointerPath), pub),
     readManifest: async (version) => decodeManifest(await readFile(join(cdn, 'game', version, 'manifest.json')), pub),
     forge: (edit, editPointer) => forgeInto(fixture, edit, editPointer),

@@ -45,12 +45,13 @@ const EXPORTER_LABEL = 'EXPORTER-shoal-admission-v1'
 /** Waits before dialling an address again after a failed or dropped session, as webtorrent's TCP dialler. */
 const REDIAL_MS = [1_000, 5_000, 15_000]
 
-interface AdmissionFrame {
+export interface AdmissionFrame {
   readonly pass?: string
   readonly proof?: string
 }
 
-function encodeFrame(f: AdmissionFrame): Buffer {
+/** The admission frame a peer sends first inside TLS (exported for test peers). */
+export function encodeFrame(f: AdmissionFrame): Buffer {
   const body = Buffer.from(JSON.stringify(f))
   const len = Buffer.alloc(2)
   len.writeUInt16BE(body.length)
@@ -62,7 +63,7 @@ function encodeFrame(f: AdmissionFrame): Buffer {
  * the wire. Undefined when the first bytes are not a frame (a plain BitTorrent or MSE client),
  * or nothing arrives in time.
  */
-function readFrame(socket: TLSSocket): Promise<AdmissionFrame | undefined> {
+export function readFrame(socket: TLSSocket): Promise<AdmissionFrame | undefined> {
   return new Promise((resolve) => {
     let buf = Buffer.alloc(0)
     const done = (frame: AdmissionFrame | undefined, rest?: Buffer) => {
@@ -97,6 +98,11 @@ function readFrame(socket: TLSSocket): Promise<AdmissionFrame | undefined> {
   })
 }
 
+/** What both ends of a session sign to prove their pass is theirs; the swarm as context, so a proof for one swarm's session proves nothing in another's. */
+export function sessionKeyingMaterial(socket: TLSSocket, swarm: string): Buffer {
+  return socket.exportKeyingMaterial(32, EXPORTER_LABEL, Buffer.from(swarm))
+}
+
 export function startTlsPeering(client: WebTorrent, torrent: Torrent, o: TlsPeeringOptions): TlsPeering {
   const refusals: Refusals = {}
   const refuse = (reason: RefusalReason | 'refused-by-peer') => (refusals[reason] = (refusals[reason] ?? 0) + 1)
@@ -109,8 +115,7 @@ export function startTlsPeering(client: WebTorrent, torrent: Torrent, o: TlsPeer
   let stopped = false
   let ids = 0
 
-  // The swarm as the exporter's context: a proof made for one swarm's session proves nothing in another's.
-  const exported = (socket: TLSSocket) => socket.exportKeyingMaterial(32, EXPORTER_LABEL, Buffer.from(o.swarm))
+  const exported = (socket: TLSSocket) => sessionKeyingMaterial(socket, o.swarm)
   const ours = (role: 'dialer' | 'listener', socket: TLSSocket): Buffer => encodeFrame({ pass: o.holder.pass(), proof: proveHolder(o.holder.key, role, exported(socket)) })
   const check = (frame: AdmissionFrame | undefined, role: 'dialer' | 'listener', socket: TLSSocket) =>
     admitPeer(frame?.pass, frame?.proof, { swarm: o.swarm, authority: o.authority, revoked: o.holder.revoked(), role, keyingMaterial: exported(socket), nowMs: Date.now() })
