@@ -2,8 +2,8 @@
 // serve them as a CDN, and have several clients install v1 and update to v2 from it.
 // The swarm issue adds peers (a tracker and a seed) to the same run.
 import { spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { mkdtemp, stat, writeFile } from 'node:fs/promises'
+import { createPrivateKey, randomBytes } from 'node:crypto'
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Command, InvalidArgumentError } from 'commander'
@@ -37,12 +37,16 @@ async function main(): Promise<void> {
   const started = performance.now()
   console.log(`Shoal demo in ${dir}\n`)
 
-  console.log('1. publisher key, and a tracker on 127.0.0.1 (announces need its token)')
+  console.log('1. publisher key, admission key, and a tracker on 127.0.0.1 (announces and peer passes need its token)')
   await shoal(['keygen', '--out', keys], false)
+  await shoal(['keygen', '--out', keys, '--name', 'admission'], false)
   const trackerTokenFile = join(dir, 'tracker.token')
   const trackerToken = randomBytes(16).toString('hex')
   await writeFile(trackerTokenFile, trackerToken + '\n', { mode: 0o600 })
-  const tracker = await startTracker({ port: 0, host: '127.0.0.1', token: trackerToken })
+  // The tracker is the control service: it holds the admission key the releases name and issues
+  // peer passes to clients with the token; peers then talk TLS 1.3 and admit only pass holders.
+  const admissionKey = createPrivateKey(await readFile(join(keys, 'admission.key')))
+  const tracker = await startTracker({ port: 0, host: '127.0.0.1', token: trackerToken, admission: { admissionKey, passSeconds: 4 * 3600, revokedFile: undefined } })
   console.log(`   tracker: ${tracker.announceUrl}`)
 
   console.log(`\n2. sample build v1 (${formatBytes(opts.size)}) and v2 (a point release: scattered small edits, one insertion, a rewritten script, a file added and one removed)`)
@@ -54,7 +58,7 @@ async function main(): Promise<void> {
     console.log(`\n3. publish ${version} on channel ${channel}`)
     const t = performance.now()
     // Private: the clients all run on this machine, and a lan release would multicast its infohash out of every interface.
-    await shoal(['publish', join(dir, `build-${version}`), '--product', 'demo-game', '--version', version, '--channel', channel, '--key', join(keys, 'publisher.key'), '--out', cdn, '--scope', 'private', '--tracker', tracker.announceUrl], false)
+    await shoal(['publish', join(dir, `build-${version}`), '--product', 'demo-game', '--version', version, '--channel', channel, '--key', join(keys, 'publisher.key'), '--out', cdn, '--scope', 'private', '--admission-key', join(keys, 'admission.pub'), '--tracker', tracker.announceUrl], false)
     published.push({ version, channel, seconds: (performance.now() - t) / 1000 })
   }
 

@@ -10,6 +10,7 @@ import { launcherEnv, SHOAL_LAUNCHER } from '../../app/cli/launcher.ts'
 import { seededBytes } from '../../app/demo/sample-build.ts'
 import { publish } from '../../app/release/publish.ts'
 import { generateKeyPair } from '../../app/release/signing.ts'
+import type { ReleaseScope } from '../../shared/release-schema.ts'
 import { startNginx, type Nginx } from '../support/nginx.ts'
 import { cpuOf, run, timeIt, type Cpu } from './measure.ts'
 
@@ -27,19 +28,24 @@ export interface CdnBenchOptions {
 
 interface Publisher {
   readonly pubPath: string
-  publish(build: string, cdn: string, version: string, channel: string): Promise<void>
+  /** The private key: benches' trackers issue peer passes with it (the publisher is the admission authority). */
+  readonly keyPath: string
+  publish(build: string, cdn: string, version: string, channel: string, o?: { trackers?: readonly string[]; scope?: ReleaseScope; product?: string }): Promise<void>
 }
 
-/** A publisher with a fresh key; releases carry `trackers` as their announce URLs. */
-export async function publisher(work: string, trackers: readonly string[] = []): Promise<Publisher> {
+/** A publisher with a fresh key; releases are `private` and carry `o.trackers` as their announce URLs. */
+export async function publisher(work: string): Promise<Publisher> {
   const pair = generateKeyPair()
   const pubPath = join(work, 'publisher.pub')
+  const keyPath = join(work, 'publisher.key')
   await writeFile(pubPath, pair.publicPem)
+  await writeFile(keyPath, pair.privatePem, { mode: 0o600 })
   const privateKey = createPrivateKey(pair.privatePem)
   return {
     pubPath,
-    publish: async (buildDir, cdnRoot, version, channel) => {
-      await publish({ buildDir, product: 'bench', version, channel, privateKey, cdnRoot, trackers: [...trackers], mirrors: [], pieceLength: undefined, chunking: {}, expiresInMs: 86_400_000, allowDowngrade: false, now: () => new Date() })
+    keyPath,
+    publish: async (buildDir, cdnRoot, version, channel, o = {}) => {
+      await publish({ buildDir, product: o.product ?? 'bench', version, channel, privateKey, cdnRoot, trackers: [...(o.trackers ?? [])], mirrors: [], scope: o.scope ?? 'private', pieceLength: undefined, chunking: {}, expiresInMs: 86_400_000, allowDowngrade: false, now: () => new Date() })
     },
   }
 }

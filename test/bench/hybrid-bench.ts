@@ -3,9 +3,12 @@
 // a reference in the same run:
 // (1) no peer anywhere: `shoal get` against `aria2c -x8` on the same nginx;
 // (2) one seeder -> one leecher, the CDN refusing the pack: Shoal against libtorrent;
-// (3) one seeder + N leechers starting together, the CDN refusing the pack: aggregate MB/s.
+// (3) one seeder + N leechers starting together, the CDN refusing the pack: aggregate MB/s;
+// (4) the peer transport: seeder -> leecher over TLS 1.3 with admission (private and lan
+//     releases) against the same bytes published public, over plain BitTorrent and over MSE.
 // Bytes written to disk per byte installed (`writtenToDisk`) come with every Shoal install.
-import { copyFile, mkdir, rm } from 'node:fs/promises'
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto'
+import { copyFile, mkdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { formatBytes } from '../../shared/units.ts'
 import { launcherEnv, SHOAL_LAUNCHER } from '../../app/cli/launcher.ts'
@@ -16,13 +19,15 @@ import { startLibtorrent } from './libtorrent-peer.ts'
 import { randomBuild, run } from './measure.ts'
 import { jsonProcess, type JsonEvent } from './json-process.ts'
 import { freePort } from '../support/free-port.ts'
+import { attemptAdmission } from '../support/admission-client.ts'
+import { issuePass } from '../../app/release/admission.ts'
 
 export interface HybridBenchOptions {
   readonly work: string
   readonly size: number
   readonly repeat: number
   readonly leechers: number
-  /** Which cases to run: any of "1", "2", "3". */
+  /** Which cases to run: any of "1", "2", "3", "4". */
   readonly cases: readonly string[]
 }
 
@@ -35,34 +40,48 @@ interface Setup {
   /** Serves the channel, manifest and torrent, but not the pack: peers must deliver every byte. */
   readonly noPack: Nginx
   readonly pub: string
+  /** The publisher's private key, also the releases' admission key. */
+  readonly key: string
   readonly tracker: string
   readonly seedInstall: string
   readonly seedData: string
   readonly torrent: string
   readonly rawDir: string
+  /** The same bytes published `public` (case 4), installed for its seeder. */
+  readonly publicCopy: { readonly noPack: Nginx; readonly seedInstall: string; readonly seedData: string } | undefined
   stop(): Promise<void>
 }
 
 async function setup(o: HybridBenchOptions): Promise<Setup> {
   const build = join(o.work, 'build')
   await randomBuild(build, 'hybrid-bench', o.size)
-  const trackerProc = shoal(['tracker', '--port', '0', '--host', '127.0.0.1'], join(o.work, 'tracker-data'))
+  const p = await publisher(o.work)
+  // The tracker is also the control service: it issues peer passes (open enrollment, no token).
+  const trackerProc = shoal(['tracker', '--port', '0', '--host', '127.0.0.1', '--admission-key', p.keyPath], join(o.work, 'tracker-data'))
   const tracker = (await trackerProc.waitFor('listening'))['announce'] as string
-  const p = await publisher(o.work, [tracker])
   const cdn = join(o.work, 'cdn')
-  await p.publish(build, cdn, '1.0.0', 'stable')
+  await p.publish(build, cdn, '1.0.0', 'stable', { trackers: [tracker] })
+  const withPublic = o.cases.includes('4')
+  if (withPublic) await p.publish(build, cdn, '1.0.0', 'stable', { trackers: [tracker], scope: 'public', product: 'bench-public' })
   await rm(build, { recursive: true })
   const noPackRoot = join(o.work, 'cdn-no-pack')
-  for (const f of ['channels/stable.json', '1.0.0/manifest.json', '1.0.0/pack.torrent']) {
-    await mkdir(join(noPackRoot, 'bench', f, '..'), { recursive: true })
-    await copyFile(join(cdn, 'bench', f), join(noPackRoot, 'bench', f))
+  for (const product of withPublic ? ['bench', 'bench-public'] : ['bench']) {
+    for (const f of ['channels/stable.json', '1.0.0/manifest.json', '1.0.0/pack.torrent']) {
+      await mkdir(join(noPackRoot, product, f, '..'), { recursive: true })
+      await copyFile(join(cdn, product, f), join(noPackRoot, product, f))
+    }
   }
   const nginx = await startNginx(cdn, join(o.work, 'nginx'))
   const noPack = await startNginx(noPackRoot, join(o.work, 'nginx-no-pack'))
+  const install = async (product: string, dir: string, data: string) => {
+    const got = shoal(['get', `${nginx.url}/${product}/channels/stable.json`, '--pubkey', p.pubPath, '--dir', dir, '--no-lsd'], data)
+    if ((await got.exit).code !== 0) throw new Error(`the seeder install of ${product} failed`)
+  }
   const seedInstall = join(o.work, 'seed')
   const seedData = join(o.work, 'seed-data')
-  const got = shoal(['get', `${nginx.url}/bench/channels/stable.json`, '--pubkey', p.pubPath, '--dir', seedInstall, '--no-lsd'], seedData)
-  if ((await got.exit).code !== 0) throw new Error('the seeder install failed')
+  await install('bench', seedInstall, seedData)
+  const publicCopy = withPublic ? { noPack, seedInstall: join(o.work, 'seed-public'), seedData: join(o.work, 'seed-public-data') } : undefined
+  if (publicCopy) await install('bench-public', publicCopy.seedInstall, publicCopy.seedData)
   const manifest = await readPublishedManifest(cdn, 'bench', '1.0.0', p.pubPath)
   const rawDir = join(o.work, 'raw-seed')
   await mkdir(rawDir, { recursive: true })
@@ -71,11 +90,13 @@ async function setup(o: HybridBenchOptions): Promise<Setup> {
     nginx,
     noPack,
     pub: p.pubPath,
+    key: p.keyPath,
     tracker,
     seedInstall,
     seedData,
     torrent: join(cdn, 'bench', '1.0.0', 'pack.torrent'),
     rawDir,
+    publicCopy,
     stop: async () => {
       await trackerProc.stop()
       await Promise.all([nginx.stop(), noPack.stop()])
@@ -234,6 +255,65 @@ async function swarmOfLeechers(o: HybridBenchOptions, s: Setup, results: Record<
   results['swarmOfLeechers'] = { ...rows, aggregateRatio: ratio }
 }
 
+/** One Shoal seeder -> one Shoal leecher of `product` with the pack refused by the CDN; `args` go to both sides. */
+async function oneTransfer(s: Setup, work: string, product: string, seed: { install: string; data: string }, args: readonly string[]): Promise<LeechRun & { seederCpu: number }> {
+  for (const p of ['install', 'install-data']) await rm(join(work, p), { recursive: true, force: true })
+  await run('sync')
+  const seeder = shoal(['seed', '--dir', seed.install, '--pubkey', s.pub, '--no-lsd', '--listen', '127.0.0.1', ...args], seed.data)
+  const port = (await seeder.waitFor('seeding'))['port'] as number
+  const leech = shoal(['get', `${s.noPack.url}/${product}/channels/stable.json`, '--pubkey', s.pub, '--dir', join(work, 'install'), '--peer', `127.0.0.1:${port}`, '--no-lsd', ...args], join(work, 'install-data'))
+  const done = await leech.waitFor('done')
+  const { code, seconds } = await leech.exit
+  const seederCpu = await seeder.cpuSeconds()
+  await seeder.stop()
+  if (code !== 0) throw new Error(`shoal get exited with ${code}`)
+  if ((done['bytes'] as { cdn: number }).cdn > 0) throw new Error('the CDN served pack bytes: the transfer did not go peer to peer')
+  return { seconds, peakRss: done['peakRssBytes'] as number, cpu: cpuOfDone(done), seederCpu }
+}
+
+/** Times from TCP connect to admitted (both passes checked) against a running TLS seeder, `n` times in a row. */
+async function handshakeMs(s: Setup, n: number): Promise<number[]> {
+  const seeder = shoal(['seed', '--dir', s.seedInstall, '--pubkey', s.pub, '--no-lsd', '--listen', '127.0.0.1'], s.seedData)
+  const seeding = await seeder.waitFor('seeding')
+  const swarm = seeding['infoHash'] as string
+  const admissionKey = createPrivateKey(await readFile(s.key))
+  const times: number[] = []
+  for (let i = 0; i < n; i++) {
+    const holder = generateKeyPairSync('ed25519').privateKey
+    const pass = issuePass(admissionKey, { swarm, holder, seconds: 600, nowMs: Date.now() })
+    const t = performance.now()
+    const { socket, admitted } = await attemptAdmission({ port: seeding['port'] as number, swarm, pass, proofKey: holder })
+    times.push(performance.now() - t)
+    socket.destroy()
+    if (!admitted) throw new Error('the seeder refused a valid pass')
+  }
+  await seeder.stop()
+  return times
+}
+
+/** (4) The peer transport: TLS 1.3 with admission, against plain BitTorrent and MSE on a public copy of the same bytes. */
+async function transport(o: HybridBenchOptions, s: Setup, results: Record<string, unknown>): Promise<void> {
+  const work = join(o.work, 'transport')
+  await mkdir(work, { recursive: true })
+  const pub = s.publicCopy!
+  const sides = { tls: [] as (LeechRun & { seederCpu: number })[], plaintext: [] as (LeechRun & { seederCpu: number })[], mse: [] as (LeechRun & { seederCpu: number })[] }
+  for (let r = 0; r < o.repeat; r++) {
+    sides.tls.push(await oneTransfer(s, work, 'bench', { install: s.seedInstall, data: s.seedData }, []))
+    sides.plaintext.push(await oneTransfer(s, work, 'bench-public', { install: pub.seedInstall, data: pub.seedData }, ['--peer-encryption', 'off']))
+    sides.mse.push(await oneTransfer(s, work, 'bench-public', { install: pub.seedInstall, data: pub.seedData }, ['--peer-encryption', 'require']))
+  }
+  const handshake = await handshakeMs(s, 20)
+  await rm(work, { recursive: true, force: true })
+  const gib = o.size / 2 ** 30
+  const t = (k: keyof typeof sides) => median(sides[k].map((x) => x.seconds))
+  console.log(`(4) peer transport, 1 seeder -> 1 leecher, CDN refusing the pack (goal: TLS <= 1.10x plaintext)`)
+  for (const [name, runs] of Object.entries(sides) as [keyof typeof sides, (LeechRun & { seederCpu: number })[]][]) {
+    console.log(`  ${name.padEnd(10)} ${t(name).toFixed(2)} s  ${(o.size / 1e6 / t(name)).toFixed(0)} MB/s  ${(t(name) / t('plaintext')).toFixed(2)}x plaintext  leecher CPU ${(median(runs.map((x) => x.cpu)) / gib).toFixed(1)} s/GiB, seeder ${(median(runs.map((x) => x.seederCpu)) / gib).toFixed(1)} s/GiB (runs: ${runs.map((x) => x.seconds.toFixed(2)).join(', ')})`)
+  }
+  console.log(`  TLS / plaintext ${(t('tls') / t('plaintext')).toFixed(2)}x, TLS / MSE require ${(t('tls') / t('mse')).toFixed(2)}x`)
+  console.log(`  admission handshake (TCP + TLS 1.3 + passes both ways), ${handshake.length} sequential: median ${median(handshake).toFixed(1)} ms, max ${Math.max(...handshake).toFixed(1)} ms`)
+  results['transport'] = { ...sides, tlsOverPlaintext: t('tls') / t('plaintext'), tlsOverMse: t('tls') / t('mse'), handshakeMs: handshake }
+}
 
 export async function hybridBench(o: HybridBenchOptions, results: Record<string, unknown>): Promise<void> {
   const work = join(o.work, 'hybrid')
@@ -246,6 +326,7 @@ export async function hybridBench(o: HybridBenchOptions, results: Record<string,
     if (o.cases.includes('1')) await noPeer({ ...o, work }, s, rows)
     if (o.cases.includes('2')) await seederToLeecher({ ...o, work }, s, rows)
     if (o.cases.includes('3')) await swarmOfLeechers({ ...o, work }, s, rows)
+    if (o.cases.includes('4')) await transport({ ...o, work }, s, rows)
   } finally {
     await s.stop()
     await rm(work, { recursive: true, force: true })

@@ -13,6 +13,8 @@ export interface JsonProcess {
   readonly exit: Promise<{ readonly code: number | null; readonly seconds: number }>
   /** Peak RSS so far (VmHWM from /proc), while the process runs. */
   peakRss(): Promise<number>
+  /** CPU seconds so far, user and system, every thread (from /proc), while the process runs. */
+  cpuSeconds(): Promise<number>
   /** SIGTERM, then waits for the exit. */
   stop(): Promise<void>
 }
@@ -20,6 +22,16 @@ export interface JsonProcess {
 export async function peakRssOfPid(pid: number): Promise<number> {
   const kib = /^VmHWM:\s+(\d+) kB/m.exec(await readFile(`/proc/${pid}/status`, 'utf8').catch(() => ''))?.[1]
   return Number(kib ?? 0) * 1024
+}
+
+/** Clock ticks per second in /proc/PID/stat: USER_HZ, 100 on Linux. */
+const USER_HZ = 100
+
+export async function cpuSecondsOfPid(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / USER_HZ
 }
 
 export function jsonProcess(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): JsonProcess {
@@ -49,6 +61,7 @@ export function jsonProcess(command: string, args: readonly string[], env: NodeJ
   })
   return {
     pid: child.pid ?? -1,
+    cpuSeconds: () => cpuSecondsOfPid(child.pid ?? -1),
     waitFor: (event) => {
       const found = events.find((e) => e['event'] === event)
       if (found) return Promise.resolve(found)

@@ -58,7 +58,8 @@ async function setup(o: SwarmBenchOptions): Promise<Setup> {
   const seedData = join(o.work, 'seed-data')
   const got = shoal(['get', channel, '--pubkey', p.pubPath, '--dir', seedInstall], seedData)
   if ((await got.exit).code !== 0) throw new Error('the seeder install failed')
-  const trackerProc = shoal(['tracker', '--port', '0'], join(o.work, 'tracker-data'))
+  // The tracker is also the control service: it issues peer passes (open enrollment, no token).
+  const trackerProc = shoal(['tracker', '--port', '0', '--admission-key', p.keyPath], join(o.work, 'tracker-data'))
   const tracker = (await trackerProc.waitFor('listening'))['announce'] as string
   // Stock webtorrent seeds and web-seeds a plain file: the raw pack, rebuilt from the install.
   const manifest = await readPublishedManifest(cdn, 'bench', '1.0.0', p.pubPath)
@@ -171,21 +172,6 @@ export async function swarmBench(o: SwarmBenchOptions, results: Record<string, u
     line('shoal', c)
     console.log(`  achieved ${(achieved / 1e6).toFixed(1)} MB/s = ${(achieved / target).toFixed(2)}x the target`)
     rows['cappedPeersWithTarget'] = { ...c, targetMBps: target / 1e6, achievedMBps: achieved / 1e6, achievedOverTarget: achieved / target }
-    }
-
-    // (d) the cost of protocol encryption: one seeder, one leecher, each mode on both sides.
-    if (o.cases.includes('d')) {
-      console.log('(d) peer encryption (MSE/PE), 1 seeder -> 1 leecher, same mode on both sides')
-      const modes: Record<string, Row> = {}
-      for (const mode of ['off', 'prefer', 'require']) {
-        const seeder = shoal(['seed', '--dir', s.seedInstall, '--pubkey', s.pub, '--tracker', s.tracker, '--peer-encryption', mode], s.seedData)
-        await seeder.waitFor('seeding')
-        modes[mode] = await leechers(s, 1, 0, PACK, shoalLeecher(`d-${mode}`, ['--peer-encryption', mode]), o.size)
-        await seeder.stop()
-        const r = modes[mode]!
-        console.log(`  ${mode.padEnd(8)} ${r.jobSeconds[0]!.toFixed(2)} s  ${(o.size / 1e6 / r.jobSeconds[0]!).toFixed(0)} MB/s  (${(r.jobSeconds[0]! / modes['off']!.jobSeconds[0]!).toFixed(2)}x off's time), CDN ${formatBytes(r.cdnBytes)}`)
-      }
-      rows['peerEncryption'] = modes
     }
   } finally {
     await s.stop()

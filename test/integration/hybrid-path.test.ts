@@ -378,6 +378,7 @@ async function loadSeeder(o: { port: number; m: Manifest; peers: number; quota: 
     }
     socket.on('error', gone)
     socket.on('close', gone)
+    socket.resume()
   }
   await Promise.all(Array.from({ length: o.peers }, (_, i) => peer(i)))
   let timer: NodeJS.Timeout | undefined

@@ -1,6 +1,7 @@
 // Interop with a real BitTorrent client: aria2c (Debian) seeds Shoal's pack torrent to
 // `shoal get`, and downloads it from `shoal seed`. aria2c stays on 127.0.0.1 with DHT,
-// LPD and peer exchange off.
+// LPD and peer exchange off. The release is public: private and lan swarms admit only Shoal
+// peers with a pass, over TLS; public ones keep MSE so that standard clients can join.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { copyFile, mkdir, readFile } from 'node:fs/promises'
@@ -75,7 +76,7 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 describe('interop with aria2c', () => {
   it('shoal get downloads the release from aria2c seeding the raw pack; aria2c downloads the pack from shoal seed', async () => {
     const dir = await tempDir()
-    const { f, nginx, pub, channel, install, env } = await installedRelease(dir, 6 * 1024 * 1024)
+    const { f, nginx, pub, channel, install, env } = await installedRelease(dir, 6 * 1024 * 1024, ['--scope', 'public'])
     cleanups.push(() => nginx.stop())
     const m = decodeManifest(await readFile(join(f.cdn, 'game', '1.0.0', 'manifest.json')), f.pub)
     const torrentFile = join(f.cdn, 'game', '1.0.0', 'pack.torrent')

@@ -20,7 +20,7 @@ export interface AdmissionAttempt {
 export interface AdmissionOutcome {
   readonly socket: TLSSocket
   readonly admitted: boolean
-  /** Everything a refusing listener sent. Once admitted, the listener's BitTorrent bytes follow as 'data' (the socket is paused). */
+  /** Everything a refusing listener sent. Once admitted, the socket is paused: attach listeners, then resume() for the listener's BitTorrent bytes. */
   readonly rest: Buffer
 }
 

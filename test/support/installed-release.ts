@@ -14,10 +14,10 @@ export interface InstalledRelease {
   readonly env: NodeJS.ProcessEnv
 }
 
-/** A sample release published as 1.0.0, served by nginx, and installed with `shoal get` into `dir/install`. */
-export async function installedRelease(dir: string, bytes: number): Promise<InstalledRelease> {
+/** A sample release published as 1.0.0 (with `publishArgs`), served by nginx, and installed with `shoal get` into `dir/install`. */
+export async function installedRelease(dir: string, bytes: number, publishArgs: string[] = []): Promise<InstalledRelease> {
   const f = await makeFixture(dir, bytes)
-  const published = await f.publish(f.build, '1.0.0')
+  const published = await f.publish(f.build, '1.0.0', publishArgs)
   if (published.code !== 0) throw new Error(`publish failed: ${published.stderr}`)
   const nginx = await startNginx(f.cdn, join(dir, 'nginx'))
   const pub = join(f.keyDir, 'publisher.pub')
