@@ -59,6 +59,7 @@ const peerOptions = (cmd: Command) =>
     .option('--listen <address>', 'the address peers connect to (default: every interface)')
     .addOption(new Option('--peer-encryption <mode>', 'for public releases, BitTorrent protocol encryption (MSE/PE): off, prefer (offer it, accept plaintext) or require (RC4 only); private and lan releases always use TLS 1.3').choices(Object.keys(PEER_ENCRYPTION)).default('prefer'))
     .addOption(new Option('--admission-key <file>', "the swarm's admission private key, on the operator's own machines: issue this client's peer pass locally instead of enrolling with the control service").env('SHOAL_ADMISSION_KEY'))
+    .option('--revocation-check <duration>', "how often the swarm's revocation list is fetched again; sessions it revokes are closed", durationArg, parseDuration('5m'))
 
 export function buildProgram(): Command {
   const program = new Command('shoal')

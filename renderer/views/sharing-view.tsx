@@ -23,6 +23,10 @@ function Explanation() {
       </p>
       <ul>
         <li>Only pieces of products you installed are shared, and each piece is checked before it is sent. Nothing else on your computer is.</li>
+        <li>
+          Pieces go only to computers running Shoal that the publisher has let into the same release, over an encrypted connection. Other
+          programs, and computers without the publisher’s permission, get nothing.
+        </li>
         <li>Other computers see your IP address while they download from you.</li>
         <li>Sharing uses some of your upload bandwidth. You can limit it, or share only with your local network (home or office).</li>
         <li>You can change this at any time in Sharing.</li>

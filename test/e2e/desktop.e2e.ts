@@ -15,6 +15,7 @@ import { freePort } from '../support/free-port.ts'
 import { startCli, type LongRunningCli } from '../support/long-running-cli.ts'
 import { startNginx, type Nginx } from '../support/nginx.ts'
 import { makeFixture } from '../support/release-fixture.ts'
+import { testAdmissionKey } from '../support/admission-key.ts'
 import { runCli } from '../support/run-cli.ts'
 import { countChartPixelsScript } from './support/chart-pixels.ts'
 import { launchChromium } from './support/chromium.ts'
@@ -71,7 +72,9 @@ describe('desktop renderer against a real agent, nginx and a peer', () => {
     ui = await startStaticServer(join(root, 'renderer', 'dist'))
 
     const trackerPort = await freePort()
-    tracker = startCli(['tracker', '--port', String(trackerPort), '--host', '127.0.0.1'])
+    // The tracker is also the control service: the agent enrolls there for its peer pass (open
+    // enrollment: no token); the seeder holds the admission key (SHOAL_ADMISSION_KEY) and issues its own.
+    tracker = startCli(['tracker', '--port', String(trackerPort), '--host', '127.0.0.1', '--admission-key', testAdmissionKey().key])
     await tracker.waitFor('listening')
     const f = await makeFixture(dir, SIZE)
     const published = await f.publish(f.build, '1.0.0', ['--tracker', `http://127.0.0.1:${trackerPort}/announce`])
@@ -121,6 +124,7 @@ describe('desktop renderer against a real agent, nginx and a peer', () => {
     const dialog = page.getByRole('dialog', { name: 'Share updates with other computers?' })
     await expect.poll(() => dialog.isVisible()).toBe(true)
     expect(await dialog.textContent()).toMatch(/Other computers see your IP address/)
+    expect(await dialog.textContent()).toMatch(/only to computers running Shoal that the publisher has let into the same release, over an encrypted connection/)
     await shot('consent')
     await dialog.getByRole('button', { name: 'Share on my local network' }).click()
     await expect.poll(() => dialog.isVisible()).toBe(false)

@@ -4,12 +4,16 @@
 // every way in. Each is refused before any piece moves, learns nothing, and the honest peer
 // still completes from the seeder alone (the CDN refuses the pack).
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
+import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { rename, writeFile } from 'node:fs/promises'
+import { readFile, rename, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { issuePass, readPass, spkiBase64 } from '../../app/release/admission.ts'
+import { decodeManifest } from '../../app/release/manifest-codec.ts'
+import { createLab, netnsUnavailable, waitForUdpListener, type LabHost } from '../support/netns.ts'
 import { attemptAdmission } from '../support/admission-client.ts'
 import { testAdmissionKey } from '../support/admission-key.ts'
 import { freePort } from '../support/free-port.ts'
@@ -75,7 +79,7 @@ describe('peer admission', () => {
     // Without the enrollment credential there is no pass.
     expect((await enroll(trackerUrl, swarm, newKey(), 'wrong')).status).toBe(403)
 
-    const seeder = startCli(['seed', '--dir', seedInstall, '--pubkey', pub, '--listen', '127.0.0.1', ...tokenArgs], client('seed'))
+    const seeder = startCli(['seed', '--dir', seedInstall, '--pubkey', pub, '--listen', '127.0.0.1', '--revocation-check', '1s', ...tokenArgs], client('seed'))
     cleanups.push(() => seeder.stop())
     const { port } = (await seeder.waitFor('seeding')) as { port: number }
 
@@ -114,10 +118,22 @@ describe('peer admission', () => {
       setTimeout(() => s.destroy(), 5000)
     })
     expect(plain.includes(Buffer.from('BitTorrent protocol'))).toBe(false)
-    // The honest pass is admitted.
+    // The honest pass is admitted, and its wire starts: the seeder sends its BitTorrent handshake.
     const admitted = await attemptAdmission({ port, swarm, pass: honest.pass!, proofKey: honestKey })
     expect(admitted.admitted).toBe(true)
-    admitted.socket.destroy()
+    const wire: Buffer[] = []
+    admitted.socket.on('data', (d: Buffer) => wire.push(d))
+    const closed = new Promise<boolean>((resolve) => {
+      admitted.socket.once('close', () => resolve(true))
+      // Well before webtorrent's own timeouts (25 s handshake, 2 min keep-alive) could close it.
+      setTimeout(() => resolve(false), 15_000)
+    })
+    admitted.socket.write(btHandshake)
+    admitted.socket.resume()
+    await expect.poll(() => Buffer.concat(wire).includes(Buffer.from('BitTorrent protocol'))).toBe(true)
+    // Revoked during the session: the seeder's next look at the list (every second here) ends it.
+    await writeFile(revoked, `${readPass(revokedPass.pass!)!.serial}\n${readPass(honest.pass!)!.serial}\n`)
+    expect(await closed).toBe(true)
 
     // The honest peer completes from the seeder alone: the CDN refuses the pack.
     await rename(join(f.cdn, 'game', '1.0.0', 'pack.chunks'), join(dir, 'pack.chunks'))
@@ -144,3 +160,110 @@ describe('peer admission', () => {
     expect(metrics).toMatch(/shoal_admission_refused_total\{reason="credential"\} [1-9]/)
   })
 })
+
+// LAN discovery multicasts and the capture sniffs a real interface: only inside namespaces made here.
+const skipReason = await netnsUnavailable()
+if (skipReason) console.log(`peer-admission: skipping the namespace test: ${skipReason}`)
+
+/** `count` 64-byte samples spread over `file`, none from its first or last kilobyte. */
+async function samplesOf(file: string, count: number): Promise<Buffer[]> {
+  const bytes = await readFile(file)
+  return Array.from({ length: count }, (_, i) => {
+    const at = 1024 + Math.floor(((bytes.length - 2048 - 64) * i) / count)
+    return bytes.subarray(at, at + 64)
+  })
+}
+
+/** Captures TCP on the host's eth0 into `file` until stopped. */
+function capture(host: LabHost, file: string): { stop(): Promise<void> } {
+  const child = spawn(host.wrap[0]!, [...host.wrap.slice(1), 'tcpdump', '-i', 'eth0', '-U', '-w', file, 'tcp'], { stdio: 'ignore' })
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  return {
+    stop: async () => {
+      // Packets still in flight reach the file first.
+      await new Promise((r) => setTimeout(r, 500))
+      child.kill('SIGINT')
+      await exited
+    },
+  }
+}
+
+describe('peer sessions on a LAN', () => {
+  it.skipIf(skipReason !== undefined)(
+    'carry no release bytes and no infohash in the clear, and a standard client found by LAN discovery gets nothing',
+    async () => {
+      const dir = await tempDir()
+      const f = await makeFixture(dir, 8 * MiB)
+      expect((await f.publish(f.build, '1.0.0', ['--scope', 'lan'])).code).toBe(0)
+      // The control: the same build published public, moved in plain BitTorrent.
+      expect((await f.publish(f.build, '1.0.0', ['--product', 'open', '--scope', 'public'])).code).toBe(0)
+      const lab = await createLab({ subnets: { a: '198.18.1' }, hosts: { seed: 'a', get: 'a', outsider: 'a' } })
+      cleanups.push(() => lab.close())
+      const { seed, get, outsider } = lab.hosts as Record<'seed' | 'get' | 'outsider', LabHost>
+      const nginx = await startNginx(f.cdn, join(dir, 'nginx'), { host: lab.router.addresses['a']!, port: 8080, wrap: lab.router.wrap })
+      cleanups.push(() => nginx.stop())
+      const pub = join(f.keyDir, 'publisher.pub')
+      // The test run keeps LAN discovery off (vitest.config.ts); these processes live in the lab.
+      const env = (name: string) => ({ SHOAL_DATA_DIR: join(dir, `data-${name}`), SHOAL_NO_LSD: undefined })
+      const getIn = (host: LabHost, product: string, name: string, extra: string[] = []) =>
+        runCli(['get', `${nginx.url}/${product}/channels/stable.json`, '--pubkey', pub, '--dir', join(dir, name), '--json', ...extra], env(name), host.wrap)
+      for (const product of ['game', 'open']) expect((await getIn(seed, product, `seed-${product}`, ['--no-lsd'])).code).toBe(0)
+      const m = await f.readManifest('1.0.0')
+
+      // TLS: the seeder announces itself by LAN discovery; an honest client and a stock one hear it.
+      const tlsCapture = join(dir, 'tls.pcap')
+      const tlsSniffer = capture(seed, tlsCapture)
+      const seeder = startCli(['seed', '--dir', join(dir, 'seed-game'), '--pubkey', pub], env('seed-game'), seed.wrap)
+      cleanups.push(() => seeder.stop())
+      expect(await seeder.waitFor('seeding')).toMatchObject({ lsd: true })
+      await waitForUdpListener(seed, 6771)
+      const torrentFile = join(f.cdn, 'game', '1.0.0', 'pack.torrent')
+      const stock = runNode([fileURLToPath(new URL('../support/lsd-outsider.ts', import.meta.url)), torrentFile, join(dir, 'outsider'), '8'], outsider.wrap)
+      const honest = await getIn(get, 'game', 'honest')
+      expect(honest.code, honest.stderr).toBe(0)
+      expect((honest.last['written'] as { lan: number }).lan).toBeGreaterThan(0)
+      const outsiderResult = JSON.parse(await stock) as { downloaded: number; wires: number }
+      await seeder.stop()
+      await tlsSniffer.stop()
+      // Discovery only proposed the address: without a pass the outsider never got a wire, nor a byte.
+      expect(outsiderResult).toEqual({ downloaded: 0, wires: 0 })
+
+      // Plaintext, for the control: the same capture finds the samples and the infohash.
+      const plainCapture = join(dir, 'plain.pcap')
+      const plainSniffer = capture(seed, plainCapture)
+      const openSeeder = startCli(['seed', '--dir', join(dir, 'seed-open'), '--pubkey', pub, '--no-lsd', '--peer-encryption', 'off'], env('seed-open'), seed.wrap)
+      cleanups.push(() => openSeeder.stop())
+      const { port } = (await openSeeder.waitFor('seeding')) as { port: number }
+      await rename(join(f.cdn, 'open', '1.0.0', 'pack.chunks'), join(dir, 'open.chunks'))
+      const plain = await getIn(get, 'open', 'plain', ['--no-lsd', '--peer-encryption', 'off', '--peer', `${seed.address}:${port}`])
+      expect(plain.code, plain.stderr).toBe(0)
+      await openSeeder.stop()
+      await plainSniffer.stop()
+      const openManifest = decodeManifest(await readFile(join(f.cdn, 'open', '1.0.0', 'manifest.json')), f.pub)
+
+      const found = (pcap: Buffer, samples: Buffer[]) => samples.filter((s) => pcap.includes(s)).length
+      const tlsPcap = await readFile(tlsCapture)
+      const plainPcap = await readFile(plainCapture)
+      const gameSamples = await samplesOf(join(f.cdn, 'game', '1.0.0', 'pack.chunks'), 50)
+      const openSamples = await samplesOf(join(dir, 'open.chunks'), 50)
+      console.log(`peer-admission: capture of the TLS swarm ${tlsPcap.length} B, ${found(tlsPcap, gameSamples)}/50 samples in the clear; plaintext control ${plainPcap.length} B, ${found(plainPcap, openSamples)}/50`)
+      expect(found(plainPcap, openSamples)).toBeGreaterThan(25)
+      expect(plainPcap.includes(Buffer.from(openManifest.pack.infoHash, 'hex'))).toBe(true)
+      expect(tlsPcap.length).toBeGreaterThan(m.pack.length / 2)
+      expect(found(tlsPcap, gameSamples)).toBe(0)
+      expect(tlsPcap.includes(Buffer.from(m.pack.infoHash, 'hex'))).toBe(false)
+    },
+    180_000,
+  )
+})
+
+/** Runs `node ARGS` under `wrap` and resolves with its stdout. */
+function runNode(args: readonly string[], wrap: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const argv = [...wrap, process.execPath, ...args]
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`node ${args[0]} exited with ${code}`))))
+  })
+}

@@ -8,6 +8,7 @@ import { installedRelease } from '../support/installed-release.ts'
 import { startCli } from '../support/long-running-cli.ts'
 import { useTempDirs } from '../support/temp-dir.ts'
 import { writeRawPack } from '../support/raw-pack.ts'
+import { admitTorrent } from '../support/admitted-torrent.ts'
 
 const tempDir = useTempDirs()
 const cleanups: (() => Promise<unknown>)[] = []
@@ -33,10 +34,12 @@ describe('shoal seed', () => {
 
     const m = await f.readManifest('1.0.0')
     const target = join(dir, 'leeched')
-    // A stock leecher (webtorrent's own store) gets exactly the raw pack.
+    // A webtorrent leecher with its own store, admitted as a Shoal peer, gets exactly the raw pack.
     const leecher = createSwarmClient({ port: 0, trackerToken: token, limitUp: 0, maxPeers: 10 })
     cleanups.push(() => new Promise((r) => leecher.destroy(() => r(undefined))))
-    const torrent = leecher.add(await readFile(join(f.cdn, 'game', '1.0.0', 'pack.torrent')), { path: target, announce: [tracker.announceUrl] })
+    const torrentFile = await readFile(join(f.cdn, 'game', '1.0.0', 'pack.torrent'))
+    const torrent = leecher.add(torrentFile, { path: target, announce: [tracker.announceUrl] })
+    await admitTorrent(leecher, torrent, torrentFile)
     // No addPeer: the only way to the seeder is the tracker.
     await new Promise((r) => (torrent.done ? r(undefined) : torrent.once('done', r)))
     await writeRawPack(m, install, join(dir, 'expected.pack'))
@@ -73,6 +76,7 @@ describe('shoal seed', () => {
       const client = createSwarmClient({ port: 0, trackerToken: undefined, limitUp: 0, maxPeers: 10 })
       cleanups.push(() => new Promise((r) => client.destroy(() => r(undefined))))
       const torrent = client.add(torrentFile, { path: join(dir, name) })
+      await admitTorrent(client, torrent, torrentFile)
       await new Promise((r) => torrent.once('ready', r))
       torrent.addPeer(`127.0.0.3:${port}`)
       return torrent

@@ -2,11 +2,8 @@
 // Run as its own process: node lying-peer.ts TORRENT_FILE; prints {"port":N} when ready.
 // With SHOAL_ADMISSION_KEY set it is an insider: admitted over TLS with a pass of its own, as
 // an honest peer of a private release would be, and lying all the same.
-import { createHash, createPrivateKey, createPublicKey } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import bencode from 'bencode'
-import { holdPass } from '../../app/engine/sources/peers/pass-holder.ts'
-import { startTlsPeering } from '../../app/engine/sources/peers/tls-peers.ts'
+import { admitTorrent } from './admitted-torrent.ts'
 import WebTorrent from 'webtorrent'
 
 type Callback<T = void> = (err: Error | null, value?: T) => void
@@ -40,13 +37,7 @@ class LyingStore {
 const torrentFile = readFileSync(process.argv[2]!)
 const client = new WebTorrent({ dht: false, lsd: false, natUpnp: false, natPmp: false, utp: false, tracker: false, webSeeds: false })
 const torrent = client.add(torrentFile, { store: LyingStore, skipVerify: true })
-const admissionKeyFile = process.env['SHOAL_ADMISSION_KEY']
-if (admissionKeyFile) {
-  const admissionKey = createPrivateKey(readFileSync(admissionKeyFile))
-  const swarm = createHash('sha1').update(bencode.encode((bencode.decode(torrentFile) as { info: unknown }).info)).digest('hex')
-  const holder = await holdPass({ swarm, authority: createPublicKey(admissionKey), source: { admissionKey, services: [], credential: undefined }, checkMs: 3_600_000 })
-  startTlsPeering(client, torrent, { swarm, authority: createPublicKey(admissionKey), holder, maxPeers: 10, ownAddresses: [], now: () => Date.now() })
-}
+if (process.env['SHOAL_ADMISSION_KEY']) await admitTorrent(client, torrent, torrentFile)
 torrent.once('ready', () => {
   const report = () => console.log(JSON.stringify({ port: client.address()!.port }))
   if (client.listening) report()

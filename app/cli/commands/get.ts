@@ -25,6 +25,8 @@ export interface FetchFlags {
   readonly peerEncryption?: PeerEncryption
   /** The swarm's admission private key: this machine issues its own peer pass. */
   readonly admissionKey?: string
+  /** How often the revocation list is fetched again, in ms. */
+  readonly revocationCheck?: number
   /** The address peers connect to. */
   readonly listen?: string
   /** LAN discovery on or off; undefined leaves it to the release's scope. */
@@ -72,7 +74,7 @@ async function jobOptions(out: Output, dataDir: string, db: StateDb, flags: Fetc
       limitDown: flags.limitDown,
       connections: flags.connections,
       stallMs: flags.stallTimeout,
-      swarm: { peers: flags.peer ?? [], trackers: flags.tracker ?? [], trackerToken: await readToken(flags.trackerTokenFile), stallMs: flags.peerStall ?? 5000, targetRate: flags.targetRate ?? 0, discoveryMs: DISCOVERY_MS, limitUp: flags.limitUp ?? 0, maxPeers: flags.maxPeers ?? DEFAULT_MAX_PEERS, listenHost: flags.listen, lsd: flags.lsd, encryption: flags.peerEncryption ?? 'prefer', admissionKey: flags.admissionKey ? await loadPrivateKey(flags.admissionKey, '--admission-key') : undefined },
+      swarm: { peers: flags.peer ?? [], trackers: flags.tracker ?? [], trackerToken: await readToken(flags.trackerTokenFile), stallMs: flags.peerStall ?? 5000, targetRate: flags.targetRate ?? 0, discoveryMs: DISCOVERY_MS, limitUp: flags.limitUp ?? 0, maxPeers: flags.maxPeers ?? DEFAULT_MAX_PEERS, listenHost: flags.listen, lsd: flags.lsd, encryption: flags.peerEncryption ?? 'prefer', admissionKey: flags.admissionKey ? await loadPrivateKey(flags.admissionKey, '--admission-key') : undefined, revocationCheckMs: flags.revocationCheck },
       now: () => new Date(),
       onProgress: (p) => bar.update(p.done, p.total, () => ({ text: perSource(p.bytes), json: { bytes: { ...p.bytes } } })),
     },
@@ -110,7 +112,7 @@ export async function getCommand(out: Output, dataDir: string, channel: string, 
   })
   if (!flags.seed) return
   const { seedCommand } = await import('./seed.ts')
-  await seedCommand(out, dataDir, { dir: flags.dir, pubkey: flags.pubkey, tracker: flags.tracker ?? [], trackerTokenFile: flags.trackerTokenFile, port: 0, limitUp: flags.limitUp ?? 0, maxPeers: flags.maxPeers ?? DEFAULT_MAX_PEERS, listen: flags.listen, lsd: flags.lsd, peerEncryption: flags.peerEncryption ?? 'prefer', admissionKey: flags.admissionKey })
+  await seedCommand(out, dataDir, { dir: flags.dir, pubkey: flags.pubkey, tracker: flags.tracker ?? [], trackerTokenFile: flags.trackerTokenFile, port: 0, limitUp: flags.limitUp ?? 0, maxPeers: flags.maxPeers ?? DEFAULT_MAX_PEERS, listen: flags.listen, lsd: flags.lsd, peerEncryption: flags.peerEncryption ?? 'prefer', admissionKey: flags.admissionKey, revocationCheck: flags.revocationCheck })
 }
 
 export function verifyCommand(out: Output, dataDir: string, flags: FetchFlags & { repair: boolean }): Promise<void> {

@@ -22,6 +22,8 @@ export interface SeedFlags {
   readonly peerEncryption: PeerEncryption
   /** The swarm's admission private key: this machine issues its own peer pass. */
   readonly admissionKey?: string | undefined
+  /** How often the revocation list is fetched again, in ms. */
+  readonly revocationCheck?: number | undefined
 }
 
 const REPORT_MS = 2000
@@ -33,7 +35,7 @@ export async function seedCommand(out: Output, dataDir: string, flags: SeedFlags
   if (token === '') throw new ShoalError('E_USAGE', `--tracker-token-file ${flags.trackerTokenFile} is missing or empty`)
   const db = openStateDb(dataDir)
   try {
-    const seeding = await startSeeding({ db, installDir: flags.dir, publicKey: await loadPublicKey(flags.pubkey), trackers: flags.tracker, trackerToken: token, port: flags.port, limitUp: flags.limitUp, maxPeers: flags.maxPeers, listenHost: flags.listen, lsd: flags.lsd, encryption: flags.peerEncryption, admissionKey: flags.admissionKey ? await loadPrivateKey(flags.admissionKey, '--admission-key') : undefined }).catch((err: NodeJS.ErrnoException) => {
+    const seeding = await startSeeding({ db, installDir: flags.dir, publicKey: await loadPublicKey(flags.pubkey), trackers: flags.tracker, trackerToken: token, port: flags.port, limitUp: flags.limitUp, maxPeers: flags.maxPeers, listenHost: flags.listen, lsd: flags.lsd, encryption: flags.peerEncryption, admissionKey: flags.admissionKey ? await loadPrivateKey(flags.admissionKey, '--admission-key') : undefined, revocationCheckMs: flags.revocationCheck }).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') throw new ShoalError('E_IO', `port ${flags.port} is in use`, 'choose another --port')
       throw err
     })

@@ -82,6 +82,8 @@ export interface SwarmSettings {
   readonly encryption?: PeerEncryption
   /** The swarm's admission private key, on the operator's machines: they issue their own peer pass. */
   readonly admissionKey?: KeyObject | undefined
+  /** How often the swarm's revocation list is fetched again. */
+  readonly revocationCheckMs?: number | undefined
 }
 
 export interface GetOptions extends JobOptions {
@@ -344,6 +346,7 @@ function swarmFetch(
       encryption: s.encryption,
       publisherKey: o.publicKey,
       admissionKey: s.admissionKey,
+      revocationCheckMs: s.revocationCheckMs,
       localAddresses: localAddresses(),
       onPeers,
       ...(o.signal ? { signal: o.signal } : {}),
