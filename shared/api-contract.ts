@@ -165,8 +165,11 @@ export const statusSchema = z.object({
   policy: policyStatusSchema,
   /** Effective rate limits now, after schedule and policy: bytes per second, null unlimited. */
   effectiveCaps: z.object({ down: rateCap, up: rateCap }),
-  /** Whether this machine uploads now, why not, and the products it seeds. */
-  sharing: z.object({ uploading: z.boolean(), reason: z.string().nullable(), seeding: z.array(z.string()) }).optional(),
+  /**
+   * Whether this machine uploads now, why not, and the products it seeds; `peerRefusals`: peers
+   * its seeds and jobs refused admission to a swarm since the agent started, by reason.
+   */
+  sharing: z.object({ uploading: z.boolean(), reason: z.string().nullable(), seeding: z.array(z.string()), peerRefusals: z.record(z.string(), z.number().int().nonnegative()).optional() }).optional(),
 })
 export type Status = z.infer<typeof statusSchema>
 

@@ -1,7 +1,7 @@
 // The headless engine host behind `shoal agent`: products, settings layered under the
 // managed policy, a priority queue of jobs run through the engine, live rate limits,
 // periodic channel checks, and change events. The control server maps HTTP onto this.
-import { DEFAULT_MAX_PEERS, type FetchSample, type JobOptions, type JobResult } from '../engine/engine.ts'
+import { addRefusals, DEFAULT_MAX_PEERS, type FetchSample, type JobOptions, type JobResult, type Refusals } from '../engine/engine.ts'
 import { randomUUID } from 'node:crypto'
 import { statfs } from 'node:fs/promises'
 import { isAbsolute, resolve } from 'node:path'
@@ -100,6 +100,8 @@ export class Agent {
   private readonly checkTimers = new Map<string, NodeJS.Timeout>()
   private policy: PolicyState = { loaded: false, error: null, value: NO_POLICY }
   private sharing: SharingDecision = { upload: false, wan: false, reason: 'not checked yet' }
+  /** Admission refusals of finished jobs' swarms. */
+  private readonly jobRefusals: Refusals = {}
   private pausedAll = false
   private stopping = false
   private stopped: Promise<void> | undefined
@@ -177,6 +179,13 @@ export class Agent {
     return this.jobs.get(id)
   }
 
+  /** Peers refused admission by this agent's seeds and jobs since it started, by reason. */
+  private peerRefusals(): Refusals {
+    const all = this.seeds.refusals()
+    addRefusals(all, this.jobRefusals)
+    return all
+  }
+
   status(): Status {
     const settings = this.settings()
     const caps = effectiveCaps(settings, this.now())
@@ -191,7 +200,7 @@ export class Agent {
       locked: [...this.policy.value.locked],
       policy: { path: this.o.policyPath, loaded: this.policy.loaded, error: this.policy.error },
       effectiveCaps: { down: caps.down, up: caps.up },
-      sharing: { uploading: this.sharing.upload, reason: this.sharing.reason, seeding: this.seeds.seeding() },
+      sharing: { uploading: this.sharing.upload, reason: this.sharing.reason, seeding: this.seeds.seeding(), peerRefusals: this.peerRefusals() },
     }
   }
 
@@ -478,6 +487,7 @@ export class Agent {
     this.active.delete(job.id)
     job.rates = { cdn: 0, lan: 0, wan: 0 }
     if (err === undefined) {
+      if (result) addRefusals(this.jobRefusals, result.peerRefusals)
       if (result) Object.assign(job, { version: result.version, fromVersion: result.fromVersion ?? null, bytes: { ...result.bytes, wasted: 0 }, bytesDone: result.totalBytes, bytesTotal: result.totalBytes })
       this.update(job, { state: 'done', detail: result?.upToDate ? 'already up to date' : null, etaSeconds: null })
       const p = this.store.products().find((x) => x.id === job.productId)

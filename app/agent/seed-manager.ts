@@ -1,6 +1,6 @@
 // Seeds installed releases while the sharing policy allows it: consent and mode, power,
 // the monthly upload cap, free disk, and the retention period after each install.
-import { classifyPeer, DEFAULT_MAX_PEERS, loadSeeding, type Seeding } from '../engine/engine.ts'
+import { addRefusals, classifyPeer, DEFAULT_MAX_PEERS, loadSeeding, type Refusals, type Seeding } from '../engine/engine.ts'
 import { localAddresses } from '../net/local-addresses.ts'
 import type { LiveLimits } from '../policy/live-limits.ts'
 import { monthOf, withinRetention, type SharingDecision } from '../policy/sharing.ts'
@@ -26,6 +26,8 @@ export interface SeedContext {
 export class SeedManager {
   private readonly c: SeedContext
   private readonly seeds = new Map<string, Seeded>()
+  /** Admission refusals of seeds already stopped. */
+  private readonly pastRefusals: Refusals = {}
   private busy = Promise.resolve()
 
   constructor(c: SeedContext) {
@@ -37,6 +39,13 @@ export class SeedManager {
     return [...this.seeds.keys()]
   }
 
+  /** Peers refused admission by this agent's seeds since it started, by reason. */
+  refusals(): Refusals {
+    const all: Refusals = { ...this.pastRefusals }
+    for (const s of this.seeds.values()) addRefusals(all, s.seeding.refusals())
+    return all
+  }
+
   /** Starts and stops seeds to match the policy; `busy` lists products whose install a job is changing. */
   reconcile(products: readonly ProductRow[], sharing: SharingDecision, retentionDays: number, busy: ReadonlySet<string>): Promise<void> {
     this.busy = this.busy.then(() => this.apply(products, sharing, retentionDays, busy)).catch(() => undefined)
@@ -46,7 +55,7 @@ export class SeedManager {
   async stopAll(): Promise<void> {
     await this.busy
     this.countUploads()
-    await Promise.all([...this.seeds.values()].map((s) => s.seeding.stop()))
+    await Promise.all([...this.seeds.values()].map((s) => this.stop(s)))
     this.seeds.clear()
   }
 
@@ -61,7 +70,7 @@ export class SeedManager {
     for (const [id, s] of this.seeds) {
       const p = wanted.get(id)
       if (!p || this.c.store.installedVersion(p.installDir) !== s.version) {
-        await s.seeding.stop()
+        await this.stop(s)
         this.seeds.delete(id)
       }
     }
@@ -84,6 +93,11 @@ export class SeedManager {
       })
       this.seeds.set(id, { seeding, version: seeding.version, counted: 0 })
     }
+  }
+
+  private async stop(s: Seeded): Promise<void> {
+    addRefusals(this.pastRefusals, s.seeding.refusals())
+    await s.seeding.stop()
   }
 
   /** Adds what each seed uploaded since the last count to this month's total (for the monthly cap). */

@@ -17,6 +17,8 @@ export type { SourceBytes } from './stats/source-bytes.ts'
 export { DEFAULT_MAX_PEERS, PEER_ENCRYPTION } from './sources/peers/peer-settings.ts'
 export type { PeerEncryption } from './sources/peers/peer-settings.ts'
 export type { Seeding } from './sources/peers/seed-job.ts'
+export { addRefusals } from './sources/peers/refusals.ts'
+export type { Refusals } from './sources/peers/refusals.ts'
 
 /** install-job.ts (`getRelease`, `repairInstall`, `rollbackInstall`), loaded on first use. */
 export const loadJobs = () => import('./install/install-job.ts')

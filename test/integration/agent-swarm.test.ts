@@ -120,6 +120,8 @@ describe('agent jobs in a swarm', () => {
     // With consent and LAN sharing the agent seeds the install, and a new client takes it all from there.
     expect((await again.api('PATCH', '/api/settings', { sharing: { consentGiven: true, mode: 'lan', minFreeDisk: 0 } })).status).toBe(200)
     expect((await agentStatus(again)).sharing?.seeding).toEqual([done.productId])
+    // A public release: no admission, so nothing to refuse; the count is there all the same.
+    expect((await agentStatus(again)).sharing?.peerRefusals).toEqual({})
     await stopHalfSeeder()
     const before = await nginx.bodyBytesSent(/pack\.chunks/)
     const leech = await runCli(['get', channel, '--pubkey', pub, '--dir', join(dir, 'leech'), '--tracker-token-file', tokenFile, '--json'], { SHOAL_DATA_DIR: join(dir, 'data-leech') })
