@@ -117,7 +117,7 @@ export class Agent {
     this.store = new AgentStore(o.db)
     this.power = o.power ?? defaultPowerReader(process.platform)
     this.limits = new LiveLimits({ cdnDown: 0, peerDown: 0, peerUp: 0, uploadAllowed: false, uploadWan: false }, Date.now())
-    this.seeds = new SeedManager({ db: o.db, store: this.store, limits: this.limits, trackerToken: o.trackerToken, lsd: o.lsd, now: this.now })
+    this.seeds = new SeedManager({ db: o.db, store: this.store, limits: this.limits, trackerToken: () => this.trackerToken(), lsd: o.lsd, now: this.now })
     this.hub = new EventHub({
       status: () => this.status(),
       job: (id) => this.jobs.get(id),
@@ -177,6 +177,11 @@ export class Agent {
 
   job(id: string): Job | undefined {
     return this.jobs.get(id)
+  }
+
+  /** The managed policy's tracker token (the enrollment credential for peer passes), else --tracker-token-file's. */
+  private trackerToken(): string | undefined {
+    return this.policy.value.trackerToken ?? this.o.trackerToken
   }
 
   /** Peers refused admission by this agent's seeds and jobs since it started, by reason. */
@@ -443,7 +448,7 @@ export class Agent {
       now: this.now,
       signal: a.controller.signal,
       limits: this.limits,
-      swarm: { peers: [], trackers: [], trackerToken: this.o.trackerToken, stallMs: this.o.peerStallMs ?? 5000, targetRate: 0, discoveryMs: 2000, limitUp: 0, maxPeers: DEFAULT_MAX_PEERS, listenHost: undefined, ...(this.o.lsd !== undefined ? { lsd: this.o.lsd } : {}) },
+      swarm: { peers: [], trackers: [], trackerToken: this.trackerToken(), stallMs: this.o.peerStallMs ?? 5000, targetRate: 0, discoveryMs: 2000, limitUp: 0, maxPeers: DEFAULT_MAX_PEERS, listenHost: undefined, ...(this.o.lsd !== undefined ? { lsd: this.o.lsd } : {}) },
       onProgress: (p) => {
         job.bytesDone = p.done
         job.bytesTotal = p.total
@@ -494,7 +499,7 @@ export class Agent {
       if (p) {
         Object.assign(p, { availableVersion: null, state: 'up-to-date', error: null })
         this.store.saveProduct(p, this.now())
-        if (result && !result.upToDate && this.settings().reportOffload) void reportJobOffload(this.o.db, p.installDir, publicKeyObject(p.publicKey), this.o.trackerToken, result.bytes)
+        if (result && !result.upToDate && this.settings().reportOffload) void reportJobOffload(this.o.db, p.installDir, publicKeyObject(p.publicKey), this.trackerToken(), result.bytes)
       }
     } else if (a.reason === 'shutdown') {
       // Left as it was for the next start, which resumes it.

@@ -18,7 +18,8 @@ export interface SeedContext {
   readonly db: StateDb
   readonly store: AgentStore
   readonly limits: LiveLimits
-  readonly trackerToken: string | undefined
+  /** Read at each seed's start: the managed policy may change it. */
+  readonly trackerToken: () => string | undefined
   readonly lsd: boolean | undefined
   readonly now: () => Date
 }
@@ -83,7 +84,7 @@ export class SeedManager {
         installDir: p.installDir,
         publicKey: publicKeyObject(p.publicKey),
         trackers: [],
-        trackerToken: this.c.trackerToken,
+        trackerToken: this.c.trackerToken(),
         port: 0,
         limitUp: 0,
         maxPeers: DEFAULT_MAX_PEERS,

@@ -23,12 +23,18 @@ export const managedPolicySchema = z
   .object({
     products: z.array(managedProductSchema).optional(),
     settings: settingsPatchSchema.optional(),
+    /**
+     * The organisation's tracker token: sent with announces, and the enrollment credential the
+     * control service wants before it issues peer passes for private and lan releases.
+     */
+    trackerToken: z.string().min(16).max(512).optional(),
   })
   .strict()
 
 export interface ManagedPolicy {
   readonly products: readonly ManagedProduct[]
   readonly settings: SettingsPatch
+  readonly trackerToken?: string
   /** Dotted setting paths the policy fixes, plus "products.<id>" for each managed product. */
   readonly locked: readonly string[]
 }
@@ -66,5 +72,6 @@ export function parsePolicy(text: string): PolicyParse {
     ids.add(p.id)
   }
   const settings = parsed.data.settings ?? {}
-  return { ok: true, policy: { products, settings, locked: [...patchPaths(settings), ...products.map((p) => `products.${p.id}`)] } }
+  const token = parsed.data.trackerToken !== undefined ? { trackerToken: parsed.data.trackerToken } : {}
+  return { ok: true, policy: { products, settings, ...token, locked: [...patchPaths(settings), ...products.map((p) => `products.${p.id}`)] } }
 }

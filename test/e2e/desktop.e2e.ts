@@ -27,6 +27,8 @@ const ARTIFACTS = join(root, 'test', 'artifacts', 'desktop')
 const SIZE = 384 * 1024 * 1024
 const CAP = 5_000_000
 const SEEDER_UP = '12MiB'
+/** The organisation's tracker token, in the managed policy: the agent's enrollment credential. */
+const ORG_TOKEN = 'org-tracker-token-0123456789'
 const ENGINE_NICE = 10
 const COLORS = { cdn: '#2f6fdb', lan: '#1f9d55', wan: '#d97706' }
 
@@ -72,9 +74,12 @@ describe('desktop renderer against a real agent, nginx and a peer', () => {
     ui = await startStaticServer(join(root, 'renderer', 'dist'))
 
     const trackerPort = await freePort()
-    // The tracker is also the control service: the agent enrolls there for its peer pass (open
-    // enrollment: no token); the seeder holds the admission key (SHOAL_ADMISSION_KEY) and issues its own.
-    tracker = startCli(['tracker', '--port', String(trackerPort), '--host', '127.0.0.1', '--admission-key', testAdmissionKey().key])
+    // The tracker is also the control service: the agent enrolls there for its peer pass with the
+    // organisation's token from the managed policy; the seeder holds the admission key
+    // (SHOAL_ADMISSION_KEY) and issues its own.
+    const tokenFile = join(dir, 'tracker.token')
+    await writeFile(tokenFile, ORG_TOKEN)
+    tracker = startCli(['tracker', '--port', String(trackerPort), '--host', '127.0.0.1', '--token-file', tokenFile, '--admission-key', testAdmissionKey().key])
     await tracker.waitFor('listening')
     const f = await makeFixture(dir, SIZE)
     const published = await f.publish(f.build, '1.0.0', ['--tracker', `http://127.0.0.1:${trackerPort}/announce`])
@@ -89,12 +94,13 @@ describe('desktop renderer against a real agent, nginx and a peer', () => {
     const peerEnv = { SHOAL_DATA_DIR: join(dir, 'peer-data') }
     const got = await runCli(['get', channelUrl, '--pubkey', pubFile, '--dir', join(dir, 'peer-install')], peerEnv)
     expect(got.code, got.stderr).toBe(0)
-    seeder = startCli(['seed', '--dir', join(dir, 'peer-install'), '--pubkey', pubFile, '--limit-up', SEEDER_UP], peerEnv)
+    seeder = startCli(['seed', '--dir', join(dir, 'peer-install'), '--pubkey', pubFile, '--limit-up', SEEDER_UP, '--tracker-token-file', tokenFile], peerEnv)
     await seeder.waitFor('seeding')
 
-    // The IT department's policy: uploads capped at 10 MB/s and 50 GB a month, fixed for the user.
+    // The IT department's policy: uploads capped at 10 MB/s and 50 GB a month, fixed for the user,
+    // and the organisation's tracker token.
     const policy = join(dir, 'policy.json')
-    await writeFile(policy, JSON.stringify({ settings: { caps: { up: { global: 10_000_000 } }, sharing: { monthlyUploadCap: 50_000_000_000 } } }))
+    await writeFile(policy, JSON.stringify({ settings: { caps: { up: { global: 10_000_000 } }, sharing: { monthlyUploadCap: 50_000_000_000 } }, trackerToken: ORG_TOKEN }))
     agent = await startAgent(join(dir, 'agent-data'), policy, ['--allow-origin', ui.url])
     // The engine is background work: like the desktop's engine process, it yields the CPU to the
     // window (10 below this process, whatever nice the test runs at). Threads inherit the value, so the hashing workers started later do too.

@@ -25,6 +25,9 @@ describe('settings layers and locks', () => {
     expect(parsePolicy('{')).toMatchObject({ ok: false, error: expect.stringMatching(/not JSON/) })
     expect(parsePolicy('{"settings":{"caps":{"down":{"global":"fast"}}}}')).toMatchObject({ ok: false, error: expect.stringMatching(/settings\.caps\.down\.global/) })
     expect(parsePolicy('{"surprise":1}')).toMatchObject({ ok: false })
+    // The organisation's tracker token: the agent's enrollment credential for peer passes.
+    expect(parsePolicy('{"trackerToken":"0123456789abcdef0123"}')).toMatchObject({ ok: true, policy: { trackerToken: '0123456789abcdef0123' } })
+    expect(parsePolicy('{"trackerToken":"short"}')).toMatchObject({ ok: false, error: expect.stringMatching(/trackerToken/) })
     expect(defaultPolicyPath('linux', {})).toBe('/etc/shoal/policy.json')
     expect(defaultPolicyPath('win32', { ProgramData: 'D:\\PD' })).toBe('D:\\PD\\Shoal\\policy.json')
     expect(defaultPolicyPath('darwin', {})).toBe('/Library/Application Support/Shoal/policy.json')
