@@ -128,7 +128,8 @@ describe('desktop renderer against a real agent, nginx and a peer', () => {
 
   it('first run asks for sharing consent in plain words, and the answer persists across a reload', async () => {
     const dialog = page.getByRole('dialog', { name: 'Share updates with other computers?' })
-    await expect.poll(() => dialog.isVisible()).toBe(true)
+    // The first paint waits for Chromium's start and the agent's first status: on a loaded machine that took over a second.
+    await expect.poll(() => dialog.isVisible(), { timeout: 15_000 }).toBe(true)
     expect(await dialog.textContent()).toMatch(/Other computers see your IP address/)
     expect(await dialog.textContent()).toMatch(/only to computers running Shoal that the publisher has let into the same release, over an encrypted connection/)
     await shot('consent')
