@@ -31,6 +31,7 @@ import type { PeerClass } from '../stats/peer-class.ts'
 import { localAddresses } from '../../net/local-addresses.ts'
 import type { PeerEncryption } from '../sources/peers/peer-settings.ts'
 import { installOps, rollbackOps } from './switch-journal.ts'
+import { carryUserFiles, type UserFiles } from './carry-user-files.ts'
 import { installPaths, type InstallPaths } from './install-paths.ts'
 import { openJob, readInstalledRow, recoverInstall, switchIn, type InstalledRow, type JobTarget, type OpenedJob } from './install-records.ts'
 
@@ -112,6 +113,8 @@ export interface JobResult {
   readonly cdnPieces: Record<CdnReason, number>
   /** Bytes this job uploaded to other peers while it ran, by class. */
   readonly uploaded: Record<PeerClass, number>
+  /** Files in the install folder that no release put there, and where they went. */
+  readonly userFiles: UserFiles
 }
 
 /**
@@ -196,25 +199,25 @@ async function prepareGet(o: GetOptions, paths: InstallPaths): Promise<PreparedJ
     throw new ShoalError('E_ROLLBACK', `${paths.install} has ${installed.version}; the channel offers ${manifest.version}, a downgrade`, 'pass --allow-downgrade to install it anyway')
   }
   if (row && createHash('sha256').update(row.manifest).digest('hex') === pointer.manifest.sha256) {
-    return { upToDate: { product: manifest.product, version: manifest.version, fromVersion: row.version, upToDate: true, resumed: false, bytes: emptySourceBytes(), written: emptySourceBytes(), totalBytes: manifest.totals.bytes, seconds: 0, bannedPeers: [], cdnPieces: noCdnPieces(), uploaded: { lan: 0, wan: 0 } } }
+    return { upToDate: { product: manifest.product, version: manifest.version, fromVersion: row.version, upToDate: true, resumed: false, bytes: emptySourceBytes(), written: emptySourceBytes(), totalBytes: manifest.totals.bytes, seconds: 0, bannedPeers: [], cdnPieces: noCdnPieces(), uploaded: { lan: 0, wan: 0 }, userFiles: { kept: [], movedAside: [], pruned: [] } } }
   }
   const target = { manifest, productRoot: release.productRoot, mirrors: pointer.mirrors.map((m) => new URL(m)) }
   return { target, opened: await openJob(o.db, paths, target, release.manifestFile, keyId(o.publicKey), o.now()), installed }
 }
 
-/** Rebuilds the installed version in staging, reusing every chunk that still verifies, and switches it in. */
-export function repairInstall(o: JobOptions): Promise<JobResult> {
+/** Rebuilds the installed version in staging, reusing every chunk that still verifies, and switches it in; `prune` leaves the user's files out. */
+export function repairInstall(o: JobOptions, prune = false): Promise<JobResult> {
   return withInstallLock(o, async (paths) => {
     const started = performance.now()
     const row = readInstalledRow(o.db, paths.install)
     if (!row) throw new ShoalError('E_NOT_INSTALLED', `${paths.install} holds no Shoal install`, 'install it with `shoal get` first')
     const manifest = decodeManifest(row.manifest, o.publicKey, `installed manifest of ${paths.install}`)
     const target = { manifest, productRoot: new URL(row.product_root), mirrors: (JSON.parse(row.mirrors) as string[]).map((m) => new URL(m)) }
-    return stageAndSwitch(o, paths, { target, opened: await openJob(o.db, paths, target, row.manifest, keyId(o.publicKey), o.now()), installed: manifest }, started)
+    return stageAndSwitch(o, paths, { target, opened: await openJob(o.db, paths, target, row.manifest, keyId(o.publicKey), o.now()), installed: manifest }, started, prune)
   })
 }
 
-async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: PreparedJob, started: number): Promise<JobResult> {
+async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: PreparedJob, started: number, prune = false): Promise<JobResult> {
   const { target, installed } = prepared
   const { manifest } = target
   const { job, resumed } = prepared.opened
@@ -287,6 +290,8 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: Prep
   await o.beforeSwitch?.()
   o.signal?.throwIfAborted()
   const row = readInstalledRow(o.db, paths.install)
+  // Last, so that a file the user saves while the download runs is carried too.
+  const userFiles = await carryUserFiles(paths.install, paths.staging, installed?.files.map((f) => f.path) ?? [], manifest.files.map((f) => f.path), prune)
   await switchIn(o.db, job.id, installOps(paths.install, paths.staging, paths.backup, row !== undefined))
   const seconds = (performance.now() - started) / 1000
   o.db
@@ -294,7 +299,7 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: Prep
     .run(paths.install, manifest.product, row?.version ?? null, manifest.version, o.now().toISOString(), seconds, JSON.stringify(bytes))
   const w = written.snapshot()
   const usefulWritten = { cdn: w.cdn, lan: w.lan, wan: w.wan, local: w.local }
-  return { product: manifest.product, version: manifest.version, fromVersion: row?.version, upToDate: false, resumed, bytes, written: usefulWritten, totalBytes: plan.totalBytes, seconds, bannedPeers: banned, cdnPieces, uploaded }
+  return { product: manifest.product, version: manifest.version, fromVersion: row?.version, upToDate: false, resumed, bytes, written: usefulWritten, totalBytes: plan.totalBytes, seconds, bannedPeers: banned, cdnPieces, uploaded, userFiles }
 }
 
 /** The swarm phase of a job, when it has peers or trackers to ask: peers first, the CDN scheduled beside them. */

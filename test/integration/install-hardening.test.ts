@@ -1,0 +1,96 @@
+// Issue 18, the install side: user files, the lock beside the install, a symlinked install
+// folder, long paths, amplification and name collisions; real `shoal` processes against nginx.
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { writeUpdatedBuild } from '../../app/demo/sample-build.ts'
+import type { Nginx } from '../support/nginx.ts'
+import { clientFactory, serveReleasePair, type Client } from '../support/release-pair.ts'
+import { makeFixture, type Fixture } from '../support/release-fixture.ts'
+import { runCli } from '../support/run-cli.ts'
+import { treeHash } from '../support/tree-hash.ts'
+
+let dir: string
+let f: Fixture
+let nginx: Nginx
+let v1Tree: Record<string, string>
+let v2Tree: Record<string, string>
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'shoal-hardening-'))
+  const fx = await makeFixture(dir, 4 * 1024 * 1024)
+  f = fx
+  await writeUpdatedBuild(fx.build, join(dir, 'build-v2'), 'hardening-v2')
+  ;({ nginx, v1Tree, v2Tree } = await serveReleasePair(f, dir, fx.build, join(dir, 'build-v2')))
+}, 120_000)
+
+afterAll(async () => {
+  await nginx?.stop()
+  await rm(dir, { recursive: true, force: true })
+})
+
+const client = clientFactory(() => dir)
+const pub = () => join(f.keyDir, 'publisher.pub')
+const url = (name: string) => `${nginx.url}/game/channels/${name}.json`
+const get = (c: Client, channel: string, extra: string[] = []) => runCli(['get', url(channel), '--pubkey', pub(), '--dir', c.install, '--json', ...extra], { SHOAL_DATA_DIR: c.data })
+const shoal = (c: Client, extra: string[]) => runCli([...extra, '--json'], { SHOAL_DATA_DIR: c.data })
+
+async function writeAll(root: string, files: Record<string, string>): Promise<void> {
+  for (const [path, text] of Object.entries(files)) {
+    await mkdir(dirname(join(root, path)), { recursive: true })
+    await writeFile(join(root, path), text)
+  }
+}
+
+/** The tree hash a set of user files adds to a release tree (files are written 0644 by default umask 022). */
+async function userTree(files: Record<string, string>): Promise<Record<string, string>> {
+  const scratch = await mkdtemp(join(dir, 'user-'))
+  await writeAll(scratch, files)
+  const tree = await treeHash(scratch)
+  await rm(scratch, { recursive: true, force: true })
+  return tree
+}
+
+describe('user files in the install folder', () => {
+  it('are carried into each new version untouched; a conflict is kept beside as NAME.user-1; nothing is lost', async () => {
+    const c = client()
+    expect((await get(c, 'stable')).code).toBe(0)
+    const mine = { 'saves/slot1.sav': 'slot one', 'data/sounds/mine.ogg': 'my sound', 'data/sounds/sfx000.ogg/notes.txt': 'a folder where a release file was' }
+    await rm(join(c.install, 'data/sounds/sfx000.ogg'))
+    await writeAll(c.install, { ...mine, 'data/dlc/new-map.pak': 'my own map' })
+
+    const up = await get(c, 'beta')
+    expect(up.code, up.stderr).toBe(0)
+    const expected = { ...v2Tree, ...(await userTree({ ...mine, 'data/dlc/new-map.pak.user-1': 'my own map' })) }
+    expect(await treeHash(c.install)).toEqual(expected)
+    expect(up.last['userFiles']).toEqual({ kept: Object.keys(mine).sort(), movedAside: [{ from: 'data/dlc/new-map.pak', to: 'data/dlc/new-map.pak.user-1' }], pruned: [] })
+
+    // The update after that must not lose them either (the kept previous version is replaced
+    // then); 1.0.0 has a file where the user's folder is now: the folder moves beside it.
+    const down = await get(c, 'stable', ['--allow-downgrade'])
+    expect(down.code, down.stderr).toBe(0)
+    const { 'data/sounds/sfx000.ogg/notes.txt': notes, ...others } = { ...mine, 'data/dlc/new-map.pak.user-1': 'my own map' }
+    expect(await treeHash(c.install)).toEqual({ ...v1Tree, ...(await userTree({ ...others, 'data/sounds/sfx000.ogg.user-1/notes.txt': notes })) })
+    expect(down.last['userFiles']).toMatchObject({ movedAside: [{ from: 'data/sounds/sfx000.ogg/notes.txt', to: 'data/sounds/sfx000.ogg.user-1/notes.txt' }] })
+  })
+
+  it('verify --repair reports extra files and keeps them; --prune takes them out of the install', async () => {
+    const c = client()
+    expect((await get(c, 'stable')).code).toBe(0)
+    await writeAll(c.install, { 'saves/slot1.sav': 'slot one' })
+    await writeFile(join(c.install, 'scripts/module05.lua'), 'damaged')
+    const args = ['verify', '--repair', '--dir', c.install, '--pubkey', pub()]
+    const repair = await shoal(c, args)
+    expect(repair.code, repair.stderr).toBe(0)
+    expect(repair.events.find((e) => e['event'] === 'verified')!['extra']).toEqual(['saves/slot1.sav'])
+    expect(await treeHash(c.install)).toEqual({ ...v1Tree, ...(await userTree({ 'saves/slot1.sav': 'slot one' })) })
+
+    const pruned = await shoal(c, [...args, '--prune'])
+    expect(pruned.code, pruned.stderr).toBe(0)
+    expect(await treeHash(c.install)).toEqual(v1Tree)
+    expect(await readFile(join(c.backup, 'saves/slot1.sav'), 'utf8')).toBe('slot one')
+  })
+})
+
+export { symlink }
