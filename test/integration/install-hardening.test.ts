@@ -8,6 +8,7 @@ import { writeUpdatedBuild } from '../../app/demo/sample-build.ts'
 import type { Nginx } from '../support/nginx.ts'
 import { clientFactory, serveReleasePair, type Client } from '../support/release-pair.ts'
 import { makeFixture, type Fixture } from '../support/release-fixture.ts'
+import { startCli } from '../support/long-running-cli.ts'
 import { runCli } from '../support/run-cli.ts'
 import { treeHash } from '../support/tree-hash.ts'
 
@@ -90,6 +91,24 @@ describe('user files in the install folder', () => {
     expect(pruned.code, pruned.stderr).toBe(0)
     expect(await treeHash(c.install)).toEqual(v1Tree)
     expect(await readFile(join(c.backup, 'saves/slot1.sav'), 'utf8')).toBe('slot one')
+  })
+})
+
+describe('one lock per install folder', () => {
+  it('a second get with another data dir is refused with E_BUSY while the first works; the first completes', async () => {
+    const c = client()
+    const other = { ...c, data: join(dir, 'data-other') }
+    // Capped, so the first is still fetching when the second starts.
+    const slow = startCli(['get', url('stable'), '--pubkey', pub(), '--dir', c.install, '--limit-down', '512KiB'], { SHOAL_DATA_DIR: c.data })
+    await slow.waitFor('progress', (e) => (e['bytes'] as { cdn: number }).cdn > 0)
+    const second = await get(other, 'stable')
+    expect(second.last, JSON.stringify(second.last)).toMatchObject({ event: 'error', code: 'E_BUSY' })
+    const first = await slow.exited()
+    expect(first.code).toBe(0)
+    expect(await treeHash(c.install)).toEqual(v1Tree)
+    // Once the first is done, the folder is free again (for the data dir that owns it).
+    expect((await get(c, 'beta')).code).toBe(0)
+    expect(await treeHash(c.install)).toEqual(v2Tree)
   })
 })
 

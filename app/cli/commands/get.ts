@@ -58,12 +58,11 @@ async function withDb<T>(dataDir: string, work: (db: StateDb) => Promise<T>): Pr
   }
 }
 
-async function jobOptions(out: Output, dataDir: string, db: StateDb, flags: FetchFlags, label: string): Promise<{ options: JobOptions; stop: () => void }> {
+async function jobOptions(out: Output, db: StateDb, flags: FetchFlags, label: string): Promise<{ options: JobOptions; stop: () => void }> {
   const bar = out.progress(label)
   return {
     options: {
       installDir: flags.dir,
-      dataDir,
       db,
       publicKey: await loadPublicKey(flags.pubkey),
       mirrors: flags.mirror.map((m) => locationToUrl(m)),
@@ -106,7 +105,7 @@ export interface GetFlags extends FetchFlags {
 export async function getCommand(out: Output, dataDir: string, channel: string, flags: GetFlags): Promise<void> {
   await withDb(dataDir, async (db) => {
     const { getRelease } = await loadJobs()
-    const { options, stop } = await jobOptions(out, dataDir, db, flags, 'get')
+    const { options, stop } = await jobOptions(out, db, flags, 'get')
     const result = await getRelease({ ...options, pointerUrl: locationToUrl(channel), allowDowngrade: flags.allowDowngrade }).finally(stop)
     reportJob(out, flags.dir, result, result.fromVersion ? 'updated' : 'installed')
   })
@@ -135,7 +134,7 @@ export function verifyCommand(out: Output, dataDir: string, flags: FetchFlags & 
       return
     }
     const { repairInstall } = await loadJobs()
-    const { options, stop } = await jobOptions(out, dataDir, db, flags, 'repair')
+    const { options, stop } = await jobOptions(out, db, flags, 'repair')
     reportJob(out, flags.dir, await repairInstall(options, flags.prune).finally(stop), 'repaired')
   })
 }
@@ -143,7 +142,7 @@ export function verifyCommand(out: Output, dataDir: string, flags: FetchFlags & 
 export function rollbackCommand(out: Output, dataDir: string, dir: string): Promise<void> {
   return withDb(dataDir, async (db) => {
     const { rollbackInstall } = await loadJobs()
-    const r = await rollbackInstall({ installDir: dir, dataDir, db, now: () => new Date() })
+    const r = await rollbackInstall({ installDir: dir, db, now: () => new Date() })
     if (out.json) out.event('done', { product: r.product, version: r.version, from: r.fromVersion })
     else out.info(`rolled ${r.product} back from ${r.fromVersion} to ${r.version}; ${r.fromVersion} is kept for another rollback`)
   })

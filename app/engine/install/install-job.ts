@@ -38,7 +38,6 @@ import { openJob, readInstalledRow, recoverInstall, switchIn, type InstalledRow,
 /** What every engine job needs: where, with which key and state, and how to reach the CDN. */
 export interface JobOptions {
   readonly installDir: string
-  readonly dataDir: string
   readonly db: StateDb
   readonly publicKey: KeyObject
   /** Extra product-root URLs used beside the release's own location and mirrors. */
@@ -168,9 +167,9 @@ async function installedManifest(row: InstalledRow | undefined, paths: InstallPa
 }
 
 /** Runs `work` holding the folder's lock, after finishing any switch a crash interrupted. */
-export async function withInstallLock<T>(o: Pick<JobOptions, 'installDir' | 'dataDir' | 'db'>, work: (paths: InstallPaths) => Promise<T>): Promise<T> {
+export async function withInstallLock<T>(o: Pick<JobOptions, 'installDir' | 'db'>, work: (paths: InstallPaths) => Promise<T>): Promise<T> {
   const paths = installPaths(o.installDir)
-  const unlock = lockInstallDir(o.dataDir, paths.install)
+  const unlock = lockInstallDir(paths.lock, paths.install)
   try {
     await recoverInstall(o.db, paths.install)
     return await work(paths)
@@ -349,7 +348,7 @@ function swarmFetch(
 }
 
 /** Swaps the install with the kept previous version. */
-export function rollbackInstall(o: Pick<JobOptions, 'installDir' | 'dataDir' | 'db' | 'now'>): Promise<{ product: string; version: string; fromVersion: string }> {
+export function rollbackInstall(o: Pick<JobOptions, 'installDir' | 'db' | 'now'>): Promise<{ product: string; version: string; fromVersion: string }> {
   return withInstallLock(o, async (paths) => {
     const row = readInstalledRow(o.db, paths.install)
     if (!row) throw new ShoalError('E_NOT_INSTALLED', `${paths.install} holds no Shoal install`)
