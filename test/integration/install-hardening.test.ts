@@ -1,6 +1,6 @@
 // Issue 18, the install side: user files, the lock beside the install, a symlinked install
 // folder, long paths, amplification and name collisions; real `shoal` processes against nginx.
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { cp, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -112,4 +112,45 @@ describe('one lock per install folder', () => {
   })
 })
 
-export { symlink }
+describe('an install folder that is a link', () => {
+  it('installs and updates where the folder really is: staging, backup and lock beside the real folder, the link kept', async () => {
+    const c = client()
+    const disk = await mkdtemp(join(dir, 'other-disk-'))
+    const real = join(disk, 'game')
+    await mkdir(real)
+    await symlink(real, c.install)
+    for (const channel of ['stable', 'beta']) {
+      const run = await get(c, channel)
+      expect(run.code, run.stderr).toBe(0)
+    }
+    expect(await readlink(c.install)).toBe(real)
+    expect(await treeHash(real)).toEqual(v2Tree)
+    expect(await treeHash(join(disk, '.game.shoal-previous'))).toEqual(v1Tree)
+    expect((await readdir(disk)).sort()).toEqual(['.game.shoal-lock', '.game.shoal-previous', 'game'])
+    expect((await readdir(dir)).filter((n) => n.includes(c.install.split('/').pop()!))).toEqual([c.install.split('/').pop()])
+  })
+
+  it('links inside the install are never followed for reuse: a planted data -> elsewhere link does not bring outside files in', async () => {
+    const c = client()
+    expect((await get(c, 'stable')).code).toBe(0)
+    // Files outside the install with the release's exact content, reached through a planted link.
+    const elsewhere = join(dir, `elsewhere-${c.install.split('/').pop()}`)
+    await cp(join(c.install, 'data'), elsewhere, { recursive: true })
+    await rm(join(c.install, 'data'), { recursive: true })
+    await symlink(elsewhere, join(c.install, 'data'))
+    const outside = await treeHash(elsewhere)
+
+    const repair = await shoal(c, ['verify', '--repair', '--dir', c.install, '--pubkey', pub()])
+    expect(repair.code, repair.stderr).toBe(0)
+    expect((await lstat(join(c.install, 'data'))).isDirectory()).toBe(true)
+    // The planted link is the user's: kept beside, as a link (dropped here, so the tree can be hashed).
+    expect(await readlink(join(c.install, 'data.user-1'))).toBe(elsewhere)
+    await rm(join(c.install, 'data.user-1'))
+    expect(await treeHash(c.install)).toEqual(v1Tree)
+    for (const path of Object.keys(outside)) {
+      const [inside, there] = await Promise.all([stat(join(c.install, 'data', path)), stat(join(elsewhere, path))])
+      expect(inside.ino, path).not.toBe(there.ino)
+    }
+    expect(await treeHash(elsewhere)).toEqual(outside)
+  })
+})
