@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { writeUpdatedBuild } from '../../app/demo/sample-build.ts'
 import type { Nginx } from '../support/nginx.ts'
 import { clientFactory, serveReleasePair, type Client } from '../support/release-pair.ts'
+import { startNginx } from '../support/nginx.ts'
 import { makeFixture, type Fixture } from '../support/release-fixture.ts'
+import type { Manifest } from '../../shared/release-schema.ts'
 import { startCli } from '../support/long-running-cli.ts'
 import { runCli } from '../support/run-cli.ts'
 import { treeHash } from '../support/tree-hash.ts'
@@ -152,5 +154,85 @@ describe('an install folder that is a link', () => {
       expect(inside.ino, path).not.toBe(there.ino)
     }
     expect(await treeHash(elsewhere)).toEqual(outside)
+  })
+})
+
+describe('validly signed hostile releases are refused at planning time, before anything is staged', () => {
+  let h: Fixture
+  let hostDir: string
+  let hostNginx: Nginx
+  let n = 0
+
+  beforeAll(async () => {
+    hostDir = await mkdtemp(join(tmpdir(), 'shoal-hostile-'))
+    h = await makeFixture(hostDir, 256 * 1024)
+    const published = await h.publish(join(hostDir, 'build-v1'), '1.0.0')
+    if (published.code !== 0) throw new Error(published.stderr)
+    hostNginx = await startNginx(h.cdn, join(hostDir, 'nginx'))
+  }, 60_000)
+
+  afterAll(async () => {
+    await hostNginx?.stop()
+    await rm(hostDir, { recursive: true, force: true })
+  })
+
+  /** Forges the channel's manifest, runs `get` into a fresh folder, and restores the release. */
+  async function getForged(edit: (m: Manifest) => void): Promise<{ last: Record<string, unknown>; parent: string }> {
+    const pointer = await readFile(h.pointerPath)
+    const manifestPath = join(h.cdn, 'game', '1.0.0', 'manifest.json')
+    const manifest = await readFile(manifestPath)
+    await h.forge(edit)
+    const parent = join(hostDir, `client-${++n}`)
+    await mkdir(parent)
+    await writeFile(join(parent, 'outside.txt'), 'untouched')
+    const run = await runCli(['get', `${hostNginx.url}/game/channels/stable.json`, '--pubkey', join(h.keyDir, 'publisher.pub'), '--dir', join(parent, 'install'), '--json'], { SHOAL_DATA_DIR: join(parent, 'data') })
+    await writeFile(h.pointerPath, pointer)
+    await writeFile(manifestPath, manifest)
+    return { last: run.last, parent }
+  }
+
+  /** Nothing was installed or staged, and the file beside the install is as it was. */
+  async function nothingWritten(parent: string): Promise<void> {
+    expect((await readdir(parent)).filter((e) => e !== 'data' && e !== '.install.shoal-lock')).toEqual(['outside.txt'])
+    expect(await readFile(join(parent, 'outside.txt'), 'utf8')).toBe('untouched')
+  }
+
+  it('one chunk repeated 16 million times: E_LIMIT', async () => {
+    const { last, parent } = await getForged((m) => {
+      const chunk = m.files[0]!.chunks[0]!
+      const refs = 16_777_216
+      const size = m.chunks.size[chunk]! * refs
+      m.totals.bytes += size - m.files[0]!.size
+      m.totals.chunkRefs += refs - m.files[0]!.chunks.length
+      m.files[0]!.chunks = new Array<number>(refs).fill(chunk)
+      m.files[0]!.size = size
+    })
+    expect(last, JSON.stringify(last)).toMatchObject({ event: 'error', code: 'E_LIMIT' })
+    await nothingWritten(parent)
+  })
+
+  it.each([
+    ['4,095 characters with the install prefix', 'x/'.repeat(2046) + 'end'],
+    ['a 204-character name of 404 bytes', `${'é'.repeat(200)}.bin`],
+  ])('a path too long for the file system (%s): E_UNSAFE_PATH', async (_name, path) => {
+    const { last, parent } = await getForged((m) => void (m.files[0]!.path = path))
+    expect(last, JSON.stringify(last)).toMatchObject({ event: 'error', code: 'E_UNSAFE_PATH' })
+    await nothingWritten(parent)
+  })
+
+  it.each([
+    ['ſ.txt', 's.txt'],
+    ['ı.txt', 'i.txt'],
+    ['COM¹', 'a.txt'],
+    ['CONIN$', 'a.txt'],
+    ['conout$.log', 'a.txt'],
+    ['LPT³.dat', 'a.txt'],
+  ])('%s beside %s: E_UNSAFE_PATH', async (first, second) => {
+    const { last, parent } = await getForged((m) => {
+      m.files[0]!.path = `data/${first}`
+      m.files[1]!.path = `data/${second}`
+    })
+    expect(last, JSON.stringify(last)).toMatchObject({ event: 'error', code: 'E_UNSAFE_PATH' })
+    await nothingWritten(parent)
   })
 })

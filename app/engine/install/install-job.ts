@@ -31,6 +31,7 @@ import type { PeerClass } from '../stats/peer-class.ts'
 import { localAddresses } from '../../net/local-addresses.ts'
 import type { PeerEncryption } from '../sources/peers/peer-settings.ts'
 import { installOps, rollbackOps } from './switch-journal.ts'
+import { pathLimits, pathTooLong } from './path-limits.ts'
 import { carryUserFiles, type UserFiles } from './carry-user-files.ts'
 import { installPaths, type InstallPaths } from './install-paths.ts'
 import { openJob, readInstalledRow, recoverInstall, switchIn, type InstalledRow, type JobTarget, type OpenedJob } from './install-records.ts'
@@ -166,6 +167,15 @@ async function installedManifest(row: InstalledRow | undefined, paths: InstallPa
   return decodeManifest(row.manifest, publicKey, `installed manifest of ${paths.install}`)
 }
 
+/** Refuses a release whose paths would not fit below the install's folders, before anything is staged. */
+function checkPathLengths(manifest: Manifest, paths: InstallPaths): void {
+  const limits = pathLimits(process.platform)
+  // The previous version's folder has the longest name of the four a file lives under.
+  const deepest = [paths.install, paths.staging, paths.backup, paths.aside].reduce((a, b) => (limits.measure(b) > limits.measure(a) ? b : a))
+  const problem = pathTooLong(deepest, manifest.files.map((f) => f.path), limits)
+  if (problem) throw new ShoalError('E_UNSAFE_PATH', `${manifest.product} ${manifest.version} lists a path that does not fit here: "${problem.path}" ${problem.reason}`, 'install into a folder with a shorter path; nothing was written')
+}
+
 /** Runs `work` holding the folder's lock, after finishing any switch a crash interrupted. */
 export async function withInstallLock<T>(o: Pick<JobOptions, 'installDir' | 'db'>, work: (paths: InstallPaths) => Promise<T>): Promise<T> {
   const paths = installPaths(o.installDir)
@@ -200,6 +210,7 @@ async function prepareGet(o: GetOptions, paths: InstallPaths): Promise<PreparedJ
   if (row && createHash('sha256').update(row.manifest).digest('hex') === pointer.manifest.sha256) {
     return { upToDate: { product: manifest.product, version: manifest.version, fromVersion: row.version, upToDate: true, resumed: false, bytes: emptySourceBytes(), written: emptySourceBytes(), totalBytes: manifest.totals.bytes, seconds: 0, bannedPeers: [], cdnPieces: noCdnPieces(), uploaded: { lan: 0, wan: 0 }, userFiles: { kept: [], movedAside: [], pruned: [] } } }
   }
+  checkPathLengths(manifest, paths)
   const target = { manifest, productRoot: release.productRoot, mirrors: pointer.mirrors.map((m) => new URL(m)) }
   return { target, opened: await openJob(o.db, paths, target, release.manifestFile, keyId(o.publicKey), o.now()), installed }
 }
