@@ -4,7 +4,16 @@ import { z } from 'zod'
 export const RELEASE_LIMITS = {
   pointerBytes: 64 * 1024,
   manifestBytes: 256 * 1024 * 1024,
-  manifestJsonBytes: 1024 * 1024 * 1024,
+  /** Below V8's longest string (2^29 - 24 characters). */
+  manifestJsonBytes: 256 * 1024 * 1024,
+  /**
+   * A compressed payload decodes to at most this many times its size (plus a mebibyte): signed
+   * manifests compress 1.6:1 (their chunk digests do not compress), while 6 KB that repeat one
+   * chunk reference 16 million times decode to 32 MB of JSON.
+   */
+  payloadExpansion: 64,
+  /** Chunk references of all files together: each costs memory in planning and staging. */
+  chunkRefs: 4_194_304,
   files: 1_000_000,
   chunks: 16_777_216,
   chunkBytes: 64 * 1024 * 1024,

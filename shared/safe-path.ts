@@ -1,7 +1,9 @@
 // Release paths come from publishers and end up as file names on Windows, macOS
 // and Linux. A path is accepted only if it is safe on all three.
 
-const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i
+// Every device name Windows reserves, with any extension (NUL.tar.gz is NUL), including the
+// superscript digits it counts as digits and the console names.
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|clock\$|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³]) *(\..*)?$/i
 const MAX_PATH = 4096
 const MAX_SEGMENT = 255
 
@@ -29,19 +31,29 @@ export function unsafePathReason(path: string): string | undefined {
   return undefined
 }
 
+/**
+ * The name case-insensitive file systems see: Unicode case folding, approximated as upper case
+ * then lower case, so that ſ and s, ı and i, ǅ and ǆ, ß and ss fold together as they do
+ * on Windows or macOS (lower case alone leaves ſ and ı as they are).
+ */
+export function foldCase(path: string): string {
+  if (/^[\x20-\x7e]*$/.test(path)) return path.toLowerCase()
+  return path.toUpperCase().toLowerCase().normalize('NFC')
+}
+
 /** The first problem in a list of paths: an unsafe one, a case-insensitive duplicate, or a file used as a folder. */
 export function pathSetProblem(paths: readonly string[]): { path: string; reason: string } | undefined {
   const seen = new Map<string, string>()
   for (const path of paths) {
     const reason = unsafePathReason(path)
     if (reason) return { path, reason }
-    const key = path.toLowerCase()
+    const key = foldCase(path)
     const twin = seen.get(key)
     if (twin !== undefined) return { path, reason: `collides with "${twin}" on case-insensitive file systems` }
     seen.set(key, path)
   }
   for (const path of paths) {
-    const parts = path.toLowerCase().split('/')
+    const parts = foldCase(path).split('/')
     for (let i = 1; i < parts.length; i++) {
       const parent = seen.get(parts.slice(0, i).join('/'))
       if (parent !== undefined) return { path, reason: `needs "${parent}" to be a folder, but it is a file` }

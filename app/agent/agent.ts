@@ -439,7 +439,6 @@ export class Agent {
     const publicKey = publicKeyObject(product.publicKey)
     const options: JobOptions = {
       installDir: product.installDir,
-      dataDir: this.o.dataDir,
       db: this.o.db,
       publicKey,
       mirrors: product.mirrors.map((m) => new URL(m)),

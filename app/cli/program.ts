@@ -146,8 +146,9 @@ export function buildProgram(): Command {
     .action(async (channel: string, o: GetFlags) => (await import('./commands/get.ts')).getCommand(output(), dataDir(), channel, o))
 
   fetchOptions(program.command('verify').description('recheck an install against its manifest (chunks, file SHA-256, modes, extra files); --repair fixes it from the CDN'))
-    .option('--repair', 'rebuild damaged files, reusing every chunk that still verifies', false)
-    .action(async (o: FetchFlags & { repair: boolean }) => (await import('./commands/get.ts')).verifyCommand(output(), dataDir(), o))
+    .option('--repair', 'rebuild damaged files, reusing every chunk that still verifies; extra files are kept', false)
+    .option('--prune', 'with --repair: also take the extra files out of the install (they stay in the previous version\'s folder until the next update)', false)
+    .action(async (o: FetchFlags & { repair: boolean; prune: boolean }) => (await import('./commands/get.ts')).verifyCommand(output(), dataDir(), o))
 
   peerOptions(lsdOptions(program.command('seed').description('serve an installed release to peers until stopped; every piece is verified before it is uploaded')))
     .requiredOption('--dir <install-dir>', 'install folder')

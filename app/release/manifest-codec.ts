@@ -59,6 +59,9 @@ const liftedManifestSchema = {
   safeParse(json: unknown): ReturnType<typeof manifestSchema.safeParse> {
     const m = json as { chunks?: { size?: unknown; stored?: unknown }; files?: unknown }
     const files = Array.isArray(m?.files) ? (m.files as { chunks?: unknown }[]) : undefined
+    // Before any list is checked or copied, and before the engine plans a position per reference.
+    const refs = files?.reduce((n, f) => n + (Array.isArray(f?.chunks) ? f.chunks.length : 0), 0) ?? 0
+    if (refs > RELEASE_LIMITS.chunkRefs) throw new ShoalError('E_LIMIT', `manifest files reference ${refs} chunks in all, more than ${RELEASE_LIMITS.chunkRefs}`)
     const lifts = m?.chunks && numbers(m.chunks.size, isChunkSize) && numbers(m.chunks.stored, isChunkSize) && files?.every((f) => numbers(f?.chunks, isChunkIndex))
     if (!lifts || !files) return manifestSchema.safeParse(json)
     const { size, stored } = m.chunks as { size: number[]; stored: number[] }

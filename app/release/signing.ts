@@ -1,6 +1,6 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto'
 import { zstdCompressSync, zstdDecompressSync } from 'node:zlib'
-import { envelopeSchema, type SignedEnvelope } from '../../shared/release-schema.ts'
+import { envelopeSchema, RELEASE_LIMITS, type SignedEnvelope } from '../../shared/release-schema.ts'
 import { ShoalError } from '../../shared/errors.ts'
 
 export type EnvelopeType = SignedEnvelope['type']
@@ -88,9 +88,11 @@ export function openEnvelope(file: Uint8Array, type: EnvelopeType, publicKey: Ke
     throw new ShoalError('E_SIGNATURE', `${what} signature check failed: its content was altered after signing`, 'do not trust this copy; fetch it again from the publisher')
   }
   if (env.encoding === 'utf8') return env.payload
+  // Bounded before anything is decoded: a tiny payload must not expand into an out-of-memory parse.
+  const limit = Math.min(maxPayloadBytes, 1024 * 1024 + bytes.length * RELEASE_LIMITS.payloadExpansion)
   try {
-    return zstdDecompressSync(bytes, { maxOutputLength: maxPayloadBytes }).toString('utf8')
+    return zstdDecompressSync(bytes, { maxOutputLength: limit }).toString('utf8')
   } catch {
-    throw new ShoalError('E_LIMIT', `${what} payload does not decompress within ${maxPayloadBytes} bytes`)
+    throw new ShoalError('E_LIMIT', `${what} payload does not decompress within ${limit} bytes (${bytes.length} bytes compressed)`)
   }
 }

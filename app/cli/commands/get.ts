@@ -62,12 +62,11 @@ async function withDb<T>(dataDir: string, work: (db: StateDb) => Promise<T>): Pr
   }
 }
 
-async function jobOptions(out: Output, dataDir: string, db: StateDb, flags: FetchFlags, label: string): Promise<{ options: JobOptions; stop: () => void }> {
+async function jobOptions(out: Output, db: StateDb, flags: FetchFlags, label: string): Promise<{ options: JobOptions; stop: () => void }> {
   const bar = out.progress(label)
   return {
     options: {
       installDir: flags.dir,
-      dataDir,
       db,
       publicKey: await loadPublicKey(flags.pubkey),
       mirrors: flags.mirror.map((m) => locationToUrl(m)),
@@ -91,10 +90,14 @@ function reportJob(out: Output, dir: string, result: JobResult, verb: string): v
   // Bytes written to disk per byte the new version holds (a Steam update once wrote 35.3 GB for 625 MB downloaded).
   const diskBytes = diskBytesWritten()
   const disk = diskBytes === undefined ? {} : { diskBytesWritten: diskBytes, writtenToDisk: result.totalBytes > 0 ? diskBytes / result.totalBytes : 0 }
-  const fields = { product: result.product, version: result.version, from: result.fromVersion ?? null, upToDate: result.upToDate, resumed: result.resumed, bytes: { ...bytes }, written: { ...result.written }, totalBytes: result.totalBytes, seconds: result.seconds, bannedPeers: result.bannedPeers, cdnPieces: result.cdnPieces, uploaded: result.uploaded, peerRefusals: result.peerRefusals, ...(result.peerAuthError ? { peerAuthError: result.peerAuthError } : {}), peakRssBytes: peakRss, cpuSeconds, ...disk }
-  if (out.json) out.event('done', fields)
-  else if (result.upToDate) out.info(`${result.product} ${result.version} is already installed in ${dir}`)
-  else out.info(`${verb} ${result.product} ${result.fromVersion && result.fromVersion !== result.version ? `${result.fromVersion} -> ` : ''}${result.version} in ${result.seconds.toFixed(1)} s: ${formatBytes(result.totalBytes)}; ${perSource(bytes)}${result.resumed ? ' (resumed)' : ''}${result.bannedPeers.length ? `; banned for bad data: ${result.bannedPeers.join(', ')}` : ''}${result.peerAuthError ? `; no peers: ${result.peerAuthError}` : ''}`)
+  const fields = { product: result.product, version: result.version, from: result.fromVersion ?? null, upToDate: result.upToDate, resumed: result.resumed, bytes: { ...bytes }, written: { ...result.written }, totalBytes: result.totalBytes, seconds: result.seconds, bannedPeers: result.bannedPeers, cdnPieces: result.cdnPieces, uploaded: result.uploaded, peerRefusals: result.peerRefusals, ...(result.peerAuthError ? { peerAuthError: result.peerAuthError } : {}), userFiles: { kept: result.userFiles.kept, movedAside: result.userFiles.movedAside.map((m) => ({ ...m })), pruned: result.userFiles.pruned }, peakRssBytes: peakRss, cpuSeconds, ...disk }
+  if (out.json) return out.event('done', fields)
+  if (result.upToDate) return out.info(`${result.product} ${result.version} is already installed in ${dir}`)
+  const { kept, movedAside, pruned } = result.userFiles
+  for (const p of kept) out.info(`  kept your file: ${p}`)
+  for (const m of movedAside) out.info(`  kept your file: ${m.from} as ${m.to} (the release now has ${m.from})`)
+  for (const p of pruned) out.info(`  pruned: ${p} (in the previous version's folder until the next update)`)
+  out.info(`${verb} ${result.product} ${result.fromVersion && result.fromVersion !== result.version ? `${result.fromVersion} -> ` : ''}${result.version} in ${result.seconds.toFixed(1)} s: ${formatBytes(result.totalBytes)}; ${perSource(bytes)}${result.resumed ? ' (resumed)' : ''}${result.bannedPeers.length ? `; banned for bad data: ${result.bannedPeers.join(', ')}` : ''}${result.peerAuthError ? `; no peers: ${result.peerAuthError}` : ''}`)
 }
 
 export interface GetFlags extends FetchFlags {
@@ -106,7 +109,7 @@ export interface GetFlags extends FetchFlags {
 export async function getCommand(out: Output, dataDir: string, channel: string, flags: GetFlags): Promise<void> {
   await withDb(dataDir, async (db) => {
     const { getRelease } = await loadJobs()
-    const { options, stop } = await jobOptions(out, dataDir, db, flags, 'get')
+    const { options, stop } = await jobOptions(out, db, flags, 'get')
     const result = await getRelease({ ...options, pointerUrl: locationToUrl(channel), allowDowngrade: flags.allowDowngrade }).finally(stop)
     reportJob(out, flags.dir, result, result.fromVersion ? 'updated' : 'installed')
   })
@@ -115,7 +118,7 @@ export async function getCommand(out: Output, dataDir: string, channel: string, 
   await seedCommand(out, dataDir, { dir: flags.dir, pubkey: flags.pubkey, tracker: flags.tracker ?? [], trackerTokenFile: flags.trackerTokenFile, port: 0, limitUp: flags.limitUp ?? 0, maxPeers: flags.maxPeers ?? DEFAULT_MAX_PEERS, listen: flags.listen, lsd: flags.lsd, peerEncryption: flags.peerEncryption ?? 'prefer', admissionKey: flags.admissionKey, revocationCheck: flags.revocationCheck })
 }
 
-export function verifyCommand(out: Output, dataDir: string, flags: FetchFlags & { repair: boolean }): Promise<void> {
+export function verifyCommand(out: Output, dataDir: string, flags: FetchFlags & { repair: boolean; prune: boolean }): Promise<void> {
   return withDb(dataDir, async (db) => {
     const { verifyInstall } = await loadVerify()
     const report = await verifyInstall(db, flags.dir, await loadPublicKey(flags.pubkey))
@@ -126,21 +129,24 @@ export function verifyCommand(out: Output, dataDir: string, flags: FetchFlags & 
       for (const p of report.damaged) out.info(`  damaged: ${p}`)
       for (const p of report.extra) out.info(`  extra:   ${p}`)
     }
-    if (clean || !flags.repair) {
-      if (!clean) process.exitCode = 1
+    // Extra files are the user's: a repair keeps them, and takes them out only when asked to.
+    const work = report.damaged.length > 0 || (flags.prune && report.extra.length > 0)
+    if (!flags.repair || !work) {
+      if (!clean && !flags.repair) process.exitCode = 1
       if (out.json) out.event('done', { repaired: false, clean })
+      else if (flags.repair && !clean) out.info('extra files are kept; --prune takes them out of the install')
       return
     }
     const { repairInstall } = await loadJobs()
-    const { options, stop } = await jobOptions(out, dataDir, db, flags, 'repair')
-    reportJob(out, flags.dir, await repairInstall(options).finally(stop), 'repaired')
+    const { options, stop } = await jobOptions(out, db, flags, 'repair')
+    reportJob(out, flags.dir, await repairInstall(options, flags.prune).finally(stop), 'repaired')
   })
 }
 
 export function rollbackCommand(out: Output, dataDir: string, dir: string): Promise<void> {
   return withDb(dataDir, async (db) => {
     const { rollbackInstall } = await loadJobs()
-    const r = await rollbackInstall({ installDir: dir, dataDir, db, now: () => new Date() })
+    const r = await rollbackInstall({ installDir: dir, db, now: () => new Date() })
     if (out.json) out.event('done', { product: r.product, version: r.version, from: r.fromVersion })
     else out.info(`rolled ${r.product} back from ${r.fromVersion} to ${r.version}; ${r.fromVersion} is kept for another rollback`)
   })

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { ShoalError } from '../../../shared/errors.ts'
 import { formatBytes } from '../../../shared/units.ts'
-import { loadSeeding, type PeerEncryption } from '../../engine/engine.ts'
+import { addRefusals, installPaths, loadSeeding, readInstalledRow, type PeerEncryption, type Refusals, type Seeding } from '../../engine/engine.ts'
 import { openStateDb } from '../../store/state-db.ts'
 import { loadPrivateKey, loadPublicKey } from '../key-files.ts'
 import { peakRssBytes } from '../peak-rss.ts'
@@ -35,28 +35,68 @@ export async function seedCommand(out: Output, dataDir: string, flags: SeedFlags
   if (token === '') throw new ShoalError('E_USAGE', `--tracker-token-file ${flags.trackerTokenFile} is missing or empty`)
   const db = openStateDb(dataDir)
   try {
-    const seeding = await startSeeding({ db, installDir: flags.dir, publicKey: await loadPublicKey(flags.pubkey), trackers: flags.tracker, trackerToken: token, port: flags.port, limitUp: flags.limitUp, maxPeers: flags.maxPeers, listenHost: flags.listen, lsd: flags.lsd, encryption: flags.peerEncryption, admissionKey: flags.admissionKey ? await loadPrivateKey(flags.admissionKey, '--admission-key') : undefined, revocationCheckMs: flags.revocationCheck }).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE') throw new ShoalError('E_IO', `port ${flags.port} is in use`, 'choose another --port')
-      throw err
-    })
+    const publicKey = await loadPublicKey(flags.pubkey)
+    const admissionKey = flags.admissionKey ? await loadPrivateKey(flags.admissionKey, '--admission-key') : undefined
+    const installDir = installPaths(flags.dir).install
+    const installed = () => readInstalledRow(db, installDir)?.manifest
+    const start = async (): Promise<{ seeding: Seeding; manifest: Buffer | undefined }> => {
+      const manifest = installed()
+      const seeding = await startSeeding({ db, installDir: flags.dir, publicKey, trackers: flags.tracker, trackerToken: token, port: flags.port, limitUp: flags.limitUp, maxPeers: flags.maxPeers, listenHost: flags.listen, lsd: flags.lsd, encryption: flags.peerEncryption, admissionKey, revocationCheckMs: flags.revocationCheck }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'EADDRINUSE') throw new ShoalError('E_IO', `port ${flags.port} is in use`, 'choose another --port')
+        throw err
+      })
+      out.event('seeding', { product: seeding.product, version: seeding.version, infoHash: seeding.infoHash, port: seeding.port, pieces: seeding.pieces, pieceCount: seeding.pieceCount, lsd: seeding.lsd })
+      out.info(`seeding ${seeding.product} ${seeding.version} (${seeding.pieces} of ${seeding.pieceCount} pieces) on port ${seeding.port}${seeding.lsd ? ', announced on the LAN' : ''}; stop with Ctrl-C`)
+      return { seeding, manifest }
+    }
     // Listening for the stop signals before saying "seeding": a SIGTERM sent the moment that line
     // is read must not meet the default action (an exit by signal, without the `stopped` line).
     const stop = new Promise<void>((resolve) => {
       process.once('SIGINT', resolve)
       process.once('SIGTERM', resolve)
     })
-    out.event('seeding', { product: seeding.product, version: seeding.version, infoHash: seeding.infoHash, port: seeding.port, pieces: seeding.pieces, pieceCount: seeding.pieceCount, lsd: seeding.lsd })
-    out.info(`seeding ${seeding.product} ${seeding.version} (${seeding.pieces} of ${seeding.pieceCount} pieces) on port ${seeding.port}${seeding.lsd ? ', announced on the LAN' : ''}; stop with Ctrl-C`)
+    let current = await start()
+    const before = { uploaded: 0, lan: 0, wan: 0 }
+    const refusedBefore: Refusals = {}
+    const refusals = () => {
+      const all = { ...refusedBefore }
+      addRefusals(all, current.seeding.refusals())
+      return all
+    }
+    const uploaded = () => before.uploaded + current.seeding.uploaded()
+    const byClass = () => {
+      const now = current.seeding.uploadedByClass()
+      return { lan: before.lan + now.lan, wan: before.wan + now.wan }
+    }
+    // A `get` that switched in another version: until then, pieces come from the files the old
+    // version verified (each read checked again when a file's identity changed), never from the new ones.
+    let moving: Promise<void> | undefined
+    const follow = async () => {
+      const manifest = installed()
+      if (!manifest || (current.manifest && manifest.equals(current.manifest))) return
+      Object.assign(before, { uploaded: uploaded(), ...byClass() })
+      addRefusals(refusedBefore, current.seeding.refusals())
+      await current.seeding.stop()
+      current = await start()
+    }
+    let failed: (err: unknown) => void = () => undefined
+    const failure = new Promise<never>((_, reject) => (failed = reject))
     const timer = setInterval(() => {
-      out.event('stats', { uploaded: seeding.uploaded(), uploadedByClass: seeding.uploadedByClass(), peers: seeding.peers(), peerRefusals: seeding.refusals(), peakRssBytes: peakRssBytes() })
-      if (!out.json) out.info(`  uploaded ${formatBytes(seeding.uploaded())} to ${seeding.peers()} peer(s)`)
+      out.event('stats', { uploaded: uploaded(), uploadedByClass: byClass(), peers: current.seeding.peers(), peerRefusals: refusals(), peakRssBytes: peakRssBytes() })
+      if (!out.json) out.info(`  uploaded ${formatBytes(uploaded())} to ${current.seeding.peers()} peer(s)`)
+      moving ??= follow().then(() => (moving = undefined), failed)
     }, REPORT_MS)
-    await stop
-    clearInterval(timer)
-    const uploaded = seeding.uploaded()
-    await seeding.stop()
+    try {
+      await Promise.race([stop, failure])
+    } finally {
+      clearInterval(timer)
+      await moving?.catch(() => undefined)
+    }
+    const total = uploaded()
+    const refused = refusals()
+    await current.seeding.stop()
     // The peak covers the whole run, the reading threads included: memory bounds are checked on it.
-    out.event('stopped', { uploaded, uploadedByClass: seeding.uploadedByClass(), peerRefusals: seeding.refusals(), peakRssBytes: peakRssBytes() })
+    out.event('stopped', { uploaded: total, uploadedByClass: byClass(), peerRefusals: refused, peakRssBytes: peakRssBytes() })
   } finally {
     db.close()
   }

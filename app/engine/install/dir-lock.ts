@@ -1,26 +1,27 @@
-import { createHash } from 'node:crypto'
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Database from 'better-sqlite3'
 import { ShoalError } from '../../../shared/errors.ts'
-import { processAlive } from './process-alive.ts'
 
-/** One Shoal process per install folder: an O_EXCL lock file holding the owner's pid; a dead owner's lock is taken over. */
-export function lockInstallDir(dataDir: string, installDir: string): () => void {
-  const dir = join(dataDir, 'locks')
-  mkdirSync(dir, { recursive: true })
-  const path = join(dir, `${createHash('sha256').update(installDir).digest('hex').slice(0, 24)}.lock`)
-  for (let tries = 0; tries < 3; tries++) {
-    try {
-      writeFileSync(path, String(process.pid), { flag: 'wx' })
-      return () => rmSync(path, { force: true })
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-      const owner = Number(readFileSync(path, 'utf8').trim())
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) {
-        throw new ShoalError('E_BUSY', `process ${owner} is already working on ${installDir}`, 'wait for it to finish, or stop it')
-      }
-      rmSync(path, { force: true })
-    }
+/**
+ * One Shoal process per install folder, whatever its data dir: an exclusive SQLite transaction
+ * held on a file beside the folder. SQLite takes it with an fcntl lock, which the kernel grants to
+ * one process at a time and releases when its owner dies, so there is no stale lock to take over
+ * and no race between takers. The file stays: deleting it could let a second taker lock a new
+ * file while the first still holds the old one.
+ */
+export function lockInstallDir(lockPath: string, installDir: string): () => void {
+  mkdirSync(dirname(lockPath), { recursive: true })
+  const db = new Database(lockPath, { timeout: 0 })
+  try {
+    db.exec('BEGIN EXCLUSIVE')
+  } catch (err) {
+    db.close()
+    if ((err as { code?: string }).code === 'SQLITE_BUSY') throw new ShoalError('E_BUSY', `another Shoal process is working on ${installDir}`, 'wait for it to finish, or stop it')
+    throw err
   }
-  throw new ShoalError('E_BUSY', `cannot lock ${installDir}`)
+  return () => {
+    db.exec('ROLLBACK')
+    db.close()
+  }
 }

@@ -32,13 +32,14 @@ import { localAddresses } from '../../net/local-addresses.ts'
 import type { PeerEncryption } from '../sources/peers/peer-settings.ts'
 import { addRefusals, type Refusals } from '../sources/peers/refusals.ts'
 import { installOps, rollbackOps } from './switch-journal.ts'
+import { pathLimits, pathTooLong } from './path-limits.ts'
+import { carryUserFiles, type UserFiles } from './carry-user-files.ts'
 import { installPaths, type InstallPaths } from './install-paths.ts'
 import { openJob, readInstalledRow, recoverInstall, switchIn, type InstalledRow, type JobTarget, type OpenedJob } from './install-records.ts'
 
 /** What every engine job needs: where, with which key and state, and how to reach the CDN. */
 export interface JobOptions {
   readonly installDir: string
-  readonly dataDir: string
   readonly db: StateDb
   readonly publicKey: KeyObject
   /** Extra product-root URLs used beside the release's own location and mirrors. */
@@ -121,6 +122,8 @@ export interface JobResult {
   readonly peerRefusals: Refusals
   /** Why this client could not join the swarm (no peer pass); the CDN then brought everything. */
   readonly peerAuthError: string | undefined
+  /** Files in the install folder that no release put there, and where they went. */
+  readonly userFiles: UserFiles
 }
 
 /** What the swarm phase adds to a job's result. */
@@ -182,10 +185,19 @@ async function installedManifest(row: InstalledRow | undefined, paths: InstallPa
   return decodeManifest(row.manifest, publicKey, `installed manifest of ${paths.install}`)
 }
 
+/** Refuses a release whose paths would not fit below the install's folders, before anything is staged. */
+function checkPathLengths(manifest: Manifest, paths: InstallPaths): void {
+  const limits = pathLimits(process.platform)
+  // The previous version's folder has the longest name of the four a file lives under.
+  const deepest = [paths.install, paths.staging, paths.backup, paths.aside].reduce((a, b) => (limits.measure(b) > limits.measure(a) ? b : a))
+  const problem = pathTooLong(deepest, manifest.files.map((f) => f.path), limits)
+  if (problem) throw new ShoalError('E_UNSAFE_PATH', `${manifest.product} ${manifest.version} lists a path that does not fit here: "${problem.path}" ${problem.reason}`, 'install into a folder with a shorter path; nothing was written')
+}
+
 /** Runs `work` holding the folder's lock, after finishing any switch a crash interrupted. */
-export async function withInstallLock<T>(o: Pick<JobOptions, 'installDir' | 'dataDir' | 'db'>, work: (paths: InstallPaths) => Promise<T>): Promise<T> {
+export async function withInstallLock<T>(o: Pick<JobOptions, 'installDir' | 'db'>, work: (paths: InstallPaths) => Promise<T>): Promise<T> {
   const paths = installPaths(o.installDir)
-  const unlock = lockInstallDir(o.dataDir, paths.install)
+  const unlock = lockInstallDir(paths.lock, paths.install)
   try {
     await recoverInstall(o.db, paths.install)
     return await work(paths)
@@ -214,25 +226,26 @@ async function prepareGet(o: GetOptions, paths: InstallPaths): Promise<PreparedJ
     throw new ShoalError('E_ROLLBACK', `${paths.install} has ${installed.version}; the channel offers ${manifest.version}, a downgrade`, 'pass --allow-downgrade to install it anyway')
   }
   if (row && createHash('sha256').update(row.manifest).digest('hex') === pointer.manifest.sha256) {
-    return { upToDate: { product: manifest.product, version: manifest.version, fromVersion: row.version, upToDate: true, resumed: false, bytes: emptySourceBytes(), written: emptySourceBytes(), totalBytes: manifest.totals.bytes, seconds: 0, bannedPeers: [], cdnPieces: noCdnPieces(), uploaded: { lan: 0, wan: 0 }, peerRefusals: {}, peerAuthError: undefined } }
+    return { upToDate: { product: manifest.product, version: manifest.version, fromVersion: row.version, upToDate: true, resumed: false, bytes: emptySourceBytes(), written: emptySourceBytes(), totalBytes: manifest.totals.bytes, seconds: 0, bannedPeers: [], cdnPieces: noCdnPieces(), uploaded: { lan: 0, wan: 0 }, peerRefusals: {}, peerAuthError: undefined, userFiles: { kept: [], movedAside: [], pruned: [] } } }
   }
+  checkPathLengths(manifest, paths)
   const target = { manifest, productRoot: release.productRoot, mirrors: pointer.mirrors.map((m) => new URL(m)) }
   return { target, opened: await openJob(o.db, paths, target, release.manifestFile, keyId(o.publicKey), o.now()), installed }
 }
 
-/** Rebuilds the installed version in staging, reusing every chunk that still verifies, and switches it in. */
-export function repairInstall(o: JobOptions): Promise<JobResult> {
+/** Rebuilds the installed version in staging, reusing every chunk that still verifies, and switches it in; `prune` leaves the user's files out. */
+export function repairInstall(o: JobOptions, prune = false): Promise<JobResult> {
   return withInstallLock(o, async (paths) => {
     const started = performance.now()
     const row = readInstalledRow(o.db, paths.install)
     if (!row) throw new ShoalError('E_NOT_INSTALLED', `${paths.install} holds no Shoal install`, 'install it with `shoal get` first')
     const manifest = decodeManifest(row.manifest, o.publicKey, `installed manifest of ${paths.install}`)
     const target = { manifest, productRoot: new URL(row.product_root), mirrors: (JSON.parse(row.mirrors) as string[]).map((m) => new URL(m)) }
-    return stageAndSwitch(o, paths, { target, opened: await openJob(o.db, paths, target, row.manifest, keyId(o.publicKey), o.now()), installed: manifest }, started)
+    return stageAndSwitch(o, paths, { target, opened: await openJob(o.db, paths, target, row.manifest, keyId(o.publicKey), o.now()), installed: manifest }, started, prune)
   })
 }
 
-async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: PreparedJob, started: number): Promise<JobResult> {
+async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: PreparedJob, started: number, prune = false): Promise<JobResult> {
   const { target, installed } = prepared
   const { manifest } = target
   const { job, resumed } = prepared.opened
@@ -303,6 +316,8 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: Prep
   await o.beforeSwitch?.()
   o.signal?.throwIfAborted()
   const row = readInstalledRow(o.db, paths.install)
+  // Last, so that a file the user saves while the download runs is carried too.
+  const userFiles = await carryUserFiles(paths.install, paths.staging, installed?.files.map((f) => f.path) ?? [], manifest.files.map((f) => f.path), prune)
   await switchIn(o.db, job.id, installOps(paths.install, paths.staging, paths.backup, row !== undefined))
   const seconds = (performance.now() - started) / 1000
   o.db
@@ -310,7 +325,7 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: Prep
     .run(paths.install, manifest.product, row?.version ?? null, manifest.version, o.now().toISOString(), seconds, JSON.stringify(bytes))
   const w = written.snapshot()
   const usefulWritten = { cdn: w.cdn, lan: w.lan, wan: w.wan, local: w.local }
-  return { product: manifest.product, version: manifest.version, fromVersion: row?.version, upToDate: false, resumed, bytes, written: usefulWritten, totalBytes: plan.totalBytes, seconds, bannedPeers: tally.banned, cdnPieces: tally.cdnPieces, uploaded: tally.uploaded, peerRefusals: tally.peerRefusals, peerAuthError: tally.peerAuthError }
+  return { product: manifest.product, version: manifest.version, fromVersion: row?.version, upToDate: false, resumed, bytes, written: usefulWritten, totalBytes: plan.totalBytes, seconds, bannedPeers: tally.banned, cdnPieces: tally.cdnPieces, uploaded: tally.uploaded, peerRefusals: tally.peerRefusals, peerAuthError: tally.peerAuthError, userFiles }
 }
 
 /** The swarm phase of a job, when it has peers or trackers to ask: peers first, the CDN scheduled beside them. */
@@ -363,7 +378,7 @@ function swarmFetch(
 }
 
 /** Swaps the install with the kept previous version. */
-export function rollbackInstall(o: Pick<JobOptions, 'installDir' | 'dataDir' | 'db' | 'now'>): Promise<{ product: string; version: string; fromVersion: string }> {
+export function rollbackInstall(o: Pick<JobOptions, 'installDir' | 'db' | 'now'>): Promise<{ product: string; version: string; fromVersion: string }> {
   return withInstallLock(o, async (paths) => {
     const row = readInstalledRow(o.db, paths.install)
     if (!row) throw new ShoalError('E_NOT_INSTALLED', `${paths.install} holds no Shoal install`)

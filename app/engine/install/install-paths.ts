@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 
 export interface InstallPaths {
@@ -5,12 +6,29 @@ export interface InstallPaths {
   readonly staging: string
   readonly backup: string
   readonly aside: string
+  /** The folder's lock (see dir-lock.ts). */
+  readonly lock: string
 }
 
-/** Staging and backup sit next to the install, on the same file system, never inside it. */
+/**
+ * The real path of `dir`, links resolved, whether or not it exists yet: a game folder linked to
+ * another disk is worked on where it really is, or renaming it would replace the link.
+ */
+function realPath(dir: string): string {
+  const path = resolve(dir)
+  try {
+    return realpathSync(path)
+  } catch {
+    const parent = dirname(path)
+    return parent === path ? path : join(realPath(parent), basename(path))
+  }
+}
+
+/** Staging, backup and lock sit next to the install, on the same file system, never inside it. */
 export function installPaths(dir: string): InstallPaths {
-  const install = resolve(dir)
+  const install = realPath(dir)
   const parent = dirname(install)
   const name = basename(install)
-  return { install, staging: join(parent, `.${name}.shoal-staging`), backup: join(parent, `.${name}.shoal-previous`), aside: join(parent, `.${name}.shoal-aside`) }
+  const beside = (what: string) => join(parent, `.${name}.shoal-${what}`)
+  return { install, staging: beside('staging'), backup: beside('previous'), aside: beside('aside'), lock: beside('lock') }
 }

@@ -16,6 +16,7 @@ import type { InstallPlan } from './install-plan.ts'
 import { ChunkTargets } from './chunk-targets.ts'
 import { placeItems } from './place-items.ts'
 import { FileChecks } from './file-checks.ts'
+import { isOwnedFile } from './owned-file.ts'
 import { EarlyWriteback } from './early-writeback.ts'
 import type { PlacePieceResult, PlacePieceTask, PlaceResult, PlaceTask, PlacementResult, PlacementTask, VerifyFileResult } from './placement-tasks.ts'
 import type { FilePosition } from '../storage/install-piece-store.ts'
@@ -220,12 +221,19 @@ export class Stager {
       if (f.linkFrom === undefined) continue
       const from = join(this.c.installDir, f.linkFrom)
       const to = this.stagedPath(i)
+      const chunks = manifest.files[i]!.chunks
+      if (!(await isOwnedFile(this.c.installDir, f.linkFrom))) {
+        // Reached through a link, or not a file: nothing of it is reused.
+        await this.createAssembled(i)
+        damaged = true
+        for (const c of chunks) clearBit(this.c.done, c)
+        continue
+      }
       const [a, b] = await Promise.all([stat(from).catch(() => undefined), stat(to).catch(() => undefined)])
       if (a && b && a.ino === b.ino && a.dev === b.dev) {
         this.c.onPlaced('local', f.size)
         continue
       }
-      const chunks = manifest.files[i]!.chunks
       const check = { kind: 'verifyFile', path: from, sizes: chunks.map((c) => manifest.chunks.size[c]!), sha256s: chunks.map((c) => this.digests.toString('hex', c * 32, c * 32 + 32)), fileSha256: manifest.files[i]!.sha256 } as const
       const { bad, fileOk } = (await this.c.workers.run(check)) as VerifyFileResult
       if (fileOk) {
@@ -273,6 +281,10 @@ export class Stager {
     }
     const jobs: Promise<void>[] = []
     for (const [path, chunks] of bySource) {
+      if (!(await isOwnedFile(this.c.installDir, path))) {
+        fromCdn.push(...chunks)
+        continue
+      }
       chunks.sort((a, b) => local.get(a)!.offset - local.get(b)!.offset)
       for (let start = 0; start < chunks.length; ) {
         let end = start

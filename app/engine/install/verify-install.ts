@@ -10,6 +10,7 @@ import type { StateDb } from '../../store/state-db.ts'
 import { chunkDigests } from './install-plan.ts'
 import { installPaths } from './install-paths.ts'
 import { readInstalledRow } from './install-records.ts'
+import { isOwnedFile } from './owned-file.ts'
 import type { PlacementResult, PlacementTask, VerifyFileResult } from './placement-tasks.ts'
 
 export interface VerifyReport {
@@ -32,6 +33,7 @@ export async function verifyInstall(db: StateDb, installDir: string, publicKey: 
   const workers = new WorkerPool<PlacementTask, PlacementResult>(new URL('./placement-worker.ts', import.meta.url), Math.max(1, availableParallelism()))
   try {
     const checks = manifest.files.map(async (f) => {
+      if (!(await isOwnedFile(paths.install, f.path))) return f.path
       const path = join(paths.install, f.path)
       const task = { kind: 'verifyFile', path, sizes: f.chunks.map((c) => manifest.chunks.size[c]!), sha256s: f.chunks.map((c) => digests[c]!), fileSha256: f.sha256 } as const
       const { fileOk } = (await workers.run(task)) as VerifyFileResult

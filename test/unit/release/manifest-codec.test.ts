@@ -3,11 +3,11 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { isShoalError } from '../../../shared/errors.ts'
-import { manifestSchema, type Manifest } from '../../../shared/release-schema.ts'
+import { manifestSchema, RELEASE_LIMITS, type Manifest } from '../../../shared/release-schema.ts'
 import { seededBytes } from '../../../app/demo/sample-build.ts'
 import { decodeManifest, encodeManifest } from '../../../app/release/manifest-codec.ts'
 import { publish } from '../../../app/release/publish.ts'
-import { generateKeyPair } from '../../../app/release/signing.ts'
+import { generateKeyPair, sealEnvelope } from '../../../app/release/signing.ts'
 import { useTempDirs } from '../../support/temp-dir.ts'
 
 const tempDir = useTempDirs()
@@ -49,5 +49,24 @@ describe('manifest decode', () => {
       }
       expect(isShoalError(caught) && caught.message, name).toBe(`manifest field ${issue!.path.join('.')}: ${issue!.message}`)
     }
+  })
+
+  it('bounds chunk references and the decoded size before anything is allocated for them (E_LIMIT)', () => {
+    const pair = generateKeyPair()
+    const privateKey = createPrivateKey(pair.privatePem)
+    const publicKey = createPublicKey(pair.publicPem)
+    const codeOf = (file: Buffer) => {
+      try {
+        decodeManifest(file, publicKey)
+      } catch (err) {
+        return isShoalError(err) ? `${err.code}: ${err.message}` : String(err)
+      }
+      return 'decoded'
+    }
+    const refs = (n: number) => `{"files":[{"chunks":[${'0,'.repeat(n - 1)}0]}]}`
+    // Compressed: a few KB that would decode to 32 MB stop at the expansion bound.
+    expect(codeOf(sealEnvelope('manifest', refs(16_777_216), privateKey, true))).toMatch(/^E_LIMIT: manifest payload does not decompress within/)
+    // Uncompressed (the signature covers the text as is): the reference count itself.
+    expect(codeOf(sealEnvelope('manifest', refs(RELEASE_LIMITS.chunkRefs + 1), privateKey, false))).toMatch(/^E_LIMIT: manifest files reference 4194305 chunks/)
   })
 })

@@ -16,6 +16,11 @@ describe('release paths', () => {
     ['a/', /empty segment/],
     ['dir/CON.txt', /reserved Windows name/],
     ['x/nul', /reserved Windows name/],
+    ['COM¹', /reserved Windows name/],
+    ['lpt³.txt', /reserved Windows name/],
+    ['CONIN$', /reserved Windows name/],
+    ['a/conout$.log', /reserved Windows name/],
+    ['NUL .tar.gz', /reserved Windows name/],
     ['name.', /ending in a dot/],
     ['what?', /Windows forbids/],
     ['cafe\u0301', /NFC/],
@@ -24,7 +29,7 @@ describe('release paths', () => {
     expect(unsafePathReason(path)).toMatch(reason)
   })
 
-  it.each(['a', 'bin/game', 'data/sounds/sfx 001.ogg', 'é/ü.txt', '.hidden/x'])('accepts %j', (path) => {
+  it.each(['a', 'bin/game', 'data/sounds/sfx 001.ogg', 'é/ü.txt', '.hidden/x', 'console', 'com10', 'com'])('accepts %j', (path) => {
     expect(unsafePathReason(path)).toBeUndefined()
   })
 
@@ -32,5 +37,17 @@ describe('release paths', () => {
     expect(pathSetProblem(['Readme.txt', 'README.TXT'])?.reason).toMatch(/case-insensitive/)
     expect(pathSetProblem(['data', 'Data/x'])?.reason).toMatch(/folder/)
     expect(pathSetProblem(['a/b', 'a/c', 'b'])).toBeUndefined()
+  })
+
+  it.each([
+    ['ſ.txt', 's.txt'],
+    ['ı.txt', 'I.txt'],
+    ['i.txt', 'ı.txt'],
+    ['ǅ.bin', 'ǆ.bin'],
+    ['straße', 'STRASSE'],
+    ['ς', 'σ'],
+  ])('folds %j and %j together, as case-insensitive file systems do', (a, b) => {
+    expect(pathSetProblem([a, b])?.reason).toMatch(/case-insensitive/)
+    expect(pathSetProblem([`${a}/x`, b])?.reason).toMatch(/folder/)
   })
 })
