@@ -1,5 +1,5 @@
-// Fetches byte ranges of the CDN chunk stores from one or more mirrors. Every
-// response is checked (206 + matching Content-Range, or a usable 200), truncation,
+// Fetches byte ranges of the CDN chunk stores from one or more mirrors. Redirects are followed
+// within a bound; every response is checked (206 + matching Content-Range, or a usable 200), truncation,
 // resets, stalls, 5xx and 429 are retried with backoff, and each mirror keeps its
 // own health: one whose bytes fail verification is demoted, then dropped.
 import { open } from 'node:fs/promises'
@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import type { Pool } from 'undici'
 import { ShoalError } from '../../../../shared/errors.ts'
+import { followRedirect, isRedirect } from '../../../release/redirect-rule.ts'
 import { createBucket, reserve, type TokenBucket } from '../../../policy/token-bucket.ts'
 import { Http1Pool, type BodyPlan, type ResponseHead } from './http1-pool.ts'
 import { backoffMs, DEFAULT_RETRY, retryAfterMs, type RetryPolicy } from './retry-policy.ts'
@@ -63,6 +64,8 @@ export interface RangeProgress {
 }
 
 const DROP_AFTER = 3
+/** A redirect's body is read into this and dropped, so that its connection stays reusable. */
+const REDIRECT_BODY = Buffer.alloc(4096)
 const KEEP_ALIVE_MS = 30_000
 
 /** An error worth another attempt (maybe on another mirror), with what the server asked for. */
@@ -215,26 +218,44 @@ export class CdnSource {
     const etag = this.etags.get(url.href)
     const headers: Record<string, string> = { range: `bytes=${start}-${end - 1}` }
     if (etag) headers['if-range'] = etag
-    const sent = performance.now()
-    let headersMs: number | undefined
-    const plan = (head: ResponseHead) => {
-      const body = this.check(head, mirror, url, start, out)
-      if (head.status === 206) headersMs = performance.now() - sent
-      return body
+    // A redirect (a CDN sending clients to an edge host) is followed with the same Range and
+    // If-Range, and the edge's answer passes the same checks; ETags stay keyed by the mirror's URL.
+    let at = url
+    for (let hops = 0; ; hops++) {
+      const sent = performance.now()
+      let headersMs: number | undefined
+      let location: string | undefined
+      let redirected = false
+      const plan = (head: ResponseHead): BodyPlan => {
+        if (isRedirect(head.status)) {
+          redirected = true
+          location = head.header('location')
+          return { skip: 0, into: REDIRECT_BODY }
+        }
+        const body = this.check(head, mirror, url, start, out)
+        if (head.status === 206) headersMs = performance.now() - sent
+        return body
+      }
+      let filled: number
+      try {
+        filled =
+          at.protocol === 'http:'
+            ? (await this.http1For(at).request({ path: at.pathname + at.search, headers, idleMs: this.o.stallMs, plan, onBytes: (n) => this.throttle(n, paced) })).filled
+            : await this.viaUndici(at, headers, plan, paced)
+      } catch (err) {
+        if (err instanceof AttemptError) throw err
+        throw new AttemptError(`${at.href}: ${(err as Error).message}`, false)
+      }
+      if (redirected) {
+        const next = followRedirect(at, location, hops)
+        if (!next.ok) throw new AttemptError(`${url.href} answered with ${next.problem}`, true)
+        at = next.url
+        continue
+      }
+      if (filled < out.length) throw new AttemptError(`${at.href} ended after ${filled} of ${out.length} bytes`, false)
+      if (headersMs !== undefined) this.o.onSample?.({ headersMs, bytes: out.length, bodyMs: performance.now() - sent - headersMs })
+      return out
     }
-    let filled: number
-    try {
-      filled =
-        url.protocol === 'http:'
-          ? (await this.http1For(url).request({ path: url.pathname + url.search, headers, idleMs: this.o.stallMs, plan, onBytes: (n) => this.throttle(n, paced) })).filled
-          : await this.viaUndici(url, headers, plan, paced)
-    } catch (err) {
-      if (err instanceof AttemptError) throw err
-      throw new AttemptError(`${url.href}: ${(err as Error).message}`, false)
-    }
-    if (filled < out.length) throw new AttemptError(`${url.href} ended after ${filled} of ${out.length} bytes`, false)
-    if (headersMs !== undefined) this.o.onSample?.({ headersMs, bytes: out.length, bodyMs: performance.now() - sent - headersMs })
-    return out
   }
 
   /** The checks every answer passes before its body is used; throws what is wrong with it. */
