@@ -123,3 +123,26 @@ describe('a mirror that redirects', () => {
     }
   })
 })
+
+describe('a mirror that trickles (a few bytes a second, never silent)', () => {
+  it('is cut and demoted, and a healthy --mirror completes the install; alone, it fails naming the trickle', async () => {
+    const trickle = await startFaultServer(f.cdn, 'trickle')
+    try {
+      await ownFoldersOnly(async () => {
+        const c = client()
+        const run = await get(c, channel(trickle.url), ['--mirror', `${nginx.url}/game/`, '--stall-timeout', '1s'])
+        expect(run.code, run.stderr).toBe(0)
+        expect(await treeHash(c.install)).toEqual(tree)
+        expect(trickle.requests.length).toBeGreaterThan(0)
+
+        const alone = client()
+        const failed = await get(alone, channel(trickle.url), ['--stall-timeout', '1s'])
+        expect(failed.last).toMatchObject({ event: 'error', code: 'E_FETCH', message: expect.stringMatching(/trickled at \d+ B\/s over 1000 ms, below the floor of 1024 B\/s/) })
+        await expect(readdir(alone.install)).rejects.toThrow()
+        return [c, alone]
+      })
+    } finally {
+      await trickle.close()
+    }
+  })
+})

@@ -32,6 +32,7 @@ export interface FetchFlags {
   readonly limitDown: number
   readonly connections: number
   readonly stallTimeout: number
+  readonly minRate: number
 }
 
 /**
@@ -70,6 +71,7 @@ async function jobOptions(out: Output, dataDir: string, db: StateDb, flags: Fetc
       limitDown: flags.limitDown,
       connections: flags.connections,
       stallMs: flags.stallTimeout,
+      minRate: flags.minRate,
       swarm: { peers: flags.peer ?? [], trackers: flags.tracker ?? [], trackerToken: await readToken(flags.trackerTokenFile), stallMs: flags.peerStall ?? 5000, targetRate: flags.targetRate ?? 0, discoveryMs: DISCOVERY_MS, limitUp: flags.limitUp ?? 0, maxPeers: flags.maxPeers ?? DEFAULT_MAX_PEERS, listenHost: flags.listen, lsd: flags.lsd, encryption: flags.peerEncryption ?? 'prefer' },
       now: () => new Date(),
       onProgress: (p) => bar.update(p.done, p.total, () => ({ text: perSource(p.bytes), json: { bytes: { ...p.bytes } } })),

@@ -17,6 +17,7 @@ import { WorkerPool } from '../../release/worker-pool.ts'
 import type { StateDb } from '../../store/state-db.ts'
 import type { LiveLimits } from '../../policy/live-limits.ts'
 import { CdnSource, type FetchSample } from '../sources/cdn/cdn-source.ts'
+import { DEFAULT_TRICKLE } from '../sources/cdn/trickle-rule.ts'
 import type { RetryPolicy } from '../sources/cdn/retry-policy.ts'
 import { emptySourceBytes, type SourceBytes } from '../stats/source-bytes.ts'
 import { createBitfield, hasBit } from './bitfield.ts'
@@ -45,6 +46,8 @@ export interface JobOptions {
   readonly limitDown: number
   readonly connections: number
   readonly stallMs?: number
+  /** Bytes per second under which a CDN request is cut and fetched elsewhere (0: no floor; DEFAULT_MIN_RATE). */
+  readonly minRate?: number
   readonly retry?: RetryPolicy
   readonly now: () => Date
   readonly onProgress?: (p: JobProgress) => void
@@ -234,6 +237,7 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: Prep
     mirrors: [target.productRoot, ...target.mirrors, ...o.mirrors],
     connections: o.connections,
     stallMs: o.stallMs ?? 15_000,
+    ...(o.minRate !== undefined ? { trickle: { ...DEFAULT_TRICKLE, floor: o.minRate } } : {}),
     limitDown: o.limitDown,
     ...(o.retry ? { retry: o.retry } : {}),
     ...(o.limits ? { bucket: o.limits.cdn } : {}),
