@@ -89,10 +89,10 @@ function reportJob(out: Output, dir: string, result: JobResult, verb: string): v
   // Bytes written to disk per byte the new version holds (a Steam update once wrote 35.3 GB for 625 MB downloaded).
   const diskBytes = diskBytesWritten()
   const disk = diskBytes === undefined ? {} : { diskBytesWritten: diskBytes, writtenToDisk: result.totalBytes > 0 ? diskBytes / result.totalBytes : 0 }
-  const fields = { product: result.product, version: result.version, from: result.fromVersion ?? null, upToDate: result.upToDate, resumed: result.resumed, bytes: { ...bytes }, written: { ...result.written }, totalBytes: result.totalBytes, seconds: result.seconds, bannedPeers: result.bannedPeers, cdnPieces: result.cdnPieces, uploaded: result.uploaded, peakRssBytes: peakRss, cpuSeconds, ...disk }
+  const fields = { product: result.product, version: result.version, from: result.fromVersion ?? null, upToDate: result.upToDate, resumed: result.resumed, bytes: { ...bytes }, written: { ...result.written }, totalBytes: result.totalBytes, seconds: result.seconds, bannedPeers: result.bannedPeers, trickledPeers: result.trickledPeers, cdnPieces: result.cdnPieces, uploaded: result.uploaded, peakRssBytes: peakRss, cpuSeconds, ...disk }
   if (out.json) out.event('done', fields)
   else if (result.upToDate) out.info(`${result.product} ${result.version} is already installed in ${dir}`)
-  else out.info(`${verb} ${result.product} ${result.fromVersion && result.fromVersion !== result.version ? `${result.fromVersion} -> ` : ''}${result.version} in ${result.seconds.toFixed(1)} s: ${formatBytes(result.totalBytes)}; ${perSource(bytes)}${result.resumed ? ' (resumed)' : ''}${result.bannedPeers.length ? `; banned for bad data: ${result.bannedPeers.join(', ')}` : ''}`)
+  else out.info(`${verb} ${result.product} ${result.fromVersion && result.fromVersion !== result.version ? `${result.fromVersion} -> ` : ''}${result.version} in ${result.seconds.toFixed(1)} s: ${formatBytes(result.totalBytes)}; ${perSource(bytes)}${result.resumed ? ' (resumed)' : ''}${result.bannedPeers.length ? `; banned for bad data: ${result.bannedPeers.join(', ')}` : ''}${result.trickledPeers.length ? `; cut for trickling: ${result.trickledPeers.join(', ')}` : ''}`)
 }
 
 export interface GetFlags extends FetchFlags {

@@ -17,7 +17,7 @@ import { WorkerPool } from '../../release/worker-pool.ts'
 import type { StateDb } from '../../store/state-db.ts'
 import type { LiveLimits } from '../../policy/live-limits.ts'
 import { CdnSource, type FetchSample } from '../sources/cdn/cdn-source.ts'
-import { DEFAULT_TRICKLE } from '../sources/cdn/trickle-rule.ts'
+import { DEFAULT_MIN_RATE, DEFAULT_TRICKLE } from '../sources/cdn/trickle-rule.ts'
 import type { RetryPolicy } from '../sources/cdn/retry-policy.ts'
 import { emptySourceBytes, type SourceBytes } from '../stats/source-bytes.ts'
 import { createBitfield, hasBit } from './bitfield.ts'
@@ -34,6 +34,9 @@ import type { PeerEncryption } from '../sources/peers/peer-settings.ts'
 import { installOps, rollbackOps } from './switch-journal.ts'
 import { installPaths, type InstallPaths } from './install-paths.ts'
 import { openJob, readInstalledRow, recoverInstall, switchIn, type InstalledRow, type JobTarget, type OpenedJob } from './install-records.ts'
+
+/** A CDN request with no byte for this long is retried; also the window a trickle is judged over. */
+const DEFAULT_STALL_MS = 15_000
 
 /** What every engine job needs: where, with which key and state, and how to reach the CDN. */
 export interface JobOptions {
@@ -111,6 +114,8 @@ export interface JobResult {
   readonly seconds: number
   /** Peers banned for sending pieces that failed verification. */
   readonly bannedPeers: string[]
+  /** Peers cut for trickling: they owed blocks and sent almost nothing (see peer-trickle.ts). */
+  readonly trickledPeers: string[]
   /** Pieces the scheduler handed to the CDN while peers were present, by reason. */
   readonly cdnPieces: Record<CdnReason, number>
   /** Bytes this job uploaded to other peers while it ran, by class. */
@@ -199,7 +204,7 @@ async function prepareGet(o: GetOptions, paths: InstallPaths): Promise<PreparedJ
     throw new ShoalError('E_ROLLBACK', `${paths.install} has ${installed.version}; the channel offers ${manifest.version}, a downgrade`, 'pass --allow-downgrade to install it anyway')
   }
   if (row && createHash('sha256').update(row.manifest).digest('hex') === pointer.manifest.sha256) {
-    return { upToDate: { product: manifest.product, version: manifest.version, fromVersion: row.version, upToDate: true, resumed: false, bytes: emptySourceBytes(), written: emptySourceBytes(), totalBytes: manifest.totals.bytes, seconds: 0, bannedPeers: [], cdnPieces: noCdnPieces(), uploaded: { lan: 0, wan: 0 } } }
+    return { upToDate: { product: manifest.product, version: manifest.version, fromVersion: row.version, upToDate: true, resumed: false, bytes: emptySourceBytes(), written: emptySourceBytes(), totalBytes: manifest.totals.bytes, seconds: 0, bannedPeers: [], trickledPeers: [], cdnPieces: noCdnPieces(), uploaded: { lan: 0, wan: 0 } } }
   }
   const target = { manifest, productRoot: release.productRoot, mirrors: pointer.mirrors.map((m) => new URL(m)) }
   return { target, opened: await openJob(o.db, paths, target, release.manifestFile, keyId(o.publicKey), o.now()), installed }
@@ -236,7 +241,7 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: Prep
   const cdn = new CdnSource({
     mirrors: [target.productRoot, ...target.mirrors, ...o.mirrors],
     connections: o.connections,
-    stallMs: o.stallMs ?? 15_000,
+    stallMs: o.stallMs ?? DEFAULT_STALL_MS,
     ...(o.minRate !== undefined ? { trickle: { ...DEFAULT_TRICKLE, floor: o.minRate } } : {}),
     limitDown: o.limitDown,
     ...(o.retry ? { retry: o.retry } : {}),
@@ -251,9 +256,10 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: Prep
   const workers = new WorkerPool<PlacementTask, PlacementResult>(new URL('./placement-worker.ts', import.meta.url), Math.max(1, availableParallelism()), { compileCache: userCompileCache() })
   const persist = o.db.prepare('UPDATE jobs SET done = ? WHERE id = ?')
   const banned: string[] = []
+  const trickled: string[] = []
   const cdnPieces = noCdnPieces()
   const uploaded = { lan: 0, wan: 0 }
-  const peers = swarmFetch(o, manifest, bytes, banned, cdnPieces, uploaded, (now) => {
+  const peers = swarmFetch(o, manifest, bytes, banned, trickled, cdnPieces, uploaded, (now) => {
     Object.assign(connected, now)
     report()
   })
@@ -298,7 +304,7 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: Prep
     .run(paths.install, manifest.product, row?.version ?? null, manifest.version, o.now().toISOString(), seconds, JSON.stringify(bytes))
   const w = written.snapshot()
   const usefulWritten = { cdn: w.cdn, lan: w.lan, wan: w.wan, local: w.local }
-  return { product: manifest.product, version: manifest.version, fromVersion: row?.version, upToDate: false, resumed, bytes, written: usefulWritten, totalBytes: plan.totalBytes, seconds, bannedPeers: banned, cdnPieces, uploaded }
+  return { product: manifest.product, version: manifest.version, fromVersion: row?.version, upToDate: false, resumed, bytes, written: usefulWritten, totalBytes: plan.totalBytes, seconds, bannedPeers: banned, trickledPeers: trickled, cdnPieces, uploaded }
 }
 
 /** The swarm phase of a job, when it has peers or trackers to ask: peers first, the CDN scheduled beside them. */
@@ -307,6 +313,7 @@ function swarmFetch(
   manifest: Manifest,
   bytes: SourceBytes,
   banned: string[],
+  trickled: string[],
   cdnPieces: Record<CdnReason, number>,
   uploaded: Record<PeerClass, number>,
   onPeers: (peers: Record<PeerClass, number>) => void,
@@ -326,6 +333,8 @@ function swarmFetch(
       trackers: s.trackers,
       trackerToken: s.trackerToken,
       stallMs: s.stallMs,
+      minRate: o.minRate ?? DEFAULT_MIN_RATE,
+      trickleWindowMs: o.stallMs ?? DEFAULT_STALL_MS,
       discoveryMs: s.discoveryMs,
       schedule: { targetRate: s.targetRate, cdnBudget: Infinity, maxCdnPieces: 2 * o.connections, endgamePieces: 2, horizonMs: 2000 },
       port: 0,
@@ -341,6 +350,7 @@ function swarmFetch(
     })
     bytes.wasted += got.wasted
     banned.push(...got.banned)
+    trickled.push(...got.trickled)
     for (const [reason, n] of Object.entries(got.cdnPieces)) cdnPieces[reason as CdnReason] += n
     uploaded.lan += got.uploaded.lan
     uploaded.wan += got.uploaded.wan
