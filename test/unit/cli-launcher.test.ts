@@ -37,7 +37,7 @@ describe('bin/shoal', () => {
       (error: { code: number; stderr: string }) => error,
     )
     expect(failed.code).toBe(1)
-    expect(failed.stderr).toMatch(/^shoal: needs Node\.js 24 \(nodejs\.org, or run 'sh \.ci\/setup'.*found v\d+\.\d+\.\d+ at \/usr\/bin\/node\n$/)
+    expect(failed.stderr).toMatch(/^shoal: needs Node\.js 24 \(from nodejs\.org, or run sh \.ci\/setup .*found v\d+\.\d+\.\d+ at \/usr\/bin\/node\n$/)
     const { stdout } = await run(launcher, ['-V'], { env: launcherEnv(oldNode) })
     expect(stdout.trim()).toBe('0.1.0')
   })
