@@ -94,6 +94,13 @@ export type ScheduleRule = z.infer<typeof scheduleRuleSchema>
 
 export const SHARING_MODES = ['off', 'lan', 'lan+wan'] as const
 
+/**
+ * A week. Node's timers hold at most 2^31 - 1 ms (24.8 days) and fire after 1 ms beyond that: a
+ * larger interval made the agent check its channels without pause. A week, plus the check's
+ * jitter, stays well inside.
+ */
+export const MAX_CHECK_INTERVAL_MINUTES = 7 * 24 * 60
+
 export const settingsSchema = z.object({
   caps: capsSchema,
   schedule: z.object({
@@ -115,7 +122,7 @@ export const settingsSchema = z.object({
     minFreeDisk: z.number().int().nonnegative(),
     seedRetentionDays: z.number().int().nonnegative(),
   }),
-  checkIntervalMinutes: z.number().int().min(1),
+  checkIntervalMinutes: z.number().int().min(1).max(MAX_CHECK_INTERVAL_MINUTES),
   /** Opt-in: report per-job offload to the tracker. */
   reportOffload: z.boolean(),
 })
@@ -189,14 +196,20 @@ export const historySchema = z.object({
 })
 export type History = z.infer<typeof historySchema>
 
+/**
+ * A URL the agent fetches releases from: http or https only. `file:` would let any API client
+ * have the agent read local files; the CLI still takes `file:` (its user reads their own files).
+ */
+export const fetchUrlSchema = z.url({ protocol: /^https?$/, error: 'must be an http or https URL' })
+
 // Requests
 export const addProductRequestSchema = z
   .object({
-    channelUrl: z.url(),
+    channelUrl: fetchUrlSchema,
     publicKey: z.string().min(1),
     installDir: z.string().min(1),
     name: z.string().min(1).optional(),
-    mirrors: z.array(z.url()).optional(),
+    mirrors: z.array(fetchUrlSchema).optional(),
   })
   .strict()
 export type AddProductRequest = z.infer<typeof addProductRequestSchema>

@@ -29,6 +29,7 @@ import {
   type ApiEvent,
 } from '../../shared/api-contract.ts'
 import { AgentError, type Agent } from './agent.ts'
+import { isOwnApiAddress } from './own-address.ts'
 
 export interface ControlServerOptions {
   readonly agent: Agent
@@ -199,7 +200,12 @@ async function buildApp(server: Server, port: number, o: ControlServerOptions): 
 
   app.get('/api/status', async () => statusSchema.parse(agent.status()))
   app.get('/api/products', async () => productSchema.array().parse(agent.products()))
-  app.post('/api/products', async (req, reply) => reply.code(201).send(productSchema.parse(await agent.addProduct(parse(addProductRequestSchema, req.body, 'product')))))
+  app.post('/api/products', async (req, reply) => {
+    const body = parse(addProductRequestSchema, req.body, 'product')
+    const own = [body.channelUrl, ...(body.mirrors ?? [])].find((url) => isOwnApiAddress(url, port))
+    if (own !== undefined) throw new AgentError(400, 'E_USAGE', `${own} is this agent's own control API, not a CDN`)
+    return reply.code(201).send(productSchema.parse(await agent.addProduct(body)))
+  })
   app.delete('/api/products/:id', async (req, reply) => {
     await agent.removeProduct(idParam(req))
     return reply.code(204).send()

@@ -1,5 +1,6 @@
 // How another Node program starts the `shoal` CLI the way users do: through bin/shoal, with its
-// heap and malloc settings, on the caller's own Node.
+// heap and malloc settings. The launcher prefers the project's Node in .tools/; without it, it
+// runs the first `node` on PATH, which launcherEnv makes the caller's own.
 import { delimiter, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 

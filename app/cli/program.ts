@@ -8,7 +8,7 @@ import { parseBytes, parseDuration } from '../../shared/units.ts'
 import type { AddFlags } from './commands/agent-control.ts'
 import type { FetchFlags, GetFlags } from './commands/get.ts'
 import type { SeedFlags } from './commands/seed.ts'
-import { DEFAULT_CONNECTIONS, DEFAULT_MAX_PEERS, PEER_ENCRYPTION } from '../engine/engine.ts'
+import { DEFAULT_CONNECTIONS, DEFAULT_MAX_PEERS, DEFAULT_MIN_RATE, PEER_ENCRYPTION } from '../engine/engine.ts'
 import { defaultDataDir } from './data-dir.ts'
 import { Output } from './output.ts'
 
@@ -128,6 +128,7 @@ export function buildProgram(): Command {
       .option('--limit-down <rate>', 'download cap in bytes per second, e.g. 20MiB (default: unlimited)', bytesArg, 0)
       .option('--connections <n>', 'parallel range requests', (v) => positiveInt(v), DEFAULT_CONNECTIONS)
       .option('--stall-timeout <duration>', 'retry a request that receives nothing for this long', durationArg, parseDuration('15s'))
+      .option('--min-rate <rate>', 'cut a request that receives less than this per second for two --stall-timeout windows, and fetch it elsewhere (0: no floor)', bytesArg, DEFAULT_MIN_RATE)
   const dataDir = () => program.opts()['dataDir'] as string
 
   peerOptions(

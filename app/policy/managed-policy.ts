@@ -2,7 +2,7 @@
 // their channels and keys, and any setting. Whatever it sets is locked for the user.
 // An invalid file never stops the agent: it runs on safe defaults and says why.
 import { z } from 'zod'
-import { settingsPatchSchema, type SettingsPatch } from '../../shared/api-contract.ts'
+import { fetchUrlSchema, settingsPatchSchema, type SettingsPatch } from '../../shared/api-contract.ts'
 import { patchPaths } from './settings-merge.ts'
 
 export const managedProductSchema = z
@@ -10,11 +10,11 @@ export const managedProductSchema = z
     /** Stable id for the product; the user cannot remove it. */
     id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/),
     name: z.string().min(1).optional(),
-    channelUrl: z.url(),
+    channelUrl: fetchUrlSchema,
     /** base64 of the raw 32-byte ed25519 key, or its SPKI PEM. */
     publicKey: z.string().min(1),
     installDir: z.string().min(1),
-    mirrors: z.array(z.url()).optional(),
+    mirrors: z.array(fetchUrlSchema).optional(),
   })
   .strict()
 export type ManagedProduct = z.infer<typeof managedProductSchema>

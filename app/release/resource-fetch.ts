@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { resolve as resolvePath } from 'node:path'
 import { ShoalError } from '../../shared/errors.ts'
+import { followRedirect, isRedirect } from './redirect-rule.ts'
 
 /** No byte for this long fails the fetch. */
 const IDLE_TIMEOUT_MS = 30_000
@@ -13,15 +14,22 @@ export function locationToUrl(location: string): URL {
   return pathToFileURL(resolvePath(location))
 }
 
-/** Reads a small document (pointer, manifest) from a file: or http(s): URL, refusing more than `maxBytes`. */
+/** Reads a small document (pointer, manifest) from a file: or http(s): URL, refusing more than `maxBytes`; follows redirects as redirect-rule.ts allows. */
 export async function fetchBytes(url: URL, maxBytes: number, what: string): Promise<Buffer> {
   if (url.protocol === 'file:') return readLocal(fileURLToPath(url), maxBytes, what)
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ShoalError('E_USAGE', `${what}: unsupported URL scheme ${url.protocol}`)
   let res: IncomingMessage
-  try {
-    res = await answer(url)
-  } catch (err) {
-    throw new ShoalError('E_FETCH', `${what}: cannot fetch ${url.href}: ${(err as Error).message}`, 'check the URL and that the server is reachable')
+  for (let hops = 0; ; hops++) {
+    try {
+      res = await answer(url)
+    } catch (err) {
+      throw new ShoalError('E_FETCH', `${what}: cannot fetch ${url.href}: ${(err as Error).message}`, 'check the URL and that the server is reachable')
+    }
+    if (!isRedirect(res.statusCode ?? 0)) break
+    res.destroy()
+    const next = followRedirect(url, res.headers.location, hops)
+    if (!next.ok) throw new ShoalError('E_FETCH', `${what}: ${url.href} answered with ${next.problem}`)
+    url = next.url
   }
   if (res.statusCode !== 200) {
     res.destroy()

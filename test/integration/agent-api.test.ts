@@ -1,7 +1,8 @@
-import { stat, writeFile } from 'node:fs/promises'
+import { generateKeyPairSync } from 'node:crypto'
+import { readdir, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { apiEventSchema, statusSchema, type ApiEvent } from '../../shared/api-contract.ts'
+import { apiEventSchema, MAX_CHECK_INTERVAL_MINUTES, statusSchema, type ApiEvent } from '../../shared/api-contract.ts'
 import { agentStatus, rawStatus, startAgent } from '../support/agent-process.ts'
 import { runCli } from '../support/run-cli.ts'
 import { useTempDirs } from '../support/temp-dir.ts'
@@ -69,6 +70,32 @@ describe('shoal agent control API', () => {
     const after = await runCli(['status', '--data-dir', join(dir, 'data')])
     expect(after.code).toBe(1)
     expect(after.stderr).toMatch(/E_AGENT: no shoal agent runs/)
+  })
+
+  it('refuses a file: channel or mirror, its own API address as a channel, and a check interval past what a timer holds; adds nothing', async () => {
+    const dir = await tempDir()
+    const agent = await startAgent(join(dir, 'data'), join(dir, 'no-policy.json'), [], { SHOAL_NO_LSD: '1' })
+    try {
+      const publicKey = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString()
+      const installDir = join(dir, 'install')
+      const add = (channelUrl: string, mirrors: string[] = []) => agent.api('POST', '/api/products', { channelUrl, publicKey, installDir, mirrors })
+      expect(await add('file:///etc/game/channels/stable.json')).toMatchObject({ status: 400, json: { error: { code: 'E_SCHEMA', message: expect.stringMatching(/channelUrl: must be an http or https URL/) } } })
+      expect(await add('http://cdn.example/game/channels/stable.json', ['file:///etc'])).toMatchObject({ status: 400, json: { error: { code: 'E_SCHEMA' } } })
+      for (const host of ['127.0.0.1', 'localhost', '[::1]', '127.1']) {
+        expect(await add(`http://${host}:${agent.port}/api/status`)).toMatchObject({ status: 400, json: { error: { code: 'E_USAGE', message: expect.stringMatching(/own control API/) } } })
+      }
+      expect(await add('http://cdn.example/game/channels/stable.json', [`${agent.base}/api`])).toMatchObject({ status: 400, json: { error: { code: 'E_USAGE' } } })
+      expect((await agentStatus(agent)).products).toEqual([])
+
+      const before = (await agentStatus(agent)).settings
+      expect(await agent.api('PATCH', '/api/settings', { checkIntervalMinutes: 1e9 })).toMatchObject({ status: 400, json: { error: { code: 'E_SCHEMA', message: expect.stringMatching(/checkIntervalMinutes/) } } })
+      expect(await agent.api('PATCH', '/api/settings', { checkIntervalMinutes: MAX_CHECK_INTERVAL_MINUTES + 1 })).toMatchObject({ status: 400 })
+      expect((await agentStatus(agent)).settings).toEqual(before)
+      expect(await agent.api('PATCH', '/api/settings', { checkIntervalMinutes: MAX_CHECK_INTERVAL_MINUTES })).toMatchObject({ status: 200, json: { settings: { checkIntervalMinutes: MAX_CHECK_INTERVAL_MINUTES } } })
+    } finally {
+      await agent.cli.stop()
+    }
+    expect(await readdir(dir)).toEqual(['data'])
   })
 
   it('a managed policy locks what it sets (403 with a message); an invalid one is reported with safe defaults', async () => {

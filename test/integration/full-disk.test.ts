@@ -7,24 +7,12 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startNginx, type Nginx } from '../support/nginx.ts'
 import { makeFixture, type Fixture } from '../support/release-fixture.ts'
+import { tmpfsUnavailable } from '../support/tmpfs.ts'
 
 const run = promisify(execFile)
 const CLI = fileURLToPath(new URL('../../app/cli/shoal.ts', import.meta.url))
 
-/** Mounting a tmpfs needs a private mount namespace (root or user namespaces). */
-async function canMountTmpfs(): Promise<string | undefined> {
-  const probe = await mkdtemp(join(tmpdir(), 'shoal-mnt-probe-'))
-  try {
-    await run('unshare', ['-m', 'sh', '-c', `mount -t tmpfs -o size=1m tmpfs ${probe}`])
-    return undefined
-  } catch (err) {
-    return `cannot mount a tmpfs in a private mount namespace here (${(err as Error).message.split('\n')[0]})`
-  } finally {
-    await rm(probe, { recursive: true, force: true })
-  }
-}
-
-const skipReason = await canMountTmpfs()
+const skipReason = await tmpfsUnavailable()
 if (skipReason) console.log(`full-disk tests skipped: ${skipReason}`)
 
 let dir: string

@@ -7,8 +7,9 @@ import { join, normalize } from 'node:path'
  * `fail-mid-range`: once `failAfterBytes` store bytes went out, the next request for the second
  * step of a range (a capped CDN client asks for a range in steps) and every store request after
  * it get a 404: the CDN is gone in the middle of a range.
+ * `trickle`: every store range drips one byte every 200 ms, never silent for a second and never done.
  */
-export type Fault = 'none' | 'wrong-bytes' | 'ignore-range' | 'truncate' | 'retry-after' | 'stall' | 'etag-change' | 'fail-mid-range'
+export type Fault = 'none' | 'wrong-bytes' | 'ignore-range' | 'truncate' | 'retry-after' | 'stall' | 'etag-change' | 'fail-mid-range' | 'trickle'
 
 export interface FaultOptions {
   /** `fail-mid-range`: store bytes served whole before the CDN may fail. */
@@ -85,6 +86,12 @@ export async function startFaultServer(root: string, fault: Fault, options: Faul
     if (fault === 'truncate' && isStore && n === 1) {
       res.write(part.subarray(0, part.length >> 1))
       res.destroy()
+      return
+    }
+    if (fault === 'trickle' && isStore) {
+      let sent = 0
+      const drip = setInterval(() => res.write(part.subarray(sent, ++sent)), 200)
+      res.once('close', () => clearInterval(drip))
       return
     }
     if (fault === 'stall' && isStore && n === 1) {

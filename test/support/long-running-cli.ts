@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 const CLI = fileURLToPath(new URL('../../app/cli/shoal.ts', import.meta.url))
 
 export interface LongRunningCli {
+  readonly pid: number
   /** The first `--json` line with this event (and matching `match`, when given). */
   waitFor(event: string, match?: (e: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>
   /** Waits for the command to end by itself. */
@@ -22,6 +23,7 @@ export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, w
   child.stdout.on('data', (d: Buffer) => (out += d.toString()))
   const events = () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>)
   return {
+    pid: child.pid!,
     waitFor: (event, match = () => true) =>
       new Promise((resolve, reject) => {
         const check = () => {

@@ -36,6 +36,7 @@ export interface FetchFlags {
   readonly limitDown: number
   readonly connections: number
   readonly stallTimeout: number
+  readonly minRate: number
 }
 
 /**
@@ -73,6 +74,7 @@ async function jobOptions(out: Output, db: StateDb, flags: FetchFlags, label: st
       limitDown: flags.limitDown,
       connections: flags.connections,
       stallMs: flags.stallTimeout,
+      minRate: flags.minRate,
       swarm: { peers: flags.peer ?? [], trackers: flags.tracker ?? [], trackerToken: await readToken(flags.trackerTokenFile), stallMs: flags.peerStall ?? 5000, targetRate: flags.targetRate ?? 0, discoveryMs: DISCOVERY_MS, limitUp: flags.limitUp ?? 0, maxPeers: flags.maxPeers ?? DEFAULT_MAX_PEERS, listenHost: flags.listen, lsd: flags.lsd, encryption: flags.peerEncryption ?? 'prefer', admissionKey: flags.admissionKey ? await loadPrivateKey(flags.admissionKey, '--admission-key') : undefined, revocationCheckMs: flags.revocationCheck },
       now: () => new Date(),
       onProgress: (p) => bar.update(p.done, p.total, () => ({ text: perSource(p.bytes), json: { bytes: { ...p.bytes } } })),
@@ -90,7 +92,7 @@ function reportJob(out: Output, dir: string, result: JobResult, verb: string): v
   // Bytes written to disk per byte the new version holds (a Steam update once wrote 35.3 GB for 625 MB downloaded).
   const diskBytes = diskBytesWritten()
   const disk = diskBytes === undefined ? {} : { diskBytesWritten: diskBytes, writtenToDisk: result.totalBytes > 0 ? diskBytes / result.totalBytes : 0 }
-  const fields = { product: result.product, version: result.version, from: result.fromVersion ?? null, upToDate: result.upToDate, resumed: result.resumed, bytes: { ...bytes }, written: { ...result.written }, totalBytes: result.totalBytes, seconds: result.seconds, bannedPeers: result.bannedPeers, cdnPieces: result.cdnPieces, uploaded: result.uploaded, peerRefusals: result.peerRefusals, ...(result.peerAuthError ? { peerAuthError: result.peerAuthError } : {}), userFiles: { kept: result.userFiles.kept, movedAside: result.userFiles.movedAside.map((m) => ({ ...m })), pruned: result.userFiles.pruned }, peakRssBytes: peakRss, cpuSeconds, ...disk }
+  const fields = { product: result.product, version: result.version, from: result.fromVersion ?? null, upToDate: result.upToDate, resumed: result.resumed, bytes: { ...bytes }, written: { ...result.written }, totalBytes: result.totalBytes, seconds: result.seconds, bannedPeers: result.bannedPeers, trickledPeers: result.trickledPeers, cdnPieces: result.cdnPieces, uploaded: result.uploaded, peerRefusals: result.peerRefusals, ...(result.peerAuthError ? { peerAuthError: result.peerAuthError } : {}), userFiles: { kept: result.userFiles.kept, movedAside: result.userFiles.movedAside.map((m) => ({ ...m })), pruned: result.userFiles.pruned }, peakRssBytes: peakRss, cpuSeconds, ...disk }
   if (out.json) return out.event('done', fields)
   if (result.upToDate) return out.info(`${result.product} ${result.version} is already installed in ${dir}`)
   const { kept, movedAside, pruned } = result.userFiles

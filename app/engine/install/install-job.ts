@@ -17,6 +17,7 @@ import { WorkerPool } from '../../release/worker-pool.ts'
 import type { StateDb } from '../../store/state-db.ts'
 import type { LiveLimits } from '../../policy/live-limits.ts'
 import { CdnSource, type FetchSample } from '../sources/cdn/cdn-source.ts'
+import { DEFAULT_MIN_RATE, DEFAULT_TRICKLE } from '../sources/cdn/trickle-rule.ts'
 import type { RetryPolicy } from '../sources/cdn/retry-policy.ts'
 import { emptySourceBytes, type SourceBytes } from '../stats/source-bytes.ts'
 import { createBitfield, hasBit } from './bitfield.ts'
@@ -37,6 +38,9 @@ import { carryUserFiles, type UserFiles } from './carry-user-files.ts'
 import { installPaths, type InstallPaths } from './install-paths.ts'
 import { openJob, readInstalledRow, recoverInstall, switchIn, type InstalledRow, type JobTarget, type OpenedJob } from './install-records.ts'
 
+/** A CDN request with no byte for this long is retried; also the window a trickle is judged over. */
+const DEFAULT_STALL_MS = 15_000
+
 /** What every engine job needs: where, with which key and state, and how to reach the CDN. */
 export interface JobOptions {
   readonly installDir: string
@@ -47,6 +51,8 @@ export interface JobOptions {
   readonly limitDown: number
   readonly connections: number
   readonly stallMs?: number
+  /** Bytes per second under which a CDN request is cut and fetched elsewhere (0: no floor; DEFAULT_MIN_RATE). */
+  readonly minRate?: number
   readonly retry?: RetryPolicy
   readonly now: () => Date
   readonly onProgress?: (p: JobProgress) => void
@@ -114,6 +120,8 @@ export interface JobResult {
   readonly seconds: number
   /** Peers banned for sending pieces that failed verification. */
   readonly bannedPeers: string[]
+  /** Peers cut for trickling: they owed blocks and sent almost nothing (see peer-trickle.ts). */
+  readonly trickledPeers: string[]
   /** Pieces the scheduler handed to the CDN while peers were present, by reason. */
   readonly cdnPieces: Record<CdnReason, number>
   /** Bytes this job uploaded to other peers while it ran, by class. */
@@ -129,6 +137,8 @@ export interface JobResult {
 /** What the swarm phase adds to a job's result. */
 interface SwarmTally {
   readonly banned: string[]
+  /** Peers cut for trickling. */
+  readonly trickled: string[]
   readonly cdnPieces: Record<CdnReason, number>
   readonly uploaded: Record<PeerClass, number>
   readonly peerRefusals: Refusals
@@ -226,7 +236,7 @@ async function prepareGet(o: GetOptions, paths: InstallPaths): Promise<PreparedJ
     throw new ShoalError('E_ROLLBACK', `${paths.install} has ${installed.version}; the channel offers ${manifest.version}, a downgrade`, 'pass --allow-downgrade to install it anyway')
   }
   if (row && createHash('sha256').update(row.manifest).digest('hex') === pointer.manifest.sha256) {
-    return { upToDate: { product: manifest.product, version: manifest.version, fromVersion: row.version, upToDate: true, resumed: false, bytes: emptySourceBytes(), written: emptySourceBytes(), totalBytes: manifest.totals.bytes, seconds: 0, bannedPeers: [], cdnPieces: noCdnPieces(), uploaded: { lan: 0, wan: 0 }, peerRefusals: {}, peerAuthError: undefined, userFiles: { kept: [], movedAside: [], pruned: [] } } }
+    return { upToDate: { product: manifest.product, version: manifest.version, fromVersion: row.version, upToDate: true, resumed: false, bytes: emptySourceBytes(), written: emptySourceBytes(), totalBytes: manifest.totals.bytes, seconds: 0, bannedPeers: [], trickledPeers: [], cdnPieces: noCdnPieces(), uploaded: { lan: 0, wan: 0 }, peerRefusals: {}, peerAuthError: undefined, userFiles: { kept: [], movedAside: [], pruned: [] } } }
   }
   checkPathLengths(manifest, paths)
   const target = { manifest, productRoot: release.productRoot, mirrors: pointer.mirrors.map((m) => new URL(m)) }
@@ -264,7 +274,8 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: Prep
   const cdn = new CdnSource({
     mirrors: [target.productRoot, ...target.mirrors, ...o.mirrors],
     connections: o.connections,
-    stallMs: o.stallMs ?? 15_000,
+    stallMs: o.stallMs ?? DEFAULT_STALL_MS,
+    ...(o.minRate !== undefined ? { trickle: { ...DEFAULT_TRICKLE, floor: o.minRate } } : {}),
     limitDown: o.limitDown,
     ...(o.retry ? { retry: o.retry } : {}),
     ...(o.limits ? { bucket: o.limits.cdn } : {}),
@@ -277,7 +288,7 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: Prep
   })
   const workers = new WorkerPool<PlacementTask, PlacementResult>(new URL('./placement-worker.ts', import.meta.url), Math.max(1, availableParallelism()), { compileCache: userCompileCache() })
   const persist = o.db.prepare('UPDATE jobs SET done = ? WHERE id = ?')
-  const tally: SwarmTally = { banned: [], cdnPieces: noCdnPieces(), uploaded: { lan: 0, wan: 0 }, peerRefusals: {}, peerAuthError: undefined }
+  const tally: SwarmTally = { banned: [], trickled: [], cdnPieces: noCdnPieces(), uploaded: { lan: 0, wan: 0 }, peerRefusals: {}, peerAuthError: undefined }
   const peers = swarmFetch(o, manifest, bytes, tally, (now) => {
     Object.assign(connected, now)
     report()
@@ -325,7 +336,7 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: Prep
     .run(paths.install, manifest.product, row?.version ?? null, manifest.version, o.now().toISOString(), seconds, JSON.stringify(bytes))
   const w = written.snapshot()
   const usefulWritten = { cdn: w.cdn, lan: w.lan, wan: w.wan, local: w.local }
-  return { product: manifest.product, version: manifest.version, fromVersion: row?.version, upToDate: false, resumed, bytes, written: usefulWritten, totalBytes: plan.totalBytes, seconds, bannedPeers: tally.banned, cdnPieces: tally.cdnPieces, uploaded: tally.uploaded, peerRefusals: tally.peerRefusals, peerAuthError: tally.peerAuthError, userFiles }
+  return { product: manifest.product, version: manifest.version, fromVersion: row?.version, upToDate: false, resumed, bytes, written: usefulWritten, totalBytes: plan.totalBytes, seconds, bannedPeers: tally.banned, trickledPeers: tally.trickled, cdnPieces: tally.cdnPieces, uploaded: tally.uploaded, peerRefusals: tally.peerRefusals, peerAuthError: tally.peerAuthError, userFiles }
 }
 
 /** The swarm phase of a job, when it has peers or trackers to ask: peers first, the CDN scheduled beside them. */
@@ -351,6 +362,8 @@ function swarmFetch(
       trackers: s.trackers,
       trackerToken: s.trackerToken,
       stallMs: s.stallMs,
+      minRate: o.minRate ?? DEFAULT_MIN_RATE,
+      trickleWindowMs: o.stallMs ?? DEFAULT_STALL_MS,
       discoveryMs: s.discoveryMs,
       schedule: { targetRate: s.targetRate, cdnBudget: Infinity, maxCdnPieces: 2 * o.connections, endgamePieces: 2, horizonMs: 2000 },
       port: 0,
@@ -369,6 +382,7 @@ function swarmFetch(
     })
     bytes.wasted += got.wasted
     tally.banned.push(...got.banned)
+    tally.trickled.push(...got.trickled)
     for (const [reason, n] of Object.entries(got.cdnPieces)) tally.cdnPieces[reason as CdnReason] += n
     tally.uploaded.lan += got.uploaded.lan
     tally.uploaded.wan += got.uploaded.wan

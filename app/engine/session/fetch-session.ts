@@ -4,13 +4,15 @@
 // the same merged-range loops as without peers, pulling one piece at a time from this
 // session as fast as it goes (never on a timer); each piece it completes is announced to
 // peers. This module only coordinates, on an injected clock.
-import type { Torrent } from 'webtorrent'
+import type { Torrent, Wire } from 'webtorrent'
 import type { Manifest } from '../../../shared/release-schema.ts'
 import { encodeTorrentFile, torrentInfoOf } from '../../release/torrent.ts'
 import { unmapAddress, type PeerClass } from '../stats/peer-class.ts'
 import { discoveryPending, noCdnPieces, scheduleCdn, type CdnReason } from '../scheduler/cdn-scheduler.ts'
 import { createPeerAccounting, type ChunkFromPeers } from '../sources/peers/peer-accounting.ts'
 import { createPeerBans } from '../sources/peers/peer-bans.ts'
+import { judgePeers } from '../sources/peers/peer-trickle.ts'
+import { DEFAULT_TRICKLE } from '../sources/cdn/trickle-rule.ts'
 import { packGeometry } from '../storage/pack-geometry.ts'
 import { InstallPieceStore, PieceReader, torrentBitfield, type FilePosition, type PieceStoreLayout } from '../storage/install-piece-store.ts'
 import { createSwarmClient, isShoalPeer, type SwarmClientOptions } from '../sources/peers/swarm-client.ts'
@@ -49,6 +51,9 @@ export interface SwarmFetchOptions extends SwarmClientOptions, AdmissionSettings
   readonly trackers: readonly string[]
   /** Peers that deliver nothing for this long count as absent: the CDN takes their pieces. */
   readonly stallMs: number
+  /** A peer that owes blocks and sends fewer bytes per second than `minRate` over two windows of `trickleWindowMs` running is cut (0: never). */
+  readonly minRate: number
+  readonly trickleWindowMs: number
   readonly localAddresses: readonly string[]
   readonly schedule: CdnSchedule
   /** Longest wait for a tracker's first answer before the CDN starts. */
@@ -77,6 +82,8 @@ export interface SwarmResult {
   readonly wasted: number
   /** Addresses banned for sending pieces that failed verification. */
   readonly banned: string[]
+  /** Addresses whose wires were cut for trickling. */
+  readonly trickled: string[]
   /** Pieces handed to the CDN, by the scheduler's reason. */
   readonly cdnPieces: Record<CdnReason, number>
   /** Bytes uploaded to other peers while the job ran, by class. */
@@ -118,8 +125,9 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
   const neededPieces = [...neededSet].sort((a, b) => a - b)
   const cdnPieces = noCdnPieces()
   const bans = createPeerBans()
+  const trickled = new Set<string>()
   const accounting = createPeerAccounting(geometry, m.chunks.size, o.pending, o.isDone)
-  const nothing = { wasted: 0, banned: [], cdnPieces, uploaded: { lan: 0, wan: 0 }, peerRefusals: {} }
+  const nothing = { wasted: 0, banned: [], trickled: [], cdnPieces, uploaded: { lan: 0, wan: 0 }, peerRefusals: {} }
   if (neededPieces.length === 0) return nothing
   const announce = [...new Set([...m.pack.announce, ...o.trackers])]
   let admission: SwarmAdmission | undefined
@@ -177,6 +185,10 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     let lastPeerChange = startedAt
     /** Wires that said what they have (or had time to). */
     const settled = new Set<unknown>()
+    /** Block bytes per wire since the last trickle window, and slow windows in a row. */
+    const windowBytes = new Map<Wire, number>()
+    let slowWires = new Map<Wire, number>()
+    let windowStart = startedAt
     let failure: unknown
     let cdnError: unknown
     let settleSession = () => {}
@@ -225,6 +237,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
           peerChanged()
         })
         wire.on('piece', (index: number, _offset: number, block: Uint8Array) => {
+          windowBytes.set(wire, (windowBytes.get(wire) ?? 0) + block.length)
           senders.set(index, (senders.get(index) ?? new Set()).add(address))
           accounting.block(index, cls, block.length)
           lastPeerBlock = now()
@@ -386,6 +399,16 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
           peersSeen = `${peers.lan}/${peers.wan}`
           o.onPeers?.(peers)
         }
+        if (o.minRate > 0 && now() - windowStart >= o.trickleWindowMs) {
+          const verdict = judgePeers(slowWires, torrent.wires.map((w) => ({ key: w, bytes: windowBytes.get(w) ?? 0, owes: w.requests.length > 0 })), now() - windowStart, o.minRate, DEFAULT_TRICKLE.windows)
+          slowWires = verdict.slow
+          windowBytes.clear()
+          windowStart = now()
+          for (const w of verdict.cut) {
+            trickled.add(unmapAddress(w.remoteAddress ?? ''))
+            w.destroy()
+          }
+        }
         // Without the CDN, when peers stall too, the job fails with the CDN's error.
         if (cdnError !== undefined && failure === undefined && now() - lastPeerBlock > o.stallMs) failure = cdnError
         wake()
@@ -408,5 +431,5 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     await new Promise<void>((resolve) => client.destroy(() => resolve()))
     o.onPeers?.({ lan: 0, wan: 0 })
   }
-  return { wasted: accounting.wasted(), banned: bans.banned(), cdnPieces, uploaded: guard?.uploaded ?? { lan: 0, wan: 0 }, peerRefusals: peering?.refusals() ?? {} }
+  return { wasted: accounting.wasted(), banned: bans.banned(), trickled: [...trickled], cdnPieces, uploaded: guard?.uploaded ?? { lan: 0, wan: 0 }, peerRefusals: peering?.refusals() ?? {} }
 }

@@ -3,6 +3,7 @@ import type { Job } from '../../../shared/api-contract.ts'
 import type { ProductRow } from '../../../app/agent/agent-store.ts'
 import { errorInfo, isOpen, newJob } from '../../../app/agent/job-record.ts'
 import { managedProductRow, productIdFor, productView } from '../../../app/agent/product-record.ts'
+import { isOwnApiAddress } from '../../../app/agent/own-address.ts'
 import { ShoalError } from '../../../shared/errors.ts'
 
 const row: ProductRow = { id: 'game', name: 'Game', channelUrl: 'http://127.0.0.1/game/channels/stable.json', publicKey: 'k', installDir: '/games/game', mirrors: [], availableVersion: '1.1.0', state: 'update-available', error: null, lastCheckAt: null }
@@ -38,5 +39,18 @@ describe('agent records', () => {
   it('reads a Shoal error by its code, anything else as internal', () => {
     expect(errorInfo(new ShoalError('E_FETCH', 'no route'))).toEqual({ code: 'E_FETCH', message: 'no route' })
     expect(errorInfo(new Error('boom'))).toEqual({ code: 'E_INTERNAL', message: 'boom' })
+  })
+})
+
+describe("the agent's own API address", () => {
+  it('is any loopback name with the API port, however the address is spelled', () => {
+    for (const host of ['127.0.0.1', 'localhost', '127.1', '2130706433', '0x7f000001', '[::1]', '[::ffff:127.0.0.1]', '0.0.0.0', 'app.localhost', '127.9.9.9']) {
+      expect(isOwnApiAddress(`http://${host}:7341/api/status`, 7341), host).toBe(true)
+    }
+    expect(isOwnApiAddress('http://127.0.0.1/x', 80)).toBe(true)
+    expect(isOwnApiAddress('https://localhost/x', 443)).toBe(true)
+    expect(isOwnApiAddress('http://127.0.0.1:7342/x', 7341)).toBe(false)
+    expect(isOwnApiAddress('http://cdn.example:7341/x', 7341)).toBe(false)
+    expect(isOwnApiAddress('http://10.0.0.1:7341/x', 7341)).toBe(false)
   })
 })

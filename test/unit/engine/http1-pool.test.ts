@@ -118,6 +118,28 @@ describe('HTTP/1.1 range pool', () => {
     expect(waits).toBeGreaterThan(0)
   })
 
+  it('counts skipped bytes too when a server ignores Range', async () => {
+    const { url } = await rangeServer('chunked-200')
+    let counted = 0
+    const r = await get(pool(url), 290_000, 300_000, { onBytes: (n) => void (counted += n) })
+    expect(r.into.equals(BODY.subarray(290_000))).toBe(true)
+    expect(counted).toBe(300_000)
+  })
+
+  it('ends a request at once when its signal aborts, sent or still queued, with the reason', async () => {
+    const { url } = await rangeServer('stall')
+    const p = new Http1Pool(url, 1, 30_000)
+    pools.push(p)
+    const sent = new AbortController()
+    const queued = new AbortController()
+    // The first request is cut once its first bytes are in; the second waits for its connection.
+    const first = get(p, 0, 10_000, { signal: sent.signal, onBytes: () => void sent.abort(new Error('trickled')) })
+    const second = get(p, 0, 10_000, { signal: queued.signal })
+    queued.abort(new Error('cut while queued'))
+    await expect(second).rejects.toThrow('cut while queued')
+    await expect(first).rejects.toThrow(/^trickled after 1000 of 10000 bytes$/)
+  })
+
   it('refuses bytes that are not HTTP', async () => {
     const server = createTcpServer((s) => s.end('SSH-2.0-nope\r\n\r\n', () => s.destroy()))
     const url = await listen(server)

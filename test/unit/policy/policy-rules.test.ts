@@ -7,6 +7,7 @@ import { applyPatch, DEFAULT_SETTINGS, lockedPathsTouched } from '../../../app/p
 import { sharingDecision, withinRetention } from '../../../app/policy/sharing.ts'
 import { createBucket, reserve, setRate } from '../../../app/policy/token-bucket.ts'
 
+import { MAX_CHECK_INTERVAL_MINUTES } from '../../../shared/api-contract.ts'
 describe('settings layers and locks', () => {
   it('a patch merges objects and replaces values; locks cover parents and children', () => {
     const s = applyPatch(DEFAULT_SETTINGS, { caps: { down: { cdn: 1000 } }, sharing: { mode: 'lan' } })
@@ -28,6 +29,11 @@ describe('settings layers and locks', () => {
     // The organisation's tracker token: the agent's enrollment credential for peer passes.
     expect(parsePolicy('{"trackerToken":"0123456789abcdef0123"}')).toMatchObject({ ok: true, policy: { trackerToken: '0123456789abcdef0123' } })
     expect(parsePolicy('{"trackerToken":"short"}')).toMatchObject({ ok: false, error: expect.stringMatching(/trackerToken/) })
+    const product = (channelUrl: string, mirrors: string[] = []) => JSON.stringify({ products: [{ id: 'game', channelUrl, publicKey: 'x', installDir: '/opt/game', mirrors }] })
+    expect(parsePolicy(product('file:///srv/game/channels/stable.json'))).toMatchObject({ ok: false, error: expect.stringMatching(/products\.0\.channelUrl: must be an http or https URL/) })
+    expect(parsePolicy(product('https://cdn.example/game/channels/stable.json', ['file:///srv/cdn']))).toMatchObject({ ok: false, error: expect.stringMatching(/products\.0\.mirrors\.0/) })
+    expect(parsePolicy('{"settings":{"checkIntervalMinutes":100000000}}')).toMatchObject({ ok: false, error: expect.stringMatching(/settings\.checkIntervalMinutes/) })
+    expect(parsePolicy('{"settings":{"checkIntervalMinutes":10080}}')).toMatchObject({ ok: true })
     expect(defaultPolicyPath('linux', {})).toBe('/etc/shoal/policy.json')
     expect(defaultPolicyPath('win32', { ProgramData: 'D:\\PD' })).toBe('D:\\PD\\Shoal\\policy.json')
     expect(defaultPolicyPath('darwin', {})).toBe('/Library/Application Support/Shoal/policy.json')
@@ -75,6 +81,8 @@ describe('live rates', () => {
     expect(nextCheckDelay(60, 0)).toBe(48 * 60_000)
     expect(nextCheckDelay(60, 0.5)).toBe(60 * 60_000)
     expect(nextCheckDelay(60, 0.999)).toBeLessThan(72 * 60_000)
+    // The longest interval allowed, at its longest jitter, still fits Node's timer.
+    expect(nextCheckDelay(MAX_CHECK_INTERVAL_MINUTES, 0.999999)).toBeLessThan(2 ** 31 - 1)
   })
 })
 

@@ -1,5 +1,5 @@
-// Fetches byte ranges of the CDN chunk stores from one or more mirrors. Every
-// response is checked (206 + matching Content-Range, or a usable 200), truncation,
+// Fetches byte ranges of the CDN chunk stores from one or more mirrors. Redirects are followed
+// within a bound; every response is checked (206 + matching Content-Range, or a usable 200), truncation,
 // resets, stalls, 5xx and 429 are retried with backoff, and each mirror keeps its
 // own health: one whose bytes fail verification is demoted, then dropped.
 import { open } from 'node:fs/promises'
@@ -7,17 +7,21 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import type { Pool } from 'undici'
 import { ShoalError } from '../../../../shared/errors.ts'
+import { followRedirect, isRedirect } from '../../../release/redirect-rule.ts'
 import { createBucket, reserve, type TokenBucket } from '../../../policy/token-bucket.ts'
-import { Http1Pool, type BodyPlan, type ResponseHead } from './http1-pool.ts'
+import { abortMessage, Http1Pool, type BodyPlan, type ResponseHead } from './http1-pool.ts'
 import { backoffMs, DEFAULT_RETRY, retryAfterMs, type RetryPolicy } from './retry-policy.ts'
+import { DEFAULT_TRICKLE, judgeWindow, nextMirrorRate, type TrickleRule } from './trickle-rule.ts'
 
 export interface CdnSourceOptions {
   /** Product root URLs, best first. */
   readonly mirrors: readonly URL[]
   /** Parallel connections per mirror. */
   readonly connections: number
-  /** No body bytes for this long counts as a stall and is retried. */
+  /** No body bytes for this long counts as a stall and is retried; also the window over which a trickle is judged. */
   readonly stallMs: number
+  /** When a request that trickles is cut and the range fetched elsewhere (DEFAULT_TRICKLE). */
+  readonly trickle?: TrickleRule
   /** Download cap in bytes per second; 0 is unlimited. */
   readonly limitDown: number
   readonly retry?: RetryPolicy
@@ -46,6 +50,8 @@ export interface Mirror {
   failures: number
   /** Set once the mirror answered a range request with the whole object. */
   ignoresRanges: boolean
+  /** Bytes per second its recent requests delivered (moving average); undefined until one completed. */
+  rate: number | undefined
   lastProblem: string | undefined
 }
 
@@ -63,6 +69,8 @@ export interface RangeProgress {
 }
 
 const DROP_AFTER = 3
+/** A redirect's body is read into this and dropped, so that its connection stays reusable. */
+const REDIRECT_BODY = Buffer.alloc(4096)
 const KEEP_ALIVE_MS = 30_000
 
 /** An error worth another attempt (maybe on another mirror), with what the server asked for. */
@@ -92,7 +100,7 @@ export class CdnSource {
     if (o.mirrors.length === 0) throw new ShoalError('E_USAGE', 'no CDN mirror to fetch from')
     this.o = o
     this.now = o.now ?? Date.now
-    this.mirrors = o.mirrors.map((base) => ({ base: new URL(base.href.endsWith('/') ? base.href : base.href + '/'), failures: 0, ignoresRanges: false, lastProblem: undefined }))
+    this.mirrors = o.mirrors.map((base) => ({ base: new URL(base.href.endsWith('/') ? base.href : base.href + '/'), failures: 0, ignoresRanges: false, rate: undefined, lastProblem: undefined }))
     this.bucket = o.bucket ?? createBucket(o.limitDown, this.now())
     o.signal?.addEventListener('abort', () => this.http1.forEach((pool) => pool.close()), { once: true })
   }
@@ -215,26 +223,97 @@ export class CdnSource {
     const etag = this.etags.get(url.href)
     const headers: Record<string, string> = { range: `bytes=${start}-${end - 1}` }
     if (etag) headers['if-range'] = etag
-    const sent = performance.now()
-    let headersMs: number | undefined
-    const plan = (head: ResponseHead) => {
-      const body = this.check(head, mirror, url, start, out)
-      if (head.status === 206) headersMs = performance.now() - sent
-      return body
+    // A request that trickles is cut, blamed on the mirror, and fetched elsewhere.
+    const cut = new AbortController()
+    const watch = this.watchTrickle(mirror, cut)
+    const counted = (n: number) => {
+      watch.count(n)
+      return this.throttle(n, paced)
     }
-    let filled: number
+    const signal = this.o.signal ? AbortSignal.any([this.o.signal, cut.signal]) : cut.signal
+    const began = performance.now()
     try {
-      filled =
-        url.protocol === 'http:'
-          ? (await this.http1For(url).request({ path: url.pathname + url.search, headers, idleMs: this.o.stallMs, plan, onBytes: (n) => this.throttle(n, paced) })).filled
-          : await this.viaUndici(url, headers, plan, paced)
+      await this.request(mirror, url, start, out, headers, counted, signal)
     } catch (err) {
-      if (err instanceof AttemptError) throw err
-      throw new AttemptError(`${url.href}: ${(err as Error).message}`, false)
+      if (cut.signal.aborted && !this.o.signal?.aborted) throw new AttemptError(`${url.href} ${abortMessage(cut.signal)}`, true)
+      throw err
+    } finally {
+      watch.stop()
     }
-    if (filled < out.length) throw new AttemptError(`${url.href} ended after ${filled} of ${out.length} bytes`, false)
-    if (headersMs !== undefined) this.o.onSample?.({ headersMs, bytes: out.length, bodyMs: performance.now() - sent - headersMs })
+    mirror.rate = nextMirrorRate(mirror.rate, out.length, performance.now() - began)
     return out
+  }
+
+  /**
+   * From the body's first byte, judges every `stallMs` the bytes that arrived in that window
+   * (trickle-rule.ts), and aborts `cut` when the request trickles. Returns the byte counter to
+   * call as bytes arrive, and the stop for when the request ends.
+   */
+  private watchTrickle(mirror: Mirror, cut: AbortController): { count: (n: number) => void; stop: () => void } {
+    const rule = this.o.trickle ?? DEFAULT_TRICKLE
+    let got = 0
+    let judged = 0
+    let slow = 0
+    let watch: NodeJS.Timeout | undefined
+    const judge = () => {
+      const others = this.mirrors.filter((m) => m !== mirror && m.failures < DROP_AFTER && m.rate !== undefined).map((m) => m.rate!)
+      const verdict = judgeWindow(slow, got - judged, this.o.stallMs, others.length > 0 ? Math.max(...others) : undefined, rule)
+      judged = got
+      slow = verdict.slow
+      if (verdict.cut) cut.abort(new Error(verdict.cut))
+    }
+    return {
+      count: (n) => {
+        got += n
+        if (watch) return
+        watch = setInterval(judge, this.o.stallMs)
+        watch.unref()
+      },
+      stop: () => clearInterval(watch),
+    }
+  }
+
+  /**
+   * One range request, following redirects (a CDN sending clients to an edge host) with the same
+   * Range and If-Range; the edge's answer passes the same checks, and ETags stay keyed by the mirror's URL.
+   */
+  private async request(mirror: Mirror, url: URL, start: number, out: Buffer, headers: Record<string, string>, onBytes: (n: number) => Promise<void> | undefined, signal: AbortSignal): Promise<void> {
+    let at = url
+    for (let hops = 0; ; hops++) {
+      const sent = performance.now()
+      let headersMs: number | undefined
+      let location: string | undefined
+      let redirected = false
+      const plan = (head: ResponseHead): BodyPlan => {
+        if (isRedirect(head.status)) {
+          redirected = true
+          location = head.header('location')
+          return { skip: 0, into: REDIRECT_BODY }
+        }
+        const body = this.check(head, mirror, url, start, out)
+        if (head.status === 206) headersMs = performance.now() - sent
+        return body
+      }
+      let filled: number
+      try {
+        filled =
+          at.protocol === 'http:'
+            ? (await this.http1For(at).request({ path: at.pathname + at.search, headers, idleMs: this.o.stallMs, plan, onBytes, signal })).filled
+            : await this.viaUndici(at, headers, plan, onBytes, signal)
+      } catch (err) {
+        if (err instanceof AttemptError) throw err
+        throw new AttemptError(`${at.href}: ${(err as Error).message}`, false)
+      }
+      if (redirected) {
+        const next = followRedirect(at, location, hops)
+        if (!next.ok) throw new AttemptError(`${url.href} answered with ${next.problem}`, true)
+        at = next.url
+        continue
+      }
+      if (filled < out.length) throw new AttemptError(`${at.href} ended after ${filled} of ${out.length} bytes`, false)
+      if (headersMs !== undefined) this.o.onSample?.({ headersMs, bytes: out.length, bodyMs: performance.now() - sent - headersMs })
+      return
+    }
   }
 
   /** The checks every answer passes before its body is used; throws what is wrong with it. */
@@ -263,8 +342,8 @@ export class CdnSource {
   }
 
   /** HTTPS through undici; returns the bytes of the plan's buffer filled. */
-  private async viaUndici(url: URL, headers: Record<string, string>, plan: (head: ResponseHead) => BodyPlan, paced: boolean): Promise<number> {
-    const res = await (await this.poolFor(url)).request({ path: url.pathname + url.search, method: 'GET', headers, headersTimeout: this.o.stallMs, bodyTimeout: this.o.stallMs, ...(this.o.signal ? { signal: this.o.signal } : {}) })
+  private async viaUndici(url: URL, headers: Record<string, string>, plan: (head: ResponseHead) => BodyPlan, onBytes: (n: number) => Promise<void> | undefined, signal: AbortSignal): Promise<number> {
+    const res = await (await this.poolFor(url)).request({ path: url.pathname + url.search, method: 'GET', headers, headersTimeout: this.o.stallMs, bodyTimeout: this.o.stallMs, signal })
     let body: BodyPlan
     try {
       body = plan({ status: res.statusCode, header: (name) => [res.headers[name]].flat()[0] })
@@ -272,17 +351,17 @@ export class CdnSource {
       res.body.destroy()
       throw err
     }
-    return this.readBody(res.body, body, paced)
+    return this.readBody(res.body, body, onBytes)
   }
 
   /** Fills the plan's buffer with the body's bytes after skipping some; stops the transfer as soon as it has them. */
-  private async readBody(body: AsyncIterable<Buffer> & { destroy(): void }, { skip, into }: BodyPlan, paced: boolean): Promise<number> {
+  private async readBody(body: AsyncIterable<Buffer> & { destroy(): void }, { skip, into }: BodyPlan, onBytes: (n: number) => Promise<void> | undefined): Promise<number> {
     const length = into.length
     let seen = 0
     let filled = 0
     try {
       for await (const part of body) {
-        await this.throttle(part.length, paced)
+        await onBytes(part.length)
         const from = Math.max(0, skip - seen)
         const take = Math.min(part.length - from, length - filled)
         if (take > 0) {

@@ -24,8 +24,10 @@ export interface PoolRequest {
   readonly idleMs: number
   /** Decides from the head where the body goes; throwing rejects the request with that error. */
   readonly plan: (head: ResponseHead) => BodyPlan
-  /** Told of body bytes as they arrive; a returned promise holds reading until it settles. */
+  /** Told of body bytes as they arrive, skipped ones included; a returned promise holds reading until it settles. */
   readonly onBytes?: (bytes: number) => Promise<void> | undefined
+  /** Aborting ends the request at once (its connection with it) with the abort reason. */
+  readonly signal?: AbortSignal
 }
 
 export interface PoolReply {
@@ -63,7 +65,13 @@ interface Exchange {
 
 /** A failure on a kept-alive socket before any answer: the server had closed it, so a fresh socket may retry. */
 class StaleSocketError extends Error {}
+/** No byte for too long, or too few (the caller aborted): never retried as a stale socket. */
 class StallError extends Error {}
+
+/** The message of an abort signal's reason. */
+export function abortMessage(signal: AbortSignal): string {
+  return signal.reason instanceof Error ? signal.reason.message : String(signal.reason)
+}
 
 function parseHead(text: string): { head: ResponseHead; framing: Framing; keepAlive: boolean } {
   const lines = text.split('\r\n')
@@ -113,6 +121,7 @@ class Connection {
     this.ex = { request, resolve, reject, head: Buffer.alloc(0), parsed: undefined, framing: { kind: 'close' }, plan: undefined, seen: 0, filled: 0, gotBytes: false, keepAlive: false }
     this.socket.ref()
     this.socket.setTimeout(request.idleMs)
+    request.signal?.addEventListener('abort', () => void (this.ex?.request === request && this.socket.destroy(new StallError(abortMessage(request.signal!)))), { once: true })
     let text = `GET ${request.path} HTTP/1.1\r\nhost: ${this.host}\r\n`
     for (const [name, value] of Object.entries(request.headers)) text += `${name}: ${value}\r\n`
     this.socket.write(text + '\r\n')
@@ -188,9 +197,9 @@ class Connection {
         bytes = Buffer.from(rest)
         ex.head = Buffer.alloc(0)
       }
-      const before = ex.filled
+      const before = ex.seen
       this.consume(ex, bytes)
-      return this.afterBody(ex, ex.filled - before)
+      return this.afterBody(ex, ex.seen - before)
     } catch (err) {
       this.retire()
       this.settle(ex, err as Error)
@@ -348,7 +357,19 @@ export class Http1Pool {
   request(request: PoolRequest): Promise<PoolReply> {
     if (this.closed) return Promise.reject(new Error('pool closed'))
     return new Promise((resolve, reject) => {
-      this.queue.push({ request, resolve, reject, retried: false })
+      const waiting: Waiting = { request, resolve, reject, retried: false }
+      this.queue.push(waiting)
+      request.signal?.addEventListener(
+        'abort',
+        () => {
+          const at = this.queue.indexOf(waiting)
+          if (at >= 0) {
+            this.queue.splice(at, 1)
+            reject(new Error(abortMessage(request.signal!)))
+          }
+        },
+        { once: true },
+      )
       this.pump()
     })
   }
