@@ -174,9 +174,10 @@ export const statusSchema = z.object({
   effectiveCaps: z.object({ down: rateCap, up: rateCap }),
   /**
    * Whether this machine uploads now, why not, and the products it seeds; `peerRefusals`: peers
-   * its seeds and jobs refused admission to a swarm since the agent started, by reason.
+   * its seeds and jobs refused admission to a swarm since the agent started, by reason;
+   * `seedProblems`: products the policy would seed that could not start, with the reason.
    */
-  sharing: z.object({ uploading: z.boolean(), reason: z.string().nullable(), seeding: z.array(z.string()), peerRefusals: z.record(z.string(), z.number().int().nonnegative()).optional() }).optional(),
+  sharing: z.object({ uploading: z.boolean(), reason: z.string().nullable(), seeding: z.array(z.string()), peerRefusals: z.record(z.string(), z.number().int().nonnegative()).optional(), seedProblems: z.record(z.string(), z.string()).optional() }).optional(),
 })
 export type Status = z.infer<typeof statusSchema>
 

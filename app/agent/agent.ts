@@ -1,6 +1,7 @@
 // The headless engine host behind `shoal agent`: products, settings layered under the
 // managed policy, a priority queue of jobs run through the engine, live rate limits,
 // periodic channel checks, and change events. The control server maps HTTP onto this.
+import type { KeyObject } from 'node:crypto'
 import { addRefusals, DEFAULT_MAX_PEERS, type FetchSample, type JobOptions, type JobResult, type Refusals } from '../engine/engine.ts'
 import { randomUUID } from 'node:crypto'
 import { statfs } from 'node:fs/promises'
@@ -71,6 +72,8 @@ export interface AgentOptions {
   readonly trackerToken?: string
   /** LAN discovery forced on or off (`--lsd`, `--no-lsd`, SHOAL_NO_LSD); undefined follows each release's scope. */
   readonly lsd?: boolean
+  /** The swarm admission private key, on the operator's machines: jobs and seeds issue their own peer passes. */
+  readonly admissionKey?: KeyObject
 }
 
 type StopReason = 'pause' | 'cancel' | 'requeue' | 'shutdown'
@@ -117,7 +120,7 @@ export class Agent {
     this.store = new AgentStore(o.db)
     this.power = o.power ?? defaultPowerReader(process.platform)
     this.limits = new LiveLimits({ cdnDown: 0, peerDown: 0, peerUp: 0, uploadAllowed: false, uploadWan: false }, Date.now())
-    this.seeds = new SeedManager({ db: o.db, store: this.store, limits: this.limits, trackerToken: () => this.trackerToken(), lsd: o.lsd, now: this.now })
+    this.seeds = new SeedManager({ db: o.db, store: this.store, limits: this.limits, trackerToken: () => this.trackerToken(), admissionKey: o.admissionKey, lsd: o.lsd, now: this.now })
     this.hub = new EventHub({
       status: () => this.status(),
       job: (id) => this.jobs.get(id),
@@ -205,7 +208,7 @@ export class Agent {
       locked: [...this.policy.value.locked],
       policy: { path: this.o.policyPath, loaded: this.policy.loaded, error: this.policy.error },
       effectiveCaps: { down: caps.down, up: caps.up },
-      sharing: { uploading: this.sharing.upload, reason: this.sharing.reason, seeding: this.seeds.seeding(), peerRefusals: this.peerRefusals() },
+      sharing: { uploading: this.sharing.upload, reason: this.sharing.reason, seeding: this.seeds.seeding(), peerRefusals: this.peerRefusals(), seedProblems: this.seeds.problems() },
     }
   }
 
@@ -447,7 +450,7 @@ export class Agent {
       now: this.now,
       signal: a.controller.signal,
       limits: this.limits,
-      swarm: { peers: [], trackers: [], trackerToken: this.trackerToken(), stallMs: this.o.peerStallMs ?? 5000, targetRate: 0, discoveryMs: 2000, limitUp: 0, maxPeers: DEFAULT_MAX_PEERS, listenHost: undefined, ...(this.o.lsd !== undefined ? { lsd: this.o.lsd } : {}) },
+      swarm: { peers: [], trackers: [], trackerToken: this.trackerToken(), stallMs: this.o.peerStallMs ?? 5000, targetRate: 0, discoveryMs: 2000, limitUp: 0, maxPeers: DEFAULT_MAX_PEERS, listenHost: undefined, admissionKey: this.o.admissionKey, ...(this.o.lsd !== undefined ? { lsd: this.o.lsd } : {}) },
       onProgress: (p) => {
         job.bytesDone = p.done
         job.bytesTotal = p.total

@@ -5,6 +5,7 @@ import { localAddresses } from '../net/local-addresses.ts'
 import type { LiveLimits } from '../policy/live-limits.ts'
 import { monthOf, withinRetention, type SharingDecision } from '../policy/sharing.ts'
 import type { StateDb } from '../store/state-db.ts'
+import type { KeyObject } from 'node:crypto'
 import type { AgentStore, ProductRow } from './agent-store.ts'
 import { publicKeyObject } from './publisher-key.ts'
 
@@ -20,6 +21,8 @@ export interface SeedContext {
   readonly limits: LiveLimits
   /** Read at each seed's start: the managed policy may change it. */
   readonly trackerToken: () => string | undefined
+  /** The swarm admission private key, when this machine issues its own peer passes. */
+  readonly admissionKey: KeyObject | undefined
   readonly lsd: boolean | undefined
   readonly now: () => Date
 }
@@ -29,6 +32,8 @@ export class SeedManager {
   private readonly seeds = new Map<string, Seeded>()
   /** Admission refusals of seeds already stopped. */
   private readonly pastRefusals: Refusals = {}
+  /** Why a product the policy would seed is not seeded (no peer pass, a port in use…), by product id. */
+  private readonly failures = new Map<string, string>()
   private busy = Promise.resolve()
 
   constructor(c: SeedContext) {
@@ -38,6 +43,11 @@ export class SeedManager {
   /** Product ids being seeded now. */
   seeding(): string[] {
     return [...this.seeds.keys()]
+  }
+
+  /** Products the policy would seed that could not start, with the reason. */
+  problems(): Record<string, string> {
+    return Object.fromEntries(this.failures)
   }
 
   /** Peers refused admission by this agent's seeds since it started, by reason. */
@@ -79,19 +89,26 @@ export class SeedManager {
       if (this.seeds.has(id)) continue
       const local = localAddresses()
       const { startSeeding } = await loadSeeding()
+      // One product that cannot seed (no peer pass for its swarm) must not keep the others from it.
       const seeding = await startSeeding({
         db: this.c.db,
         installDir: p.installDir,
         publicKey: publicKeyObject(p.publicKey),
         trackers: [],
         trackerToken: this.c.trackerToken(),
+        admissionKey: this.c.admissionKey,
         port: 0,
         limitUp: 0,
         maxPeers: DEFAULT_MAX_PEERS,
         ...(this.c.lsd !== undefined ? { lsd: this.c.lsd } : {}),
         limits: this.c.limits,
         ...(sharing.wan ? {} : { acceptPeer: (address: string) => classifyPeer(address, local) === 'lan' }),
+      }).catch((err: unknown) => {
+        this.failures.set(id, err instanceof Error ? err.message : String(err))
+        return undefined
       })
+      if (!seeding) continue
+      this.failures.delete(id)
       this.seeds.set(id, { seeding, version: seeding.version, counted: 0 })
     }
   }

@@ -177,9 +177,10 @@ export function buildProgram(): Command {
       .option('--port <n>', 'TCP port of the control API (0 picks a free one)', (v) => Number(v), 0)
       .option('--policy <file>', 'managed policy file (default: the OS location, or SHOAL_POLICY)')
       .option('--allow-origin <origin>', 'a browser origin besides the agent itself that may call the API (repeatable)', collect, [])
-      .option('--tracker-token-file <file>', 'token for announces and opt-in offload reports'),
-  ).action(async (o: { port: number; policy?: string; allowOrigin: string[]; trackerTokenFile?: string; lsd?: boolean }) =>
-    (await import('./commands/agent.ts')).agentCommand(output(), dataDir(), { port: o.port, policy: o.policy, allowOrigin: o.allowOrigin, trackerTokenFile: o.trackerTokenFile, lsd: o.lsd }),
+      .option('--tracker-token-file <file>', 'token for announces, opt-in offload reports and peer-pass enrollment')
+      .addOption(new Option('--admission-key <file>', "swarm admission private key, on the operator's own machines: issue this agent's peer passes locally").env('SHOAL_ADMISSION_KEY')),
+  ).action(async (o: { port: number; policy?: string; allowOrigin: string[]; trackerTokenFile?: string; lsd?: boolean; admissionKey?: string }) =>
+    (await import('./commands/agent.ts')).agentCommand(output(), dataDir(), { port: o.port, policy: o.policy, allowOrigin: o.allowOrigin, trackerTokenFile: o.trackerTokenFile, lsd: o.lsd, admissionKey: o.admissionKey }),
   )
 
   program

@@ -28,6 +28,7 @@ export async function statusCommand(out: Output, dataDir: string): Promise<void>
   out.info(`shoal agent ${s.agentVersion}, up since ${s.startedAt}${s.paused ? ', all transfers PAUSED' : ''}`)
   out.info(`caps now: down ${rate(s.effectiveCaps.down)}, up ${rate(s.effectiveCaps.up)}`)
   if (s.sharing) out.info(s.sharing.uploading ? `sharing: on${s.sharing.seeding.length ? `, seeding ${s.sharing.seeding.join(', ')}` : ''}` : `sharing: off (${s.sharing.reason})`)
+  for (const [product, problem] of Object.entries(s.sharing?.seedProblems ?? {})) out.info(`  not seeding ${product}: ${problem}`)
   const refused = Object.entries(s.sharing?.peerRefusals ?? {})
   if (refused.length > 0) out.info(`peers refused admission: ${refused.map(([reason, n]) => `${n} ${reason}`).join(', ')}`)
   if (s.policy.error) out.info(`policy: ${s.policy.error}`)

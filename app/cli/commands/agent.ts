@@ -6,6 +6,7 @@ import { startControlServer } from '../../agent/control-server.ts'
 import { defaultPolicyPath } from '../../policy/managed-policy.ts'
 import { openStateDb } from '../../store/state-db.ts'
 import type { Output } from '../output.ts'
+import { loadPrivateKey } from '../key-files.ts'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
@@ -16,6 +17,8 @@ export interface AgentFlags {
   readonly trackerTokenFile: string | undefined
   /** LAN discovery forced on or off; undefined leaves it to each release's scope. */
   readonly lsd: boolean | undefined
+  /** The swarm admission private key: this agent issues its own peer passes. */
+  readonly admissionKey?: string | undefined
 }
 
 /** Runs until SIGINT or SIGTERM; then stops transfers at a checkpoint and exits cleanly. */
@@ -24,8 +27,9 @@ export async function agentCommand(out: Output, dataDir: string, flags: AgentFla
   const policyPath = flags.policy ?? process.env['SHOAL_POLICY'] ?? defaultPolicyPath(process.platform, process.env)
   const trackerToken = flags.trackerTokenFile ? (await readFile(flags.trackerTokenFile, 'utf8').catch(() => '')).trim() : undefined
   if (trackerToken === '') throw new ShoalError('E_USAGE', `--tracker-token-file ${flags.trackerTokenFile} is missing or empty`)
+  const admissionKey = flags.admissionKey ? await loadPrivateKey(flags.admissionKey, '--admission-key') : undefined
   const db = openStateDb(dataDir)
-  const agent = new Agent({ dataDir, db, policyPath, ...(trackerToken ? { trackerToken } : {}), ...(flags.lsd !== undefined ? { lsd: flags.lsd } : {}) })
+  const agent = new Agent({ dataDir, db, policyPath, ...(trackerToken ? { trackerToken } : {}), ...(flags.lsd !== undefined ? { lsd: flags.lsd } : {}), ...(admissionKey ? { admissionKey } : {}) })
   try {
     await agent.start()
     const server = await startControlServer({ agent, token, port: flags.port, allowedOrigins: flags.allowOrigin }).catch((err: NodeJS.ErrnoException) => {
