@@ -15,6 +15,8 @@ import { issuePass, readPass, spkiBase64 } from '../../app/release/admission.ts'
 import { decodeManifest } from '../../app/release/manifest-codec.ts'
 import { createLab, netnsUnavailable, waitForUdpListener, type LabHost } from '../support/netns.ts'
 import { attemptAdmission } from '../support/admission-client.ts'
+import { agentStatus, startAgent, waitForJob } from '../support/agent-process.ts'
+import { startStaticServer } from '../../app/demo/static-server.ts'
 import { testAdmissionKey } from '../support/admission-key.ts'
 import { freePort } from '../support/free-port.ts'
 import { startCli } from '../support/long-running-cli.ts'
@@ -158,6 +160,27 @@ describe('peer admission', () => {
     const metrics = await (await fetch(`http://127.0.0.1:${trackerPort}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text()
     expect(metrics).toMatch(/shoal_admission_passes_issued_total [4-9]/)
     expect(metrics).toMatch(/shoal_admission_refused_total\{reason="credential"\} [1-9]/)
+  })
+})
+
+describe('an agent without a way to a peer pass', () => {
+  it('installs from the CDN, does not seed the private release, and says why', { timeout: 90_000 }, async () => {
+    const dir = await tempDir()
+    const f = await makeFixture(dir)
+    expect((await f.publish(f.build, '1.0.0')).code).toBe(0)
+    const cdn = await startStaticServer(f.cdn)
+    cleanups.push(() => cdn.close())
+    // No admission key and no control service in the release: no pass can be had.
+    const agent = await startAgent(join(dir, 'data'), join(dir, 'no-policy.json'), [], { SHOAL_ADMISSION_KEY: '' })
+    cleanups.push(() => agent.cli.stop())
+    const added = await agent.api('POST', '/api/products', { channelUrl: `${cdn.url}/game/channels/stable.json`, publicKey: await readFile(join(f.keyDir, 'publisher.pub'), 'utf8'), installDir: join(dir, 'install') })
+    expect(added.status, JSON.stringify(added.json)).toBe(201)
+    const created = await agent.api('POST', '/api/jobs', { productId: added.json['id'], kind: 'install' })
+    await waitForJob(agent, created.json['id'] as string, (j) => j.state === 'done')
+    expect((await agent.api('PATCH', '/api/settings', { sharing: { consentGiven: true, mode: 'lan', minFreeDisk: 0 } })).status).toBe(200)
+    const sharing = (await agentStatus(agent)).sharing
+    expect(sharing?.seeding).toEqual([])
+    expect(sharing?.seedProblems?.[added.json['id'] as string]).toMatch(/no control service to issue a peer pass/)
   })
 })
 
