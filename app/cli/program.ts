@@ -30,6 +30,12 @@ function positiveInt(value: string): number {
   return n
 }
 
+function wholeNumber(value: string): number {
+  const n = Number(value)
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of 1 or more')
+  return n
+}
+
 const collect = (value: string, previous: string[]) => [...previous, value]
 
 /**
@@ -152,11 +158,16 @@ export function buildProgram(): Command {
 
   program
     .command('tracker')
-    .description('run a BitTorrent tracker for Shoal releases: HTTP only, optional token, nearest peers first')
+    .description('run a BitTorrent tracker for Shoal releases: HTTP only, optional token, nearest suitable peers first')
     .option('--port <n>', 'TCP port (0 picks a free one)', (v) => Number(v), 8000)
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--token-file <file>', 'announces and scrapes must carry ?token=<contents of this file>')
-    .action(async (o: { port: number; host: string; tokenFile?: string }) => (await import('./commands/tracker.ts')).trackerCommand(output(), { port: o.port, host: o.host, tokenFile: o.tokenFile }))
+    .option('--redis <url>', 'keep swarms in this Redis (redis://host:port/db), shared by any number of instances')
+    .option('--interval <duration>', 'how often clients announce; peers are dropped one interval plus a margin after their last', durationArg, parseDuration('10m'))
+    .option('--max-swarms <n>', 'most swarms at once; announces for more are refused', wholeNumber, 10_000)
+    .action(async (o: { port: number; host: string; tokenFile?: string; redis?: string; interval: number; maxSwarms: number }) =>
+      (await import('./commands/tracker.ts')).trackerCommand(output(), { port: o.port, host: o.host, tokenFile: o.tokenFile, redis: o.redis, intervalMs: o.interval, maxSwarms: o.maxSwarms }),
+    )
 
   lsdOptions(
     program

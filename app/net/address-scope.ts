@@ -8,7 +8,8 @@ export function isPrivateAddress(ip: string): boolean {
   return isIP(ip) === 4 ? PRIVATE_V4.some((r) => r.test(ip)) : PRIVATE_V6.some((r) => r.test(ip))
 }
 
-function expandV6(ip: string): string[] {
+/** The eight groups of an IPv6 address, each as four hex digits. */
+export function expandV6(ip: string): string[] {
   const [head, tail] = ip.split('::') as [string, string | undefined]
   const left = head ? head.split(':') : []
   const right = tail ? tail.split(':') : []
