@@ -3,7 +3,7 @@
 // rest. Within a tier, an unreachable requester gets reachable peers first (two peers behind
 // NAT cannot dial each other), and the order is a random draw weighted by spare upload, so
 // load spreads across seeders in proportion to what they can still give.
-import { expandV6, isPrivateAddress, sameSubnet } from '../net/address-scope.ts'
+import { isPrivateAddress, subnetOf } from '../net/address-scope.ts'
 
 /** What a peer told the tracker about itself; stock clients send only the first four. */
 export interface SwarmPeer {
@@ -25,12 +25,19 @@ export const DEFAULT_SPARE = 1_000_000
 
 export type Tier = 0 | 1 | 2 | 3
 
-/** 0: same site; 1: same subnet; 2: both in private ranges; 3: anything else. */
-export function tier(requester: SwarmPeer, peer: SwarmPeer): Tier {
-  if (requester.site !== undefined && requester.site === peer.site) return 0
-  if (sameSubnet(requester.ip, peer.ip)) return requester.site === undefined && peer.site === undefined ? 0 : 1
-  return isPrivateAddress(requester.ip) && isPrivateAddress(peer.ip) ? 2 : 3
+/** The tier of each peer for one requester: 0, same site; 1, same subnet; 2, both in private ranges; 3, anything else. */
+function tiers(requester: SwarmPeer): (peer: SwarmPeer) => Tier {
+  const subnet = subnetOf(requester.ip)
+  const isPrivate = isPrivateAddress(requester.ip)
+  return (peer) => {
+    if (requester.site !== undefined && requester.site === peer.site) return 0
+    // Without site ids on either side, the subnet is the site.
+    if (subnetOf(peer.ip) === subnet) return requester.site === undefined && peer.site === undefined ? 0 : 1
+    return isPrivate && isPrivateAddress(peer.ip) ? 2 : 3
+  }
 }
+
+export const tier = (requester: SwarmPeer, peer: SwarmPeer): Tier => tiers(requester)(peer)
 
 /** Whether the tracker should hand `peer` to `requester` at all. */
 export function eligible(requester: SwarmPeer, peer: SwarmPeer): boolean {
@@ -47,11 +54,12 @@ export function eligible(requester: SwarmPeer, peer: SwarmPeer): boolean {
  */
 export function matchPeers<P extends SwarmPeer>(requester: SwarmPeer, candidates: readonly P[], numwant: number, random: () => number): P[] {
   const keyed: { peer: P; group: number; key: number }[] = []
+  const tierOf = tiers(requester)
   for (const peer of candidates) {
     if (!eligible(requester, peer)) continue
     const behindNat = requester.reachable === false && peer.reachable === false ? 1 : 0
     const weight = peer.spare ?? DEFAULT_SPARE
-    keyed.push({ peer, group: tier(requester, peer) * 2 + behindNat, key: -Math.log(1 - random()) / weight })
+    keyed.push({ peer, group: tierOf(peer) * 2 + behindNat, key: -Math.log(1 - random()) / weight })
   }
   return keyed
     .sort((a, b) => a.group - b.group || a.key - b.key)
@@ -62,6 +70,5 @@ export function matchPeers<P extends SwarmPeer>(requester: SwarmPeer, candidates
 /** The site a peer counts under: its own id, else its subnet (/24 for IPv4, /64 for IPv6). */
 export function siteOf(peer: Pick<SwarmPeer, 'ip' | 'site'>): string {
   if (peer.site !== undefined) return peer.site
-  if (peer.ip.includes(':')) return `${expandV6(peer.ip).slice(0, 4).join(':')}::/64`
-  return `${peer.ip.split('.').slice(0, 3).join('.')}.0/24`
+  return peer.ip.includes(':') ? `${subnetOf(peer.ip)}::/64` : `${subnetOf(peer.ip)}.0/24`
 }

@@ -102,14 +102,18 @@ export async function startTracker(o: TrackerOptions): Promise<RunningTracker> {
   }
 
   const front: HttpServer = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'http://tracker')
-    const query = (req.url ?? '').split('?')[1] ?? ''
+    const raw = req.url ?? '/'
+    const q = raw.indexOf('?')
+    const pathname = q < 0 ? raw : raw.slice(0, q)
+    const query = q < 0 ? '' : raw.slice(q + 1)
     const failed = (err: unknown) => {
-      if (url.pathname === '/announce' || url.pathname === '/scrape') bencoded(res, encodeFailure(storeFailure(err)))
+      if (pathname === '/announce' || pathname === '/scrape') bencoded(res, encodeFailure(storeFailure(err)))
       else refuse(res, 503, storeFailure(err))
     }
-    if (url.pathname === '/announce') return void announce(req, res, query).catch(failed)
-    if (url.pathname === '/metrics') {
+    // The hot path first, without building a URL object.
+    if (pathname === '/announce') return void announce(req, res, query).catch(failed)
+    const url = new URL(raw, 'http://tracker')
+    if (pathname === '/metrics') {
       // Swarm sizes are for the operator only, like scrape: the token or nothing.
       if (o.token === undefined || !tokenMatches(o.token, bearerOrQuery(req, url))) return refuse(res, 403, 'metrics need the tracker token')
       return void store
@@ -117,14 +121,14 @@ export async function startTracker(o: TrackerOptions): Promise<RunningTracker> {
         .then((s) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(renderMetrics(s)))
         .catch(failed)
     }
-    if (url.pathname === '/report' && req.method === 'POST') {
+    if (pathname === '/report' && req.method === 'POST') {
       if (!tokenMatches(o.token, url.searchParams.get('token') ?? undefined)) return refuse(res, 403, 'reports need the tracker token')
       return readReport(req, (report) => {
         if (!report) return refuse(res, 400, 'expected {"infoHash","cdn","lan","wan"}')
         store.report(report, Date.now()).then(() => res.writeHead(204).end(), failed)
       })
     }
-    if (url.pathname === '/scrape') {
+    if (pathname === '/scrape') {
       // Scrape lists swarm sizes: only for holders of the token, and off when there is none.
       if (o.token === undefined || !tokenMatches(o.token, url.searchParams.get('token'))) return refuse(res, 403, 'scrape needs the tracker token')
       return void scrape(res, query).catch(failed)
