@@ -115,7 +115,7 @@ export class Agent {
     this.store = new AgentStore(o.db)
     this.power = o.power ?? defaultPowerReader(process.platform)
     this.limits = new LiveLimits({ cdnDown: 0, peerDown: 0, peerUp: 0, uploadAllowed: false, uploadWan: false }, Date.now())
-    this.seeds = new SeedManager({ db: o.db, store: this.store, limits: this.limits, trackerToken: o.trackerToken, lsd: o.lsd, now: this.now })
+    this.seeds = new SeedManager({ db: o.db, store: this.store, limits: this.limits, trackerToken: o.trackerToken, lsd: o.lsd, now: this.now, site: () => this.settings().sharing.site })
     this.hub = new EventHub({
       status: () => this.status(),
       job: (id) => this.jobs.get(id),
@@ -434,7 +434,7 @@ export class Agent {
       now: this.now,
       signal: a.controller.signal,
       limits: this.limits,
-      swarm: { peers: [], trackers: [], trackerToken: this.o.trackerToken, stallMs: this.o.peerStallMs ?? 5000, targetRate: 0, discoveryMs: 2000, limitUp: 0, maxPeers: DEFAULT_MAX_PEERS, listenHost: undefined, ...(this.o.lsd !== undefined ? { lsd: this.o.lsd } : {}) },
+      swarm: { peers: [], trackers: [], trackerToken: this.o.trackerToken, stallMs: this.o.peerStallMs ?? 5000, targetRate: 0, discoveryMs: 2000, limitUp: 0, maxPeers: DEFAULT_MAX_PEERS, listenHost: undefined, site: this.settings().sharing.site, ...(this.o.lsd !== undefined ? { lsd: this.o.lsd } : {}) },
       onProgress: (p) => {
         job.bytesDone = p.done
         job.bytesTotal = p.total

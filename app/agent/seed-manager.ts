@@ -21,6 +21,8 @@ export interface SeedContext {
   readonly trackerToken: string | undefined
   readonly lsd: boolean | undefined
   readonly now: () => Date
+  /** The site or group id the settings (or the managed policy) give, told to the tracker. */
+  readonly site: () => string | undefined
 }
 
 export class SeedManager {
@@ -78,6 +80,7 @@ export class SeedManager {
         port: 0,
         limitUp: 0,
         maxPeers: DEFAULT_MAX_PEERS,
+        site: this.c.site(),
         ...(this.c.lsd !== undefined ? { lsd: this.c.lsd } : {}),
         limits: this.c.limits,
         ...(sharing.wan ? {} : { acceptPeer: (address: string) => classifyPeer(address, local) === 'lan' }),

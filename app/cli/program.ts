@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander'
 import { ShoalError } from '../../shared/errors.ts'
 import { releaseScopes, type ReleaseScope } from '../../shared/release-schema.ts'
 import { parseBytes, parseDuration } from '../../shared/units.ts'
+import { SITE_ID } from '../../shared/api-contract.ts'
 import type { AddFlags } from './commands/agent-control.ts'
 import type { FetchFlags, GetFlags } from './commands/get.ts'
 import type { SeedFlags } from './commands/seed.ts'
@@ -28,6 +29,11 @@ function positiveInt(value: string): number {
   const n = Number(value)
   if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('expected a whole number from 1 to 64')
   return n
+}
+
+function siteArg(value: string): string {
+  if (!SITE_ID.test(value)) throw new InvalidArgumentError('expected 1-64 of A-Z a-z 0-9 . _ : / -')
+  return value
 }
 
 function wholeNumber(value: string): number {
@@ -63,6 +69,7 @@ const peerOptions = (cmd: Command) =>
     .option('--limit-up <rate>', 'upload cap in bytes per second, e.g. 10MiB (default: unlimited)', bytesArg, 0)
     .option('--max-peers <n>', 'most peer connections at once, incoming included', (v) => positiveInt(v), DEFAULT_MAX_PEERS)
     .option('--listen <address>', 'the address peers connect to (default: every interface)')
+    .option('--site <id>', "site or group id told to Shoal's tracker, which hands out peers of the same site first (default: the subnet)", siteArg)
     .addOption(new Option('--peer-encryption <mode>', 'BitTorrent protocol encryption (MSE/PE): off, prefer (offer it, accept plaintext) or require (RC4 only)').choices(Object.keys(PEER_ENCRYPTION)).default('prefer'))
 
 export function buildProgram(): Command {

@@ -3,6 +3,7 @@
 // bytes percent-encoded one by one, so the query is split by hand: URLSearchParams would read
 // them as UTF-8 and mangle them.
 import { isIP } from 'node:net'
+import { SITE_ID } from '../../shared/api-contract.ts'
 import type { SwarmPeer } from './matching.ts'
 
 export type AnnounceEvent = 'started' | 'stopped' | 'completed' | 'update'
@@ -21,8 +22,6 @@ export type ParsedAnnounce = { readonly ok: true; readonly request: AnnounceRequ
 
 export const DEFAULT_NUMWANT = 50
 export const MAX_NUMWANT = 200
-/** Site ids become metric labels and Redis bytes: short, and a safe alphabet. */
-const SITE = /^[A-Za-z0-9._:/-]{1,64}$/
 
 /** Every value of the query, percent-decoded into bytes (`+` is a space, as in forms). */
 export function parseQuery(query: string): Map<string, Buffer> {
@@ -74,7 +73,8 @@ export function parseAnnounce(query: string, remoteAddress: string): ParsedAnnou
   const event = text(q.get('event')) ?? ''
   if (!['', 'started', 'stopped', 'completed', 'update', 'paused'].includes(event)) return { ok: false, reason: `unknown event "${event}"` }
   const site = text(q.get('site'))
-  if (site !== undefined && !SITE.test(site)) return { ok: false, reason: 'invalid site (1-64 of A-Z a-z 0-9 . _ : / -)' }
+  // Site ids become metric labels and Redis bytes: short, and a safe alphabet.
+  if (site !== undefined && !SITE_ID.test(site)) return { ok: false, reason: 'invalid site (1-64 of A-Z a-z 0-9 . _ : / -)' }
   const reach = text(q.get('reach'))
   // A peer that gives its capacity but not its spare upload is weighted by its capacity.
   const spare = count(q, 'spare') ?? count(q, 'up')

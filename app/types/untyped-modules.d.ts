@@ -94,6 +94,8 @@ declare module 'webtorrent' {
     readonly torrentPort: number
     readonly listening: boolean
     readonly destroyed: boolean
+    /** Bytes per second uploaded lately, all torrents. */
+    readonly uploadSpeed: number
     address(): { address: string; port: number } | null
     add(torrent: Uint8Array | string, opts: AddOptions, onTorrent?: (t: Torrent) => void): Torrent
     /** Bytes per second, or -1 for unlimited; changes apply to wires already open. */

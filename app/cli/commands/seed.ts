@@ -17,6 +17,7 @@ export interface SeedFlags {
   readonly maxPeers: number
   /** The address peers connect to; every interface when undefined. */
   readonly listen: string | undefined
+  readonly site?: string | undefined
   /** LAN discovery on or off; undefined leaves it to the release's scope. */
   readonly lsd: boolean | undefined
   readonly peerEncryption: PeerEncryption
@@ -31,7 +32,7 @@ export async function seedCommand(out: Output, dataDir: string, flags: SeedFlags
   if (token === '') throw new ShoalError('E_USAGE', `--tracker-token-file ${flags.trackerTokenFile} is missing or empty`)
   const db = openStateDb(dataDir)
   try {
-    const seeding = await startSeeding({ db, installDir: flags.dir, publicKey: await loadPublicKey(flags.pubkey), trackers: flags.tracker, trackerToken: token, port: flags.port, limitUp: flags.limitUp, maxPeers: flags.maxPeers, listenHost: flags.listen, lsd: flags.lsd, encryption: flags.peerEncryption }).catch((err: NodeJS.ErrnoException) => {
+    const seeding = await startSeeding({ db, installDir: flags.dir, publicKey: await loadPublicKey(flags.pubkey), trackers: flags.tracker, trackerToken: token, port: flags.port, limitUp: flags.limitUp, maxPeers: flags.maxPeers, listenHost: flags.listen, lsd: flags.lsd, encryption: flags.peerEncryption, site: flags.site }).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') throw new ShoalError('E_IO', `port ${flags.port} is in use`, 'choose another --port')
       throw err
     })

@@ -79,6 +79,8 @@ export interface SwarmSettings {
   /** LAN discovery on or off; undefined leaves it to the release's scope. */
   readonly lsd?: boolean
   readonly encryption?: PeerEncryption
+  /** Site or group id told to the tracker. */
+  readonly site?: string | undefined
 }
 
 export interface GetOptions extends JobOptions {
@@ -330,6 +332,7 @@ function swarmFetch(
       listenHost: s.listenHost,
       lsd,
       encryption: s.encryption,
+      site: s.site,
       localAddresses: localAddresses(),
       onPeers,
       ...(o.signal ? { signal: o.signal } : {}),

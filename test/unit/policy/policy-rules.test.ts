@@ -25,6 +25,9 @@ describe('settings layers and locks', () => {
     expect(parsePolicy('{')).toMatchObject({ ok: false, error: expect.stringMatching(/not JSON/) })
     expect(parsePolicy('{"settings":{"caps":{"down":{"global":"fast"}}}}')).toMatchObject({ ok: false, error: expect.stringMatching(/settings\.caps\.down\.global/) })
     expect(parsePolicy('{"surprise":1}')).toMatchObject({ ok: false })
+    // The site or group id peers announce (issue 15), as Delivery Optimization's group id.
+    expect(parsePolicy('{"settings":{"sharing":{"site":"hq-floor-3"}}}')).toEqual({ ok: true, policy: expect.objectContaining({ locked: ['sharing.site'] }) })
+    expect(parsePolicy('{"settings":{"sharing":{"site":"no spaces"}}}')).toMatchObject({ ok: false, error: expect.stringMatching(/settings\.sharing\.site/) })
     expect(defaultPolicyPath('linux', {})).toBe('/etc/shoal/policy.json')
     expect(defaultPolicyPath('win32', { ProgramData: 'D:\\PD' })).toBe('D:\\PD\\Shoal\\policy.json')
     expect(defaultPolicyPath('darwin', {})).toBe('/Library/Application Support/Shoal/policy.json')
