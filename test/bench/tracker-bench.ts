@@ -32,6 +32,14 @@ interface Target {
   stop(): Promise<void>
 }
 
+/** CPU seconds a process has used (user + system), from /proc: robust to other work on the machine. */
+async function cpuSecondsOf(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  // utime and stime are fields 14 and 15 of stat(5), in ticks of 1/100 s on Linux.
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100
+}
+
 async function rssOf(pid: number): Promise<number> {
   const kib = /^VmRSS:\s+(\d+) kB/m.exec(await readFile(`/proc/${pid}/status`, 'utf8').catch(() => ''))?.[1]
   return Number(kib ?? 0) * 1024
@@ -88,6 +96,9 @@ interface Row {
   readonly steady: RoundResult
   readonly rssBytes: number
   readonly redisBytes: number | undefined
+  /** CPU time per announce in the steady round: the tracker processes, and Redis. */
+  readonly trackerCpuUs: number
+  readonly redisCpuUs: number | undefined
 }
 
 export async function trackerBench(o: TrackerBenchOptions, results: Record<string, unknown>): Promise<void> {
@@ -112,14 +123,21 @@ export async function trackerBench(o: TrackerBenchOptions, results: Record<strin
         const fill = await load(plan)
         const rssBytes = (await Promise.all(target.pids.map(rssOf))).reduce((a, b) => a + b, 0)
         const redisBytes = target.name.includes('Redis') ? (await usedMemory()) - before : undefined
+        const usesRedis = redisBytes !== undefined
+        const cpu = async () => ({ tracker: (await Promise.all(target.pids.map(cpuSecondsOf))).reduce((a, b) => a + b, 0), redis: usesRedis ? await cpuSecondsOf(redis.pid()) : 0 })
+        const cpuBefore = await cpu()
         const steady = await load({ ...plan, event: '' })
-        const row = { name: target.name, fill, steady, rssBytes, redisBytes }
+        const cpuAfter = await cpu()
+        const perAnnounce = (s: number) => (s * 1e6) / steady.announces
+        const row: Row = { name: target.name, fill, steady, rssBytes, redisBytes, trackerCpuUs: perAnnounce(cpuAfter.tracker - cpuBefore.tracker), redisCpuUs: usesRedis ? perAnnounce(cpuAfter.redis - cpuBefore.redis) : undefined }
         rows.push(row)
         const perPeer = (n: number) => `${(n / o.peers).toFixed(0)} B/peer`
         console.log(
           `  ${row.name.padEnd(28)} ${row.steady.perSecond.toFixed(0).padStart(6)} announces/s  p50 ${row.steady.p50Ms.toFixed(1)} ms  p99 ${row.steady.p99Ms.toFixed(1)} ms` +
             `  (fill ${row.fill.perSecond.toFixed(0)}/s, p99 ${row.fill.p99Ms.toFixed(1)} ms)  RSS ${formatBytes(rssBytes)}` +
             (redisBytes !== undefined ? `  Redis +${formatBytes(redisBytes)} (${perPeer(redisBytes)})` : '') +
+            `  CPU/announce ${row.trackerCpuUs.toFixed(0)} µs` +
+            (row.redisCpuUs !== undefined ? ` + Redis ${row.redisCpuUs.toFixed(0)} µs` : '') +
             (row.fill.failures + row.steady.failures > 0 ? `  FAILURES ${row.fill.failures + row.steady.failures}` : ''),
         )
       } finally {

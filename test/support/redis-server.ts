@@ -9,6 +9,8 @@ import { freePort } from './free-port.ts'
 export interface TestRedis {
   readonly port: number
   readonly url: string
+  /** The running server's process id (the bench reads its CPU time). */
+  pid(): number
   /** Stops it (SIGKILL when `hard`), losing everything: there is no persistence. */
   stop(hard?: boolean): Promise<void>
   /** Starts it again on the same port, empty. */
@@ -47,6 +49,7 @@ export async function startRedis(port?: number): Promise<TestRedis> {
   return {
     port: p,
     url: `redis://127.0.0.1:${p}`,
+    pid: () => child?.pid ?? -1,
     stop,
     start: async () => {
       child = await launch(p, dir)
