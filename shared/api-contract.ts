@@ -101,6 +101,9 @@ export const SHARING_MODES = ['off', 'lan', 'lan+wan'] as const
  */
 export const MAX_CHECK_INTERVAL_MINUTES = 7 * 24 * 60
 
+/** A site or group id as peers announce it: short, and safe as a metric label. */
+export const SITE_ID = /^[A-Za-z0-9._:/-]{1,64}$/
+
 export const settingsSchema = z.object({
   caps: capsSchema,
   schedule: z.object({
@@ -121,6 +124,8 @@ export const settingsSchema = z.object({
     uploadOnMetered: z.boolean(),
     minFreeDisk: z.number().int().nonnegative(),
     seedRetentionDays: z.number().int().nonnegative(),
+    /** Site or group id told to the tracker (as Delivery Optimization's group id); the subnet when unset. */
+    site: z.string().regex(SITE_ID).optional(),
   }),
   checkIntervalMinutes: z.number().int().min(1).max(MAX_CHECK_INTERVAL_MINUTES),
   /** Opt-in: report per-job offload to the tracker. */

@@ -120,7 +120,7 @@ export class Agent {
     this.store = new AgentStore(o.db)
     this.power = o.power ?? defaultPowerReader(process.platform)
     this.limits = new LiveLimits({ cdnDown: 0, peerDown: 0, peerUp: 0, uploadAllowed: false, uploadWan: false }, Date.now())
-    this.seeds = new SeedManager({ db: o.db, store: this.store, limits: this.limits, trackerToken: () => this.trackerToken(), admissionKey: o.admissionKey, lsd: o.lsd, now: this.now })
+    this.seeds = new SeedManager({ db: o.db, store: this.store, limits: this.limits, trackerToken: () => this.trackerToken(), admissionKey: o.admissionKey, lsd: o.lsd, now: this.now, site: () => this.settings().sharing.site })
     this.hub = new EventHub({
       status: () => this.status(),
       job: (id) => this.jobs.get(id),
@@ -450,7 +450,7 @@ export class Agent {
       now: this.now,
       signal: a.controller.signal,
       limits: this.limits,
-      swarm: { peers: [], trackers: [], trackerToken: this.trackerToken(), stallMs: this.o.peerStallMs ?? 5000, targetRate: 0, discoveryMs: 2000, limitUp: 0, maxPeers: DEFAULT_MAX_PEERS, listenHost: undefined, admissionKey: this.o.admissionKey, ...(this.o.lsd !== undefined ? { lsd: this.o.lsd } : {}) },
+      swarm: { peers: [], trackers: [], trackerToken: this.trackerToken(), stallMs: this.o.peerStallMs ?? 5000, targetRate: 0, discoveryMs: 2000, limitUp: 0, maxPeers: DEFAULT_MAX_PEERS, listenHost: undefined, admissionKey: this.o.admissionKey, site: this.settings().sharing.site, ...(this.o.lsd !== undefined ? { lsd: this.o.lsd } : {}) },
       onProgress: (p) => {
         job.bytesDone = p.done
         job.bytesTotal = p.total

@@ -25,6 +25,8 @@ export interface SeedContext {
   readonly admissionKey: KeyObject | undefined
   readonly lsd: boolean | undefined
   readonly now: () => Date
+  /** The site or group id the settings (or the managed policy) give, told to the tracker. */
+  readonly site: () => string | undefined
 }
 
 export class SeedManager {
@@ -100,6 +102,7 @@ export class SeedManager {
         port: 0,
         limitUp: 0,
         maxPeers: DEFAULT_MAX_PEERS,
+        site: this.c.site(),
         ...(this.c.lsd !== undefined ? { lsd: this.c.lsd } : {}),
         limits: this.c.limits,
         ...(sharing.wan ? {} : { acceptPeer: (address: string) => classifyPeer(address, local) === 'lan' }),

@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander'
 import { ShoalError } from '../../shared/errors.ts'
 import { releaseScopes, type ReleaseScope } from '../../shared/release-schema.ts'
 import { parseBytes, parseDuration } from '../../shared/units.ts'
+import { SITE_ID } from '../../shared/api-contract.ts'
 import type { AddFlags } from './commands/agent-control.ts'
 import type { FetchFlags, GetFlags } from './commands/get.ts'
 import type { SeedFlags } from './commands/seed.ts'
@@ -27,6 +28,17 @@ function durationArg(value: string): number {
 function positiveInt(value: string): number {
   const n = Number(value)
   if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('expected a whole number from 1 to 64')
+  return n
+}
+
+function siteArg(value: string): string {
+  if (!SITE_ID.test(value)) throw new InvalidArgumentError('expected 1-64 of A-Z a-z 0-9 . _ : / -')
+  return value
+}
+
+function wholeNumber(value: string): number {
+  const n = Number(value)
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of 1 or more')
   return n
 }
 
@@ -57,6 +69,7 @@ const peerOptions = (cmd: Command) =>
     .option('--limit-up <rate>', 'upload cap in bytes per second, e.g. 10MiB (default: unlimited)', bytesArg, 0)
     .option('--max-peers <n>', 'most peer connections at once, incoming included', (v) => positiveInt(v), DEFAULT_MAX_PEERS)
     .option('--listen <address>', 'the address peers connect to (default: every interface)')
+    .option('--site <id>', "site or group id told to Shoal's tracker, which hands out peers of the same site first (default: the subnet)", siteArg)
     .addOption(new Option('--peer-encryption <mode>', 'for public releases, BitTorrent protocol encryption (MSE/PE): off, prefer (offer it, accept plaintext) or require (RC4 only); private and lan releases always use TLS 1.3').choices(Object.keys(PEER_ENCRYPTION)).default('prefer'))
     .addOption(new Option('--admission-key <file>', "the swarm's admission private key, on the operator's own machines: issue this client's peer pass locally instead of enrolling with the control service").env('SHOAL_ADMISSION_KEY'))
     .option('--revocation-check <duration>', "how often the swarm's revocation list is fetched again; sessions it revokes are closed", durationArg, parseDuration('5m'))
@@ -159,15 +172,18 @@ export function buildProgram(): Command {
 
   program
     .command('tracker')
-    .description('run a BitTorrent tracker for Shoal releases: HTTP only, optional token, nearest peers first')
+    .description('run a BitTorrent tracker for Shoal releases: HTTP only, optional token, nearest suitable peers first')
     .option('--port <n>', 'TCP port (0 picks a free one)', (v) => Number(v), 8000)
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--token-file <file>', 'announces and scrapes must carry ?token=<contents of this file>; it is also the credential peers enroll with')
+    .option('--redis <url>', 'keep swarms in this Redis (redis://host:port/db), shared by any number of instances')
+    .option('--interval <duration>', 'how often clients announce; peers are dropped one interval plus a margin after their last', durationArg, parseDuration('10m'))
+    .option('--max-swarms <n>', 'most swarms at once; announces for more are refused', wholeNumber, 10_000)
     .option('--admission-key <file>', 'admission private key (the one releases name, or the publisher key): issue peer passes at /admission/pass')
     .option('--revoked <file>', 'revoked pass serials or peer keys, one per line, served signed at /admission/revoked (re-read when it changes)')
     .option('--pass-lifetime <duration>', 'how long a peer pass lasts', durationArg, parseDuration('4h'))
-    .action(async (o: { port: number; host: string; tokenFile?: string; admissionKey?: string; revoked?: string; passLifetime: number }) =>
-      (await import('./commands/tracker.ts')).trackerCommand(output(), { port: o.port, host: o.host, tokenFile: o.tokenFile, admissionKey: o.admissionKey, revoked: o.revoked, passSeconds: Math.round(o.passLifetime / 1000) }),
+    .action(async (o: { port: number; host: string; tokenFile?: string; redis?: string; interval: number; maxSwarms: number; admissionKey?: string; revoked?: string; passLifetime: number }) =>
+      (await import('./commands/tracker.ts')).trackerCommand(output(), { port: o.port, host: o.host, tokenFile: o.tokenFile, redis: o.redis, intervalMs: o.interval, maxSwarms: o.maxSwarms, admissionKey: o.admissionKey, revoked: o.revoked, passSeconds: Math.round(o.passLifetime / 1000) }),
     )
 
   lsdOptions(

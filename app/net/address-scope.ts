@@ -16,9 +16,15 @@ function expandV6(ip: string): string[] {
   return [...left, ...fill, ...right].map((g) => g.padStart(4, '0'))
 }
 
+/** The subnet part of an address: the first three octets of IPv4, the first /64 of IPv6. */
+export function subnetOf(ip: string): string {
+  // Cheap on purpose: the tracker asks this for every candidate of every announce.
+  if (!ip.includes(':')) return ip.slice(0, ip.lastIndexOf('.'))
+  return expandV6(ip).slice(0, 4).join(':')
+}
+
 export function sameSubnet(a: string, b: string): boolean {
   const kind = isIP(a)
   if (kind !== isIP(b) || kind === 0) return false
-  if (kind === 4) return a.split('.').slice(0, 3).join('.') === b.split('.').slice(0, 3).join('.')
-  return expandV6(a).slice(0, 4).join(':') === expandV6(b).slice(0, 4).join(':')
+  return subnetOf(a) === subnetOf(b)
 }

@@ -1,46 +1,26 @@
-// `shoal tracker`: bittorrent-tracker's server, HTTP only, behind our own HTTP front.
-// Announces need the token when one is set (UDP cannot carry one, so UDP is off),
-// scrape is gated by the token, the public stats page is off, and peers on the
-// requester's subnet are handed out first.
+// `shoal tracker`'s HTTP front: announce, scrape, metrics and offload reports, token-gated.
+// It decides nothing about peers itself: the query is parsed (announce-request.ts), the store
+// records the peer and returns a sample of its swarm (memory or Redis), matching.ts picks and
+// orders the peers, announce-response.ts encodes them. HTTP only: UDP cannot carry a token.
 import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http'
-import { Server, type AnnounceParams, type Swarm, type SwarmPeer } from 'bittorrent-tracker'
-import { rankPeers } from './peer-ranking.ts'
+import { parseAnnounce, parseQuery } from './announce-request.ts'
+import { encodeAnswer, encodeFailure, encodeScrape } from './announce-response.ts'
+import { matchPeers } from './matching.ts'
+import { MemoryStore } from './memory-store.ts'
+import { offloadReportSchema, renderMetrics, type OffloadReport } from './tracker-metrics.ts'
+import { DEFAULT_INTERVAL_MS, DEFAULT_MAX_SWARMS, storeLimits, type TrackerStore } from './tracker-store.ts'
 import { admissionService, type AdmissionServiceOptions } from './admission-service.ts'
-import { offloadReportSchema, TrackerMetrics, type OffloadReport } from './tracker-metrics.ts'
-
-/** Peers nearest the requester first; bittorrent-tracker's own swarm picks at random. */
-class NearestFirstSwarm extends Server.Swarm {
-  private requester = ''
-
-  override announce(params: AnnounceParams, cb: (err: Error | null, response?: unknown) => void): void {
-    this.requester = params.ip
-    super.announce(params, cb)
-  }
-
-  override _getPeers(numwant: number, ownPeerId: string, isWebRTC: boolean): SwarmPeer[] {
-    const candidates = this.peers.keys
-      .map((key) => this.peers.peek(key))
-      // Unlike bittorrent-tracker's swarm, never hand a TCP peer its own address either.
-      .filter((p): p is SwarmPeer => p !== undefined && p.peerId !== ownPeerId && (isWebRTC ? p.type === 'ws' : p.type !== 'ws'))
-    return rankPeers(this.requester, candidates, numwant, Math.random)
-  }
-}
-
-class ShoalTracker extends Server {
-  override createSwarm(infoHash: string, cb: (err: Error | null, swarm: Swarm) => void): void {
-    process.nextTick(() => {
-      const swarm = (this.torrents[infoHash] = new NearestFirstSwarm(infoHash, this))
-      cb(null, swarm)
-    })
-  }
-}
 
 export interface TrackerOptions {
   readonly port: number
   readonly host: string
   /** When set, announces and scrapes must carry `token=<this>`. */
   readonly token: string | undefined
+  /** How often clients are told to announce; the store's limits must use the same. */
+  readonly intervalMs?: number
+  /** Where swarms live; a MemoryStore with the default limits when unset. */
+  readonly store?: TrackerStore
   /** Issues peer passes and serves revocations (admission-service.ts); the token is its enrollment credential. */
   readonly admission?: Omit<AdmissionServiceOptions, 'enrolled' | 'now'>
 }
@@ -49,6 +29,12 @@ export interface RunningTracker {
   readonly announceUrl: string
   close(): Promise<void>
 }
+
+/**
+ * Candidates the store samples per announce: enough beyond `numwant` for the matching to choose,
+ * and bounded, so a large swarm costs no more per announce than a swarm of 200.
+ */
+export const sampleSize = (numwant: number) => Math.min(Math.max(2 * numwant, 100), 200)
 
 function tokenMatches(expected: string | undefined, given: unknown): boolean {
   if (expected === undefined) return true
@@ -87,50 +73,76 @@ function refuse(res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, { 'content-type': 'text/plain' }).end(text)
 }
 
+/** Trackers answer failures with 200 and a bencoded reason: that is what clients show. */
+const bencoded = (res: ServerResponse, body: Buffer) => res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length }).end(body)
+
+const storeFailure = (err: unknown) => (err instanceof Error ? err.message : String(err))
+
 export async function startTracker(o: TrackerOptions): Promise<RunningTracker> {
-  const tracker = new ShoalTracker({
-    http: false,
-    udp: false,
-    ws: false,
-    stats: false,
-    filter: (_infoHash, params, cb) => cb(tokenMatches(o.token, params['token']) ? null : new Error('bad token')),
-  })
-  // The tracker's own errors (a malformed announce) are answered to that client; keep serving the rest.
-  tracker.on('warning', () => undefined)
-  tracker.on('error', () => undefined)
-  const metrics = new TrackerMetrics()
-  tracker.on('start', () => metrics.announced(Date.now()))
-  tracker.on('update', () => metrics.announced(Date.now()))
-  tracker.on('complete', () => metrics.announced(Date.now()))
-  tracker.on('stop', () => metrics.announced(Date.now()))
-  tracker.on('pause', () => metrics.announced(Date.now()))
+  const intervalMs = o.intervalMs ?? DEFAULT_INTERVAL_MS
+  const store = o.store ?? new MemoryStore(storeLimits(intervalMs, DEFAULT_MAX_SWARMS))
+  const intervalSeconds = Math.round(intervalMs / 1000)
+
+  async function announce(req: IncomingMessage, res: ServerResponse, query: string): Promise<void> {
+    const parsed = parseAnnounce(query, req.socket.remoteAddress ?? '')
+    if (!parsed.ok) return void bencoded(res, encodeFailure(parsed.reason))
+    const a = parsed.request
+    if (!tokenMatches(o.token, a.token)) return void bencoded(res, encodeFailure('bad token'))
+    const answer = await store.announce(a.infoHash, a.peer, a.event === 'stopped', sampleSize(a.numwant), Date.now())
+    if (!answer.ok) return void bencoded(res, encodeFailure(answer.reason))
+    const peers = matchPeers(a.peer, answer.swarm.candidates, a.numwant, Math.random)
+    bencoded(res, encodeAnswer({ intervalSeconds, complete: answer.swarm.complete, incomplete: answer.swarm.incomplete, peers, compact: a.compact }))
+  }
+
+  async function scrape(res: ServerResponse, query: string): Promise<void> {
+    const hashes: string[] = []
+    for (const part of query.split('&')) {
+      if (!part.startsWith('info_hash=')) continue
+      const h = parseQuery(part).get('info_hash')
+      if (h?.length === 20 && hashes.length < 100) hashes.push(h.toString('hex'))
+    }
+    bencoded(res, encodeScrape(await store.scrape(hashes, Date.now())))
+  }
+
   // With no token, enrollment is open: anyone who reaches the service gets a pass (README, "Peer admission").
   const admission = o.admission && admissionService({ ...o.admission, enrolled: (req, url) => tokenMatches(o.token, bearerOrQuery(req, url)), now: () => Date.now() })
   const front: HttpServer = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'http://tracker')
-    if (url.pathname === '/announce') return tracker.onHttpRequest(req, res)
+    const raw = req.url ?? '/'
+    const q = raw.indexOf('?')
+    const pathname = q < 0 ? raw : raw.slice(0, q)
+    const query = q < 0 ? '' : raw.slice(q + 1)
+    const failed = (err: unknown) => {
+      if (pathname === '/announce' || pathname === '/scrape') bencoded(res, encodeFailure(storeFailure(err)))
+      else refuse(res, 503, storeFailure(err))
+    }
+    // The hot path first, without building a URL object.
+    if (pathname === '/announce') return void announce(req, res, query).catch(failed)
+    const url = new URL(raw, 'http://tracker')
     if (admission?.handle(req, res, url)) return
-    if (url.pathname === '/metrics') {
+    if (pathname === '/metrics') {
       // Swarm sizes are for the operator only, like scrape: the token or nothing.
       if (o.token === undefined || !tokenMatches(o.token, bearerOrQuery(req, url))) return refuse(res, 403, 'metrics need the tracker token')
-      const swarms = Object.entries(tracker.torrents).map(([infoHash, swarm]) => ({ infoHash, seeders: swarm.complete, leechers: swarm.incomplete }))
-      return res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render(swarms, Date.now()) + (admission?.metrics() ?? ''))
+      return void store
+        .snapshot(Date.now())
+        .then((s) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(renderMetrics(s) + (admission?.metrics() ?? '')))
+        .catch(failed)
     }
-    if (url.pathname === '/report' && req.method === 'POST') {
+    if (pathname === '/report' && req.method === 'POST') {
       if (!tokenMatches(o.token, url.searchParams.get('token') ?? undefined)) return refuse(res, 403, 'reports need the tracker token')
       return readReport(req, (report) => {
         if (!report) return refuse(res, 400, 'expected {"infoHash","cdn","lan","wan"}')
-        metrics.reported(report)
-        res.writeHead(204).end()
+        store.report(report, Date.now()).then(() => res.writeHead(204).end(), failed)
       })
     }
-    if (url.pathname === '/scrape') {
+    if (pathname === '/scrape') {
       // Scrape lists swarm sizes: only for holders of the token, and off when there is none.
       if (o.token === undefined || !tokenMatches(o.token, url.searchParams.get('token'))) return refuse(res, 403, 'scrape needs the tracker token')
-      return tracker.onHttpRequest(req, res)
+      return void scrape(res, query).catch(failed)
     }
     refuse(res, 404, 'not found')
   })
+  // Many clients keep their connection; a keep-alive shorter than theirs only costs handshakes.
+  front.keepAliveTimeout = 65_000
   await new Promise<void>((resolve, reject) => {
     front.once('error', reject)
     front.listen(o.port, o.host, resolve)
@@ -139,11 +151,10 @@ export async function startTracker(o: TrackerOptions): Promise<RunningTracker> {
   const host = o.host.includes(':') ? `[${o.host}]` : o.host
   return {
     announceUrl: `http://${host}:${port}/announce`,
-    close: () =>
-      new Promise((resolve) => {
-        tracker.close()
-        front.closeAllConnections()
-        front.close(() => resolve())
-      }),
+    close: async () => {
+      front.closeAllConnections()
+      await new Promise<void>((resolve) => front.close(() => resolve()))
+      await store.close()
+    },
   }
 }

@@ -21,51 +21,6 @@ declare module 'parse-torrent' {
   export default function parseTorrent(torrent: Uint8Array | string): Promise<ParsedTorrent>
 }
 
-// bittorrent-tracker 11 ships no types; Shoal embeds its server and extends its swarm.
-declare module 'bittorrent-tracker' {
-  import type { IncomingMessage, ServerResponse } from 'node:http'
-  import { EventEmitter } from 'node:events'
-  export interface AnnounceParams {
-    readonly ip: string
-    readonly numwant: number
-    readonly peer_id: string
-    readonly type: string
-    readonly [key: string]: unknown
-  }
-  export interface SwarmPeer {
-    readonly ip: string
-    readonly port: number
-    readonly peerId: string
-    readonly type: string
-  }
-  /** Not a named export at run time: reach it as `Server.Swarm`. */
-  export class Swarm {
-    constructor(infoHash: string, server: Server)
-    peers: { keys: string[]; peek(key: string): SwarmPeer | undefined }
-    /** Peers that announced with nothing left, and the others. */
-    complete: number
-    incomplete: number
-    announce(params: AnnounceParams, cb: (err: Error | null, response?: unknown) => void): void
-    _getPeers(numwant: number, ownPeerId: string, isWebRTC: boolean): SwarmPeer[]
-  }
-  export class Server extends EventEmitter {
-    constructor(opts: {
-      http?: boolean
-      udp?: boolean
-      ws?: boolean
-      stats?: boolean
-      trustProxy?: boolean
-      interval?: number
-      filter?: (infoHash: string, params: Record<string, unknown>, cb: (err: Error | null) => void) => void
-    })
-    static Swarm: typeof Swarm
-    torrents: Record<string, Swarm>
-    createSwarm(infoHash: string, cb: (err: Error | null, swarm: Swarm) => void): void
-    onHttpRequest(req: IncomingMessage, res: ServerResponse, opts?: Record<string, unknown>): void
-    close(cb?: () => void): void
-  }
-}
-
 // webtorrent 3 ships no types; Shoal uses the client, torrents and wires through this subset.
 declare module 'webtorrent' {
   import { EventEmitter } from 'node:events'
@@ -139,6 +94,8 @@ declare module 'webtorrent' {
     readonly torrentPort: number
     readonly listening: boolean
     readonly destroyed: boolean
+    /** Bytes per second uploaded lately, all torrents. */
+    readonly uploadSpeed: number
     address(): { address: string; port: number } | null
     add(torrent: Uint8Array | string, opts: AddOptions, onTorrent?: (t: Torrent) => void): Torrent
     /** Bytes per second, or -1 for unlimited; changes apply to wires already open. */

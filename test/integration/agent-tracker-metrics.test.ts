@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startTracker, type RunningTracker } from '../../app/tracker/tracker-server.ts'
+import { escapeBytes as escape } from '../support/announce.ts'
 
 const running: RunningTracker[] = []
 afterEach(async () => {
   await Promise.all(running.splice(0).map((t) => t.close()))
 })
-
-const escape = (b: Buffer) => [...b].map((x) => `%${x.toString(16).padStart(2, '0')}`).join('')
 
 describe('tracker operator view', () => {
   it('serves Prometheus metrics only with the token, and counts opt-in offload reports', async () => {

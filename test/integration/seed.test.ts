@@ -27,7 +27,7 @@ describe('shoal seed', () => {
     const tracker = await startTracker({ port: 0, host: '127.0.0.1', token })
     cleanups.push(() => tracker.close())
 
-    const seeder = startCli(['seed', '--dir', install, '--pubkey', pub, '--tracker', tracker.announceUrl, '--tracker-token-file', join(dir, 'token')], env)
+    const seeder = startCli(['seed', '--dir', install, '--pubkey', pub, '--tracker', tracker.announceUrl, '--tracker-token-file', join(dir, 'token'), '--site', 'studio-3', '--limit-up', '100MiB'], env)
     cleanups.push(() => seeder.stop())
     const seeding = (await seeder.waitFor('seeding')) as { pieces: number; pieceCount: number }
     expect(seeding.pieces).toBe(seeding.pieceCount)
@@ -35,13 +35,16 @@ describe('shoal seed', () => {
     const m = await f.readManifest('1.0.0')
     const target = join(dir, 'leeched')
     // A webtorrent leecher with its own store, admitted as a Shoal peer, gets exactly the raw pack.
-    const leecher = createSwarmClient({ port: 0, trackerToken: token, limitUp: 0, maxPeers: 10 })
+    const leecher = createSwarmClient({ port: 0, trackerToken: token, limitUp: 0, maxPeers: 10, site: 'studio-3' })
     cleanups.push(() => new Promise((r) => leecher.destroy(() => r(undefined))))
     const torrentFile = await readFile(join(f.cdn, 'game', '1.0.0', 'pack.torrent'))
     const torrent = leecher.add(torrentFile, { path: target, announce: [tracker.announceUrl] })
     await admitTorrent(leecher, torrent, torrentFile)
     // No addPeer: the only way to the seeder is the tracker.
     await new Promise((r) => (torrent.done ? r(undefined) : torrent.once('done', r)))
+    // Both announced their site (the seeder through --site), and the tracker counted them there.
+    const metrics = await (await fetch(tracker.announceUrl.replace('/announce', '/metrics'), { headers: { authorization: `Bearer ${token}` } })).text()
+    expect(Number(/^shoal_tracker_site_peers\{site="studio-3"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(2)
     await writeRawPack(m, install, join(dir, 'expected.pack'))
     expect((await readFile(join(target, m.pack.name))).equals(await readFile(join(dir, 'expected.pack')))).toBe(true)
 

@@ -1,13 +1,14 @@
 import { spawn } from 'node:child_process'
-import { get } from 'node:http'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import bencode from 'bencode'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startTracker, type RunningTracker } from '../../app/tracker/tracker-server.ts'
+import { MemoryStore } from '../../app/tracker/memory-store.ts'
+import { LABELLED_SWARMS, storeLimits } from '../../app/tracker/tracker-store.ts'
+import { announce as announceTo, request, text, type AnnounceReply } from '../support/announce.ts'
 
 const running: RunningTracker[] = []
 afterEach(async () => {
@@ -20,32 +21,9 @@ async function tracker(token?: string): Promise<RunningTracker> {
   return t
 }
 
-const escape = (b: Buffer) => [...b].map((x) => `%${x.toString(16).padStart(2, '0')}`).join('')
-
-/** One HTTP request from a chosen loopback source address (127.0.0.0/8 stands in for many hosts). */
-function request(url: string, from = '127.0.0.1'): Promise<{ status: number; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    get(url, { localAddress: from }, (res) => {
-      const parts: Buffer[] = []
-      res.on('data', (d: Buffer) => parts.push(d))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts) }))
-    }).on('error', reject)
-  })
-}
-
-interface AnnounceReply {
-  'failure reason'?: Uint8Array
-  interval?: number
-  peers?: { ip: Uint8Array }[]
-}
-
 async function announce(t: RunningTracker, infoHash: Buffer, from: string, extra: Record<string, string> = {}, peerId = randomBytes(20)): Promise<AnnounceReply> {
-  const query = new URLSearchParams({ port: '6881', uploaded: '0', downloaded: '0', left: '0', compact: '0', event: 'started', ...extra }).toString()
-  const url = `${t.announceUrl}?info_hash=${escape(infoHash)}&peer_id=${escape(peerId)}&${query}`
-  return bencode.decode((await request(url, from)).body) as AnnounceReply
+  return announceTo(t.announceUrl, infoHash, from, extra, peerId)
 }
-
-const text = (b: Uint8Array | undefined) => Buffer.from(b ?? []).toString()
 
 describe('shoal tracker', () => {
   it('refuses announces without the right token', async () => {
@@ -74,11 +52,30 @@ describe('shoal tracker', () => {
     for (const ip of [...far, '127.0.1.7', '127.0.1.8']) await announce(t, hash, ip)
     const me = randomBytes(20)
     for (let round = 0; round < 5; round++) {
-      const reply = await announce(t, hash, '127.0.1.1', { numwant: '3', event: 'update' }, me)
+      const reply = await announce(t, hash, '127.0.1.1', { numwant: '3', event: 'update', left: '100' }, me)
       const ips = (reply.peers ?? []).map((p) => text(p.ip))
       expect(ips.slice(0, 2).sort(), `round ${round}: ${ips.join(', ')}`).toEqual(['127.0.1.7', '127.0.1.8'])
       expect(ips).not.toContain('127.0.1.1')
     }
+  })
+})
+
+describe('shoal tracker bounds (issue 18, item 9)', () => {
+  it('caps the swarms a token holder can create, and keeps metrics labels bounded', async () => {
+    const t = await startTracker({ port: 0, host: '127.0.0.1', token: 'tok', store: new MemoryStore(storeLimits(60_000, 60)) })
+    running.push(t)
+    const hashes = Array.from({ length: 80 }, () => randomBytes(20))
+    const replies = []
+    for (const h of hashes) replies.push(await announce(t, h, '127.0.0.1', { token: 'tok' }))
+    const refused = replies.map((r) => text(r['failure reason']))
+    expect(refused.slice(0, 60).every((r) => r === '')).toBe(true)
+    expect(refused.slice(60).every((r) => /swarm limit reached \(60\)/.test(r))).toBe(true)
+    // A swarm it already has still takes new peers.
+    expect((await announce(t, hashes[0]!, '127.0.0.2', { token: 'tok' }))['failure reason']).toBeUndefined()
+    const metrics = (await request(t.announceUrl.replace('/announce', '/metrics?token=tok'))).body.toString()
+    expect(metrics).toMatch(/^shoal_tracker_swarms 60$/m)
+    expect(metrics).toMatch(/^shoal_tracker_seeders_all 61$/m)
+    expect(metrics.match(/^shoal_tracker_seeders\{/gm)).toHaveLength(LABELLED_SWARMS)
   })
 })
 

@@ -9,8 +9,8 @@ export interface LongRunningCli {
   waitFor(event: string, match?: (e: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>
   /** Waits for the command to end by itself. */
   exited(): Promise<{ code: number | null; events: Record<string, unknown>[] }>
-  /** SIGTERM, then the exit code and every JSON line it printed. */
-  stop(): Promise<{ code: number | null; events: Record<string, unknown>[] }>
+  /** SIGTERM (or `signal`), then the exit code and every JSON line it printed. */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; events: Record<string, unknown>[] }>
 }
 
 /** A `shoal` command that runs until stopped (seed, tracker) or watched while it works, with `--json` added. */
@@ -37,8 +37,8 @@ export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, w
         void exited.then((code) => reject(new Error(`shoal ${args[0]} exited (${code}) before "${event}"`)))
       }),
     exited: async () => ({ code: await exited, events: events() }),
-    stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM')
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null) child.kill(signal)
       return { code: await exited, events: events() }
     },
   }

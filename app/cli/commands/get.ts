@@ -29,6 +29,7 @@ export interface FetchFlags {
   readonly revocationCheck?: number
   /** The address peers connect to. */
   readonly listen?: string
+  readonly site?: string
   /** LAN discovery on or off; undefined leaves it to the release's scope. */
   readonly lsd?: boolean
   readonly dir: string
@@ -75,7 +76,7 @@ async function jobOptions(out: Output, db: StateDb, flags: FetchFlags, label: st
       connections: flags.connections,
       stallMs: flags.stallTimeout,
       minRate: flags.minRate,
-      swarm: { peers: flags.peer ?? [], trackers: flags.tracker ?? [], trackerToken: await readToken(flags.trackerTokenFile), stallMs: flags.peerStall ?? 5000, targetRate: flags.targetRate ?? 0, discoveryMs: DISCOVERY_MS, limitUp: flags.limitUp ?? 0, maxPeers: flags.maxPeers ?? DEFAULT_MAX_PEERS, listenHost: flags.listen, lsd: flags.lsd, encryption: flags.peerEncryption ?? 'prefer', admissionKey: flags.admissionKey ? await loadPrivateKey(flags.admissionKey, '--admission-key') : undefined, revocationCheckMs: flags.revocationCheck },
+      swarm: { peers: flags.peer ?? [], trackers: flags.tracker ?? [], trackerToken: await readToken(flags.trackerTokenFile), stallMs: flags.peerStall ?? 5000, targetRate: flags.targetRate ?? 0, discoveryMs: DISCOVERY_MS, limitUp: flags.limitUp ?? 0, maxPeers: flags.maxPeers ?? DEFAULT_MAX_PEERS, listenHost: flags.listen, lsd: flags.lsd, encryption: flags.peerEncryption ?? 'prefer', admissionKey: flags.admissionKey ? await loadPrivateKey(flags.admissionKey, '--admission-key') : undefined, revocationCheckMs: flags.revocationCheck, site: flags.site },
       now: () => new Date(),
       onProgress: (p) => bar.update(p.done, p.total, () => ({ text: perSource(p.bytes), json: { bytes: { ...p.bytes } } })),
     },
@@ -117,7 +118,7 @@ export async function getCommand(out: Output, dataDir: string, channel: string, 
   })
   if (!flags.seed) return
   const { seedCommand } = await import('./seed.ts')
-  await seedCommand(out, dataDir, { dir: flags.dir, pubkey: flags.pubkey, tracker: flags.tracker ?? [], trackerTokenFile: flags.trackerTokenFile, port: 0, limitUp: flags.limitUp ?? 0, maxPeers: flags.maxPeers ?? DEFAULT_MAX_PEERS, listen: flags.listen, lsd: flags.lsd, peerEncryption: flags.peerEncryption ?? 'prefer', admissionKey: flags.admissionKey, revocationCheck: flags.revocationCheck })
+  await seedCommand(out, dataDir, { dir: flags.dir, pubkey: flags.pubkey, tracker: flags.tracker ?? [], trackerTokenFile: flags.trackerTokenFile, port: 0, limitUp: flags.limitUp ?? 0, maxPeers: flags.maxPeers ?? DEFAULT_MAX_PEERS, listen: flags.listen, lsd: flags.lsd, peerEncryption: flags.peerEncryption ?? 'prefer', admissionKey: flags.admissionKey, revocationCheck: flags.revocationCheck, site: flags.site })
 }
 
 export function verifyCommand(out: Output, dataDir: string, flags: FetchFlags & { repair: boolean; prune: boolean }): Promise<void> {

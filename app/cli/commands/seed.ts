@@ -17,6 +17,7 @@ export interface SeedFlags {
   readonly maxPeers: number
   /** The address peers connect to; every interface when undefined. */
   readonly listen: string | undefined
+  readonly site?: string | undefined
   /** LAN discovery on or off; undefined leaves it to the release's scope. */
   readonly lsd: boolean | undefined
   readonly peerEncryption: PeerEncryption
@@ -41,7 +42,7 @@ export async function seedCommand(out: Output, dataDir: string, flags: SeedFlags
     const installed = () => readInstalledRow(db, installDir)?.manifest
     const start = async (): Promise<{ seeding: Seeding; manifest: Buffer | undefined }> => {
       const manifest = installed()
-      const seeding = await startSeeding({ db, installDir: flags.dir, publicKey, trackers: flags.tracker, trackerToken: token, port: flags.port, limitUp: flags.limitUp, maxPeers: flags.maxPeers, listenHost: flags.listen, lsd: flags.lsd, encryption: flags.peerEncryption, admissionKey, revocationCheckMs: flags.revocationCheck }).catch((err: NodeJS.ErrnoException) => {
+      const seeding = await startSeeding({ db, installDir: flags.dir, publicKey, trackers: flags.tracker, trackerToken: token, port: flags.port, limitUp: flags.limitUp, maxPeers: flags.maxPeers, listenHost: flags.listen, lsd: flags.lsd, encryption: flags.peerEncryption, admissionKey, revocationCheckMs: flags.revocationCheck, site: flags.site }).catch((err: NodeJS.ErrnoException) => {
         if (err.code === 'EADDRINUSE') throw new ShoalError('E_IO', `port ${flags.port} is in use`, 'choose another --port')
         throw err
       })

@@ -1,5 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import { ShoalError } from '../../../shared/errors.ts'
+import { MemoryStore } from '../../tracker/memory-store.ts'
+import { RedisStore } from '../../tracker/redis-store.ts'
+import { storeLimits, type TrackerStore } from '../../tracker/tracker-store.ts'
 import { startTracker } from '../../tracker/tracker-server.ts'
 import type { Output } from '../output.ts'
 import { loadPrivateKey } from '../key-files.ts'
@@ -13,6 +16,33 @@ export interface TrackerFlags {
   readonly revoked: string | undefined
   /** Longest pass issued, in seconds. */
   readonly passSeconds: number
+  /** Keep swarms in this Redis instead of in memory. */
+  readonly redis: string | undefined
+  readonly intervalMs: number
+  readonly maxSwarms: number
+}
+
+/** How long the command waits for Redis before it starts anyway (announces then fail with a reason). */
+const REDIS_WAIT_MS = 3000
+
+async function openStore(out: Output, flags: TrackerFlags): Promise<TrackerStore> {
+  const limits = storeLimits(flags.intervalMs, flags.maxSwarms)
+  if (flags.redis === undefined) return new MemoryStore(limits)
+  let url: URL
+  try {
+    url = new URL(flags.redis)
+  } catch {
+    throw new ShoalError('E_USAGE', `--redis ${flags.redis} is not a URL`, 'use redis://HOST:PORT or rediss://HOST:PORT (TLS)')
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new ShoalError('E_USAGE', `--redis ${flags.redis} is not a redis:// URL`, 'use redis://HOST:PORT or rediss://HOST:PORT (TLS)')
+  const store = new RedisStore(flags.redis, limits)
+  const problem = await store.ready(REDIS_WAIT_MS)
+  // Redis may come up later: the tracker answers with the reason meanwhile, and reconnects by itself.
+  if (problem !== undefined) {
+    out.event('store', { ok: false, reason: problem })
+    out.info(`${problem}; announces fail until it answers`)
+  }
+  return store
 }
 
 /** Runs the tracker until SIGINT or SIGTERM. */
@@ -23,11 +53,13 @@ export async function trackerCommand(out: Output, flags: TrackerFlags): Promise<
     if (!token) throw new ShoalError('E_USAGE', `--token-file ${flags.tokenFile} is missing or empty`, 'put a random secret in it, e.g. `openssl rand -hex 32 > tracker.token`')
   }
   const admission = flags.admissionKey ? { admissionKey: await loadPrivateKey(flags.admissionKey, '--admission-key'), passSeconds: flags.passSeconds, revokedFile: flags.revoked } : undefined
-  const tracker = await startTracker({ port: flags.port, host: flags.host, token, ...(admission ? { admission } : {}) }).catch((err: NodeJS.ErrnoException) => {
+  const store = await openStore(out, flags)
+  const tracker = await startTracker({ port: flags.port, host: flags.host, token, intervalMs: flags.intervalMs, store, ...(admission ? { admission } : {}) }).catch(async (err: NodeJS.ErrnoException) => {
+    await store.close()
     throw new ShoalError('E_IO', `cannot listen on ${flags.host}:${flags.port}: ${err.code ?? err.message}`, 'choose another --port or --host')
   })
-  out.event('listening', { announce: tracker.announceUrl, token: token !== undefined, admission: admission !== undefined })
-  out.info(`tracker listening: ${tracker.announceUrl}${token ? ' (announces need ?token=…)' : ''}${admission ? `; issuing peer passes${token ? ' to token holders' : ' to anyone (no token)'}` : ''}; stop with Ctrl-C`)
+  out.event('listening', { announce: tracker.announceUrl, token: token !== undefined, store: flags.redis === undefined ? 'memory' : 'redis', admission: admission !== undefined })
+  out.info(`tracker listening: ${tracker.announceUrl}${token ? ' (announces need ?token=…)' : ''}, swarms in ${flags.redis === undefined ? 'memory' : 'Redis'}${admission ? `; issuing peer passes${token ? ' to token holders' : ' to anyone (no token)'}` : ''}; stop with Ctrl-C`)
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve)
     process.once('SIGTERM', resolve)

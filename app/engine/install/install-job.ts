@@ -91,6 +91,8 @@ export interface SwarmSettings {
   readonly admissionKey?: KeyObject | undefined
   /** How often the swarm's revocation list is fetched again. */
   readonly revocationCheckMs?: number | undefined
+  /** Site or group id told to the tracker. */
+  readonly site?: string | undefined
 }
 
 export interface GetOptions extends JobOptions {
@@ -375,6 +377,7 @@ function swarmFetch(
       publisherKey: o.publicKey,
       admissionKey: s.admissionKey,
       revocationCheckMs: s.revocationCheckMs,
+      site: s.site,
       localAddresses: localAddresses(),
       onPeers,
       ...(o.signal ? { signal: o.signal } : {}),

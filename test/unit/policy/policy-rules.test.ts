@@ -34,6 +34,9 @@ describe('settings layers and locks', () => {
     expect(parsePolicy(product('https://cdn.example/game/channels/stable.json', ['file:///srv/cdn']))).toMatchObject({ ok: false, error: expect.stringMatching(/products\.0\.mirrors\.0/) })
     expect(parsePolicy('{"settings":{"checkIntervalMinutes":100000000}}')).toMatchObject({ ok: false, error: expect.stringMatching(/settings\.checkIntervalMinutes/) })
     expect(parsePolicy('{"settings":{"checkIntervalMinutes":10080}}')).toMatchObject({ ok: true })
+    // The site or group id peers announce (issue 15), as Delivery Optimization's group id.
+    expect(parsePolicy('{"settings":{"sharing":{"site":"hq-floor-3"}}}')).toEqual({ ok: true, policy: expect.objectContaining({ locked: ['sharing.site'] }) })
+    expect(parsePolicy('{"settings":{"sharing":{"site":"no spaces"}}}')).toMatchObject({ ok: false, error: expect.stringMatching(/settings\.sharing\.site/) })
     expect(defaultPolicyPath('linux', {})).toBe('/etc/shoal/policy.json')
     expect(defaultPolicyPath('win32', { ProgramData: 'D:\\PD' })).toBe('D:\\PD\\Shoal\\policy.json')
     expect(defaultPolicyPath('darwin', {})).toBe('/Library/Application Support/Shoal/policy.json')

@@ -35,6 +35,24 @@ export interface SwarmClientOptions {
   readonly lsd?: boolean
   /** BitTorrent protocol encryption (MSE/PE); `prefer` when unset. */
   readonly encryption?: PeerEncryption
+  /** Site or group id sent to Shoal's tracker, which hands out peers of the same site first. */
+  readonly site?: string | undefined
+}
+
+/**
+ * What every announce carries besides BitTorrent's own fields: the tracker token, and the
+ * capabilities Shoal's tracker matches on (stock trackers ignore them). Spare upload is told
+ * only under a cap: without one it is unknown, and 0 would mean "at my cap, skip me".
+ */
+export function announceParams(o: Pick<SwarmClientOptions, 'trackerToken' | 'limitUp' | 'site'>, uploadSpeed: number): Record<string, string | number> {
+  const params: Record<string, string | number> = {}
+  if (o.trackerToken) params['token'] = o.trackerToken
+  if (o.site !== undefined) params['site'] = o.site
+  if (o.limitUp > 0) {
+    params['up'] = o.limitUp
+    params['spare'] = Math.max(0, Math.round(o.limitUp - uploadSpeed))
+  }
+  return params
 }
 
 /**
@@ -57,7 +75,7 @@ export function createSwarmClient(o: SwarmClientOptions): WebTorrent {
     uploadLimit: o.limitUp > 0 ? o.limitUp : -1,
     maxConns: o.maxPeers,
     secure: PEER_ENCRYPTION[o.encryption ?? 'prefer'],
-    tracker: { getAnnounceOpts: () => (o.trackerToken ? { token: o.trackerToken } : {}) },
+    tracker: { getAnnounceOpts: () => announceParams(o, client.uploadSpeed) },
   })
   if (o.listenHost !== undefined) bindListener(client, o.listenHost, o.port)
   return client
