@@ -29,6 +29,7 @@ export interface FaultServer {
 
 /** A small static server over `root` with byte ranges, that misbehaves as `fault` says. */
 export async function startFaultServer(root: string, fault: Fault, options: FaultOptions = {}): Promise<FaultServer> {
+  const stores = new Map<string, Buffer>()
   const requests: FaultServer['requests'] = []
   const served: FaultServer['served'] = []
   let storeRequests = 0
@@ -40,14 +41,18 @@ export async function startFaultServer(root: string, fault: Fault, options: Faul
   let previous: { end: number; length: number; continues: boolean } | undefined
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = normalize(decodeURIComponent(new URL(req.url!, 'http://x').pathname))
+    // A chunk store (one per version, never rewritten) is read once per server: reading a 64 MiB
+    // store again for every range kept a loaded machine from answering within a 1 s --stall-timeout.
+    // Pointers and manifests are read each time: a test may publish while the server runs.
     let body: Buffer
     try {
-      body = await readFile(join(root, path))
+      body = stores.get(path) ?? (await readFile(join(root, path)))
     } catch {
       res.writeHead(404).end()
       return
     }
     const isStore = path.endsWith('.chunks')
+    if (isStore) stores.set(path, body)
     const range = req.headers.range
     const ifRange = req.headers['if-range'] as string | undefined
     if (isStore) requests.push({ path, range, ifRange })
