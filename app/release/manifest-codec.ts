@@ -3,7 +3,7 @@ import { ShoalError } from '../../shared/errors.ts'
 import { manifestSchema, pointerSchema, RELEASE_LIMITS, type ChannelPointer, type Manifest } from '../../shared/release-schema.ts'
 import { pathSetProblem } from '../../shared/safe-path.ts'
 import { alignUp } from './pack-planner.ts'
-import { openEnvelope, sealEnvelope } from './signing.ts'
+import { openEnvelope, sealEnvelope, storedPayload } from './signing.ts'
 import { infoHash, torrentInfoOf } from './torrent.ts'
 import type { z } from 'zod'
 
@@ -42,6 +42,12 @@ export function decodeManifest(file: Uint8Array, key: KeyObject, what = 'manifes
   const manifest = parseSigned(openEnvelope(file, 'manifest', key, RELEASE_LIMITS.manifestJsonBytes, what), liftedManifestSchema, what)
   checkManifest(manifest, what)
   return manifest
+}
+
+/** The file paths of a manifest read back from the state database (see storedPayload). */
+export function storedManifestPaths(file: Uint8Array, what: string): string[] {
+  const m = JSON.parse(storedPayload(file, RELEASE_LIMITS.manifestJsonBytes, what)) as Pick<Manifest, 'files'>
+  return m.files.map((f) => f.path)
 }
 
 const isChunkSize = (n: unknown) => Number.isSafeInteger(n) && (n as number) > 0 && (n as number) <= RELEASE_LIMITS.chunkBytes

@@ -67,6 +67,31 @@ export function sealEnvelope(type: EnvelopeType, json: string, privateKey: KeyOb
  * payload is parsed before the signature verifies.
  */
 export function openEnvelope(file: Uint8Array, type: EnvelopeType, publicKey: KeyObject, maxPayloadBytes: number, what: string): string {
+  const env = parseEnvelope(file, what)
+  if (env.type !== type) throw new ShoalError('E_SIGNATURE', `${what} is a signed ${env.type}, expected a ${type}`)
+  const expectedKey = keyId(publicKey)
+  if (env.keyId !== expectedKey) {
+    throw new ShoalError('E_SIGNATURE', `${what} is signed by key ${env.keyId}, but the publisher key is ${expectedKey}`, 'check --pubkey: it must be the key the release was published with')
+  }
+  const bytes = payloadBytes(env)
+  if (!verify(null, signedMessage(type, bytes), publicKey, Buffer.from(env.signature, 'base64'))) {
+    throw new ShoalError('E_SIGNATURE', `${what} signature check failed: its content was altered after signing`, 'do not trust this copy; fetch it again from the publisher')
+  }
+  return payloadText(env, bytes, maxPayloadBytes, what)
+}
+
+/**
+ * The payload of an envelope this client verified before it stored it (the state database keeps
+ * only checked manifests), for work that has no publisher key at hand, such as a rollback.
+ */
+export function storedPayload(file: Uint8Array, maxPayloadBytes: number, what: string): string {
+  const env = parseEnvelope(file, what)
+  return payloadText(env, payloadBytes(env), maxPayloadBytes, what)
+}
+
+const payloadBytes = (env: SignedEnvelope) => (env.encoding === 'utf8' ? Buffer.from(env.payload, 'utf8') : Buffer.from(env.payload, 'base64'))
+
+function parseEnvelope(file: Uint8Array, what: string): SignedEnvelope {
   let parsed: unknown
   try {
     parsed = JSON.parse(Buffer.from(file).toString('utf8'))
@@ -77,16 +102,10 @@ export function openEnvelope(file: Uint8Array, type: EnvelopeType, publicKey: Ke
   if (!result.success) {
     throw new ShoalError('E_SIGNATURE', `${what} is not a signed Shoal document: ${result.error.issues[0]?.message ?? 'bad envelope'}`)
   }
-  const env = result.data
-  if (env.type !== type) throw new ShoalError('E_SIGNATURE', `${what} is a signed ${env.type}, expected a ${type}`)
-  const expectedKey = keyId(publicKey)
-  if (env.keyId !== expectedKey) {
-    throw new ShoalError('E_SIGNATURE', `${what} is signed by key ${env.keyId}, but the publisher key is ${expectedKey}`, 'check --pubkey: it must be the key the release was published with')
-  }
-  const bytes = env.encoding === 'utf8' ? Buffer.from(env.payload, 'utf8') : Buffer.from(env.payload, 'base64')
-  if (!verify(null, signedMessage(type, bytes), publicKey, Buffer.from(env.signature, 'base64'))) {
-    throw new ShoalError('E_SIGNATURE', `${what} signature check failed: its content was altered after signing`, 'do not trust this copy; fetch it again from the publisher')
-  }
+  return result.data
+}
+
+function payloadText(env: SignedEnvelope, bytes: Buffer, maxPayloadBytes: number, what: string): string {
   if (env.encoding === 'utf8') return env.payload
   // Bounded before anything is decoded: a tiny payload must not expand into an out-of-memory parse.
   const limit = Math.min(maxPayloadBytes, 1024 * 1024 + bytes.length * RELEASE_LIMITS.payloadExpansion)

@@ -54,7 +54,8 @@ describe.skipIf(skipReason)('a full disk', () => {
     const first = await lastLine(join(out, 'first.jsonl'))
     expect(first).toMatchObject({ event: 'error', code: 'E_NO_SPACE' })
     expect(first['message']).toMatch(/staging needs \d+ bytes .* only \d+ are free/)
-    expect((await readFile(join(out, 'left.txt'), 'utf8')).trim()).toBe('')
+    // Only the folder's lock, which stays beside it by design (app/engine/install/dir-lock.ts).
+    expect((await readFile(join(out, 'left.txt'), 'utf8')).trim()).toBe('.install.shoal-lock')
   })
 
   it('filling up part-way gives a clear error, keeps verified chunks, and resumes once space is freed', async () => {
@@ -72,8 +73,8 @@ describe.skipIf(skipReason)('a full disk', () => {
     ].join('\n')
     const out = await inTmpfs('110m', script)
     expect(await lastLine(join(out, 'first.jsonl'))).toMatchObject({ event: 'error', code: 'E_NO_SPACE' })
-    // No install folder appeared: only the staging folder (kept for the resume) and the filler.
-    expect((await readFile(join(out, 'during.txt'), 'utf8')).trim().split('\n').sort()).toEqual(['.install.shoal-staging', 'filler'])
+    // No install folder appeared: only the staging folder (kept for the resume), the lock and the filler.
+    expect((await readFile(join(out, 'during.txt'), 'utf8')).trim().split('\n').sort()).toEqual(['.install.shoal-lock', '.install.shoal-staging', 'filler'])
     const second = await lastLine(join(out, 'second.jsonl'))
     expect(second).toMatchObject({ event: 'done', version: '1.0.0', resumed: true })
     // The range verified before the disk filled was kept: the rerun fetched at least 7 MiB less than the store.

@@ -19,6 +19,9 @@ let f: Fixture
 let nginx: Nginx
 let v1Tree: Record<string, string>
 let v2Tree: Record<string, string>
+/** A folder beside the installs that no test may change. */
+let outsideTree: Record<string, string>
+const outsideUnchanged = async () => expect(await treeHash(join(dir, 'outside'))).toEqual(outsideTree)
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'shoal-hardening-'))
@@ -26,6 +29,8 @@ beforeAll(async () => {
   f = fx
   await writeUpdatedBuild(fx.build, join(dir, 'build-v2'), 'hardening-v2')
   ;({ nginx, v1Tree, v2Tree } = await serveReleasePair(f, dir, fx.build, join(dir, 'build-v2')))
+  await writeAll(join(dir, 'outside'), { 'keep.txt': 'untouched', 'saves/other.sav': 'not an install' })
+  outsideTree = await treeHash(join(dir, 'outside'))
 }, 120_000)
 
 afterAll(async () => {
@@ -76,6 +81,24 @@ describe('user files in the install folder', () => {
     const { 'data/sounds/sfx000.ogg/notes.txt': notes, ...others } = { ...mine, 'data/dlc/new-map.pak.user-1': 'my own map' }
     expect(await treeHash(c.install)).toEqual({ ...v1Tree, ...(await userTree({ ...others, 'data/sounds/sfx000.ogg.user-1/notes.txt': notes })) })
     expect(down.last['userFiles']).toMatchObject({ movedAside: [{ from: 'data/sounds/sfx000.ogg/notes.txt', to: 'data/sounds/sfx000.ogg.user-1/notes.txt' }] })
+    await outsideUnchanged()
+  })
+
+  it('a rollback carries them too, and the update after it loses none', async () => {
+    const c = client()
+    expect((await get(c, 'stable')).code).toBe(0)
+    expect((await get(c, 'beta')).code).toBe(0)
+    await writeAll(c.install, { 'saves/slot1.sav': 'slot one' })
+    const save = await userTree({ 'saves/slot1.sav': 'slot one' })
+    const back = await shoal(c, ['rollback', '--dir', c.install])
+    expect(back.last).toMatchObject({ event: 'done', version: '1.0.0', userFiles: { kept: ['saves/slot1.sav'] } })
+    expect(await treeHash(c.install)).toEqual({ ...v1Tree, ...save })
+    expect((await shoal(c, ['rollback', '--dir', c.install])).last).toMatchObject({ version: '1.1.0' })
+    expect(await treeHash(c.install)).toEqual({ ...v2Tree, ...save })
+    // This update replaces the kept previous version, which held the save as well.
+    expect((await get(c, 'stable', ['--allow-downgrade'])).code).toBe(0)
+    expect(await treeHash(c.install)).toEqual({ ...v1Tree, ...save })
+    await outsideUnchanged()
   })
 
   it('verify --repair reports extra files and keeps them; --prune takes them out of the install', async () => {
@@ -93,6 +116,7 @@ describe('user files in the install folder', () => {
     expect(pruned.code, pruned.stderr).toBe(0)
     expect(await treeHash(c.install)).toEqual(v1Tree)
     expect(await readFile(join(c.backup, 'saves/slot1.sav'), 'utf8')).toBe('slot one')
+    await outsideUnchanged()
   })
 })
 
@@ -111,6 +135,7 @@ describe('one lock per install folder', () => {
     // Once the first is done, the folder is free again (for the data dir that owns it).
     expect((await get(c, 'beta')).code).toBe(0)
     expect(await treeHash(c.install)).toEqual(v2Tree)
+    await outsideUnchanged()
   })
 })
 
@@ -130,6 +155,7 @@ describe('an install folder that is a link', () => {
     expect(await treeHash(join(disk, '.game.shoal-previous'))).toEqual(v1Tree)
     expect((await readdir(disk)).sort()).toEqual(['.game.shoal-lock', '.game.shoal-previous', 'game'])
     expect((await readdir(dir)).filter((n) => n.includes(c.install.split('/').pop()!))).toEqual([c.install.split('/').pop()])
+    await outsideUnchanged()
   })
 
   it('links inside the install are never followed for reuse: a planted data -> elsewhere link does not bring outside files in', async () => {
@@ -154,6 +180,7 @@ describe('an install folder that is a link', () => {
       expect(inside.ino, path).not.toBe(there.ino)
     }
     expect(await treeHash(elsewhere)).toEqual(outside)
+    await outsideUnchanged()
   })
 })
 

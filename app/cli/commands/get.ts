@@ -84,6 +84,16 @@ async function jobOptions(out: Output, db: StateDb, flags: FetchFlags, label: st
   }
 }
 
+type UserFiles = JobResult['userFiles']
+
+const userFilesJson = (u: UserFiles) => ({ kept: u.kept, movedAside: u.movedAside.map((m) => ({ from: m.from, to: m.to })), pruned: u.pruned })
+
+function reportUserFiles(out: Output, { kept, movedAside, pruned }: UserFiles): void {
+  for (const p of kept) out.info(`  kept your file: ${p}`)
+  for (const m of movedAside) out.info(`  kept your file: ${m.from} as ${m.to} (the release now has ${m.from})`)
+  for (const p of pruned) out.info(`  pruned: ${p} (in the previous version's folder until the next update)`)
+}
+
 function reportJob(out: Output, dir: string, result: JobResult, verb: string): void {
   const { bytes } = result
   // The peak and the CPU times cover the worker threads too: they share the process.
@@ -93,13 +103,10 @@ function reportJob(out: Output, dir: string, result: JobResult, verb: string): v
   // Bytes written to disk per byte the new version holds (a Steam update once wrote 35.3 GB for 625 MB downloaded).
   const diskBytes = diskBytesWritten()
   const disk = diskBytes === undefined ? {} : { diskBytesWritten: diskBytes, writtenToDisk: result.totalBytes > 0 ? diskBytes / result.totalBytes : 0 }
-  const fields = { product: result.product, version: result.version, from: result.fromVersion ?? null, upToDate: result.upToDate, resumed: result.resumed, bytes: { ...bytes }, written: { ...result.written }, totalBytes: result.totalBytes, seconds: result.seconds, bannedPeers: result.bannedPeers, trickledPeers: result.trickledPeers, cdnPieces: result.cdnPieces, uploaded: result.uploaded, peerRefusals: result.peerRefusals, ...(result.peerAuthError ? { peerAuthError: result.peerAuthError } : {}), userFiles: { kept: result.userFiles.kept, movedAside: result.userFiles.movedAside.map((m) => ({ ...m })), pruned: result.userFiles.pruned }, peakRssBytes: peakRss, cpuSeconds, ...disk }
+  const fields = { product: result.product, version: result.version, from: result.fromVersion ?? null, upToDate: result.upToDate, resumed: result.resumed, bytes: { ...bytes }, written: { ...result.written }, totalBytes: result.totalBytes, seconds: result.seconds, bannedPeers: result.bannedPeers, trickledPeers: result.trickledPeers, cdnPieces: result.cdnPieces, uploaded: result.uploaded, peerRefusals: result.peerRefusals, ...(result.peerAuthError ? { peerAuthError: result.peerAuthError } : {}), userFiles: userFilesJson(result.userFiles), peakRssBytes: peakRss, cpuSeconds, ...disk }
   if (out.json) return out.event('done', fields)
   if (result.upToDate) return out.info(`${result.product} ${result.version} is already installed in ${dir}`)
-  const { kept, movedAside, pruned } = result.userFiles
-  for (const p of kept) out.info(`  kept your file: ${p}`)
-  for (const m of movedAside) out.info(`  kept your file: ${m.from} as ${m.to} (the release now has ${m.from})`)
-  for (const p of pruned) out.info(`  pruned: ${p} (in the previous version's folder until the next update)`)
+  reportUserFiles(out, result.userFiles)
   out.info(`${verb} ${result.product} ${result.fromVersion && result.fromVersion !== result.version ? `${result.fromVersion} -> ` : ''}${result.version} in ${result.seconds.toFixed(1)} s: ${formatBytes(result.totalBytes)}; ${perSource(bytes)}${result.resumed ? ' (resumed)' : ''}${result.bannedPeers.length ? `; banned for bad data: ${result.bannedPeers.join(', ')}` : ''}${result.peerAuthError ? `; no peers: ${result.peerAuthError}` : ''}`)
 }
 
@@ -150,7 +157,8 @@ export function rollbackCommand(out: Output, dataDir: string, dir: string): Prom
   return withDb(dataDir, async (db) => {
     const { rollbackInstall } = await loadJobs()
     const r = await rollbackInstall({ installDir: dir, db, now: () => new Date() })
-    if (out.json) out.event('done', { product: r.product, version: r.version, from: r.fromVersion })
-    else out.info(`rolled ${r.product} back from ${r.fromVersion} to ${r.version}; ${r.fromVersion} is kept for another rollback`)
+    if (out.json) return out.event('done', { product: r.product, version: r.version, from: r.fromVersion, userFiles: userFilesJson(r.userFiles) })
+    reportUserFiles(out, r.userFiles)
+    out.info(`rolled ${r.product} back from ${r.fromVersion} to ${r.version}; ${r.fromVersion} is kept for another rollback`)
   })
 }

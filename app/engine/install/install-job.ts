@@ -9,7 +9,7 @@ import { dirname } from 'node:path'
 import semverLt from 'semver/functions/lt.js'
 import { ShoalError } from '../../../shared/errors.ts'
 import type { Manifest } from '../../../shared/release-schema.ts'
-import { decodeManifest } from '../../release/manifest-codec.ts'
+import { decodeManifest, storedManifestPaths } from '../../release/manifest-codec.ts'
 import { resolveRelease } from '../../release/resolve.ts'
 import { keyId } from '../../release/signing.ts'
 import { userCompileCache } from '../../release/compile-cache.ts'
@@ -395,7 +395,7 @@ function swarmFetch(
 }
 
 /** Swaps the install with the kept previous version. */
-export function rollbackInstall(o: Pick<JobOptions, 'installDir' | 'db' | 'now'>): Promise<{ product: string; version: string; fromVersion: string }> {
+export function rollbackInstall(o: Pick<JobOptions, 'installDir' | 'db' | 'now'>): Promise<{ product: string; version: string; fromVersion: string; userFiles: UserFiles }> {
   return withInstallLock(o, async (paths) => {
     const row = readInstalledRow(o.db, paths.install)
     if (!row) throw new ShoalError('E_NOT_INSTALLED', `${paths.install} holds no Shoal install`)
@@ -408,7 +408,9 @@ export function rollbackInstall(o: Pick<JobOptions, 'installDir' | 'db' | 'now'>
     const info = o.db
       .prepare("INSERT INTO jobs (dir, product, version, manifest, manifest_sha256, pubkey_id, phase, product_root, mirrors, created_at) SELECT dir, product, ?, ?, ?, pubkey_id, 'rolling-back', product_root, mirrors, ? FROM installs WHERE dir = ?")
       .run(row.previous_version, row.previous_manifest, createHash('sha256').update(row.previous_manifest).digest('hex'), o.now().toISOString(), paths.install)
+    // The user's files go back with the version rolled to, as into an update.
+    const userFiles = await carryUserFiles(paths.install, paths.backup, storedManifestPaths(row.manifest, 'installed manifest'), storedManifestPaths(row.previous_manifest, 'previous manifest'), false)
     await switchIn(o.db, Number(info.lastInsertRowid), rollbackOps(paths.install, paths.backup, paths.aside))
-    return { product: row.product, version: row.previous_version, fromVersion: row.version }
+    return { product: row.product, version: row.previous_version, fromVersion: row.version, userFiles }
   })
 }
