@@ -501,7 +501,7 @@ export class Agent {
       if (p) {
         Object.assign(p, { availableVersion: null, state: 'up-to-date', error: null })
         this.store.saveProduct(p, this.now())
-        if (result && !result.upToDate && this.settings().reportOffload) void reportJobOffload(this.o.db, p.installDir, publicKeyObject(p.publicKey), this.trackerToken(), result.bytes)
+        if (result && !result.upToDate && this.settings().reportOffload) void reportJobOffload(this.o.db, p.installDir, publicKeyObject(p.publicKey), this.trackerToken(), result.bytes, result.peerRefusals)
       }
     } else if (a.reason === 'shutdown') {
       // Left as it was for the next start, which resumes it.

@@ -1,7 +1,7 @@
 // Opt-in (settings.reportOffload, off by default): after a job, tell the release's
 // trackers how many bytes came from the CDN and from peers. Nothing else is sent.
 import type { KeyObject } from 'node:crypto'
-import { installPaths, readInstalledRow, type SourceBytes } from '../engine/engine.ts'
+import { installPaths, readInstalledRow, type Refusals, type SourceBytes } from '../engine/engine.ts'
 import type { StateDb } from '../store/state-db.ts'
 import type { OffloadReport } from '../tracker/tracker-metrics.ts'
 
@@ -24,10 +24,10 @@ export async function reportOffload(announce: readonly string[], token: string |
 }
 
 /** Reports a finished job's bytes to the trackers of the release now installed in `installDir`. */
-export async function reportJobOffload(db: StateDb, installDir: string, publicKey: KeyObject, token: string | undefined, bytes: SourceBytes): Promise<void> {
+export async function reportJobOffload(db: StateDb, installDir: string, publicKey: KeyObject, token: string | undefined, bytes: SourceBytes, peerRefusals: Refusals): Promise<void> {
   const row = readInstalledRow(db, installPaths(installDir).install)
   if (!row) return
   const { decodeManifest } = await import('../release/manifest-codec.ts')
   const manifest = decodeManifest(row.manifest, publicKey, `installed manifest of ${installDir}`)
-  await reportOffload(manifest.pack.announce, token, { infoHash: manifest.pack.infoHash, cdn: bytes.cdn, lan: bytes.lan, wan: bytes.wan })
+  await reportOffload(manifest.pack.announce, token, { infoHash: manifest.pack.infoHash, cdn: bytes.cdn, lan: bytes.lan, wan: bytes.wan, peerRefusals })
 }

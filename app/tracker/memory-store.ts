@@ -73,6 +73,7 @@ export class MemoryStore implements TrackerStore {
   private announces = 0
   private reports = 0
   private readonly offload = { cdn: 0, lan: 0, wan: 0 }
+  private readonly refusals: Record<string, number> = {}
 
   private readonly limits: StoreLimits
   private readonly random: () => number
@@ -117,6 +118,7 @@ export class MemoryStore implements TrackerStore {
       this.offload[k] += r[k]
       if (swarm) swarm.offload[k] += r[k]
     }
+    for (const [reason, n] of Object.entries(r.peerRefusals ?? {})) this.refusals[reason] = (this.refusals[reason] ?? 0) + n
     return Promise.resolve()
   }
 
@@ -136,6 +138,7 @@ export class MemoryStore implements TrackerStore {
       sites: topSites(recent, LABELLED_SITES),
       reports: this.reports,
       offload: { ...this.offload },
+      peerRefusals: { ...this.refusals },
     })
   }
 

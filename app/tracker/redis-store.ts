@@ -177,6 +177,7 @@ export class RedisStore implements TrackerStore {
     return this.guard(async () => {
       const p = this.redis.pipeline().hincrby('shoal:off', 'reports', 1)
       for (const k of ['cdn', 'lan', 'wan'] as const) p.hincrby('shoal:off', k, r[k])
+      for (const [reason, n] of Object.entries(r.peerRefusals ?? {})) p.hincrby('shoal:refused', reason, n)
       // Per swarm only for admitted swarms, so reports cannot grow Redis or the labels.
       if ((await this.redis.zscore(SWARMS, r.infoHash)) !== null) {
         for (const k of ['cdn', 'lan', 'wan'] as const) p.hincrby(`shoal:off:${r.infoHash}`, k, r[k])
@@ -212,7 +213,7 @@ export class RedisStore implements TrackerStore {
       const largest = all.sort((a, b) => b.complete + b.incomplete - (a.complete + a.incomplete)).slice(0, LABELLED_SWARMS)
       const rate = bucketsWithin(now, 60_000)
       const sites = bucketsWithin(now, this.limits.intervalMs)
-      const p = this.redis.pipeline().get('shoal:ann').hgetall('shoal:off')
+      const p = this.redis.pipeline().get('shoal:ann').hgetall('shoal:off').hgetall('shoal:refused')
       for (const s of largest) p.hgetall(`shoal:off:${s.infoHash}`)
       for (const b of rate) p.get(`shoal:ann:${b}`)
       for (const b of sites) p.hgetall(`shoal:sites:${b}`)
@@ -221,7 +222,7 @@ export class RedisStore implements TrackerStore {
         const h = (v ?? {}) as Record<string, string>
         return { cdn: Number(h['cdn'] ?? 0), lan: Number(h['lan'] ?? 0), wan: Number(h['wan'] ?? 0) }
       }
-      let at = 2
+      let at = 3
       const withOffload: SwarmSummary[] = largest.map((s) => ({ ...s, offload: off(res[at++]) }))
       const totals = new Map(rate.map((b) => [b, Number(res[at++] ?? 0)]))
       const perBucket = sites.map(() => new Map(Object.entries((res[at++] ?? {}) as Record<string, string>).map(([k, v]) => [k, Number(v)])))
@@ -235,6 +236,7 @@ export class RedisStore implements TrackerStore {
         sites: topSites(perBucket, LABELLED_SITES),
         reports: Number(((res[1] ?? {}) as Record<string, string>)['reports'] ?? 0),
         offload: off(res[1]),
+        peerRefusals: Object.fromEntries(Object.entries((res[2] ?? {}) as Record<string, string>).map(([k, v]) => [k, Number(v)])),
       }
     })
   }

@@ -2,6 +2,10 @@
 // and opt-in offload reports from clients. Pure: counts and the clock come in, text comes out.
 import { z } from 'zod'
 import type { TrackerSnapshot } from './tracker-store.ts'
+import { refusalReasons } from '../release/admission.ts'
+
+/** Reasons a peer can be refused admission, and the dials a peer turned away: a closed set of labels. */
+export const refusalLabels = [...refusalReasons, 'refused-by-peer'] as const
 
 /** A client's opt-in report of one finished job: bytes by source. */
 export const offloadReportSchema = z
@@ -10,6 +14,8 @@ export const offloadReportSchema = z
     cdn: z.number().int().nonnegative(),
     lan: z.number().int().nonnegative(),
     wan: z.number().int().nonnegative(),
+    /** Peers the job's swarm refused admission (or that refused it), by reason. */
+    peerRefusals: z.partialRecord(z.enum(refusalLabels), z.number().int().nonnegative()).optional(),
   })
   .strict()
 export type OffloadReport = z.infer<typeof offloadReportSchema>
@@ -77,6 +83,7 @@ export function renderMetrics(s: TrackerSnapshot): string {
   metric('shoal_tracker_announces_per_second', 'gauge', 'Announces per second over the last minute, all instances.', [['', s.announcesPerSecond]])
   metric('shoal_tracker_site_peers', 'gauge', 'Peers that announced within the last interval, by site (subnet when unset).', s.sites.map((x) => [`{site="${label(x.site)}"}`, x.peers]))
   metric('shoal_offload_reports_total', 'counter', 'Jobs that reported their offload (opt-in).', [['', s.reports]])
+  metric('shoal_peer_refusals_total', 'counter', 'Peers refused admission to a swarm, as reported by clients, by reason.', refusalLabels.map((r) => [`{reason="${r}"}`, s.peerRefusals[r] ?? 0]))
   metric('shoal_offload_bytes_total', 'counter', 'Bytes reported by clients, by source.', (['cdn', 'lan', 'wan'] as const).map((k) => [`{source="${k}"}`, s.offload[k]]))
   metric(
     'shoal_offload_swarm_bytes_total',

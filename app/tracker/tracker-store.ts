@@ -53,6 +53,8 @@ export interface TrackerSnapshot {
   readonly sites: readonly { readonly site: string; readonly peers: number }[]
   readonly reports: number
   readonly offload: OffloadBytes
+  /** Admission refusals clients reported, by reason (refusalLabels). */
+  readonly peerRefusals: Readonly<Record<string, number>>
 }
 
 export interface TrackerStore {

@@ -21,8 +21,10 @@ describe('tracker operator view', () => {
     expect((await fetch(`${base}/metrics`)).status).toBe(403)
     expect((await fetch(`${base}/metrics?token=wrong`)).status).toBe(403)
     const report = (body: unknown, token = 'op-token') => fetch(`${base}/report?token=${token}`, { method: 'POST', body: JSON.stringify(body) })
-    expect((await report({ infoHash: hash.toString('hex'), cdn: 100, lan: 300, wan: 0 })).status).toBe(204)
+    expect((await report({ infoHash: hash.toString('hex'), cdn: 100, lan: 300, wan: 0, peerRefusals: { revoked: 2, 'no-certificate': 1 } })).status).toBe(204)
     expect((await report({ infoHash: 'nope', cdn: 1 })).status).toBe(400)
+    // Refusal reasons are a closed set: an invented one is refused, so labels stay bounded.
+    expect((await report({ infoHash: hash.toString('hex'), cdn: 1, lan: 0, wan: 0, peerRefusals: { 'made-up': 1 } })).status).toBe(400)
     expect((await report({ infoHash: hash.toString('hex'), cdn: 1, lan: 0, wan: 0 }, 'wrong')).status).toBe(403)
 
     const res = await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer op-token' } })
@@ -37,6 +39,8 @@ describe('tracker operator view', () => {
     expect(text).toMatch(/^shoal_tracker_announces_per_second 0\.0333/m)
     expect(text).toMatch(/^shoal_offload_reports_total 1$/m)
     expect(text).toContain('shoal_offload_bytes_total{source="lan"} 300')
+    expect(text).toContain('shoal_peer_refusals_total{reason="revoked"} 2')
+    expect(text).toContain('shoal_peer_refusals_total{reason="no-certificate"} 1')
   })
 
   it('without a token, metrics are off', async () => {

@@ -51,7 +51,10 @@ describe('tracker metrics', () => {
   })
 
   it('escapes client-chosen label values', () => {
-    const text = renderMetrics({ swarms: 0, seeders: 0, leechers: 0, largest: [], announcesTotal: 0, announcesPerSecond: 0, sites: [{ site: 'a"b\\c', peers: 1 }], reports: 0, offload: { cdn: 0, lan: 0, wan: 0 } })
+    const text = renderMetrics({ swarms: 0, seeders: 0, leechers: 0, largest: [], announcesTotal: 0, announcesPerSecond: 0, sites: [{ site: 'a"b\\c', peers: 1 }], reports: 0, offload: { cdn: 0, lan: 0, wan: 0 }, peerRefusals: { revoked: 2 } })
     expect(text).toContain('shoal_tracker_site_peers{site="a\\"b\\\\c"} 1')
+    // Refusal reasons are a closed set of labels, each shown, reported or not.
+    expect(text).toContain('shoal_peer_refusals_total{reason="revoked"} 2')
+    expect(text).toContain('shoal_peer_refusals_total{reason="expired"} 0')
   })
 })
