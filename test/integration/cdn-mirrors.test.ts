@@ -44,12 +44,13 @@ function get(c: Client, url: string, extra: string[] = [], env: NodeJS.ProcessEn
 
 /**
  * Runs `body` and checks that nothing appeared or vanished beside the fixture but what the
- * clients it returns own: install, data dir, the previous version, the staging kept for a resume.
+ * clients it returns own: install, data dir, the previous version, the staging kept for a resume,
+ * and the install's lock file (it stays beside the install by design).
  */
 async function ownFoldersOnly(body: () => Promise<Client[]>): Promise<void> {
   const before = await readdir(dir)
   const clients = await body()
-  const own = new Set(clients.flatMap((c) => [c.install, c.data, c.backup, `${dirname(c.install)}/.${basename(c.install)}.shoal-staging`].map((p) => basename(p))))
+  const own = new Set(clients.flatMap((c) => [c.install, c.data, c.backup, `${dirname(c.install)}/.${basename(c.install)}.shoal-staging`, `${dirname(c.install)}/.${basename(c.install)}.shoal-lock`].map((p) => basename(p))))
   const after = await readdir(dir)
   expect(after.filter((name) => !own.has(name)).sort()).toEqual(before.filter((name) => !own.has(name)).sort())
 }
