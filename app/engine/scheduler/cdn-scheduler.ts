@@ -15,6 +15,11 @@ export interface SchedulerInput {
   readonly pieceLength: number
   /** Pieces not yet verified, in the order the download wants them. */
   readonly needed: readonly number[]
+  /**
+   * How many pieces are not yet verified, when `needed` lists only the first of them (the
+   * simulator passes a window so that a decision costs O(window), not O(release)).
+   */
+  readonly piecesLeft?: number
   /** For each piece, how many connected peers have it. */
   readonly availability: ArrayLike<number>
   /** Pieces requested from peers and not yet in. */
@@ -86,9 +91,10 @@ export function scheduleCdn(s: SchedulerInput): CdnAssignment[] {
   //    has its own tail (3); with neither, slow is fine: offload comes first, and peers that
   //    deliver nothing are handled as absent by the caller. The peer rate means something
   //    only after one horizon of the job.
-  const remaining = open.length * s.pieceLength
+  const openCount = s.piecesLeft === undefined ? open.length : s.piecesLeft - s.fromCdn.size
+  const remaining = openCount * s.pieceLength
   const rateKnown = s.now - s.startedAt >= s.horizonMs
-  const tail = open.length <= Math.max(s.endgamePieces, s.maxCdnPieces)
+  const tail = openCount <= Math.max(s.endgamePieces, s.maxCdnPieces)
   if (s.targetRate > 0 && rateKnown && tail) {
     const deadline = s.startedAt + ((s.bytesDone + remaining) / s.targetRate) * 1000
     const peersTooSlow = s.peerRate * (Math.max(0, deadline - s.now) / 1000) < remaining
@@ -103,7 +109,7 @@ export function scheduleCdn(s: SchedulerInput): CdnAssignment[] {
   //    still take over. Until the CDN's rate is known one piece probes it.
   if (s.targetRate <= 0 && s.finishBound) {
     const cdnRate = s.cdnRate ?? 0
-    const deadline = finishDeadline(s.finishBound, s.startedAt, s.bytesDone + s.needed.length * s.pieceLength, cdnRate)
+    const deadline = finishDeadline(s.finishBound, s.startedAt, s.bytesDone + (s.piecesLeft ?? s.needed.length) * s.pieceLength, cdnRate)
     if (deadline === undefined) {
       if (s.fromCdn.size + taken.size === 0) for (const p of open) if (take(p, 'probe')) break
       return out
