@@ -24,6 +24,8 @@ const PROBES = 48
 /** Share of clients that cap their download, and where (a fraction of their link): the cap split decides. */
 const CAPPED_SHARE = 0.2
 const CAP_FRACTION = 0.5
+/** The CDN source's connections (install-job's default): on a shared link it gets that many fair shares. */
+const CDN_CONNECTIONS = 4
 /** webtorrent's download speed is a moving figure over a few seconds. */
 const PEER_RATE_WINDOW_MS = 5000
 
@@ -69,6 +71,8 @@ interface Client {
   cdnCap: number
   cdnBytes: number
   cdnBusyMs: number
+  /** The CDN's best measured rate so far (the fetch session's estimate): sharing the link with peers only lowers what it measures. */
+  cdnRateSeen: number
   peerRate: number
   peerBytesStep: number
   nextDecision: number
@@ -153,7 +157,8 @@ export function simulate(sc: Scenario): SimResult {
     const pauseMs = draw(sc.pauseFor, attrs)
     const seedMs = draw(sc.seedFor, attrs)
     cap[UP + id] = up
-    cap[DOWN + id] = down
+    // The user's cap holds for the whole download; the cap split shares it between the CDN and peers.
+    cap[DOWN + id] = !seeder && capped ? down * CAP_FRACTION : down
     clients.push({
       id,
       ip,
@@ -183,6 +188,7 @@ export function simulate(sc: Scenario): SimResult {
       cdnCap: Infinity,
       cdnBytes: 0,
       cdnBusyMs: 0,
+      cdnRateSeen: 0,
       peerRate: 0,
       peerBytesStep: 0,
       nextDecision: 0,
@@ -459,7 +465,7 @@ export function simulate(sc: Scenario): SimResult {
       endgamePieces: sc.endgamePieces,
       horizonMs: sc.horizonMs,
       ...(mode.kind === 'finish' ? { finishBound: mode.bound } : {}),
-      cdnRate: c.cdnBusyMs > 0 ? (c.cdnBytes * 1000) / c.cdnBusyMs : 0,
+      cdnRate: c.cdnRateSeen,
     }
     for (const a of scheduleCdn(input)) {
       cdnPieces[a.reason]++
@@ -475,15 +481,16 @@ export function simulate(sc: Scenario): SimResult {
     for (const id of downloading) {
       const c = clients[id]!
       if (c.cdnQueue.length === 0) continue
-      count[DOWN + id]!++
+      count[DOWN + id]! += CDN_CONNECTIONS
       if (c.site >= 0) {
-        count[WAN_DOWN + c.site]!++
-        count[SITE_TOTAL + c.site]!++
+        count[WAN_DOWN + c.site]! += CDN_CONNECTIONS
+        count[SITE_TOTAL + c.site]! += CDN_CONNECTIONS
       }
     }
     const cdnShare = (c: Client) => {
-      let r = Math.min(c.cdnRate, c.cdnCap, cap[DOWN + c.id]! / count[DOWN + c.id]!)
-      if (c.site >= 0) r = Math.min(r, cap[WAN_DOWN + c.site]! / count[WAN_DOWN + c.site]!, cap[SITE_TOTAL + c.site]! / count[SITE_TOTAL + c.site]!)
+      const share = (x: number) => (CDN_CONNECTIONS * cap[x]!) / count[x]!
+      let r = Math.min(c.cdnRate, c.cdnCap, share(DOWN + c.id))
+      if (c.site >= 0) r = Math.min(r, share(WAN_DOWN + c.site), share(SITE_TOTAL + c.site))
       return r
     }
     used.fill(0)
@@ -553,7 +560,8 @@ export function simulate(sc: Scenario): SimResult {
     for (const [id, rate] of cdnRates) {
       const c = clients[id]!
       let budget = rate * dt
-      c.cdnBusyMs += dtMs
+      // Busy only while bytes flow: the measured rate is the CDN's, not diluted by idle time.
+      c.cdnBusyMs += rate > 0 ? (Math.min(budget, c.cdnQueue.length * L - c.cdnHeadDone) / rate) * 1000 : 0
       while (budget > 0 && c.cdnQueue.length > 0 && c.state === 'downloading') {
         const need = L - c.cdnHeadDone
         const got = Math.min(budget, need)
@@ -563,6 +571,7 @@ export function simulate(sc: Scenario): SimResult {
         cdnBytes += got
         sent += got
         if (c.site >= 0) siteWan[c.site]!.down += got
+        if (c.cdnBusyMs > 0) c.cdnRateSeen = Math.max(c.cdnRateSeen, (c.cdnBytes * 1000) / c.cdnBusyMs)
         if (c.cdnHeadDone >= L) {
           const piece = c.cdnQueue.shift()!
           c.cdnHeadDone = 0
@@ -595,8 +604,10 @@ export function simulate(sc: Scenario): SimResult {
     for (let e = queue.popDue(now); e; e = queue.popDue(now)) handle(e)
     for (const id of downloading) {
       const c = clients[id]!
-      if (peers && c.inFrom.size < sc.peerPieces && now >= c.nextFill) fillPeers(c)
-      if (c.state === 'downloading' && c.cdnQueue.length < sc.maxCdnPieces && now >= c.nextDecision) decideCdn(c)
+      if (c.cdnQueue.length < sc.maxCdnPieces && now >= c.nextDecision) decideCdn(c)
+      // A finish bound needs the CDN's rate: its probe runs first, alone on the link, as it does while the session's discovery is pending.
+      const probing = sc.mode.kind === 'finish' && 'slip' in sc.mode.bound && c.cdnRateSeen === 0 && c.cdnQueue.length > 0
+      if (peers && !probing && c.inFrom.size < sc.peerPieces && now >= c.nextFill) fillPeers(c)
     }
     move(sc.stepMs, allocate())
     for (const id of downloading) {

@@ -185,6 +185,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     let cdnBytes = 0
     let cdnBusyMs = 0
     let cdnBusySince: number | undefined
+    let cdnRateSeen = 0
     let failure: unknown
     let cdnError: unknown
     let settleSession = () => {}
@@ -337,6 +338,8 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
       for (const wire of sources) for (const p of neededPieces) if (wire.peerPieces.get(p)) availability[p]!++
       if (sources.length > 0) for (const p of neededPieces) if (!arrived.has(p) && pieceFromPeers(torrent, p)) fromPeers.add(p)
       const cdnMs = cdnBusyMs + (cdnBusySince === undefined ? 0 : t - cdnBusySince)
+      // The best rate seen: sharing the link with peers only lowers what the CDN gets.
+      if (cdnBytes > 0 && cdnMs > 0) cdnRateSeen = Math.max(cdnRateSeen, (cdnBytes * 1000) / cdnMs)
       const [next] = scheduleCdn({
         now: t,
         startedAt,
@@ -347,7 +350,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
         fromCdn: atCdn,
         bytesDone,
         peerRate: sources.length > 0 ? torrent.downloadSpeed : 0,
-        cdnRate: cdnBytes > 0 && cdnMs > 0 ? (cdnBytes * 1000) / cdnMs : 0,
+        cdnRate: cdnRateSeen,
         ...o.schedule,
       })
       if (!next) return undefined

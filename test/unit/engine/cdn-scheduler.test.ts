@@ -157,6 +157,11 @@ describe('finish-time bound', () => {
     expect(new Set(r.map((a) => a.reason))).toEqual(new Set(['finish-bound']))
   })
 
+  it('leaves a shortfall that needs less than half the CDN to peers that may still speed up', () => {
+    // Peers at 8 MB/s bring ~329 MB of the 419 MB in time: the CDN would need ~2.2 MB/s of its 10.
+    expect(scheduleCdn(at({ peerRate: 8e6 }))).toEqual([])
+  })
+
   it('takes every slot once the deadline has passed', () => {
     const r = scheduleCdn(at({ now: 60_000, peerRate: 5e6 }))
     expect(r.length).toBe(8)
