@@ -45,6 +45,8 @@ export const launchDay: Scenario = {
   clients: 10_000,
   joinOverMs: hour,
   seeders: 20,
+  stepMs: 10_000,
+  decideEveryMs: 20_000,
 }
 
 export const enterprise: Scenario = {
@@ -81,7 +83,7 @@ export const flashCrowd: Scenario = {
 export const small: Scenario = {
   ...consumer,
   name: 'small',
-  description: '100 clients join over 2 minutes for a 256 MiB release, 2 seeders, 2 sites of 20 machines',
+  description: '100 clients join over 2 minutes for a 256 MiB release, 2 seeders, some pause mid-way and come back',
   seed: 16_100,
   releaseBytes: 256 * MiB,
   clients: 100,
@@ -93,6 +95,16 @@ export const small: Scenario = {
   stepMs: 500,
   decideEveryMs: 1000,
   sampleMs: 10_000,
+}
+
+/** The same in 5 sites of 20 machines behind 100 Mbit/s WAN links, no seeder but the CDN. */
+export const smallSites: Scenario = {
+  ...small,
+  name: 'small-sites',
+  description: '100 machines in 5 sites (1 Gbit/s LAN, 100 Mbit/s WAN) join over 2 minutes for a 256 MiB release, no seeder',
+  seed: 16_101,
+  seeders: 0,
+  sites: { count: 5, lanRate: 1000 * Mbit, wanDown: 100 * Mbit, wanUp: 100 * Mbit, total: Infinity },
 }
 
 // The loopback swarm bench (test/bench/swarm-bench.ts) at N = 8: nine processes on one
@@ -133,4 +145,15 @@ export const benchC: Scenario = {
   mode: { kind: 'target', rate: 40e6 },
 }
 
-export const scenarios: Record<string, Scenario> = Object.fromEntries([launchDay, enterprise, flashCrowd, small, benchA, benchB, benchC].map((s) => [s.name, s]))
+export const scenarios: Record<string, Scenario> = Object.fromEntries([launchDay, enterprise, flashCrowd, small, smallSites, benchA, benchB, benchC].map((s) => [s.name, s]))
+
+/**
+ * What the loopback bench measured at N = 8 (README, "Bench", the run after the peer layer's
+ * data path): CDN bytes as × the release and the job's time. Case (b)'s time was not recorded.
+ */
+export const benchMeasured: Record<string, { readonly cdnTimesRelease: number; readonly seconds: number | undefined }> = {
+  'bench-a': { cdnTimesRelease: 0, seconds: 23.7 },
+  'bench-b': { cdnTimesRelease: 1.0, seconds: undefined },
+  // 87.5 % of 256 MiB from the CDN, 256 MiB at 87.9 MB/s.
+  'bench-c': { cdnTimesRelease: 0.875, seconds: (256 * MiB) / 87.9e6 },
+}

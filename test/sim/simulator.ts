@@ -18,7 +18,7 @@ import type { Scenario } from './scenario.ts'
 import { SimTracker } from './sim-tracker.ts'
 
 /** Pieces of the client's order the scheduler sees at once (SchedulerInput.piecesLeft). */
-const WINDOW = 48
+const WINDOW = 16
 /** Random probes for a piece a peer has and we need, before trying the next peer. */
 const PROBES = 48
 /** Share of clients that cap their download, and where (a fraction of their link): the cap split decides. */
@@ -32,6 +32,8 @@ const PEER_RATE_WINDOW_MS = 5000
 interface Flow {
   /** Where it sits in the list of flows (for O(1) removal). */
   at: number
+  /** The last step that moved it. */
+  moved: number
   readonly from: number
   readonly to: number
   piece: number
@@ -199,6 +201,7 @@ export function simulate(sc: Scenario): SimResult {
   }
 
   let now = 0
+  let step = 0
   let cdnBytes = 0
   let lanBytes = 0
   let wanBytes = 0
@@ -416,7 +419,7 @@ export function simulate(sc: Scenario): SimResult {
       const piece = pieceFor(c, from)
       if (piece === undefined) continue
       const { res, lan } = resources(from.id, c.id)
-      const f: Flow = { at: flows.length, from: from.id, to: c.id, piece, done: 0, rate: 0, res, lan }
+      const f: Flow = { at: flows.length, moved: 0, from: from.id, to: c.id, piece, done: 0, rate: 0, res, lan }
       flows.push(f)
       c.inFrom.set(from.id, f)
       c.fromPeers.add(piece)
@@ -439,9 +442,14 @@ export function simulate(sc: Scenario): SimResult {
       window.push(p)
       k++
     }
+    const haves: Uint8Array[] = []
+    for (const id of c.neighbours) {
+      const h = clients[id]!.have
+      if (h) haves.push(h)
+    }
     for (const p of window) {
       let n = 0
-      for (const id of c.neighbours) if (clients[id]!.have?.[p]) n++
+      for (const h of haves) n += h[p]!
       availability[p] = n
     }
     const split = splitDownCap({ caps: { down: c.downCap, cdnDown: null, peerDown: null }, peersConnected: c.neighbours.size, peerRate: c.peerRate })
@@ -530,9 +538,14 @@ export function simulate(sc: Scenario): SimResult {
 
   const move = (dtMs: number, cdnRates: Map<number, number>) => {
     const dt = dtMs / 1000
-    for (const f of [...flows]) {
+    step++
+    // Backwards, so that a flow removed here moves an already moved one into its place; a
+    // flow cancelled elsewhere may move one twice into view, which the stamp skips.
+    for (let i = flows.length - 1; i >= 0; i--) {
+      const f = flows[i]
+      if (f === undefined || f.moved === step) continue
+      f.moved = step
       const to = clients[f.to]!
-      if (!to.inFrom.has(f.from) || to.inFrom.get(f.from) !== f) continue
       let budget = f.rate * dt
       for (;;) {
         const need = L - f.done
@@ -575,7 +588,8 @@ export function simulate(sc: Scenario): SimResult {
         if (c.cdnHeadDone >= L) {
           const piece = c.cdnQueue.shift()!
           c.cdnHeadDone = 0
-          c.nextDecision = now
+          // The CDN's loops pull again once half their pieces are done (one decision per few pieces keeps 10,000 clients fast).
+          if (c.cdnQueue.length <= sc.maxCdnPieces / 2) c.nextDecision = now
           complete(c, piece, 'cdn')
         }
       }
