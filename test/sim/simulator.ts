@@ -573,12 +573,15 @@ export function simulate(sc: Scenario): SimResult {
     for (const [id, rate] of cdnRates) {
       const c = clients[id]!
       let budget = rate * dt
-      // Busy only while bytes flow: the measured rate is the CDN's, not diluted by idle time.
-      c.cdnBusyMs += rate > 0 ? (Math.min(budget, c.cdnQueue.length * L - c.cdnHeadDone) / rate) * 1000 : 0
-      while (budget > 0 && c.cdnQueue.length > 0 && c.state === 'downloading') {
+      while (budget > 0 && c.state === 'downloading') {
+        // A step may carry more than the pieces in flight: the CDN's loops pull their next pieces as they go.
+        if (c.cdnQueue.length === 0) decideCdn(c)
+        if (c.cdnQueue.length === 0) break
         const need = L - c.cdnHeadDone
         const got = Math.min(budget, need)
         budget -= got
+        // Busy only while bytes flow: the measured rate is the CDN's, not diluted by idle time.
+        c.cdnBusyMs += (got / rate) * 1000
         c.cdnHeadDone += got
         c.cdnBytes += got
         cdnBytes += got
