@@ -161,6 +161,18 @@ function rarestFirst(pieces: number[], availability: ArrayLike<number>): number[
   return pieces.sort((a, b) => (availability[a] ?? 0) - (availability[b] ?? 0))
 }
 
+/** How long a peer that holds pieces and chokes us still counts as a source: stock clients unchoke every 10 s, and optimistically every 30 s. */
+export const CHOKED_PATIENCE_MS = 30_000
+
+/**
+ * Whether a connected peer counts as a source of the pieces it has. One that unchoked us (or
+ * connected) and then sent no block for `stallMs` is gone; one that chokes us is waited for,
+ * through a few of the unchoke rounds stock clients run, and no longer.
+ */
+export function isPeerSource(peer: { readonly choking: boolean; readonly activeAt: number }, now: number, stallMs: number): boolean {
+  return now - peer.activeAt <= (peer.choking ? Math.max(stallMs, CHOKED_PATIENCE_MS) : stallMs)
+}
+
 export interface DiscoveryInput {
   readonly now: number
   readonly startedAt: number

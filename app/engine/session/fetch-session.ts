@@ -8,7 +8,7 @@ import type { Torrent, Wire } from 'webtorrent'
 import type { Manifest } from '../../../shared/release-schema.ts'
 import { encodeTorrentFile, torrentInfoOf } from '../../release/torrent.ts'
 import { unmapAddress, type PeerClass } from '../stats/peer-class.ts'
-import { discoveryPending, noCdnPieces, scheduleCdn, type CdnReason, type FinishBound } from '../scheduler/cdn-scheduler.ts'
+import { discoveryPending, isPeerSource, noCdnPieces, scheduleCdn, type CdnReason, type FinishBound } from '../scheduler/cdn-scheduler.ts'
 import { createPeerAccounting, type ChunkFromPeers } from '../sources/peers/peer-accounting.ts'
 import { createPeerBans } from '../sources/peers/peer-bans.ts'
 import { packGeometry } from '../storage/pack-geometry.ts'
@@ -94,8 +94,6 @@ const FAILED_PIECE = /^Piece (\d+) failed verification/
 const TICK_MS = 100
 /** A peer's bitfield follows its handshake within milliseconds on a LAN; 500 ms covers a loaded machine. */
 const SETTLE_MS = 500
-/** How long a peer that holds pieces and chokes us still counts as a source: stock clients unchoke every 10 s, and optimistically every 30 s. */
-const CHOKED_PATIENCE_MS = 30_000
 /**
  * Pieces from peers in memory at once, being received or placed: 4 MiB each at the default
  * piece size. Enough to keep both placement workers and several peers busy.
@@ -333,9 +331,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
       const peersConnecting = Math.max(0, knownPeers(torrent) - torrent.wires.length) + (peering?.pending() ?? 0)
       const peersSilent = Math.max(0, torrent.wires.length - settled.size)
       if (discoveryPending({ now: t, startedAt, discoveryMs: o.discoveryMs, trackersPending, peersConnecting, peersSilent, lastPeerChange, settleMs: SETTLE_MS })) return undefined
-      // A peer that unchoked us and then delivered nothing for stallMs is absent; one that chokes
-      // us is waited for, through a few of the unchoke rounds stock clients run, and no longer.
-      const sources = torrent.wires.filter((w) => t - (activeAt.get(w) ?? t) <= (w.peerChoking ? Math.max(o.stallMs, CHOKED_PATIENCE_MS) : o.stallMs))
+      const sources = torrent.wires.filter((w) => isPeerSource({ choking: w.peerChoking, activeAt: activeAt.get(w) ?? t }, t, o.stallMs))
       const availability = new Uint16Array(geometry.pieceCount)
       const fromPeers = new Set<number>()
       for (const wire of sources) for (const p of neededPieces) if (wire.peerPieces.get(p)) availability[p]!++

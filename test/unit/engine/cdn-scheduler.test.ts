@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_FINISH_SLIP } from '../../../app/policy/finish-bound.ts'
-import { discoveryPending, finishDeadline, scheduleCdn, type DiscoveryInput, type SchedulerInput } from '../../../app/engine/scheduler/cdn-scheduler.ts'
+import { CHOKED_PATIENCE_MS, discoveryPending, finishDeadline, isPeerSource, scheduleCdn, type DiscoveryInput, type SchedulerInput } from '../../../app/engine/scheduler/cdn-scheduler.ts'
 
 const MiB = 1024 * 1024
 const base = (over: Partial<SchedulerInput> = {}): SchedulerInput => ({
@@ -203,5 +203,27 @@ describe('finish-time bound', () => {
     expect(cdn.slice(0, 10).every((n) => n === 0)).toBe(true)
     expect(cdn.slice(10, 20).some((n) => n > 0)).toBe(true)
     expect(cdn.slice(22).every((n) => n === 0)).toBe(true)
+  })
+})
+
+describe('which connected peers are sources', () => {
+  // A fake clock: the peer connected (or last unchoked us, or last sent a block) at 1,000 ms.
+  const stallMs = 5000
+  it('a peer that holds pieces and chokes us is a source before it unchokes, through a few unchoke rounds', () => {
+    const choking = { choking: true, activeAt: 1000 }
+    expect(isPeerSource(choking, 1000 + 500, stallMs)).toBe(true)
+    expect(isPeerSource(choking, 1000 + 10_000, stallMs)).toBe(true)
+    expect(isPeerSource(choking, 1000 + CHOKED_PATIENCE_MS, stallMs)).toBe(true)
+    expect(isPeerSource(choking, 1000 + CHOKED_PATIENCE_MS + 1, stallMs)).toBe(false)
+  })
+
+  it('a peer that unchoked us and then sent nothing for --peer-stall is gone', () => {
+    const unchoked = { choking: false, activeAt: 1000 }
+    expect(isPeerSource(unchoked, 1000 + stallMs, stallMs)).toBe(true)
+    expect(isPeerSource(unchoked, 1000 + stallMs + 1, stallMs)).toBe(false)
+  })
+
+  it('a --peer-stall longer than the patience holds for choking peers too', () => {
+    expect(isPeerSource({ choking: true, activeAt: 0 }, 60_000, 90_000)).toBe(true)
   })
 })
