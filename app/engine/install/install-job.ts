@@ -66,7 +66,7 @@ export interface SwarmSettings {
   readonly peers: readonly string[]
   readonly trackers: readonly string[]
   readonly trackerToken: string | undefined
-  /** Peers that deliver nothing for this long count as gone: the CDN takes their pieces. */
+  /** Peers that unchoked us and deliver nothing for this long count as gone: the CDN takes their pieces. */
   readonly stallMs: number
   /** Bytes per second the job holds by topping up from the CDN; 0: the finish bound decides. */
   readonly targetRate: number

@@ -46,7 +46,6 @@ export interface SchedulerInput {
   readonly cdnRate?: number
 }
 
-
 /** The least share of the CDN's rate a finish-bound shortfall must need before the CDN takes it on. */
 const MIN_CDN_SHARE = 0.5
 
