@@ -28,6 +28,7 @@ import { transferRates, type RunningTransfer } from '../policy/transfer-rates.ts
 import { LiveLimits } from '../policy/live-limits.ts'
 import { INVALID_POLICY_SETTINGS, NO_POLICY } from '../policy/managed-policy.ts'
 import { effectiveCaps, inInstallWindow, isValidTimeZone } from '../policy/schedule.ts'
+import { finishBoundFor } from '../policy/finish-bound.ts'
 import { applyPatch, lockedPathsTouched } from '../policy/settings-merge.ts'
 import { monthOf, sharingDecision, type SharingDecision } from '../policy/sharing.ts'
 import { AgentStore, type ProductRow } from './agent-store.ts'
@@ -450,7 +451,7 @@ export class Agent {
       now: this.now,
       signal: a.controller.signal,
       limits: this.limits,
-      swarm: { peers: [], trackers: [], trackerToken: this.trackerToken(), stallMs: this.o.peerStallMs ?? 5000, targetRate: 0, discoveryMs: 2000, limitUp: 0, maxPeers: DEFAULT_MAX_PEERS, listenHost: undefined, admissionKey: this.o.admissionKey, site: this.settings().sharing.site, ...(this.o.lsd !== undefined ? { lsd: this.o.lsd } : {}) },
+      swarm: { peers: [], trackers: [], trackerToken: this.trackerToken(), stallMs: this.o.peerStallMs ?? 5000, targetRate: 0, finishBound: finishBoundFor(job.mode), discoveryMs: 2000, limitUp: 0, maxPeers: DEFAULT_MAX_PEERS, listenHost: undefined, admissionKey: this.o.admissionKey, site: this.settings().sharing.site, ...(this.o.lsd !== undefined ? { lsd: this.o.lsd } : {}) },
       onProgress: (p) => {
         job.bytesDone = p.done
         job.bytesTotal = p.total

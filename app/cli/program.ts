@@ -25,6 +25,14 @@ function durationArg(value: string): number {
   return n
 }
 
+/** A percentage, or 'off' (null). */
+function slipArg(value: string): number | null {
+  if (value === 'off') return null
+  const n = Number(value.replace(/%$/, ''))
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError("expected a percentage such as 10 or 25%, or 'off'")
+  return n
+}
+
 function positiveInt(value: string): number {
   const n = Number(value)
   if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('expected a whole number from 1 to 64')
@@ -154,8 +162,9 @@ export function buildProgram(): Command {
   )
     .option('--allow-downgrade', 'install a lower version than the one installed', false)
     .option('--peer <host:port>', 'a peer to ask before the CDN (repeatable)', collect, [])
-    .option('--peer-stall <duration>', 'peers that deliver nothing for this long count as gone: the CDN takes their pieces', durationArg, parseDuration('5s'))
-    .option('--target-rate <rate>', 'hold this download rate by topping up from the CDN when peers fall short, e.g. 40MB (default: the CDN only fills what peers cannot)', bytesArg, 0)
+    .option('--peer-stall <duration>', 'peers that unchoked us and deliver nothing for this long count as gone: the CDN takes their pieces (a peer still choking us is waited for)', durationArg, parseDuration('5s'))
+    .option('--target-rate <rate>', 'hold this download rate by topping up from the CDN when peers fall short, e.g. 40MB (replaces the finish bound)', bytesArg, 0)
+    .option('--finish-slip <percent>', "finish at most this much later than the CDN alone would: the CDN tops up only when peers would make you wait longer; 'off': the CDN only fills what peers cannot", slipArg, 10)
     .option('--seed', 'after installing, keep seeding the release until stopped (Ctrl-C)', false)
     .action(async (channel: string, o: GetFlags) => (await import('./commands/get.ts')).getCommand(output(), dataDir(), channel, o))
 

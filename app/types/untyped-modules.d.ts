@@ -41,6 +41,8 @@ declare module 'webtorrent' {
     choke(): void
     unchoke(): void
     readonly amChoking: boolean
+    /** Whether the remote peer chokes us: it may hold pieces and still not serve them yet. */
+    readonly peerChoking: boolean
     destroy(): void
   }
   export interface Torrent extends EventEmitter {

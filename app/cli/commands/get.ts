@@ -19,6 +19,8 @@ export interface FetchFlags {
   readonly trackerTokenFile?: string
   readonly peerStall?: number
   readonly targetRate?: number
+  /** Percent the finish may slip over the CDN-only estimate; null: no bound (the CDN fills only what peers cannot). */
+  readonly finishSlip?: number | null
   /** Upload cap while the swarm runs (and while seeding after it). */
   readonly limitUp?: number
   readonly maxPeers?: number
@@ -76,7 +78,7 @@ async function jobOptions(out: Output, db: StateDb, flags: FetchFlags, label: st
       connections: flags.connections,
       stallMs: flags.stallTimeout,
       minRate: flags.minRate,
-      swarm: { peers: flags.peer ?? [], trackers: flags.tracker ?? [], trackerToken: await readToken(flags.trackerTokenFile), stallMs: flags.peerStall ?? 5000, targetRate: flags.targetRate ?? 0, discoveryMs: DISCOVERY_MS, limitUp: flags.limitUp ?? 0, maxPeers: flags.maxPeers ?? DEFAULT_MAX_PEERS, listenHost: flags.listen, lsd: flags.lsd, encryption: flags.peerEncryption ?? 'prefer', admissionKey: flags.admissionKey ? await loadPrivateKey(flags.admissionKey, '--admission-key') : undefined, revocationCheckMs: flags.revocationCheck, site: flags.site },
+      swarm: { peers: flags.peer ?? [], trackers: flags.tracker ?? [], trackerToken: await readToken(flags.trackerTokenFile), stallMs: flags.peerStall ?? 5000, targetRate: flags.targetRate ?? 0, ...(typeof flags.finishSlip === 'number' ? { finishBound: { slip: flags.finishSlip / 100 } } : {}), discoveryMs: DISCOVERY_MS, limitUp: flags.limitUp ?? 0, maxPeers: flags.maxPeers ?? DEFAULT_MAX_PEERS, listenHost: flags.listen, lsd: flags.lsd, encryption: flags.peerEncryption ?? 'prefer', admissionKey: flags.admissionKey ? await loadPrivateKey(flags.admissionKey, '--admission-key') : undefined, revocationCheckMs: flags.revocationCheck, site: flags.site },
       now: () => new Date(),
       onProgress: (p) => bar.update(p.done, p.total, () => ({ text: perSource(p.bytes), json: { bytes: { ...p.bytes } } })),
     },

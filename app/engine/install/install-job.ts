@@ -27,6 +27,7 @@ import type { PlacementResult, PlacementTask } from './placement-tasks.ts'
 import { Stager, type PeerFetch } from './stager.ts'
 import { usesLanDiscovery } from '../sources/peers/discovery-policy.ts'
 import { noCdnPieces, type CdnReason } from '../scheduler/cdn-scheduler.ts'
+import type { FinishBound } from '../../policy/finish-bound.ts'
 import { createSourceLedger } from '../stats/source-ledger.ts'
 import type { PeerClass } from '../stats/peer-class.ts'
 import { localAddresses } from '../../net/local-addresses.ts'
@@ -72,10 +73,12 @@ export interface SwarmSettings {
   readonly peers: readonly string[]
   readonly trackers: readonly string[]
   readonly trackerToken: string | undefined
-  /** Peers that deliver nothing for this long count as gone: the CDN takes their pieces. */
+  /** Peers that unchoked us and deliver nothing for this long count as gone: the CDN takes their pieces. */
   readonly stallMs: number
-  /** Bytes per second the job holds by topping up from the CDN; 0: the CDN only fills what peers cannot. */
+  /** Bytes per second the job holds by topping up from the CDN; 0: the finish bound decides. */
   readonly targetRate: number
+  /** Without a target rate: how late the job may finish (see policy/finish-bound); undefined: the CDN only fills what peers cannot. */
+  readonly finishBound?: FinishBound
   /** Until a peer has sent what it has, the CDN waits this long for discovery. */
   readonly discoveryMs: number
   /** Upload cap in bytes per second while the swarm runs; 0 is unlimited. */
@@ -367,7 +370,7 @@ function swarmFetch(
       minRate: o.minRate ?? DEFAULT_MIN_RATE,
       trickleWindowMs: o.stallMs ?? DEFAULT_STALL_MS,
       discoveryMs: s.discoveryMs,
-      schedule: { targetRate: s.targetRate, cdnBudget: Infinity, maxCdnPieces: 2 * o.connections, endgamePieces: 2, horizonMs: 2000 },
+      schedule: { targetRate: s.targetRate, cdnBudget: Infinity, maxCdnPieces: 2 * o.connections, endgamePieces: 2, horizonMs: 2000, ...(s.finishBound ? { finishBound: s.finishBound } : {}) },
       port: 0,
       limitUp: s.limitUp,
       maxPeers: s.maxPeers,

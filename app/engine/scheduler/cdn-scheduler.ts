@@ -1,7 +1,12 @@
 // Pure: which pieces the CDN may serve right now. Peers are the first choice; the CDN
 // fills what they cannot: pieces no connected peer has, enough pieces to hold a target
-// rate when peers fall behind it, and the last pieces (endgame). Everything here is a
-// function of its inputs and the clock, so the swarm, the bench and a simulator share it.
+// rate or a finish-time bound when peers fall behind it, and the last pieces (endgame).
+// Everything here is a function of its inputs and the clock, so the swarm, the bench and
+// the simulator (test/sim/) share it.
+
+import type { FinishBound } from '../../policy/finish-bound.ts'
+
+export type { FinishBound }
 
 export interface SchedulerInput {
   /** Milliseconds; only differences matter. */
@@ -10,6 +15,11 @@ export interface SchedulerInput {
   readonly pieceLength: number
   /** Pieces not yet verified, in the order the download wants them. */
   readonly needed: readonly number[]
+  /**
+   * How many pieces are not yet verified, when `needed` lists only the first of them (the
+   * simulator passes a window so that a decision costs O(window), not O(release)).
+   */
+  readonly piecesLeft?: number
   /** For each piece, how many connected peers have it. */
   readonly availability: ArrayLike<number>
   /** Pieces requested from peers and not yet in. */
@@ -30,12 +40,25 @@ export interface SchedulerInput {
   readonly endgamePieces: number
   /** How far ahead (ms) a rate gap is planned for. */
   readonly horizonMs: number
+  /** When the job must be done, if it has no target rate; none: the CDN covers only what peers cannot. */
+  readonly finishBound?: FinishBound
+  /** The CDN's measured rate for this client, bytes per second; 0 while unknown. */
+  readonly cdnRate?: number
 }
 
-export type CdnReason = 'no-peer' | 'behind-target' | 'endgame'
+/** The least share of the CDN's rate a finish-bound shortfall must need before the CDN takes it on. */
+const MIN_CDN_SHARE = 0.5
+
+export type CdnReason = 'no-peer' | 'behind-target' | 'endgame' | 'finish-bound' | 'probe'
 
 export function noCdnPieces(): Record<CdnReason, number> {
-  return { 'no-peer': 0, 'behind-target': 0, endgame: 0 }
+  return { 'no-peer': 0, 'behind-target': 0, endgame: 0, 'finish-bound': 0, probe: 0 }
+}
+
+/** The time (ms) by which the job must finish, or undefined while the CDN's rate is unknown. */
+export function finishDeadline(bound: FinishBound, startedAt: number, jobBytes: number, cdnRate: number): number | undefined {
+  if ('withinMs' in bound) return startedAt + bound.withinMs
+  return cdnRate > 0 ? startedAt + ((1 + bound.slip) * jobBytes * 1000) / cdnRate : undefined
 }
 
 export interface CdnAssignment {
@@ -66,12 +89,14 @@ export function scheduleCdn(s: SchedulerInput): CdnAssignment[] {
   // 2. Endgame, when the job has a target rate: at that rate the job has a deadline. In the
   //    tail (no more pieces left than the CDN carries at once), when peers at their current
   //    rate cannot bring what is left before it, the CDN takes the rest, pieces peers are
-  //    fetching included. A fast peer finishes the tail without CDN bytes. Without a target,
-  //    slow is fine: offload comes first, and peers that deliver nothing are handled as
-  //    absent by the caller. The peer rate means something only after one horizon of the job.
-  const remaining = open.length * s.pieceLength
+  //    fetching included. A fast peer finishes the tail without CDN bytes. A finish-time bound
+  //    has its own tail (3); with neither, slow is fine: offload comes first, and peers that
+  //    deliver nothing are handled as absent by the caller. The peer rate means something
+  //    only after one horizon of the job.
+  const openCount = s.piecesLeft === undefined ? open.length : s.piecesLeft - s.fromCdn.size
+  const remaining = openCount * s.pieceLength
   const rateKnown = s.now - s.startedAt >= s.horizonMs
-  const tail = open.length <= Math.max(s.endgamePieces, s.maxCdnPieces)
+  const tail = openCount <= Math.max(s.endgamePieces, s.maxCdnPieces)
   if (s.targetRate > 0 && rateKnown && tail) {
     const deadline = s.startedAt + ((s.bytesDone + remaining) / s.targetRate) * 1000
     const peersTooSlow = s.peerRate * (Math.max(0, deadline - s.now) / 1000) < remaining
@@ -81,7 +106,39 @@ export function scheduleCdn(s: SchedulerInput): CdnAssignment[] {
     }
   }
 
-  // 3. Behind the target rate: the CDN covers the gap over the horizon, on the pieces
+  // 3. A finish-time bound: peers carry what they can by the deadline at their current rate,
+  //    the CDN the shortfall, spread over the time left so that peers that speed up later
+  //    still take over. Until the CDN's rate is known one piece probes it.
+  if (s.targetRate <= 0 && s.finishBound) {
+    const cdnRate = s.cdnRate ?? 0
+    const deadline = finishDeadline(s.finishBound, s.startedAt, s.bytesDone + (s.piecesLeft ?? s.needed.length) * s.pieceLength, cdnRate)
+    if (deadline === undefined) {
+      if (s.fromCdn.size + taken.size === 0) for (const p of open) if (take(p, 'probe')) break
+      return out
+    }
+    if (!rateKnown) return out
+    const secondsLeft = (deadline - s.now) / 1000
+    const shortfall = remaining - s.peerRate * Math.max(0, secondsLeft)
+    if (shortfall <= 0) return out
+    // In the tail the CDN takes the rest, pieces peers are fetching included (as with a target).
+    if (tail) {
+      for (const p of open) if (!take(p, 'endgame')) return out
+      return out
+    }
+    // The shortfall's share of the CDN's rate sets its share of the slots; when late, all of them.
+    // A small share waits: the peer rate is a lagging average, and peers that speed up take
+    // it over. At half the CDN's rate there is still room to catch up (measured in the simulator:
+    // a third fewer CDN bytes, the same finish times).
+    const share = secondsLeft > 0 && cdnRate > 0 ? shortfall / secondsLeft / cdnRate : 1
+    if (share < MIN_CDN_SHARE) return out
+    let pieces = Math.min(Math.ceil(share * s.maxCdnPieces), Math.ceil(shortfall / s.pieceLength)) - (s.fromCdn.size + taken.size)
+    for (const p of rarestFirst(open.filter((q) => !s.fromPeers.has(q) && !taken.has(q)), s.availability)) {
+      if (pieces-- <= 0 || !take(p, 'finish-bound')) break
+    }
+    return out
+  }
+
+  // 4. Behind the target rate: the CDN covers the gap over the horizon, on the pieces
   //    peers are least likely to deliver soon (rarest, not already requested from a peer).
   if (s.targetRate > 0) {
     const elapsed = Math.max(0, s.now - s.startedAt) / 1000
@@ -90,13 +147,29 @@ export function scheduleCdn(s: SchedulerInput): CdnAssignment[] {
     const wantBytes = Math.max(behind, 0) + (gapRate * s.horizonMs) / 1000
     let pieces = Math.ceil(wantBytes / s.pieceLength) - (s.fromCdn.size + taken.size)
     if (pieces > 0) {
-      const candidates = open.filter((p) => !s.fromPeers.has(p) && !taken.has(p)).sort((a, b) => (s.availability[a] ?? 0) - (s.availability[b] ?? 0))
+      const candidates = rarestFirst(open.filter((p) => !s.fromPeers.has(p) && !taken.has(p)), s.availability)
       for (const p of candidates) {
         if (pieces-- <= 0 || !take(p, 'behind-target')) break
       }
     }
   }
   return out
+}
+
+function rarestFirst(pieces: number[], availability: ArrayLike<number>): number[] {
+  return pieces.sort((a, b) => (availability[a] ?? 0) - (availability[b] ?? 0))
+}
+
+/** How long a peer that holds pieces and chokes us still counts as a source: stock clients unchoke every 10 s, and optimistically every 30 s. */
+export const CHOKED_PATIENCE_MS = 30_000
+
+/**
+ * Whether a connected peer counts as a source of the pieces it has. One that unchoked us (or
+ * connected) and then sent no block for `stallMs` is gone; one that chokes us is waited for,
+ * through a few of the unchoke rounds stock clients run, and no longer.
+ */
+export function isPeerSource(peer: { readonly choking: boolean; readonly activeAt: number }, now: number, stallMs: number): boolean {
+  return now - peer.activeAt <= (peer.choking ? Math.max(stallMs, CHOKED_PATIENCE_MS) : stallMs)
 }
 
 export interface DiscoveryInput {

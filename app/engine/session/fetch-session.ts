@@ -8,7 +8,7 @@ import type { Torrent, Wire } from 'webtorrent'
 import type { Manifest } from '../../../shared/release-schema.ts'
 import { encodeTorrentFile, torrentInfoOf } from '../../release/torrent.ts'
 import { unmapAddress, type PeerClass } from '../stats/peer-class.ts'
-import { discoveryPending, noCdnPieces, scheduleCdn, type CdnReason } from '../scheduler/cdn-scheduler.ts'
+import { discoveryPending, isPeerSource, noCdnPieces, scheduleCdn, type CdnReason, type FinishBound } from '../scheduler/cdn-scheduler.ts'
 import { createPeerAccounting, type ChunkFromPeers } from '../sources/peers/peer-accounting.ts'
 import { createPeerBans } from '../sources/peers/peer-bans.ts'
 import { judgePeers } from '../sources/peers/peer-trickle.ts'
@@ -36,6 +36,8 @@ export interface CdnSchedule {
   readonly maxCdnPieces: number
   readonly endgamePieces: number
   readonly horizonMs: number
+  /** Without a target rate: when the job must be done (see FinishBound); none: the CDN covers only what peers cannot. */
+  readonly finishBound?: FinishBound
 }
 
 export interface SwarmFetchOptions extends SwarmClientOptions, AdmissionSettings {
@@ -49,7 +51,7 @@ export interface SwarmFetchOptions extends SwarmClientOptions, AdmissionSettings
   /** Peers to dial directly ("host:port"). */
   readonly peers: readonly string[]
   readonly trackers: readonly string[]
-  /** Peers that deliver nothing for this long count as absent: the CDN takes their pieces. */
+  /** Peers that unchoked us and deliver nothing for this long count as absent: the CDN takes their pieces. A choking peer is not stalled. */
   readonly stallMs: number
   /** A peer that owes blocks and sends fewer bytes per second than `minRate` over two windows of `trickleWindowMs` running is cut (0: never). */
   readonly minRate: number
@@ -189,6 +191,13 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     const windowBytes = new Map<Wire, number>()
     let slowWires = new Map<Wire, number>()
     let windowStart = startedAt
+    /** When each wire last unchoked us or sent a block: a holder that chokes us is still a source (stock clients unchoke in rounds of ~10 s). */
+    const activeAt = new Map<Wire, number>()
+    /** The CDN's measured rate: its bytes over the time it had pieces in flight. */
+    let cdnBytes = 0
+    let cdnBusyMs = 0
+    let cdnBusySince: number | undefined
+    let cdnRateSeen = 0
     let failure: unknown
     let cdnError: unknown
     let settleSession = () => {}
@@ -196,6 +205,14 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
       failure ??= err
       wake()
       settleSession()
+    }
+    const noteCdnBusy = () => {
+      const t = now()
+      if (atCdn.size > 0) cdnBusySince ??= t
+      else if (cdnBusySince !== undefined) {
+        cdnBusyMs += t - cdnBusySince
+        cdnBusySince = undefined
+      }
     }
     const peerChanged = () => {
       lastPeerChange = now()
@@ -232,8 +249,11 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
         wire.once('bitfield', settle)
         wire.once('have', settle)
         setTimeout(settle, SETTLE_MS).unref()
+        activeAt.set(wire, now())
+        wire.on('unchoke', () => activeAt.set(wire, now()))
         wire.once('close', () => {
           settled.delete(wire)
+          activeAt.delete(wire)
           peerChanged()
         })
         wire.on('piece', (index: number, _offset: number, block: Uint8Array) => {
@@ -241,6 +261,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
           senders.set(index, (senders.get(index) ?? new Set()).add(address))
           accounting.block(index, cls, block.length)
           lastPeerBlock = now()
+          activeAt.set(wire, lastPeerBlock)
         })
       },
     })
@@ -299,6 +320,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     const completeIfPlaced = (p: number) => {
       if (arrived.has(p) || !chunksOf(p).every(o.isDone)) return
       atCdn.delete(p)
+      noteCdnBusy()
       if (!torrent.bitfield.get(p)) {
         markedByCdn.add(p)
         markPieceComplete(torrent, p)
@@ -308,6 +330,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     const cdnPlaced = (chunks: readonly number[]) => {
       const touched = new Set<number>()
       for (const c of chunks) {
+        cdnBytes += m.chunks.size[c]!
         claimed.delete(c)
         accounting.placedElsewhere(c)
         const [first, last] = piecesOf(c)
@@ -321,13 +344,14 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
       const peersConnecting = Math.max(0, knownPeers(torrent) - torrent.wires.length) + (peering?.pending() ?? 0)
       const peersSilent = Math.max(0, torrent.wires.length - settled.size)
       if (discoveryPending({ now: t, startedAt, discoveryMs: o.discoveryMs, trackersPending, peersConnecting, peersSilent, lastPeerChange, settleMs: SETTLE_MS })) return undefined
-      const stalled = t - lastPeerBlock > o.stallMs
+      const sources = torrent.wires.filter((w) => isPeerSource({ choking: w.peerChoking, activeAt: activeAt.get(w) ?? t }, t, o.stallMs))
       const availability = new Uint16Array(geometry.pieceCount)
       const fromPeers = new Set<number>()
-      if (!stalled) {
-        for (const wire of torrent.wires) for (const p of neededPieces) if (wire.peerPieces.get(p)) availability[p]!++
-        for (const p of neededPieces) if (!arrived.has(p) && pieceFromPeers(torrent, p)) fromPeers.add(p)
-      }
+      for (const wire of sources) for (const p of neededPieces) if (wire.peerPieces.get(p)) availability[p]!++
+      if (sources.length > 0) for (const p of neededPieces) if (!arrived.has(p) && pieceFromPeers(torrent, p)) fromPeers.add(p)
+      const cdnMs = cdnBusyMs + (cdnBusySince === undefined ? 0 : t - cdnBusySince)
+      // The best rate seen: sharing the link with peers only lowers what the CDN gets.
+      if (cdnBytes > 0 && cdnMs > 0) cdnRateSeen = Math.max(cdnRateSeen, (cdnBytes * 1000) / cdnMs)
       const [next] = scheduleCdn({
         now: t,
         startedAt,
@@ -337,7 +361,8 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
         fromPeers,
         fromCdn: atCdn,
         bytesDone,
-        peerRate: stalled ? 0 : torrent.downloadSpeed,
+        peerRate: sources.length > 0 ? torrent.downloadSpeed : 0,
+        cdnRate: cdnRateSeen,
         ...o.schedule,
       })
       if (!next) return undefined
@@ -345,6 +370,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
       const chunks = chunksOf(next.piece).filter((c) => !o.isDone(c) && !claimed.has(c))
       for (const c of chunks) claimed.add(c)
       atCdn.add(next.piece)
+      noteCdnBusy()
       completeIfPlaced(next.piece)
       return chunks
     }
@@ -387,6 +413,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
           // Without the CDN the job rests on peers: its pieces go back to them (see `skip`).
           cdnError = err
           atCdn.clear()
+          noteCdnBusy()
           claimed.clear()
           settle()
         },

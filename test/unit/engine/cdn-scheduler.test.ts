@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { discoveryPending, scheduleCdn, type DiscoveryInput, type SchedulerInput } from '../../../app/engine/scheduler/cdn-scheduler.ts'
+import { DEFAULT_FINISH_SLIP } from '../../../app/policy/finish-bound.ts'
+import { CHOKED_PATIENCE_MS, discoveryPending, finishDeadline, isPeerSource, scheduleCdn, type DiscoveryInput, type SchedulerInput } from '../../../app/engine/scheduler/cdn-scheduler.ts'
 
 const MiB = 1024 * 1024
 const base = (over: Partial<SchedulerInput> = {}): SchedulerInput => ({
@@ -113,5 +114,116 @@ describe('discovery before the CDN starts', () => {
   it('waits for peers being dialled, at most discoveryMs after the last change', () => {
     expect(discoveryPending(at({ peersConnecting: 1, lastPeerChange: 0, now: 1999 }))).toBe(true)
     expect(discoveryPending(at({ peersConnecting: 1, lastPeerChange: 0, now: 2000 }))).toBe(false)
+  })
+})
+
+describe('finish-time bound', () => {
+  // 100 pieces of 4 MiB (~419 MB); the CDN alone would take 41.9 s at 10 MB/s, so with a
+  // 10 % slip the job must finish by 46.1 s.
+  const cdnRate = 10e6
+  const jobBytes = 100 * 4 * MiB
+  const bound = { slip: DEFAULT_FINISH_SLIP }
+  const at = (over: Partial<SchedulerInput>) => base({ finishBound: bound, cdnRate, now: 5_000, ...over })
+
+  it('derives the deadline from the CDN-only estimate, or from a time after the start', () => {
+    expect(finishDeadline(bound, 1000, jobBytes, cdnRate)).toBeCloseTo(1000 + (1.1 * jobBytes * 1000) / cdnRate)
+    expect(finishDeadline({ withinMs: 7_200_000 }, 1000, jobBytes, cdnRate)).toBe(7_201_000)
+    expect(finishDeadline(bound, 1000, jobBytes, 0)).toBeUndefined()
+  })
+
+  it('probes the CDN with one piece while its rate is unknown', () => {
+    expect(scheduleCdn(at({ cdnRate: 0 }))).toEqual([{ piece: 0, reason: 'probe' }])
+    expect(scheduleCdn(at({ cdnRate: 0, fromCdn: new Set([0]) }))).toEqual([])
+  })
+
+  it('leaves everything to peers that will finish in time', () => {
+    // 419 MB left, 41 s to go: peers at 11 MB/s make it.
+    expect(scheduleCdn(at({ peerRate: 11e6 }))).toEqual([])
+  })
+
+  it('gives peers one horizon to show their rate', () => {
+    expect(scheduleCdn(at({ now: 1_000, peerRate: 0 }))).toEqual([])
+  })
+
+  it('takes the shortfall, spread over the time left, on the rarest pieces peers are not fetching', () => {
+    const availability = new Array(100).fill(3)
+    availability[60] = 1
+    // Peers at 5 MB/s bring ~206 MB of the 419 MB in the 41 s left: the CDN needs ~5.2 MB/s of its 10,
+    // so about half of its 8 slots.
+    const r = scheduleCdn(at({ peerRate: 5e6, availability, fromPeers: new Set([0, 1]) }))
+    expect(r.length).toBe(5)
+    expect(r[0]).toEqual({ piece: 60, reason: 'finish-bound' })
+    expect(r.map((a) => a.piece)).not.toContain(0)
+    expect(new Set(r.map((a) => a.reason))).toEqual(new Set(['finish-bound']))
+  })
+
+  it('leaves a shortfall that needs less than half the CDN to peers that may still speed up', () => {
+    // Peers at 8 MB/s bring ~329 MB of the 419 MB in time: the CDN would need ~2.2 MB/s of its 10.
+    expect(scheduleCdn(at({ peerRate: 8e6 }))).toEqual([])
+  })
+
+  it('takes every slot once the deadline has passed', () => {
+    const r = scheduleCdn(at({ now: 60_000, peerRate: 5e6 }))
+    expect(r.length).toBe(8)
+  })
+
+  it('in the tail, takes the rest when peers cannot bring it in time, pieces peers fetch included', () => {
+    const needed = [97, 98, 99]
+    const slow = scheduleCdn(at({ now: 45_000, needed, peerRate: 1e6, bytesDone: 97 * 4 * MiB, fromPeers: new Set(needed) }))
+    expect(slow).toEqual(needed.map((piece) => ({ piece, reason: 'endgame' })))
+    expect(scheduleCdn(at({ now: 40_000, needed, peerRate: 50e6, bytesDone: 97 * 4 * MiB, fromPeers: new Set(needed) }))).toEqual([])
+  })
+
+  it('with a deadline hours away (background), waits for slow peers', () => {
+    expect(scheduleCdn(at({ finishBound: { withinMs: 4 * 3_600_000 }, peerRate: 100e3 }))).toEqual([])
+  })
+
+  it('a target rate takes precedence over the bound', () => {
+    const r = scheduleCdn(at({ targetRate: 40e6, peerRate: 1e6, bytesDone: 0 }))
+    expect(new Set(r.map((a) => a.reason))).toEqual(new Set(['behind-target']))
+  })
+
+  it('a fake clock: peers that slow down hand the CDN more, and it stops once they catch up', () => {
+    let bytesDone = 0
+    const cdn: number[] = []
+    const needed = Array.from({ length: 100 }, (_, i) => i)
+    // Peers at 20 MB/s for 10 s, then 2 MB/s for 10 s, then 30 MB/s; the CDN completes its pieces within each second.
+    for (let t = 1; t <= 60 && needed.length > 0; t++) {
+      const peerRate = t <= 10 ? 20e6 : t <= 20 ? 2e6 : 30e6
+      const r = scheduleCdn(at({ now: t * 1000, needed: [...needed], bytesDone, peerRate }))
+      cdn.push(r.length)
+      for (const a of r) needed.splice(needed.indexOf(a.piece), 1)
+      bytesDone += r.length * 4 * MiB
+      for (let got = 0; got + 4 * MiB <= peerRate && needed.length > 0; got += 4 * MiB) {
+        needed.shift()
+        bytesDone += 4 * MiB
+      }
+    }
+    expect(needed).toEqual([])
+    expect(cdn.slice(0, 10).every((n) => n === 0)).toBe(true)
+    expect(cdn.slice(10, 20).some((n) => n > 0)).toBe(true)
+    expect(cdn.slice(22).every((n) => n === 0)).toBe(true)
+  })
+})
+
+describe('which connected peers are sources', () => {
+  // A fake clock: the peer connected (or last unchoked us, or last sent a block) at 1,000 ms.
+  const stallMs = 5000
+  it('a peer that holds pieces and chokes us is a source before it unchokes, through a few unchoke rounds', () => {
+    const choking = { choking: true, activeAt: 1000 }
+    expect(isPeerSource(choking, 1000 + 500, stallMs)).toBe(true)
+    expect(isPeerSource(choking, 1000 + 10_000, stallMs)).toBe(true)
+    expect(isPeerSource(choking, 1000 + CHOKED_PATIENCE_MS, stallMs)).toBe(true)
+    expect(isPeerSource(choking, 1000 + CHOKED_PATIENCE_MS + 1, stallMs)).toBe(false)
+  })
+
+  it('a peer that unchoked us and then sent nothing for --peer-stall is gone', () => {
+    const unchoked = { choking: false, activeAt: 1000 }
+    expect(isPeerSource(unchoked, 1000 + stallMs, stallMs)).toBe(true)
+    expect(isPeerSource(unchoked, 1000 + stallMs + 1, stallMs)).toBe(false)
+  })
+
+  it('a --peer-stall longer than the patience holds for choking peers too', () => {
+    expect(isPeerSource({ choking: true, activeAt: 0 }, 60_000, 90_000)).toBe(true)
   })
 })

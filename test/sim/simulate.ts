@@ -1,0 +1,64 @@
+// `npm run simulate`: runs scenarios through the simulator, each beside a CDN-only run of the
+// same clients, and prints the figures; --json prints them as JSON; each scenario's chart
+// and figures are written to --out (default .sim/).
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { timelineSvg } from './chart.ts'
+import { describe, figures, type Figures } from './report.ts'
+import { benchMeasured, scenarios } from './scenarios.ts'
+import { simulate } from './simulator.ts'
+
+const DEFAULT = ['bench-a', 'bench-b', 'bench-c', 'flash-crowd', 'enterprise', 'launch-day']
+
+const { values } = parseArgs({
+  options: {
+    scenario: { type: 'string', default: DEFAULT.join(',') },
+    clients: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    out: { type: 'string', default: '.sim' },
+  },
+})
+
+interface Validation {
+  readonly cdnTimesRelease: { readonly simulated: number; readonly bench: number; readonly within10Pct: boolean }
+  readonly seconds: { readonly simulated: number; readonly bench: number | undefined; readonly within25Pct: boolean | undefined }
+}
+
+/** Within 10 % of the bench's CDN bytes; a bench figure of 0 allows 10 % of the release. */
+function validate(name: string, f: Figures): Validation | undefined {
+  const m = benchMeasured[name]
+  if (!m) return undefined
+  const simSeconds = f.completionS.p99
+  return {
+    cdnTimesRelease: { simulated: f.cdnTimesRelease, bench: m.cdnTimesRelease, within10Pct: Math.abs(f.cdnTimesRelease - m.cdnTimesRelease) <= 0.1 * Math.max(m.cdnTimesRelease, 1) },
+    seconds: { simulated: simSeconds, bench: m.seconds, within25Pct: m.seconds === undefined ? undefined : Math.abs(simSeconds - m.seconds) <= 0.25 * m.seconds },
+  }
+}
+
+await mkdir(values.out, { recursive: true })
+const results: Record<string, unknown>[] = []
+for (const name of values.scenario.split(',')) {
+  const base = scenarios[name]
+  if (!base) throw new Error(`no scenario ${name}; there are ${Object.keys(scenarios).join(', ')}`)
+  const sc = values.clients ? { ...base, clients: Number(values.clients) } : base
+  const started = performance.now()
+  const run = simulate(sc)
+  const runSeconds = (performance.now() - started) / 1000
+  const cdnOnly = simulate({ ...sc, mode: { kind: 'cdn-only' } })
+  const f = figures(sc.description, run, cdnOnly)
+  const validation = validate(name, f)
+  const peakRssMiB = process.resourceUsage().maxRSS / 1024
+  const entry = { ...f, mode: sc.mode, runSeconds, peakRssMiB, ...(validation ? { validation } : {}) }
+  results.push(entry)
+  await writeFile(join(values.out, `${name}.json`), JSON.stringify({ ...entry, timeline: run.timeline, cdnOnlyTimeline: cdnOnly.timeline }, null, 1))
+  await writeFile(join(values.out, `${name}.svg`), await timelineSvg(`${name}: ${sc.description}`, run.timeline, cdnOnly.timeline))
+  if (values.json) continue
+  console.log(describe(f))
+  console.log(`  simulated in ${runSeconds.toFixed(1)} s (and the CDN-only run); peak RSS so far ${peakRssMiB.toFixed(0)} MiB; chart ${join(values.out, `${name}.svg`)}`)
+  if (validation) {
+    const v = validation
+    console.log(`  against the bench: CDN ${v.cdnTimesRelease.simulated.toFixed(2)}x vs ${v.cdnTimesRelease.bench.toFixed(2)}x (within 10 %: ${v.cdnTimesRelease.within10Pct}); time ${v.seconds.simulated.toFixed(1)} s vs ${v.seconds.bench?.toFixed(1) ?? 'not recorded'} (within 25 %: ${v.seconds.within25Pct ?? 'n/a'})`)
+  }
+}
+if (values.json) console.log(JSON.stringify(results, null, 1))
