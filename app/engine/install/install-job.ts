@@ -32,6 +32,7 @@ import { createSourceLedger } from '../stats/source-ledger.ts'
 import type { PeerClass } from '../stats/peer-class.ts'
 import { localAddresses } from '../../net/local-addresses.ts'
 import type { PeerEncryption } from '../sources/peers/peer-settings.ts'
+import type { SwarmResult } from '../session/fetch-session.ts'
 import { addRefusals, type Refusals } from '../sources/peers/refusals.ts'
 import { installOps, rollbackOps } from './switch-journal.ts'
 import { pathLimits, pathTooLong } from './path-limits.ts'
@@ -140,13 +141,7 @@ export interface JobResult {
 }
 
 /** What the swarm phase adds to a job's result. */
-interface SwarmTally {
-  readonly banned: string[]
-  /** Peers cut for trickling. */
-  readonly trickled: string[]
-  readonly cdnPieces: Record<CdnReason, number>
-  readonly uploaded: Record<PeerClass, number>
-  readonly peerRefusals: Refusals
+interface SwarmTally extends Omit<SwarmResult, 'wasted' | 'peerAuthError'> {
   peerAuthError: string | undefined
 }
 

@@ -8,7 +8,7 @@ import type { Torrent, Wire } from 'webtorrent'
 import type { Manifest } from '../../../shared/release-schema.ts'
 import { encodeTorrentFile, torrentInfoOf } from '../../release/torrent.ts'
 import { unmapAddress, type PeerClass } from '../stats/peer-class.ts'
-import { discoveryPending, isPeerSource, noCdnPieces, scheduleCdn, type CdnReason, type FinishBound } from '../scheduler/cdn-scheduler.ts'
+import { discoveryPending, isPeerSource, noCdnPieces, scheduleCdn, type CdnReason, type SchedulerInput } from '../scheduler/cdn-scheduler.ts'
 import { createPeerAccounting, type ChunkFromPeers } from '../sources/peers/peer-accounting.ts'
 import { createPeerBans } from '../sources/peers/peer-bans.ts'
 import { judgePeers } from '../sources/peers/peer-trickle.ts'
@@ -27,18 +27,8 @@ import { joinAdmission, secureSwarm, type AdmissionSettings, type SwarmAdmission
 import type { TlsPeering } from '../sources/peers/tls-peers.ts'
 import type { Refusals } from '../sources/peers/refusals.ts'
 
-export interface CdnSchedule {
-  /** Bytes per second the job should hold; 0: the CDN only covers what peers cannot. */
-  readonly targetRate: number
-  /** CDN bytes this job may still use; Infinity when unlimited. */
-  readonly cdnBudget: number
-  /** Pieces the CDN works on at once. */
-  readonly maxCdnPieces: number
-  readonly endgamePieces: number
-  readonly horizonMs: number
-  /** Without a target rate: when the job must be done (see FinishBound); none: the CDN covers only what peers cannot. */
-  readonly finishBound?: FinishBound
-}
+/** The scheduler's settings for one job: the inputs of scheduleCdn that do not change as it runs. */
+export type CdnSchedule = Pick<SchedulerInput, 'targetRate' | 'cdnBudget' | 'maxCdnPieces' | 'endgamePieces' | 'horizonMs' | 'finishBound'>
 
 export interface SwarmFetchOptions extends SwarmClientOptions, AdmissionSettings {
   readonly manifest: Manifest
