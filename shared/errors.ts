@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   E_UNSAFE_PATH: 'a file path is absolute, escapes its folder or collides with another',
   E_VERSION_EXISTS: 'this version was already published',
   E_LINEAGE: 'the release does not fit the product lineage already on the CDN',
+  E_VERIFY: 'bytes rebuilt or received do not match their signed SHA-256',
   E_INFOHASH: 'the torrent info does not match the manifest',
   E_FETCH: 'a URL could not be fetched',
   E_NO_SPACE: 'the disk does not have enough free space',

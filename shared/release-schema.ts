@@ -62,6 +62,22 @@ export const sectionSchema = z.strictObject({
 })
 export type PackSection = z.infer<typeof sectionSchema>
 
+export const patchSchema = z.strictObject({
+  /** The file it builds: an index into `files`. */
+  file: count,
+  fromVersion: versionString,
+  /** SHA-256 of the old file the patch applies to, whatever its path was. */
+  fromSha256: hex(32),
+  /** SHA-256 of the file it builds; equals the file's own. */
+  toSha256: hex(32),
+  size: byteCount,
+  /** Offset of the patch's first byte in its section's CDN store file (the chunk table implies it; checked). */
+  storeOffset: byteCount,
+  /** Chunks holding the patch's bytes, in order, in a patch section. */
+  chunks: z.array(count).min(1).max(RELEASE_LIMITS.chunks),
+})
+export type FilePatch = z.infer<typeof patchSchema>
+
 /**
  * Where a release may be shared: `private` only with the release's trackers and given peers,
  * `lan` also through local service discovery (BEP 14) on the client's own network segment,
@@ -113,6 +129,11 @@ export const manifestSchema = z.strictObject({
     )
     .max(RELEASE_LIMITS.files),
   totals: z.strictObject({ files: count, bytes: byteCount, chunkRefs: count, uniqueChunks: count, uniqueBytes: byteCount }),
+  /**
+   * Per-file patches (zstd, the old file as dictionary) against earlier versions. Their bytes are
+   * chunks of the release's patch section, so the CDN and peers serve them like any chunk.
+   */
+  patches: z.array(patchSchema).max(RELEASE_LIMITS.files).optional(),
 })
 export type Manifest = z.infer<typeof manifestSchema>
 export type ManifestFile = Manifest['files'][number]

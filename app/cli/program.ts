@@ -11,6 +11,7 @@ import type { FetchFlags, GetFlags } from './commands/get.ts'
 import type { SeedFlags } from './commands/seed.ts'
 import { DEFAULT_CONNECTIONS, DEFAULT_MAX_PEERS, DEFAULT_MIN_RATE, PEER_ENCRYPTION } from '../engine/engine.ts'
 import { defaultDataDir } from './data-dir.ts'
+import { DEFAULT_PATCH_FROM_VERSIONS } from '../release/publish.ts'
 import { Output } from './output.ts'
 
 function bytesArg(value: string): number {
@@ -36,6 +37,12 @@ function slipArg(value: string): number | null {
 function positiveInt(value: string): number {
   const n = Number(value)
   if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('expected a whole number from 1 to 64')
+  return n
+}
+
+function patchVersions(value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0 || n > 16) throw new InvalidArgumentError('expected a whole number from 0 to 16')
   return n
 }
 
@@ -119,12 +126,13 @@ export function buildProgram(): Command {
     .option('--chunk-min <bytes>', 'smallest chunk (default: avg/4)', bytesArg)
     .option('--chunk-avg <bytes>', "typical chunk, a power of two (default: the product's previous release, else 16KiB; 64KiB above 16 GiB)", bytesArg)
     .option('--chunk-max <bytes>', 'largest chunk (default: avg*4)', bytesArg)
+    .option('--patch-from-versions <k>', 'give each changed file a zstd patch from each of the K previous versions, kept where smaller than its new chunks (0: chunks only)', patchVersions, DEFAULT_PATCH_FROM_VERSIONS)
     .option('--expires-in <duration>', 'how long the channel pointer stays valid', durationArg, parseDuration('30d'))
     .option('--allow-downgrade', 'allow moving the channel to a lower version', false)
     .action(
       async (
         buildDir: string,
-        o: { product: string; version: string; channel: string; key: string; out: string; tracker: string[]; mirror: string[]; scope: ReleaseScope; admissionKey?: string; pieceSize?: number; chunkMin?: number; chunkAvg?: number; chunkMax?: number; expiresIn: number; allowDowngrade: boolean },
+        o: { product: string; version: string; channel: string; key: string; out: string; tracker: string[]; mirror: string[]; scope: ReleaseScope; admissionKey?: string; pieceSize?: number; chunkMin?: number; chunkAvg?: number; chunkMax?: number; patchFromVersions: number; expiresIn: number; allowDowngrade: boolean },
       ) =>
         (await import('./commands/publish.ts')).publishCommand(output(), buildDir, {
           ...o,

@@ -8,6 +8,8 @@ export const cdnPaths = {
   channel: (channel: string) => `channels/${channel}.json`,
   manifest: (version: string) => `${version}/manifest.json`,
   store: (version: string) => `${version}/pack.chunks`,
+  /** The release's per-file patches, stored as they are (they are zstd already). */
+  patchStore: (version: string) => `${version}/pack.patches`,
   torrent: (version: string) => `${version}/pack.torrent`,
 } as const
 

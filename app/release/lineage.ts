@@ -31,11 +31,18 @@ export async function readLineage(productRoot: string): Promise<Lineage | undefi
 
 /** The manifest of the most recently published release: the base the next pack section extends. */
 export async function readBaseManifest(productRoot: string, lineage: Lineage, publicKey: KeyObject): Promise<Manifest | undefined> {
-  const last = lineage.releases.at(-1)
-  if (!last) return undefined
-  const path = join(productRoot, last.manifest)
+  return (await readRecentManifests(productRoot, lineage, publicKey, 1))[0]
+}
+
+/** The manifests of the `count` latest releases, newest first. */
+export function readRecentManifests(productRoot: string, lineage: Lineage, publicKey: KeyObject, count: number): Promise<Manifest[]> {
+  return Promise.all(lineage.releases.slice(Math.max(0, lineage.releases.length - count)).reverse().map((r) => readReleaseManifest(productRoot, r, publicKey)))
+}
+
+async function readReleaseManifest(productRoot: string, release: Lineage['releases'][number], publicKey: KeyObject): Promise<Manifest> {
+  const path = join(productRoot, release.manifest)
   const bytes = await readFile(path)
-  if (createHash('sha256').update(bytes).digest('hex') !== last.sha256) {
+  if (createHash('sha256').update(bytes).digest('hex') !== release.sha256) {
     throw new ShoalError('E_MANIFEST_HASH', `${path} does not match the hash recorded in lineage.json`, 'the CDN copy was altered; restore it before publishing')
   }
   return decodeManifest(bytes, publicKey, path)

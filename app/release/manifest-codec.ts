@@ -141,4 +141,28 @@ export function checkManifest(m: Manifest, what = 'manifest'): void {
   if (t.files !== m.files.length || t.bytes !== bytes || t.chunkRefs !== refs || t.uniqueChunks !== used.size || t.uniqueBytes !== uniqueBytes) {
     fail(what, 'totals do not match the file list')
   }
+  checkPatches(m, what)
+}
+
+/** A patch's bytes are consecutive chunks of one section, at the store offset it names, building the file it names. */
+function checkPatches(m: Manifest, what: string): void {
+  const { chunks, pack } = m
+  for (const [k, p] of (m.patches ?? []).entries()) {
+    const file = m.files[p.file]
+    if (!file) fail(what, `patch ${k} builds file ${p.file}, but there are ${m.files.length}`)
+    if (p.toSha256 !== file.sha256) fail(what, `patch ${k} builds ${p.toSha256}, not ${file.path}'s SHA-256`)
+    const first = p.chunks[0]!
+    const section = pack.sections.find((s) => first >= s.firstChunk && first < s.firstChunk + s.chunkCount)
+    if (!section) fail(what, `patch ${k} starts at chunk ${first}, outside every section`)
+    let size = 0
+    for (const [i, c] of p.chunks.entries()) {
+      if (c !== first + i || c >= section.firstChunk + section.chunkCount) fail(what, `patch ${k}'s chunks are not consecutive in one section`)
+      if (chunks.stored[c] !== chunks.size[c]) fail(what, `patch ${k}'s chunk ${c} is stored compressed; patches are stored as they are`)
+      size += chunks.size[c]!
+    }
+    if (size !== p.size) fail(what, `patch ${k} is ${p.size} bytes but its chunks add up to ${size}`)
+    let storeOffset = 0
+    for (let c = section.firstChunk; c < first; c++) storeOffset += chunks.stored[c]!
+    if (storeOffset !== p.storeOffset) fail(what, `patch ${k} names store offset ${p.storeOffset}, but its first chunk is at ${storeOffset}`)
+  }
 }

@@ -10,14 +10,17 @@ import { scanBuild, type BuildFile } from './build-scan.ts'
 import { cdnPaths } from './cdn-layout.ts'
 import { chooseChunking, type ChunkFlags } from './chunk-defaults.ts'
 import { CHUNKER_ID, validateChunkParams, type ChunkParams } from './fastcdc.ts'
-import { readBaseManifest, readLineage, type Lineage } from './lineage.ts'
+import { readLineage, readRecentManifests, type Lineage } from './lineage.ts'
 import { decodePointer, encodeManifest, encodePointer } from './manifest-codec.ts'
 import { planPack, type KnownChunks, type PackPlan } from './pack-planner.ts'
 import { ReleaseWorkers, type ChunkedFile } from './release-workers.ts'
+import { buildPatchSection, type PatchSection } from './patch-section.ts'
 import { writeSection, type SectionResult } from './section-writer.ts'
 import { encodeTorrentFile, infoHash, type TorrentInfo } from './torrent.ts'
 
 export const DEFAULT_PIECE_LENGTH = 4 * 1024 * 1024
+/** Changed files get a patch from each of this many previous versions (README, "Patches"). */
+export const DEFAULT_PATCH_FROM_VERSIONS = 2
 
 export interface PublishOptions {
   readonly buildDir: string
@@ -35,6 +38,8 @@ export interface PublishOptions {
   /** Fixed by the product's first release; later releases must match. */
   readonly pieceLength: number | undefined
   readonly chunking: ChunkFlags
+  /** Previous versions each changed file gets a patch from; 0 publishes chunks only. */
+  readonly patchFromVersions?: number
   readonly expiresInMs: number
   readonly allowDowngrade: boolean
   readonly now: () => Date
@@ -42,7 +47,7 @@ export interface PublishOptions {
 }
 
 export interface PublishProgress {
-  readonly phase: 'chunk' | 'pack'
+  readonly phase: 'chunk' | 'pack' | 'patch'
   readonly done: number
   readonly total: number
 }
@@ -54,6 +59,9 @@ export interface PublishResult {
   readonly newChunks: number
   readonly newBytes: number
   readonly storeBytes: number
+  /** Patches kept, and their bytes. */
+  readonly patches: number
+  readonly patchBytes: number
   readonly pointerPath: string
 }
 
@@ -63,6 +71,8 @@ function checkArguments(o: PublishOptions): void {
     const r = schema.safeParse(value)
     if (!r.success) throw new ShoalError('E_USAGE', `${flag} "${value}": ${r.error.issues[0]?.message ?? 'invalid'}`)
   }
+  const k = o.patchFromVersions
+  if (k !== undefined && (!Number.isInteger(k) || k < 0 || k > 16)) throw new ShoalError('E_USAGE', `--patch-from-versions ${k} must be a whole number from 0 to 16`)
   const p = o.pieceLength
   if (p !== undefined && (p < 16384 || (p & (p - 1)) !== 0 || p > 256 * 1024 * 1024)) {
     throw new ShoalError('E_USAGE', `--piece-size ${p} must be a power of two between 16 KiB and 256 MiB`)
@@ -90,10 +100,11 @@ interface BuiltSection {
   readonly chunked: ChunkedFile[]
   readonly plan: PackPlan
   readonly section: SectionResult
+  readonly patches: PatchSection
 }
 
 /** Chunks and hashes the build in worker threads, plans the pack, and writes the new store section into `staging`. */
-async function buildSection(o: PublishOptions, files: readonly BuildFile[], known: KnownChunks, chunking: ChunkParams, pieceLength: number, staging: string): Promise<BuiltSection> {
+async function buildSection(o: PublishOptions, files: readonly BuildFile[], earlier: readonly Manifest[], known: KnownChunks & { readonly stored: readonly number[] }, chunking: ChunkParams, pieceLength: number, staging: string): Promise<BuiltSection> {
   const workers = new ReleaseWorkers()
   try {
     const total = files.reduce((n, f) => n + f.size, 0)
@@ -114,19 +125,36 @@ async function buildSection(o: PublishOptions, files: readonly BuildFile[], know
     const section = await writeSection(plan.newChunks, files.map((f) => f.absolute), join(staging, 'pack.chunks'), pieceLength, workers, (bytes) =>
       o.onProgress?.({ phase: 'pack', done: bytes, total: plan.section.length }),
     )
+    const stored = (c: number) => (c < known.sizes.length ? known.stored[c]! : section.stored[c - known.sizes.length]!)
+    const patches = await buildPatchSection({
+      productRoot: cdnPaths.productRoot(o.cdnRoot, o.product),
+      version: o.version,
+      earlier,
+      files: files.map((f, i) => ({ path: f.path, size: f.size, sha256: chunked[i]!.fileSha256!, chunks: plan.fileChunks[i]! })),
+      buildPaths: files.map((f) => f.absolute),
+      stored,
+      firstChunk: known.sizes.length + plan.newChunks.length,
+      packOffset: plan.packLength,
+      pieceLength,
+      maxChunk: chunking.max,
+      stagingDir: staging,
+      workers,
+      onProgress: (done, total) => o.onProgress?.({ phase: 'patch', done, total }),
+    })
     for (const f of files) {
       const st = await stat(f.absolute)
       if (st.size !== f.size || st.mtimeMs !== f.mtimeMs) throw new ShoalError('E_IO', `${f.absolute} changed while it was being published`, 'publish from a build folder nothing else writes to')
     }
-    return { chunked, plan, section }
+    return { chunked, plan, section, patches }
   } finally {
     await workers.close()
   }
 }
 
 function buildManifest(o: PublishOptions, files: readonly BuildFile[], base: Manifest | undefined, known: KnownChunks, built: BuiltSection, chunking: ChunkParams, torrent: TorrentInfo, createdAt: Date): Manifest {
-  const { plan, section, chunked } = built
-  const sizes = [...known.sizes, ...plan.newChunks.map((c) => c.size)]
+  const { plan, section, chunked, patches } = built
+  const fileSizes = [...known.sizes, ...plan.newChunks.map((c) => c.size)]
+  const sizes = [...fileSizes, ...patches.sizes]
   const used = new Set(plan.fileChunks.flat())
   return {
     schema: SCHEMA_VERSION,
@@ -144,12 +172,16 @@ function buildManifest(o: PublishOptions, files: readonly BuildFile[], base: Man
       announce: [...o.trackers],
       pieces: Buffer.from(torrent.pieces).toString('base64'),
       infoHash: infoHash(torrent),
-      sections: [...(base?.pack.sections ?? []), { version: o.version, ...plan.section, store: { path: cdnPaths.store(o.version), size: section.storeSize } }],
+      sections: [
+        ...(base?.pack.sections ?? []),
+        { version: o.version, ...plan.section, store: { path: cdnPaths.store(o.version), size: section.storeSize } },
+        ...(patches.section ? [patches.section] : []),
+      ],
     },
     chunks: {
-      sha256: Buffer.concat([known.digests, plan.newDigests]).toString('base64'),
+      sha256: Buffer.concat([known.digests, plan.newDigests, patches.digests]).toString('base64'),
       size: sizes,
-      stored: [...(base?.chunks.stored ?? []), ...section.stored],
+      stored: [...(base?.chunks.stored ?? []), ...section.stored, ...patches.sizes],
     },
     files: files.map((f, i) => ({ path: f.path, mode: f.mode, size: f.size, sha256: chunked[i]!.fileSha256!, chunks: plan.fileChunks[i]! })),
     totals: {
@@ -159,6 +191,7 @@ function buildManifest(o: PublishOptions, files: readonly BuildFile[], base: Man
       uniqueChunks: used.size,
       uniqueBytes: [...used].reduce((n, c) => n + sizes[c]!, 0),
     },
+    ...(patches.patches.length > 0 ? { patches: patches.patches } : {}),
   }
 }
 
@@ -173,22 +206,25 @@ export async function publish(o: PublishOptions): Promise<PublishResult> {
   const chunkProblem = validateChunkParams(chunking)
   if (chunkProblem) throw new ShoalError('E_USAGE', chunkProblem)
   const lineage: Lineage = existing ?? { product: o.product, pieceLength: o.pieceLength ?? DEFAULT_PIECE_LENGTH, chunking, releases: [] }
-  const base = await readBaseManifest(productRoot, lineage, publicKey)
-  const known: KnownChunks = base
-    ? { digests: Buffer.from(base.chunks.sha256, 'base64'), sizes: base.chunks.size, packLength: base.pack.length }
-    : { digests: new Uint8Array(0), sizes: [], packLength: 0 }
+  // The base the new section extends, and the versions changed files are patched from.
+  const earlier = await readRecentManifests(productRoot, lineage, publicKey, Math.max(1, o.patchFromVersions ?? DEFAULT_PATCH_FROM_VERSIONS))
+  const base = earlier[0]
+  const known: KnownChunks & { readonly stored: readonly number[] } = base
+    ? { digests: Buffer.from(base.chunks.sha256, 'base64'), sizes: base.chunks.size, stored: base.chunks.stored, packLength: base.pack.length }
+    : { digests: new Uint8Array(0), sizes: [], stored: [], packLength: 0 }
 
   const staging = join(productRoot, `.publish-${o.version}`)
-  const built = await buildSection(o, files, known, chunking, lineage.pieceLength, staging).catch(async (err: unknown) => {
+  const patchFrom = earlier.slice(0, o.patchFromVersions ?? DEFAULT_PATCH_FROM_VERSIONS)
+  const built = await buildSection(o, files, patchFrom, known, chunking, lineage.pieceLength, staging).catch(async (err: unknown) => {
     await rm(staging, { recursive: true, force: true })
     throw err
   })
   const createdAt = o.now()
   const torrent: TorrentInfo = {
     name: `${o.product}.pack`,
-    length: built.plan.packLength,
+    length: built.patches.packLength,
     pieceLength: lineage.pieceLength,
-    pieces: Buffer.concat([Buffer.from(base?.pack.pieces ?? '', 'base64'), built.section.pieces]),
+    pieces: Buffer.concat([Buffer.from(base?.pack.pieces ?? '', 'base64'), built.section.pieces, built.patches.pieces]),
     // BEP 27: a private torrent stays out of the DHT and peer exchange, which only a public release may use.
     private: o.scope !== 'public',
   }
@@ -216,5 +252,5 @@ export async function publish(o: PublishOptions): Promise<PublishResult> {
   const pointerPath = join(productRoot, cdnPaths.channel(o.channel))
   await mkdir(join(productRoot, 'channels'), { recursive: true })
   await writeFileAtomic(pointerPath, encodePointer(pointer, o.privateKey))
-  return { manifest, pointer, manifestBytes: manifestFile.length, newChunks: built.plan.newChunks.length, newBytes: built.plan.section.length, storeBytes: built.section.storeSize, pointerPath }
+  return { manifest, pointer, manifestBytes: manifestFile.length, newChunks: built.plan.newChunks.length, newBytes: built.plan.section.length, storeBytes: built.section.storeSize, patches: built.patches.patches.length, patchBytes: built.patches.section?.length ?? 0, pointerPath }
 }

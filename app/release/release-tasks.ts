@@ -42,5 +42,24 @@ export interface CompressedChunks {
   readonly storedSizes: number[]
 }
 
-export type ReleaseTask = ChunkRangeTask | HashFileTask | CompressTask
-export type ReleaseResult = ChunkedRange | FileHash | CompressedChunks
+/** Numbers per old chunk in `MakePatchTask.oldChunks`: index into `stores`, offset there, stored size, raw size. */
+export const OLD_CHUNK_FIELDS = 4
+
+/** Rebuild an earlier version's file from the CDN store, and patch it to a new build file. */
+export interface MakePatchTask {
+  readonly kind: 'makePatch'
+  /** Absolute paths of the CDN store files the old file's chunks sit in. */
+  readonly stores: readonly string[]
+  readonly oldChunks: Float64Array
+  readonly oldSha256: string
+  readonly newPath: string
+  readonly newSize: number
+}
+
+export interface MadePatch {
+  /** Undefined when the patch did not rebuild the new file exactly (then chunks alone serve it). */
+  readonly patch: Uint8Array | undefined
+}
+
+export type ReleaseTask = ChunkRangeTask | HashFileTask | CompressTask | MakePatchTask
+export type ReleaseResult = ChunkedRange | FileHash | CompressedChunks | MadePatch

@@ -1,12 +1,14 @@
 // Worker thread for the CPU-heavy parts of publishing: chunking and hashing file
 // ranges in one read pass, whole-file SHA-256, and per-chunk zstd for the CDN store.
-import { closeSync, openSync, readSync } from 'node:fs'
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs'
 import { createHash, hash } from 'node:crypto'
 import { parentPort } from 'node:worker_threads'
 import { zstdCompressSync } from 'node:zlib'
 import { looksIncompressible } from './entropy.ts'
 import { chunkMasks, cutPoint } from './fastcdc.ts'
-import type { ChunkedRange, ChunkRangeTask, CompressedChunks, CompressTask, FileHash, HashFileTask, ReleaseResult, ReleaseTask } from './release-tasks.ts'
+import { OLD_CHUNK_FIELDS, type ChunkedRange, type ChunkRangeTask, type CompressedChunks, type CompressTask, type FileHash, type HashFileTask, type MadePatch, type MakePatchTask, type ReleaseResult, type ReleaseTask } from './release-tasks.ts'
+import { applyPatch, makePatch } from './file-patch.ts'
+import { rawChunk } from './store-reader.ts'
 import { serveWorker } from './worker-pool.ts'
 
 const BLOCK = 8 * 1024 * 1024
@@ -97,6 +99,40 @@ function compress(task: CompressTask): CompressedChunks {
   return { stored: buf.subarray(0, write), storedSizes }
 }
 
+/** The old file as the CDN store holds it, checked against its signed SHA-256 before it is trusted as a dictionary. */
+function rebuildOld(task: MakePatchTask): Buffer {
+  const n = task.oldChunks.length / OLD_CHUNK_FIELDS
+  let size = 0
+  for (let i = 0; i < n; i++) size += task.oldChunks[i * OLD_CHUNK_FIELDS + 3]!
+  const old = Buffer.allocUnsafe(size)
+  const fds = task.stores.map((p) => openSync(p, 'r'))
+  try {
+    let at = 0
+    for (let i = 0; i < n; i++) {
+      const [store, offset, stored, raw] = task.oldChunks.subarray(i * OLD_CHUNK_FIELDS, i * OLD_CHUNK_FIELDS + OLD_CHUNK_FIELDS)
+      const bytes = Buffer.allocUnsafe(stored!)
+      if (readSync(fds[store!]!, bytes, 0, stored!, offset!) !== stored) throw new Error(`${task.stores[store!]} is shorter than the manifest says`)
+      rawChunk(bytes, raw!, task.stores[store!]!).copy(old, at)
+      at += raw!
+    }
+  } finally {
+    fds.forEach((fd) => closeSync(fd))
+  }
+  if (createHash('sha256').update(old).digest('hex') !== task.oldSha256) throw new Error('an earlier release rebuilt from the CDN store does not match its SHA-256')
+  return old
+}
+
+function patchFile(task: MakePatchTask): MadePatch {
+  const old = rebuildOld(task)
+  const next = readFileSync(task.newPath)
+  if (next.length !== task.newSize) throw new Error(`${task.newPath} changed while publishing`)
+  const patch = makePatch(old, next)
+  // Kept only if it rebuilds the file here; a client checks the SHA-256 again after applying it.
+  const check = applyPatch(old, patch, next.length)
+  // A copy of its own: zlib's output may share a buffer that cannot be transferred.
+  return { patch: check instanceof Error || !check.equals(next) ? undefined : new Uint8Array(patch) }
+}
+
 serveWorker<ReleaseTask, ReleaseResult>(parentPort!, (task, progress) => {
   switch (task.kind) {
     case 'chunkRange': {
@@ -108,6 +144,10 @@ serveWorker<ReleaseTask, ReleaseResult>(parentPort!, (task, progress) => {
     case 'compress': {
       const result = compress(task)
       return { result, transfer: [result.stored.buffer as ArrayBuffer] }
+    }
+    case 'makePatch': {
+      const result = patchFile(task)
+      return { result, transfer: result.patch ? [result.patch.buffer as ArrayBuffer] : [] }
     }
   }
 })

@@ -1,6 +1,6 @@
 import { ShoalError } from '../../shared/errors.ts'
 import type { ChunkParams } from './fastcdc.ts'
-import type { ChunkedRange, CompressedChunks, FileHash, ReleaseResult, ReleaseTask } from './release-tasks.ts'
+import type { ChunkedRange, CompressedChunks, FileHash, MadePatch, MakePatchTask, ReleaseResult, ReleaseTask } from './release-tasks.ts'
 import { stitchSegments } from './segment-stitch.ts'
 import { WorkerPool } from './worker-pool.ts'
 
@@ -67,6 +67,11 @@ export class ReleaseWorkers {
   /** Compresses consecutive chunks; `raw` is transferred to the worker and unusable afterwards. */
   async compress(raw: Uint8Array, sizes: readonly number[]): Promise<CompressedChunks> {
     return (await this.pool.run({ kind: 'compress', raw, sizes }, [raw.buffer as ArrayBuffer])) as CompressedChunks
+  }
+
+  /** A patch from an earlier release's file (rebuilt from the CDN store) to a build file. */
+  async makePatch(task: Omit<MakePatchTask, 'kind'>): Promise<MadePatch> {
+    return (await this.pool.run({ kind: 'makePatch', ...task })) as MadePatch
   }
 
   close(): Promise<void> {

@@ -105,10 +105,12 @@ function reportJob(out: Output, dir: string, result: JobResult, verb: string): v
   // Bytes written to disk per byte the new version holds (a Steam update once wrote 35.3 GB for 625 MB downloaded).
   const diskBytes = diskBytesWritten()
   const disk = diskBytes === undefined ? {} : { diskBytesWritten: diskBytes, writtenToDisk: result.totalBytes > 0 ? diskBytes / result.totalBytes : 0 }
-  const fields = { product: result.product, version: result.version, from: result.fromVersion ?? null, upToDate: result.upToDate, resumed: result.resumed, bytes: { ...bytes }, written: { ...result.written }, totalBytes: result.totalBytes, seconds: result.seconds, bannedPeers: result.bannedPeers, trickledPeers: result.trickledPeers, cdnPieces: result.cdnPieces, uploaded: result.uploaded, peerRefusals: result.peerRefusals, ...(result.peerAuthError ? { peerAuthError: result.peerAuthError } : {}), userFiles: userFilesJson(result.userFiles), peakRssBytes: peakRss, cpuSeconds, ...disk }
+  const fields = { product: result.product, version: result.version, from: result.fromVersion ?? null, upToDate: result.upToDate, resumed: result.resumed, bytes: { ...bytes }, written: { ...result.written }, totalBytes: result.totalBytes, seconds: result.seconds, bannedPeers: result.bannedPeers, trickledPeers: result.trickledPeers, cdnPieces: result.cdnPieces, uploaded: result.uploaded, peerRefusals: result.peerRefusals, ...(result.peerAuthError ? { peerAuthError: result.peerAuthError } : {}), userFiles: userFilesJson(result.userFiles), patches: { ...result.patches, fellBack: result.patches.fellBack.map((f) => ({ ...f })) }, peakRssBytes: peakRss, cpuSeconds, ...disk }
   if (out.json) return out.event('done', fields)
   if (result.upToDate) return out.info(`${result.product} ${result.version} is already installed in ${dir}`)
   reportUserFiles(out, result.userFiles)
+  for (const f of result.patches.fellBack) out.info(`  ${f.path}: its patch failed (${f.code}: ${f.reason}); built from chunks instead`)
+  if (result.patches.applied > 0) out.info(`  ${result.patches.applied} file(s) built by patches (${formatBytes(result.patches.bytes)})`)
   out.info(`${verb} ${result.product} ${result.fromVersion && result.fromVersion !== result.version ? `${result.fromVersion} -> ` : ''}${result.version} in ${result.seconds.toFixed(1)} s: ${formatBytes(result.totalBytes)}; ${perSource(bytes)}${result.resumed ? ' (resumed)' : ''}${result.bannedPeers.length ? `; banned for bad data: ${result.bannedPeers.join(', ')}` : ''}${result.peerAuthError ? `; no peers: ${result.peerAuthError}` : ''}`)
 }
 

@@ -25,6 +25,7 @@ export async function inspectCommand(out: Output, location: string, pubkeyPath: 
       infoHash: m.pack.infoHash,
       manifestBytes: manifestFile.length,
       sections: m.pack.sections.length,
+      patches: (m.patches ?? []).map((p) => ({ path: m.files[p.file]!.path, fromVersion: p.fromVersion, size: p.size })),
     },
     () =>
       [
@@ -37,6 +38,7 @@ export async function inspectCommand(out: Output, location: string, pubkeyPath: 
         `  pieces        ${pieces} x ${formatBytes(m.pack.pieceLength)}`,
         `  infohash      ${m.pack.infoHash}`,
         `  manifest      ${formatBytes(manifestFile.length)}`,
+        ...(m.patches ?? []).map((p) => `  patch         ${m.files[p.file]!.path} from ${p.fromVersion}: ${formatBytes(p.size)}`),
       ].join('\n'),
   )
 }

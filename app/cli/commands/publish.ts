@@ -17,13 +17,14 @@ export interface PublishFlags {
   readonly admissionKey: string | undefined
   readonly pieceSize: number | undefined
   readonly chunking: ChunkFlags
+  readonly patchFromVersions: number
   readonly expiresIn: number
   readonly allowDowngrade: boolean
 }
 
 export async function publishCommand(out: Output, buildDir: string, flags: PublishFlags): Promise<void> {
   const started = performance.now()
-  const bars = { chunk: out.progress('chunk'), pack: out.progress('pack') }
+  const bars = { chunk: out.progress('chunk'), pack: out.progress('pack'), patch: out.progress('patch') }
   const result = await publish({
     buildDir,
     product: flags.product,
@@ -37,6 +38,7 @@ export async function publishCommand(out: Output, buildDir: string, flags: Publi
     ...(flags.admissionKey ? { admissionKey: await loadEitherKey(flags.admissionKey, '--admission-key') } : {}),
     pieceLength: flags.pieceSize,
     chunking: flags.chunking,
+    patchFromVersions: flags.patchFromVersions,
     expiresInMs: flags.expiresIn,
     allowDowngrade: flags.allowDowngrade,
     now: () => new Date(),
@@ -56,6 +58,8 @@ export async function publishCommand(out: Output, buildDir: string, flags: Publi
       newChunks: result.newChunks,
       newBytes: result.newBytes,
       storeBytes: result.storeBytes,
+      patches: result.patches,
+      patchBytes: result.patchBytes,
       manifestBytes: result.manifestBytes,
       packLength: m.pack.length,
       infoHash: m.pack.infoHash,
@@ -66,6 +70,7 @@ export async function publishCommand(out: Output, buildDir: string, flags: Publi
       [
         `published ${m.product} ${m.version} on channel ${pointer.channel} (sequence ${pointer.sequence}, scope ${m.scope}) in ${seconds.toFixed(1)} s`,
         `  ${m.totals.files} files, ${formatBytes(m.totals.bytes)}; ${result.newChunks} new chunks, ${formatBytes(result.newBytes)} new (${formatBytes(result.storeBytes)} stored)`,
+        ...(result.patches > 0 ? [`  ${result.patches} patches from earlier versions, ${formatBytes(result.patchBytes)}`] : []),
         `  manifest ${formatBytes(result.manifestBytes)}, pack ${formatBytes(m.pack.length)}, infohash ${m.pack.infoHash}`,
         `  pointer: ${result.pointerPath}`,
       ].join('\n'),

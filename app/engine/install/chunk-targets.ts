@@ -3,6 +3,11 @@
 // the whole download.
 import type { Manifest } from '../../../shared/release-schema.ts'
 
+/** The chunk list of every file a job may stage: the release's files, then the patches `patches` (indices into `m.patches`). */
+export function targetLists(m: Manifest, patches: readonly number[]): (readonly number[])[] {
+  return [...m.files.map((f) => f.chunks), ...patches.map((k) => m.patches![k]!.chunks)]
+}
+
 export class ChunkTargets {
   /** Chunks with at least one target, ascending. */
   readonly chunks: Uint32Array
@@ -11,12 +16,16 @@ export class ChunkTargets {
   private readonly files: Uint32Array
   private readonly offsets: Float64Array
 
-  /** The targets of the chunks of `files` (indices into `m.files`), in file order. */
-  constructor(m: Manifest, files: Iterable<number>) {
+  /**
+   * The targets of the chunks of `files`, in file order. A file is an index into `lists`, which
+   * holds each file's chunk list: the manifest's files, then any patches a job stages (see
+   * targetLists).
+   */
+  constructor(m: Manifest, files: Iterable<number>, lists: readonly (readonly number[])[] = targetLists(m, [])) {
     const chosen = [...files].sort((a, b) => a - b)
     const n = m.chunks.size.length
     this.first = new Uint32Array(n + 1)
-    for (const f of chosen) for (const c of m.files[f]!.chunks) this.first[c + 1]!++
+    for (const f of chosen) for (const c of lists[f]!) this.first[c + 1]!++
     let used = 0
     for (let c = 0; c < n; c++) {
       if (this.first[c + 1]! > 0) used++
@@ -27,7 +36,7 @@ export class ChunkTargets {
     const next = this.first.slice(0, n)
     for (const f of chosen) {
       let offset = 0
-      for (const c of m.files[f]!.chunks) {
+      for (const c of lists[f]!) {
         const t = next[c]!++
         this.files[t] = f
         this.offsets[t] = offset

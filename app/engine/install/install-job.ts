@@ -5,7 +5,7 @@ import { createHash, type KeyObject } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { readdir, rm, statfs } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
-import { dirname } from 'node:path'
+import { dirname, join } from 'node:path'
 import semverLt from 'semver/functions/lt.js'
 import { ShoalError } from '../../../shared/errors.ts'
 import type { Manifest } from '../../../shared/release-schema.ts'
@@ -24,7 +24,7 @@ import { createBitfield, hasBit } from './bitfield.ts'
 import { lockInstallDir } from './dir-lock.ts'
 import { planInstall, type InstallPlan } from './install-plan.ts'
 import type { PlacementResult, PlacementTask } from './placement-tasks.ts'
-import { Stager, type PeerFetch } from './stager.ts'
+import { Stager, type PatchOutcome, type PeerFetch } from './stager.ts'
 import { usesLanDiscovery } from '../sources/peers/discovery-policy.ts'
 import { noCdnPieces, type CdnReason } from '../scheduler/cdn-scheduler.ts'
 import type { FinishBound } from '../../policy/finish-bound.ts'
@@ -37,7 +37,7 @@ import { addRefusals, type Refusals } from '../sources/peers/refusals.ts'
 import { installOps, rollbackOps } from './switch-journal.ts'
 import { pathLimits, pathTooLong } from './path-limits.ts'
 import { carryUserFiles, type UserFiles } from './carry-user-files.ts'
-import { installPaths, type InstallPaths } from './install-paths.ts'
+import { installPaths, patchBlobPath, type InstallPaths } from './install-paths.ts'
 import { openJob, readInstalledRow, recoverInstall, switchIn, type InstalledRow, type JobTarget, type OpenedJob } from './install-records.ts'
 
 /** A CDN request with no byte for this long is retried; also the window a trickle is judged over. */
@@ -138,6 +138,27 @@ export interface JobResult {
   readonly peerAuthError: string | undefined
   /** Files in the install folder that no release put there, and where they went. */
   readonly userFiles: UserFiles
+  /** Changed files built by a patch against the installed version, and patches that failed (their files came from chunks). */
+  readonly patches: PatchReport
+}
+
+export interface PatchReport {
+  readonly applied: number
+  /** Patch bytes staged (received from the CDN or peers, or kept from an interrupted run). */
+  readonly bytes: number
+  readonly fellBack: { readonly path: string; readonly code: string; readonly reason: string }[]
+  /** Time the workers spent applying patches. */
+  readonly applyCpuSeconds: number
+}
+
+function patchReport(outcomes: readonly PatchOutcome[]): PatchReport {
+  const applied = outcomes.filter((o) => !o.failure)
+  return {
+    applied: applied.length,
+    bytes: applied.reduce((n, o) => n + o.bytes, 0),
+    fellBack: outcomes.flatMap((o) => (o.failure ? [{ path: o.path, code: o.failure.code, reason: o.failure.reason }] : [])),
+    applyCpuSeconds: outcomes.reduce((n, o) => n + o.seconds, 0),
+  }
 }
 
 /** What the swarm phase adds to a job's result. */
@@ -163,10 +184,10 @@ interface PreparedJob {
   readonly installed: Manifest | undefined
 }
 
-/** Bytes of the new version already in staging (`placed`) and still to write (`missing`), counted once per position. */
+/** Bytes of the new version already in staging (`placed`) and still to write (`missing`), counted once per position; patched files count as missing. */
 function stagedBytes(plan: InstallPlan, done: Uint8Array, m: Manifest): { placed: number; missing: number } {
   let placed = 0
-  let missing = 0
+  let missing = plan.patches.reduce((n, p) => n + m.files[p.file]!.size, 0)
   for (const chunk of plan.targets.chunks) {
     const bytes = m.chunks.size[chunk]! * plan.targets.count(chunk)
     if (hasBit(done, chunk)) placed += bytes
@@ -236,7 +257,7 @@ async function prepareGet(o: GetOptions, paths: InstallPaths): Promise<PreparedJ
     throw new ShoalError('E_ROLLBACK', `${paths.install} has ${installed.version}; the channel offers ${manifest.version}, a downgrade`, 'pass --allow-downgrade to install it anyway')
   }
   if (row && createHash('sha256').update(row.manifest).digest('hex') === pointer.manifest.sha256) {
-    return { upToDate: { product: manifest.product, version: manifest.version, fromVersion: row.version, upToDate: true, resumed: false, bytes: emptySourceBytes(), written: emptySourceBytes(), totalBytes: manifest.totals.bytes, seconds: 0, bannedPeers: [], trickledPeers: [], cdnPieces: noCdnPieces(), uploaded: { lan: 0, wan: 0 }, peerRefusals: {}, peerAuthError: undefined, userFiles: { kept: [], movedAside: [], pruned: [] } } }
+    return { upToDate: { product: manifest.product, version: manifest.version, fromVersion: row.version, upToDate: true, resumed: false, bytes: emptySourceBytes(), written: emptySourceBytes(), totalBytes: manifest.totals.bytes, seconds: 0, bannedPeers: [], trickledPeers: [], cdnPieces: noCdnPieces(), uploaded: { lan: 0, wan: 0 }, peerRefusals: {}, peerAuthError: undefined, userFiles: { kept: [], movedAside: [], pruned: [] }, patches: patchReport([]) } }
   }
   checkPathLengths(manifest, paths)
   const target = { manifest, productRoot: release.productRoot, mirrors: pointer.mirrors.map((m) => new URL(m)) }
@@ -297,6 +318,7 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: Prep
     written.wasted(n)
     bytes.wasted += n
   }
+  const patchOutcomes: PatchOutcome[] = []
   try {
     await new Stager({
       manifest,
@@ -317,6 +339,8 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: Prep
         report()
       },
       onWasted: wasted,
+      patchPath: (k) => patchBlobPath(paths, manifest.version, k),
+      onPatch: (outcome) => patchOutcomes.push(outcome),
     }).run()
   } finally {
     await Promise.all([cdn.close(), workers.close()])
@@ -330,13 +354,21 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: Prep
   // Last, so that a file the user saves while the download runs is carried too.
   const userFiles = await carryUserFiles(paths.install, paths.staging, installed?.files.map((f) => f.path) ?? [], manifest.files.map((f) => f.path), prune)
   await switchIn(o.db, job.id, installOps(paths.install, paths.staging, paths.backup, row !== undefined))
+  await keepPatchesOf(paths, plan.patches.length > 0 ? manifest.version : undefined)
   const seconds = (performance.now() - started) / 1000
   o.db
     .prepare('INSERT INTO history (dir, product, from_version, version, finished_at, seconds, bytes) VALUES (?, ?, ?, ?, ?, ?, ?)')
     .run(paths.install, manifest.product, row?.version ?? null, manifest.version, o.now().toISOString(), seconds, JSON.stringify(bytes))
   const w = written.snapshot()
   const usefulWritten = { cdn: w.cdn, lan: w.lan, wan: w.wan, local: w.local }
-  return { product: manifest.product, version: manifest.version, fromVersion: row?.version, upToDate: false, resumed, bytes, written: usefulWritten, totalBytes: plan.totalBytes, seconds, bannedPeers: tally.banned, trickledPeers: tally.trickled, cdnPieces: tally.cdnPieces, uploaded: tally.uploaded, peerRefusals: tally.peerRefusals, peerAuthError: tally.peerAuthError, userFiles }
+  return { product: manifest.product, version: manifest.version, fromVersion: row?.version, upToDate: false, resumed, bytes, written: usefulWritten, totalBytes: plan.totalBytes, seconds, bannedPeers: tally.banned, trickledPeers: tally.trickled, cdnPieces: tally.cdnPieces, uploaded: tally.uploaded, peerRefusals: tally.peerRefusals, peerAuthError: tally.peerAuthError, userFiles, patches: patchReport(patchOutcomes) }
+}
+
+/** After a switch, only the installed version's patches stay beside the install, for its seeding; none when it used none. */
+async function keepPatchesOf(paths: InstallPaths, version: string | undefined): Promise<void> {
+  const versions = await readdir(paths.patches).catch(() => [])
+  for (const v of versions) if (v !== version) await rm(join(paths.patches, v), { recursive: true, force: true })
+  if (version === undefined) await rm(paths.patches, { recursive: true, force: true })
 }
 
 /** The swarm phase of a job, when it has peers or trackers to ask: peers first, the CDN scheduled beside them. */

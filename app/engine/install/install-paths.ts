@@ -8,6 +8,13 @@ export interface InstallPaths {
   readonly aside: string
   /** The folder's lock (see dir-lock.ts). */
   readonly lock: string
+  /** Patches staged for an update, kept after it so the install's seeding can serve them (see patchBlobPath). */
+  readonly patches: string
+}
+
+/** Where patch `k` (an index into the manifest's patches) of `version` is staged and kept. */
+export function patchBlobPath(paths: InstallPaths, version: string, k: number): string {
+  return join(paths.patches, version, `patch-${k}`)
 }
 
 /**
@@ -30,5 +37,5 @@ export function installPaths(dir: string): InstallPaths {
   const parent = dirname(install)
   const name = basename(install)
   const beside = (what: string) => join(parent, `.${name}.shoal-${what}`)
-  return { install, staging: beside('staging'), backup: beside('previous'), aside: beside('aside'), lock: beside('lock') }
+  return { install, staging: beside('staging'), backup: beside('previous'), aside: beside('aside'), lock: beside('lock'), patches: beside('patches') }
 }

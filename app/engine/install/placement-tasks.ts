@@ -112,5 +112,28 @@ export interface HashSpanResult {
   readonly sha256: string | undefined
 }
 
-export type PlacementTask = PlaceTask | PlacePieceTask | ReadPieceTask | VerifyFileTask | HashSpanTask
-export type PlacementResult = PlaceResult | PlacePieceResult | ReadPieceResult | VerifyFileResult | HashSpanResult
+/**
+ * Builds a changed file from the installed old file and a patch whose chunks were verified as they
+ * were staged. The old file is checked against the SHA-256 the patch was made from, and the new
+ * bytes against the file's own before they are written.
+ */
+export interface ApplyPatchTask {
+  readonly kind: 'applyPatch'
+  readonly oldPath: string
+  readonly oldSha256: string
+  readonly patchPath: string
+  readonly patchSize: number
+  readonly outPath: string
+  readonly size: number
+  readonly sha256: string
+}
+
+export interface ApplyPatchResult {
+  /** Undefined when the file was written; else why the patch cannot build it. */
+  readonly failure: { readonly code: 'E_VERIFY'; readonly reason: string } | undefined
+  /** Time spent applying (CPU-bound, on this worker). */
+  readonly seconds: number
+}
+
+export type PlacementTask = PlaceTask | PlacePieceTask | ReadPieceTask | VerifyFileTask | HashSpanTask | ApplyPatchTask
+export type PlacementResult = PlaceResult | PlacePieceResult | ReadPieceResult | VerifyFileResult | HashSpanResult | ApplyPatchResult

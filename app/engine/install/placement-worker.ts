@@ -1,11 +1,12 @@
 // Worker thread for installs: stored bytes → raw chunk → SHA-256 check → write to
 // every staged position. Unverified bytes never reach a staged file.
-import { closeSync, fstatSync, openSync, readSync, writevSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readFileSync, readSync, writeFileSync, writevSync } from 'node:fs'
 import { createHash, hash, type Hash } from 'node:crypto'
 import { parentPort } from 'node:worker_threads'
 import { rawChunk } from '../../release/store-reader.ts'
+import { applyPatch as decodePatch } from '../../release/file-patch.ts'
 import { serveWorker } from '../../release/worker-pool.ts'
-import { ITEM_FIELDS, TARGET_FIELDS, type HashSpanResult, type HashSpanTask, type PlacePieceResult, type PlacePieceTask, type PlaceResult, type ReadPieceResult, type ReadPieceTask, SEGMENT_FIELDS, type PlaceTask, type PlacementResult, type PlacementTask, type VerifyFileResult, type VerifyFileTask } from './placement-tasks.ts'
+import { ITEM_FIELDS, TARGET_FIELDS, type ApplyPatchResult, type ApplyPatchTask, type HashSpanResult, type HashSpanTask, type PlacePieceResult, type PlacePieceTask, type PlaceResult, type ReadPieceResult, type ReadPieceTask, SEGMENT_FIELDS, type PlaceTask, type PlacementResult, type PlacementTask, type VerifyFileResult, type VerifyFileTask } from './placement-tasks.ts'
 
 const MAX_OPEN = 64
 const open = new Map<string, number>()
@@ -234,6 +235,26 @@ function hashSpan(task: HashSpanTask): HashSpanResult {
   return { sha256: state.hash.digest('hex') }
 }
 
+function applyPatch(task: ApplyPatchTask): ApplyPatchResult {
+  const started = performance.now()
+  const fail = (reason: string): ApplyPatchResult => ({ failure: { code: 'E_VERIFY', reason }, seconds: (performance.now() - started) / 1000 })
+  let old: Buffer
+  let patch: Buffer
+  try {
+    old = readFileSync(task.oldPath)
+    patch = readFileSync(task.patchPath)
+  } catch (err) {
+    return fail(`cannot read ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'a file it needs' : (err as Error).message}`)
+  }
+  if (hash('sha256', old, 'hex') !== task.oldSha256) return fail('the installed file it applies to differs from the one the patch was made from')
+  if (patch.length !== task.patchSize) return fail('the staged patch is incomplete')
+  const built = decodePatch(old, patch, task.size)
+  if (built instanceof Error) return fail(built.message)
+  if (hash('sha256', built, 'hex') !== task.sha256) return fail("the patched file does not match the manifest's SHA-256")
+  writeFileSync(task.outPath, built)
+  return { failure: undefined, seconds: (performance.now() - started) / 1000 }
+}
+
 serveWorker<PlacementTask, PlacementResult>(parentPort!, (task) => {
   switch (task.kind) {
     case 'place': {
@@ -252,5 +273,7 @@ serveWorker<PlacementTask, PlacementResult>(parentPort!, (task) => {
       return { result: verifyFile(task), transfer: [] }
     case 'hashSpan':
       return { result: hashSpan(task), transfer: [] }
+    case 'applyPatch':
+      return { result: applyPatch(task), transfer: [] }
   }
 })

@@ -14,9 +14,11 @@ import { RangeBuffers } from './range-buffers.ts'
 import { listQueue, runRangeLoops, type FetchJob, type FetchQueue } from './range-loops.ts'
 import type { InstallPlan } from './install-plan.ts'
 import { ChunkTargets } from './chunk-targets.ts'
+import type { ApplyPatchResult } from './placement-tasks.ts'
 import { placeItems } from './place-items.ts'
 import { FileChecks } from './file-checks.ts'
 import { isOwnedFile } from './owned-file.ts'
+import { crashPoint } from './crash-points.ts'
 import { EarlyWriteback } from './early-writeback.ts'
 import type { PlacePieceResult, PlacePieceTask, PlaceResult, PlaceTask, PlacementResult, PlacementTask, VerifyFileResult } from './placement-tasks.ts'
 import type { FilePosition } from '../storage/install-piece-store.ts'
@@ -75,6 +77,18 @@ export interface StageContext {
   readonly onWasted: (bytes: number) => void
   /** When set, peers are asked for the missing chunks before the CDN. */
   readonly peers?: PeerFetch
+  /** Where the bytes of planned patch `k` (an index into the manifest's patches) are staged. */
+  readonly patchPath: (k: number) => string
+  /** A planned patch was applied, or failed and its file is built from chunks instead. */
+  readonly onPatch: (outcome: PatchOutcome) => void
+}
+
+export interface PatchOutcome {
+  readonly path: string
+  readonly fromPath: string
+  readonly bytes: number
+  readonly seconds: number
+  readonly failure: ApplyPatchResult['failure']
 }
 
 /**
@@ -113,6 +127,9 @@ export class Stager {
   /** One buffer per connection, for every CDN range of the job (see rangeLoops). */
   private readonly buffers: RangeBuffers
   private readonly stagedPaths: string[] = []
+  /** Planned patches not yet applied or given up; their staged bytes are files `fileCount + k` of the plan's lists. */
+  private readonly pendingPatches: Set<number>
+  private readonly fileCount: number
   /** The fetch session's CDN work while peers share the job. */
   private cdnWork: CdnWork | undefined
 
@@ -123,6 +140,8 @@ export class Stager {
     this.local = new Map(c.plan.local)
     this.locations = new StoreLocations(c.manifest)
     this.buffers = new RangeBuffers(c.parallel, c.ranges.maxRange)
+    this.fileCount = c.plan.files.length
+    this.pendingPatches = new Set(c.plan.patches.keys())
     this.fileChecks = new FileChecks({ manifest: c.manifest, digests: this.digests, done: c.done, workers: c.workers, stagedPath: (file) => this.stagedPath(file) })
   }
 
@@ -131,6 +150,7 @@ export class Stager {
       await this.prepareFiles()
       await this.linkUnchanged()
       await this.placeMissing()
+      while (await this.applyPatches()) await this.placeMissing()
       // The last check before commit: each assembled file's SHA-256. A mismatch (a disk or
       // a bug, never the network: every chunk was verified) gets one more full attempt.
       for (let attempt = 0; ; attempt++) {
@@ -181,36 +201,84 @@ export class Stager {
 
   /** Joined once per file: a path per chunk and target held 30 MB of strings for a 1 GiB release. */
   private stagedPath(file: number): string {
+    if (file >= this.fileCount) return (this.stagedPaths[file] ??= this.c.patchPath(this.c.plan.patches[file - this.fileCount]!.patch))
     return (this.stagedPaths[file] ??= join(this.c.stagingDir, this.c.plan.files[file]!.path))
   }
 
-  /** Staged files that are assembled exist at their final size from the start (sparse until filled). */
+  /** Staged files that are assembled, and staged patches, exist at their final size from the start (sparse until filled). */
   private async prepareFiles(): Promise<void> {
+    const patched = new Set(this.c.plan.patches.map((p) => p.file))
     for (const [i, f] of this.c.plan.files.entries()) {
-      if (f.linkFrom !== undefined) continue
+      if (f.linkFrom !== undefined || patched.has(i)) continue
       await this.createAssembled(i)
     }
+    for (const [k, p] of this.c.plan.patches.entries()) await this.createSized(this.stagedPath(this.fileCount + k), this.c.manifest.patches![p.patch]!.size)
   }
 
   private async createAssembled(i: number): Promise<void> {
     this.assembled.add(i)
-    const path = this.stagedPath(i)
+    await this.createSized(this.stagedPath(i), this.c.plan.files[i]!.size)
+  }
+
+  private async createSized(path: string, bytes: number): Promise<void> {
     await mkdir(dirname(path), { recursive: true })
     const handle = await open(path, 'a')
     try {
       const { size, nlink } = await handle.stat()
       if (nlink > 1) throw new Error('linked')
-      if (size !== this.c.plan.files[i]!.size) await handle.truncate(this.c.plan.files[i]!.size)
+      if (size !== bytes) await handle.truncate(bytes)
     } catch {
       await handle.close()
       // A hard link left by an earlier attempt must not be written through: replace it.
       await rm(path, { force: true })
       const fresh = await open(path, 'w')
-      await fresh.truncate(this.c.plan.files[i]!.size)
+      await fresh.truncate(bytes)
       await fresh.close()
       return
     }
     await handle.close()
+  }
+
+  /** The targets of every assembled file and every patch still pending. */
+  private retarget(): void {
+    const patches = [...this.pendingPatches].map((k) => this.fileCount + k)
+    this.targets = new ChunkTargets(this.c.manifest, [...this.assembled, ...patches], this.c.plan.lists)
+  }
+
+  /**
+   * Applies the staged patches in the workers. A patch that cannot build its file (the installed
+   * file differs, or the result does not match) is dropped: the file is assembled from chunks,
+   * and true says there is more to place.
+   */
+  private async applyPatches(): Promise<boolean> {
+    const { manifest, plan } = this.c
+    const failed: number[] = []
+    await Promise.all(
+      [...this.pendingPatches].map(async (k) => {
+        const p = plan.patches[k]!
+        const patch = manifest.patches![p.patch]!
+        const file = manifest.files[p.file]!
+        const outPath = this.stagedPath(p.file)
+        await mkdir(dirname(outPath), { recursive: true })
+        // Never written through a hard link an earlier attempt may have left.
+        await rm(outPath, { force: true })
+        const owned = await isOwnedFile(this.c.installDir, p.from)
+        const task = { kind: 'applyPatch', oldPath: join(this.c.installDir, p.from), oldSha256: patch.fromSha256, patchPath: this.stagedPath(this.fileCount + k), patchSize: patch.size, outPath, size: file.size, sha256: file.sha256 } as const
+        const r: ApplyPatchResult = owned ? ((await this.c.workers.run(task)) as ApplyPatchResult) : { failure: { code: 'E_VERIFY', reason: 'the installed file it applies to is not a plain file of the install' }, seconds: 0 }
+        this.pendingPatches.delete(k)
+        this.c.onPatch({ path: file.path, fromPath: p.from, bytes: patch.size, seconds: r.seconds, failure: r.failure })
+        if (r.failure) {
+          failed.push(p.file)
+          this.c.onWasted(patch.size)
+        } else {
+          this.c.onPlaced('local', file.size - patch.size)
+          crashPoint('patch-applied')
+        }
+      }),
+    )
+    for (const i of failed) await this.createAssembled(i)
+    this.retarget()
+    return failed.length > 0
   }
 
   /** Hard-links unchanged files after their chunks verify; a file that fails is assembled instead. */
@@ -254,7 +322,7 @@ export class Stager {
         offset += manifest.chunks.size[c]!
       }
     }
-    if (damaged) this.targets = new ChunkTargets(manifest, this.assembled)
+    if (damaged) this.retarget()
   }
 
   /** A place task for `chunks` in its compact form (see PlaceTask). */
@@ -417,7 +485,7 @@ export class Stager {
         this.writeback.placed(file, size)
       })
     }
-    for (const i of files) this.fileChecks.placed(i, sha256Checked)
+    for (const i of files) if (i < this.fileCount) this.fileChecks.placed(i, sha256Checked)
     if (Date.now() - this.lastCheckpoint >= CHECKPOINT_MS) {
       this.lastCheckpoint = Date.now()
       this.c.persist(Uint8Array.from(this.c.done))

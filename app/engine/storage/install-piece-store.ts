@@ -21,11 +21,17 @@ export interface PieceStoreLayout {
   readonly readFrom: (chunk: number) => FilePosition | undefined
 }
 
-/** The layout of a release rooted at `root` (an install or a staging folder). */
-export function pieceStoreLayout(m: Manifest, root: string): PieceStoreLayout {
+/** A file of raw chunks besides the release's own files: a kept patch (see patchBlobPath). */
+export interface ChunkFile {
+  readonly path: string
+  readonly chunks: readonly number[]
+}
+
+/** The layout of a release rooted at `root` (an install or a staging folder), plus `extra` files of its chunks. */
+export function pieceStoreLayout(m: Manifest, root: string, extra: readonly ChunkFile[] = []): PieceStoreLayout {
   const readFrom: (FilePosition | undefined)[] = m.chunks.size.map(() => undefined)
-  for (const f of m.files) {
-    const path = join(root, f.path)
+  for (const f of [...m.files.map((f) => ({ path: join(root, f.path), chunks: f.chunks })), ...extra]) {
+    const path = f.path
     let offset = 0
     for (const c of f.chunks) {
       readFrom[c] ??= { path, offset }

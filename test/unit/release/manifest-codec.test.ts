@@ -69,4 +69,34 @@ describe('manifest decode', () => {
     // Uncompressed (the signature covers the text as is): the reference count itself.
     expect(codeOf(sealEnvelope('manifest', refs(RELEASE_LIMITS.chunkRefs + 1), privateKey, false))).toMatch(/^E_LIMIT: manifest files reference 4194305 chunks/)
   })
+
+  it('proves every patch entry against the chunk table: its file, its output hash, its chunks and its store offset', async () => {
+    const dir = await tempDir()
+    const build = join(dir, 'build')
+    await mkdir(build)
+    const exe = seededBytes('codec-exe', 400_000)
+    await writeFile(join(build, 'app.exe'), exe)
+    const pair = generateKeyPair()
+    const privateKey = createPrivateKey(pair.privatePem)
+    const publicKey = createPublicKey(pair.publicPem)
+    const release = (version: string) => publish({ buildDir: build, product: 'codec', version, channel: 'stable', privateKey, cdnRoot: join(dir, 'cdn'), trackers: [], mirrors: [], pieceLength: undefined, chunking: {}, expiresInMs: 86_400_000, allowDowngrade: false, now: () => new Date() })
+    await release('1.0.0')
+    for (let i = 0; i < exe.length; i += 4096) exe[i]! ^= 1
+    await writeFile(join(build, 'app.exe'), exe)
+    await release('1.1.0')
+    const good = decodeManifest(await readFile(join(dir, 'cdn', 'codec', '1.1.0', 'manifest.json')), publicKey)
+    expect(good.patches).toHaveLength(1)
+    const edits: [(m: Manifest) => void, RegExp][] = [
+      [(m) => void (m.patches![0]!.file = 5), /patch 0 builds file 5/],
+      [(m) => void (m.patches![0]!.toSha256 = '0'.repeat(64)), /not app.exe's SHA-256/],
+      [(m) => void (m.patches![0]!.size += 1), /chunks add up to/],
+      [(m) => void (m.patches![0]!.storeOffset = 1), /names store offset 1/],
+      [(m) => void (m.patches![0]!.chunks = [m.patches![0]!.chunks[0]!, m.patches![0]!.chunks[0]! + 2]), /not consecutive in one section/],
+    ]
+    for (const [edit, message] of edits) {
+      const bad = structuredClone(good)
+      edit(bad)
+      expect(() => decodeManifest(encodeManifest(bad, privateKey), publicKey)).toThrow(message)
+    }
+  })
 })

@@ -1,14 +1,16 @@
 // `shoal seed`: serve an installed release to peers. Pieces come from the installed
 // files through the piece store, each verified before it is uploaded.
 import type { KeyObject } from 'node:crypto'
+import { stat } from 'node:fs/promises'
+import type { Manifest } from '../../../../shared/release-schema.ts'
 import type { Torrent, Wire } from 'webtorrent'
 import { ShoalError } from '../../../../shared/errors.ts'
 import { decodeManifest } from '../../../release/manifest-codec.ts'
 import { encodeTorrentFile, torrentInfoOf } from '../../../release/torrent.ts'
 import type { StateDb } from '../../../store/state-db.ts'
-import { installPaths } from '../../install/install-paths.ts'
+import { installPaths, patchBlobPath, type InstallPaths } from '../../install/install-paths.ts'
 import { readInstalledRow } from '../../install/install-records.ts'
-import { InstallPieceStore, PieceReader, pieceStoreLayout, torrentBitfield } from '../../storage/install-piece-store.ts'
+import { InstallPieceStore, PieceReader, pieceStoreLayout, torrentBitfield, type ChunkFile } from '../../storage/install-piece-store.ts'
 import { WorkerPool } from '../../../release/worker-pool.ts'
 import { userCompileCache } from '../../../release/compile-cache.ts'
 import type { PlacementResult, PlacementTask } from '../../install/placement-tasks.ts'
@@ -56,12 +58,24 @@ export interface Seeding {
   stop(): Promise<void>
 }
 
+/** The patches the update to this version staged and kept, whole: their pieces can be served too. */
+async function keptPatches(m: Manifest, paths: InstallPaths): Promise<ChunkFile[]> {
+  const kept = await Promise.all(
+    (m.patches ?? []).map(async (p, k) => {
+      const path = patchBlobPath(paths, m.version, k)
+      const size = await stat(path).then((s) => s.size, () => -1)
+      return size === p.size ? [{ path, chunks: p.chunks }] : []
+    }),
+  )
+  return kept.flat()
+}
+
 export async function startSeeding(o: SeedOptions): Promise<Seeding> {
   const paths = installPaths(o.installDir)
   const row = readInstalledRow(o.db, paths.install)
   if (!row) throw new ShoalError('E_NOT_INSTALLED', `${paths.install} holds no Shoal install`, 'install it with `shoal get` first')
   const manifest = decodeManifest(row.manifest, o.publicKey, `installed manifest of ${paths.install}`)
-  const layout = pieceStoreLayout(manifest, paths.install)
+  const layout = pieceStoreLayout(manifest, paths.install, await keptPatches(manifest, paths))
   const servable = layout.geometry.completePieces((chunk) => layout.readFrom(chunk) !== undefined)
   const bitfield = torrentBitfield(servable, layout.geometry.pieceCount)
   const announce = [...new Set([...manifest.pack.announce, ...o.trackers])]
