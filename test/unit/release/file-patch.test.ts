@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest'
+import { seededBytes } from '../../../app/demo/sample-build.ts'
+import { applyPatch, makePatch } from '../../../app/release/file-patch.ts'
+
+/** One byte in every 4 KiB changed, and 1000 bytes inserted a third of the way in: a recompiled binary. */
+function rebuilt(old: Buffer): Buffer {
+  const out = Buffer.from(old)
+  for (let i = 11; i < out.length; i += 4096) out[i]! ^= 0x33
+  const cut = Math.floor(out.length / 3)
+  return Buffer.concat([out.subarray(0, cut), seededBytes('inserted', 1000), out.subarray(cut)])
+}
+
+describe('file patches', () => {
+  const old = seededBytes('old', 1024 * 1024)
+  const next = rebuilt(old)
+
+  it('rebuild the new file across many segments, each a fraction of the new bytes', () => {
+    const patch = makePatch(old, next, 128 * 1024, 64 * 1024)
+    expect(patch.length).toBeLessThan(next.length / 20)
+    expect(applyPatch(old, patch, next.length)).toEqual(next)
+  })
+
+  it('handle an empty new file and an empty old file', () => {
+    expect(applyPatch(old, makePatch(old, Buffer.alloc(0)), 0)).toEqual(Buffer.alloc(0))
+    const fromNothing = makePatch(Buffer.alloc(0), next.subarray(0, 5000))
+    expect(applyPatch(Buffer.alloc(0), fromNothing, 5000)).toEqual(next.subarray(0, 5000))
+  })
+
+  it('refuse, as an Error and never a throw, a patch without its header, with a wrong size, or segments past the files', () => {
+    const patch = makePatch(old, next, 256 * 1024, 64 * 1024)
+    expect(applyPatch(old, patch.subarray(4), next.length)).toBeInstanceOf(Error)
+    expect(applyPatch(old, patch, next.length + 1)).toBeInstanceOf(Error)
+    expect(applyPatch(old.subarray(0, 1000), patch, next.length)).toBeInstanceOf(Error)
+    const lying = Buffer.from(patch)
+    lying.writeUInt32LE(0xffffffff, 8 + 12)
+    expect(applyPatch(old, lying, next.length)).toBeInstanceOf(Error)
+  })
+
+  it('build something else against another old file, which the caller catches by SHA-256', () => {
+    const patch = makePatch(old, next, 256 * 1024, 64 * 1024)
+    const other = applyPatch(seededBytes('other', old.length), patch, next.length)
+    expect(other instanceof Error || !other.equals(next)).toBe(true)
+  })
+})
