@@ -5,7 +5,7 @@ import { createHash, type KeyObject } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { readdir, rm, statfs } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname } from 'node:path'
 import semverLt from 'semver/functions/lt.js'
 import { ShoalError } from '../../../shared/errors.ts'
 import type { Manifest } from '../../../shared/release-schema.ts'
@@ -24,7 +24,8 @@ import { createBitfield, hasBit } from './bitfield.ts'
 import { lockInstallDir } from './dir-lock.ts'
 import { planInstall, type InstallPlan } from './install-plan.ts'
 import type { PlacementResult, PlacementTask } from './placement-tasks.ts'
-import { Stager, type PatchOutcome, type PeerFetch } from './stager.ts'
+import { Stager, type PeerFetch } from './stager.ts'
+import { keepPatchesOf, patchReport, type PatchOutcome, type PatchReport } from './patch-apply.ts'
 import { usesLanDiscovery } from '../sources/peers/discovery-policy.ts'
 import { noCdnPieces, type CdnReason } from '../scheduler/cdn-scheduler.ts'
 import type { FinishBound } from '../../policy/finish-bound.ts'
@@ -140,25 +141,6 @@ export interface JobResult {
   readonly userFiles: UserFiles
   /** Changed files built by a patch against the installed version, and patches that failed (their files came from chunks). */
   readonly patches: PatchReport
-}
-
-export interface PatchReport {
-  readonly applied: number
-  /** Patch bytes staged (received from the CDN or peers, or kept from an interrupted run). */
-  readonly bytes: number
-  readonly fellBack: { readonly path: string; readonly code: string; readonly reason: string }[]
-  /** Time the workers spent applying patches. */
-  readonly applyCpuSeconds: number
-}
-
-function patchReport(outcomes: readonly PatchOutcome[]): PatchReport {
-  const applied = outcomes.filter((o) => !o.failure)
-  return {
-    applied: applied.length,
-    bytes: applied.reduce((n, o) => n + o.bytes, 0),
-    fellBack: outcomes.flatMap((o) => (o.failure ? [{ path: o.path, code: o.failure.code, reason: o.failure.reason }] : [])),
-    applyCpuSeconds: outcomes.reduce((n, o) => n + o.seconds, 0),
-  }
 }
 
 /** What the swarm phase adds to a job's result. */
@@ -362,13 +344,6 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: Prep
   const w = written.snapshot()
   const usefulWritten = { cdn: w.cdn, lan: w.lan, wan: w.wan, local: w.local }
   return { product: manifest.product, version: manifest.version, fromVersion: row?.version, upToDate: false, resumed, bytes, written: usefulWritten, totalBytes: plan.totalBytes, seconds, bannedPeers: tally.banned, trickledPeers: tally.trickled, cdnPieces: tally.cdnPieces, uploaded: tally.uploaded, peerRefusals: tally.peerRefusals, peerAuthError: tally.peerAuthError, userFiles, patches: patchReport(patchOutcomes) }
-}
-
-/** After a switch, only the installed version's patches stay beside the install, for its seeding; none when it used none. */
-async function keepPatchesOf(paths: InstallPaths, version: string | undefined): Promise<void> {
-  const versions = await readdir(paths.patches).catch(() => [])
-  for (const v of versions) if (v !== version) await rm(join(paths.patches, v), { recursive: true, force: true })
-  if (version === undefined) await rm(paths.patches, { recursive: true, force: true })
 }
 
 /** The swarm phase of a job, when it has peers or trackers to ask: peers first, the CDN scheduled beside them. */

@@ -14,11 +14,11 @@ import { RangeBuffers } from './range-buffers.ts'
 import { listQueue, runRangeLoops, type FetchJob, type FetchQueue } from './range-loops.ts'
 import type { InstallPlan } from './install-plan.ts'
 import { ChunkTargets } from './chunk-targets.ts'
-import type { ApplyPatchResult } from './placement-tasks.ts'
+import { applyStagedPatches, type PatchOutcome } from './patch-apply.ts'
+import { createSized } from './sized-file.ts'
 import { placeItems } from './place-items.ts'
 import { FileChecks } from './file-checks.ts'
 import { isOwnedFile } from './owned-file.ts'
-import { crashPoint } from './crash-points.ts'
 import { EarlyWriteback } from './early-writeback.ts'
 import type { PlacePieceResult, PlacePieceTask, PlaceResult, PlaceTask, PlacementResult, PlacementTask, VerifyFileResult } from './placement-tasks.ts'
 import type { FilePosition } from '../storage/install-piece-store.ts'
@@ -81,14 +81,6 @@ export interface StageContext {
   readonly patchPath: (k: number) => string
   /** A planned patch was applied, or failed and its file is built from chunks instead. */
   readonly onPatch: (outcome: PatchOutcome) => void
-}
-
-export interface PatchOutcome {
-  readonly path: string
-  readonly fromPath: string
-  readonly bytes: number
-  readonly seconds: number
-  readonly failure: ApplyPatchResult['failure']
 }
 
 /**
@@ -212,31 +204,12 @@ export class Stager {
       if (f.linkFrom !== undefined || patched.has(i)) continue
       await this.createAssembled(i)
     }
-    for (const [k, p] of this.c.plan.patches.entries()) await this.createSized(this.stagedPath(this.fileCount + k), this.c.manifest.patches![p.patch]!.size)
+    for (const [k, p] of this.c.plan.patches.entries()) await createSized(this.stagedPath(this.fileCount + k), this.c.manifest.patches![p.patch]!.size)
   }
 
   private async createAssembled(i: number): Promise<void> {
     this.assembled.add(i)
-    await this.createSized(this.stagedPath(i), this.c.plan.files[i]!.size)
-  }
-
-  private async createSized(path: string, bytes: number): Promise<void> {
-    await mkdir(dirname(path), { recursive: true })
-    const handle = await open(path, 'a')
-    try {
-      const { size, nlink } = await handle.stat()
-      if (nlink > 1) throw new Error('linked')
-      if (size !== bytes) await handle.truncate(bytes)
-    } catch {
-      await handle.close()
-      // A hard link left by an earlier attempt must not be written through: replace it.
-      await rm(path, { force: true })
-      const fresh = await open(path, 'w')
-      await fresh.truncate(bytes)
-      await fresh.close()
-      return
-    }
-    await handle.close()
+    await createSized(this.stagedPath(i), this.c.plan.files[i]!.size)
   }
 
   /** The targets of every assembled file and every patch still pending. */
@@ -246,36 +219,13 @@ export class Stager {
   }
 
   /**
-   * Applies the staged patches in the workers. A patch that cannot build its file (the installed
-   * file differs, or the result does not match) is dropped: the file is assembled from chunks,
-   * and true says there is more to place.
+   * Applies the staged patches (see patch-apply.ts). A file whose patch cannot build it is
+   * assembled from chunks instead; true says there is more to place.
    */
   private async applyPatches(): Promise<boolean> {
-    const { manifest, plan } = this.c
-    const failed: number[] = []
-    await Promise.all(
-      [...this.pendingPatches].map(async (k) => {
-        const p = plan.patches[k]!
-        const patch = manifest.patches![p.patch]!
-        const file = manifest.files[p.file]!
-        const outPath = this.stagedPath(p.file)
-        await mkdir(dirname(outPath), { recursive: true })
-        // Never written through a hard link an earlier attempt may have left.
-        await rm(outPath, { force: true })
-        const owned = await isOwnedFile(this.c.installDir, p.from)
-        const task = { kind: 'applyPatch', oldPath: join(this.c.installDir, p.from), oldSha256: patch.fromSha256, patchPath: this.stagedPath(this.fileCount + k), patchSize: patch.size, outPath, size: file.size, sha256: file.sha256 } as const
-        const r: ApplyPatchResult = owned ? ((await this.c.workers.run(task)) as ApplyPatchResult) : { failure: { code: 'E_VERIFY', reason: 'the installed file it applies to is not a plain file of the install' }, seconds: 0 }
-        this.pendingPatches.delete(k)
-        this.c.onPatch({ path: file.path, fromPath: p.from, bytes: patch.size, seconds: r.seconds, failure: r.failure })
-        if (r.failure) {
-          failed.push(p.file)
-          this.c.onWasted(patch.size)
-        } else {
-          this.c.onPlaced('local', file.size - patch.size)
-          crashPoint('patch-applied')
-        }
-      }),
-    )
+    const patches = [...this.pendingPatches].map((k) => ({ planned: this.c.plan.patches[k]!, patchPath: this.stagedPath(this.fileCount + k) }))
+    this.pendingPatches.clear()
+    const failed = await applyStagedPatches(patches, { ...this.c, stagedPath: (file) => this.stagedPath(file) })
     for (const i of failed) await this.createAssembled(i)
     this.retarget()
     return failed.length > 0
