@@ -1,18 +1,19 @@
 // CDN-engine figures, each side by side with a reference tool on the same nginx in the same run:
-// a verified install against aria2c and curl, update bytes against zsync, and resume latency.
-import { spawn } from 'node:child_process'
+// a verified install against aria2c and curl, update bytes against zsync, `zstd --patch-from` and
+// bsdiff (update-bench.ts), and resume latency.
 import { createPrivateKey } from 'node:crypto'
-import { cp, mkdir, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { formatBytes } from '../../shared/units.ts'
-import { launcherEnv, SHOAL_LAUNCHER } from '../../app/cli/launcher.ts'
 import { seededBytes } from '../../app/demo/sample-build.ts'
 import { publish } from '../../app/release/publish.ts'
 import { generateKeyPair } from '../../app/release/signing.ts'
 import type { ReleaseScope } from '../../shared/release-schema.ts'
-import { startNginx, type Nginx } from '../support/nginx.ts'
+import { startNginx } from '../support/nginx.ts'
 import { cpuOf, run, timeIt, type Cpu } from './measure.ts'
+import { freshGet, shoalGet } from './shoal-get.ts'
+import { updateBench, type UpdatePair } from './update-bench.ts'
 
 
 const loadAverage = () => loadavg().map((l) => l.toFixed(1)).join(' ')
@@ -23,7 +24,9 @@ export interface CdnBenchOptions {
   readonly size: number
   readonly resumeSize: number
   readonly repeat: number
-  readonly npmPairs: readonly (readonly [string, string])[]
+  /** Which figures: install (against aria2c and curl), update (bytes against zsync, zstd and bsdiff), resume. */
+  readonly cases: readonly string[]
+  readonly updatePairs: readonly UpdatePair[]
 }
 
 interface Publisher {
@@ -50,32 +53,6 @@ export async function publisher(work: string): Promise<Publisher> {
   }
 }
 
-/** `shoal get` as a child process, reporting each JSON line as it arrives. */
-function shoalGet(args: string[], dataDir: string, onEvent: (e: Record<string, unknown>, seconds: number) => void): { done: Promise<Record<string, unknown>>; kill: () => void } {
-  const started = performance.now()
-  // Through the launcher, as users start it: its heap and malloc settings are part of the figures.
-  const child = spawn(SHOAL_LAUNCHER, ['get', ...args, '--json'], { env: launcherEnv({ ...process.env, SHOAL_DATA_DIR: dataDir }), stdio: ['ignore', 'pipe', 'inherit'] })
-  let buffered = ''
-  let last: Record<string, unknown> = {}
-  child.stdout.on('data', (d: Buffer) => {
-    buffered += d.toString()
-    for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
-      last = JSON.parse(buffered.slice(0, i)) as Record<string, unknown>
-      buffered = buffered.slice(i + 1)
-      onEvent(last, (performance.now() - started) / 1000)
-    }
-  })
-  return { done: new Promise((resolve) => child.once('exit', () => resolve(last))), kill: () => child.kill('SIGKILL') }
-}
-
-async function freshGet(nginx: Nginx, pub: string, work: string, name: string, extra: string[] = []): Promise<Record<string, unknown>> {
-  const install = join(work, name)
-  for (const p of [install, join(work, `.${name}.shoal-previous`), join(work, `${name}-data`)]) await rm(p, { recursive: true, force: true })
-  const result = await shoalGet([`${nginx.url}/bench/channels/stable.json`, '--pubkey', pub, '--dir', install, ...extra], join(work, `${name}-data`), () => undefined).done
-  if (result['event'] !== 'done') throw new Error(`shoal get failed: ${JSON.stringify(result)}`)
-  return result
-}
-
 /** (a) A verified, fsynced install of `size` incompressible bytes against plain downloads of the store. */
 async function installVsDownloaders(o: CdnBenchOptions, results: Record<string, unknown>): Promise<void> {
   const work = join(o.work, 'install')
@@ -92,7 +69,7 @@ async function installVsDownloaders(o: CdnBenchOptions, results: Record<string, 
     const rss = new Map<string, number[]>()
     const cpu = new Map<string, Cpu[]>()
     const shoal = (name: string, extra: string[]) => async () => {
-      const done = await freshGet(nginx, p.pubPath, work, name, extra)
+      const done = await freshGet(nginx, p.pubPath, work, name, { extra })
       rss.set(name, [...(rss.get(name) ?? []), done['peakRssBytes'] as number])
       return done['cpuSeconds'] as Cpu
     }
@@ -141,51 +118,6 @@ async function installVsDownloaders(o: CdnBenchOptions, results: Record<string, 
   }
 }
 
-/** (b) Bytes on the wire for an update between two real npm releases, Shoal (manifest included) against zsync (control file included). */
-async function updateVsZsync(o: CdnBenchOptions, results: Record<string, unknown>): Promise<void> {
-  console.log('\nupdate bytes on the wire, from the nginx access log:')
-  const rows: Record<string, unknown>[] = []
-  for (const [from, to] of o.npmPairs) {
-    const work = join(o.work, `zsync-${to.replace(/[@/]/g, '_')}`)
-    const cdn = join(work, 'cdn')
-    await mkdir(join(cdn, 'zsync'), { recursive: true })
-    const dirs: string[] = []
-    for (const spec of [from, to]) {
-      const { stdout } = await run('npm', ['pack', spec, '--silent', '--pack-destination', work], { cwd: work })
-      const dir = join(work, spec.replace(/[@/]/g, '_'))
-      await mkdir(dir, { recursive: true })
-      await run('tar', ['-xzf', join(work, stdout.trim().split('\n').at(-1)!), '-C', dir])
-      dirs.push(dir)
-      // zsync syncs one file: the same release as an uncompressed tar.
-      await run('tar', ['--sort=name', '--mtime=@0', '-cf', join(cdn, 'zsync', `${dirs.length}.tar`), '-C', dir, '.'])
-    }
-    await run('zsyncmake', ['-o', join(cdn, 'zsync', '2.tar.zsync'), '-u', '2.tar', join(cdn, 'zsync', '2.tar')])
-    const p = await publisher(work)
-    await p.publish(dirs[0]!, cdn, '1.0.0', 'stable')
-    const nginx = await startNginx(cdn, join(work, 'nginx'))
-    try {
-      await freshGet(nginx, p.pubPath, work, 'install')
-      await p.publish(dirs[1]!, cdn, '1.1.0', 'stable')
-      const before = await nginx.bytesSent()
-      const install = join(work, 'install')
-      const update = await shoalGet([`${nginx.url}/bench/channels/stable.json`, '--pubkey', p.pubPath, '--dir', install], join(work, 'install-data'), () => undefined).done
-      if (update['event'] !== 'done') throw new Error(`shoal update failed: ${JSON.stringify(update)}`)
-      const shoalBytes = (await nginx.bytesSent()) - before
-      await cp(join(cdn, 'zsync', '1.tar'), join(work, 'seed.tar'))
-      const zBefore = await nginx.bytesSent()
-      await run('zsync', ['-q', '-i', join(work, 'seed.tar'), '-o', join(work, 'out.tar'), `${nginx.url}/zsync/2.tar.zsync`], { cwd: work })
-      const zsyncBytes = (await nginx.bytesSent()) - zBefore
-      const size = (await stat(join(cdn, 'zsync', '2.tar'))).size
-      rows.push({ from, to, releaseBytes: size, shoalBytes, zsyncBytes, ratio: shoalBytes / zsyncBytes })
-      console.log(`  ${`${from} -> ${to}`.padEnd(36)} release ${formatBytes(size).padEnd(10)} shoal ${formatBytes(shoalBytes).padEnd(10)} zsync ${formatBytes(zsyncBytes).padEnd(10)} shoal/zsync ${(shoalBytes / zsyncBytes).toFixed(2)}x`)
-    } finally {
-      await nginx.stop()
-      await rm(work, { recursive: true, force: true })
-    }
-  }
-  results['updateVsZsync'] = rows
-}
-
 /** (c) A job killed half-way: how long the rerun takes to receive its first new byte, against a fresh start. */
 async function resumeLatency(o: CdnBenchOptions, results: Record<string, unknown>): Promise<void> {
   const work = join(o.work, 'resume')
@@ -228,7 +160,7 @@ async function resumeLatency(o: CdnBenchOptions, results: Record<string, unknown
 }
 
 export async function cdnBench(o: CdnBenchOptions, results: Record<string, unknown>): Promise<void> {
-  await installVsDownloaders(o, results)
-  await updateVsZsync(o, results)
-  await resumeLatency(o, results)
+  if (o.cases.includes('install')) await installVsDownloaders(o, results)
+  if (o.cases.includes('update')) await updateBench({ work: o.work, pairs: o.updatePairs }, results)
+  if (o.cases.includes('resume')) await resumeLatency(o, results)
 }
