@@ -31,3 +31,28 @@ describe('planCarry', () => {
     expect(plan).toEqual({ kept: ['x.user-1'], movedAside: [{ from: 'x', to: 'x.user-3' }, { from: 'y', to: 'y.user-2' }] })
   })
 })
+
+describe('planCarry: empty folders and names that differ only in case', () => {
+  const old = new Set(['bin/game', 'data/a.pak'])
+
+  it('carries an empty folder the user made, and moves it aside when the release takes its name', () => {
+    expect(planCarry(['bin/game', 'data/a.pak', 'screenshots/', 'mods/'], old, ['bin/game', 'data/a.pak', 'mods'])).toEqual({
+      kept: ['screenshots/'],
+      movedAside: [{ from: 'mods/', to: 'mods.user-1/' }],
+    })
+  })
+
+  it("leaves out an old release folder the user emptied, and a folder the new release makes anyway", () => {
+    expect(planCarry(['bin/', 'data/a.pak', 'levels/'], new Set(['bin/game', 'data/a.pak']), ['data/a.pak', 'levels/1.pak'])).toEqual({ kept: [], movedAside: [] })
+  })
+
+  it('on a file system that ignores case, a user file whose name differs from a release file only in case is moved aside', () => {
+    const found = ['bin/game', 'data/a.pak', 'Saves/slot1.sav', 'Saves/notes.txt']
+    expect(planCarry(found, old, ['bin/game', 'data/a.pak', 'saves/slot1.sav'], true)).toEqual({
+      kept: ['Saves/notes.txt'],
+      movedAside: [{ from: 'Saves/slot1.sav', to: 'Saves/slot1.sav.user-1' }],
+    })
+    // Where case matters, they are two names.
+    expect(planCarry(found, old, ['bin/game', 'data/a.pak', 'saves/slot1.sav'], false)).toEqual({ kept: ['Saves/slot1.sav', 'Saves/notes.txt'], movedAside: [] })
+  })
+})
