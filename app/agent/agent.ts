@@ -21,7 +21,12 @@ import {
   type SettingsView,
   type Status,
 } from '../../shared/api-contract.ts'
+import { deleteAgentJob, deleteAgentJobsOfProduct, listAgentJobs, saveAgentJob } from '../store/agent-jobs-table.ts'
+import { installedVersion } from '../store/installs-table.ts'
+import { deleteProduct, listProducts, saveProduct, type ProductRow } from '../store/products-table.ts'
+import { saveUserSettings, userSettings } from '../store/settings-table.ts'
 import type { StateDb } from '../store/state-db.ts'
+import { uploadedIn } from '../store/uploads-table.ts'
 import { nextCheckDelay } from '../policy/check-timer.ts'
 import { createLedbat, ledbatSample, type LedbatState } from '../policy/ledbat.ts'
 import { transferRates, type RunningTransfer } from '../policy/transfer-rates.ts'
@@ -31,8 +36,8 @@ import { effectiveCaps, inInstallWindow, isValidTimeZone } from '../policy/sched
 import { finishBoundFor } from '../policy/finish-bound.ts'
 import { applyPatch, lockedPathsTouched } from '../policy/settings-merge.ts'
 import { monthOf, sharingDecision, type SharingDecision } from '../policy/sharing.ts'
-import { AgentStore, type ProductRow } from './agent-store.ts'
 import { EventHub } from './event-hub.ts'
+import { installHistory } from './install-history.ts'
 import { reportJobOffload } from './offload-report.ts'
 import { readPolicyFile, type PolicyState } from './policy-file.ts'
 import { discardStaging, runJobKind } from './job-engine.ts'
@@ -96,7 +101,6 @@ export class Agent {
   readonly hub: EventHub
   readonly limits: LiveLimits
   private readonly o: AgentOptions
-  private readonly store: AgentStore
   private readonly now: () => Date
   private readonly power: PowerReader
   private readonly jobs = new Map<string, Job>()
@@ -118,10 +122,9 @@ export class Agent {
     this.o = o
     this.now = o.now ?? (() => new Date())
     this.startedAt = this.now().toISOString()
-    this.store = new AgentStore(o.db)
     this.power = o.power ?? defaultPowerReader(process.platform)
     this.limits = new LiveLimits({ cdnDown: 0, peerDown: 0, peerUp: 0, uploadAllowed: false, uploadWan: false }, Date.now())
-    this.seeds = new SeedManager({ db: o.db, store: this.store, limits: this.limits, trackerToken: () => this.trackerToken(), admissionKey: o.admissionKey, lsd: o.lsd, now: this.now, site: () => this.settings().sharing.site })
+    this.seeds = new SeedManager({ db: o.db, limits: this.limits, trackerToken: () => this.trackerToken(), admissionKey: o.admissionKey, lsd: o.lsd, now: this.now, site: () => this.settings().sharing.site })
     this.hub = new EventHub({
       status: () => this.status(),
       job: (id) => this.jobs.get(id),
@@ -132,7 +135,7 @@ export class Agent {
 
   async start(): Promise<void> {
     await this.loadPolicy()
-    for (const job of this.store.jobs()) {
+    for (const job of listAgentJobs(this.o.db)) {
       // A job that was running when the agent stopped (SIGTERM or a crash) runs again and resumes from its checkpoint.
       if (job.state === 'running' || job.state === 'waiting') Object.assign(job, { state: 'queued', detail: 'resumed after a restart' })
       this.jobs.set(job.id, job)
@@ -141,7 +144,7 @@ export class Agent {
     await this.reconcileSeeds()
     this.tick = setInterval(() => this.onTick(), TICK_MS)
     this.tick.unref()
-    if (this.o.periodicChecks !== false) for (const p of this.store.products()) this.planCheck(p.id, 0.02 + 0.05 * this.random())
+    if (this.o.periodicChecks !== false) for (const p of listProducts(this.o.db)) this.planCheck(p.id, 0.02 + 0.05 * this.random())
     this.schedule()
   }
 
@@ -168,7 +171,7 @@ export class Agent {
 
   settings(): Settings {
     const layer = this.policy.error ? INVALID_POLICY_SETTINGS : this.policy.value.settings
-    return applyPatch(this.store.userSettings(), layer)
+    return applyPatch(userSettings(this.o.db), layer)
   }
 
   settingsView(): SettingsView {
@@ -176,7 +179,7 @@ export class Agent {
   }
 
   products(): Product[] {
-    return this.store.products().map((p) => this.productView(p))
+    return listProducts(this.o.db).map((p) => this.productView(p))
   }
 
   job(id: string): Job | undefined {
@@ -214,7 +217,7 @@ export class Agent {
   }
 
   history(): History {
-    return this.store.history()
+    return installHistory(this.o.db)
   }
 
   sharingNow(): SharingDecision {
@@ -226,7 +229,7 @@ export class Agent {
   async addProduct(req: AddProductRequest): Promise<Product> {
     if (!isAbsolute(req.installDir)) throw new AgentError(400, 'E_USAGE', 'installDir must be an absolute path')
     const installDir = resolve(req.installDir)
-    const existing = this.store.products()
+    const existing = listProducts(this.o.db)
     if (existing.some((p) => p.installDir === installDir)) throw new AgentError(409, 'E_EXISTS', `${installDir} already belongs to a product`)
     let publicKey: string
     try {
@@ -236,7 +239,7 @@ export class Agent {
     }
     const { id, base } = productIdFor(req.channelUrl, new Set(existing.map((p) => p.id)))
     const row: ProductRow = { id, name: req.name ?? base, channelUrl: req.channelUrl, publicKey, installDir, mirrors: req.mirrors ?? [], availableVersion: null, state: 'idle', error: null, lastCheckAt: null }
-    this.store.saveProduct(row, this.now())
+    saveProduct(this.o.db, row, this.now())
     this.hub.productsChanged()
     if (this.o.periodicChecks !== false) this.planCheck(id, 0)
     return this.productView(row)
@@ -248,7 +251,10 @@ export class Agent {
     for (const job of this.jobs.values()) if (job.productId === id && (isOpen(job) || job.state === 'failed')) await this.jobAction(job.id, 'cancel')
     for (const job of [...this.jobs.values()]) if (job.productId === id) this.forgetJob(job.id)
     clearTimeout(this.checkTimers.get(id))
-    this.store.removeProduct(id)
+    this.o.db.transaction(() => {
+      deleteProduct(this.o.db, id)
+      deleteAgentJobsOfProduct(this.o.db, id)
+    })()
     this.hub.productsChanged()
   }
 
@@ -256,20 +262,20 @@ export class Agent {
   async checkProduct(id: string, auto = false): Promise<Product> {
     const p = this.requireProduct(id)
     p.state = 'checking'
-    this.store.saveProduct(p, this.now())
+    saveProduct(this.o.db, p, this.now())
     this.hub.productsChanged()
     try {
       // The release code (manifest codec, torrent, bencode) loads with the first check, not at start.
       const { resolveRelease } = await import('../release/resolve.ts')
       const { manifest } = await resolveRelease(new URL(p.channelUrl), publicKeyObject(p.publicKey), this.now())
-      const installed = this.store.installedVersion(p.installDir)
+      const installed = installedVersion(this.o.db, p.installDir)
       const newer = installed === null || (semverValid(installed) !== null && semverGt(manifest.version, installed))
       Object.assign(p, { availableVersion: newer ? manifest.version : null, state: newer ? (installed === null ? 'idle' : 'update-available') : 'up-to-date', error: null })
     } catch (err) {
       Object.assign(p, { state: 'error', error: errorInfo(err) })
     }
     p.lastCheckAt = this.now().toISOString()
-    this.store.saveProduct(p, this.now())
+    saveProduct(this.o.db, p, this.now())
     this.hub.productsChanged()
     const managed = this.policy.value.products.some((m) => m.id === id)
     const found = p.state as ProductRow['state']
@@ -286,7 +292,7 @@ export class Agent {
   createJob(req: CreateJobRequest): Job {
     const product = this.requireProduct(req.productId)
     if ([...this.jobs.values()].some((j) => j.productId === product.id && isOpen(j))) throw new AgentError(409, 'E_BUSY', `product ${product.id} already has a job; pause, resume or cancel it`)
-    const job = newJob(randomUUID(), req, product, this.store.installedVersion(product.installDir), this.now().toISOString())
+    const job = newJob(randomUUID(), req, product, installedVersion(this.o.db, product.installDir), this.now().toISOString())
     this.jobs.set(job.id, job)
     this.save(job)
     this.schedule()
@@ -331,11 +337,11 @@ export class Agent {
     if (patch.schedule?.timeZone !== undefined && !isValidTimeZone(patch.schedule.timeZone)) throw new AgentError(400, 'E_USAGE', `unknown time zone ${patch.schedule.timeZone}`)
     let next: Settings
     try {
-      next = applyPatch(this.store.userSettings(), patch)
+      next = applyPatch(userSettings(this.o.db), patch)
     } catch (err) {
       throw new AgentError(400, 'E_USAGE', (err as Error).message)
     }
-    this.store.saveUserSettings(next)
+    saveUserSettings(this.o.db, next)
     await this.refreshSharing()
     await this.reconcileSeeds()
     for (const wake of this.windowWaiters) wake()
@@ -350,21 +356,21 @@ export class Agent {
   }
 
   private requireProduct(id: string): ProductRow {
-    const p = this.store.products().find((x) => x.id === id)
+    const p = listProducts(this.o.db).find((x) => x.id === id)
     if (!p) throw new AgentError(404, 'E_USAGE', `no product ${id}`)
     return p
   }
 
   private productView(p: ProductRow): Product {
     const job = [...this.jobs.values()].find((j) => j.productId === p.id && (j.state === 'running' || j.state === 'waiting'))
-    return productView(p, this.store.installedVersion(p.installDir), job, this.policy.value.products.some((m) => m.id === p.id))
+    return productView(p, installedVersion(this.o.db, p.installDir), job, this.policy.value.products.some((m) => m.id === p.id))
   }
 
   /** Reads the managed policy (an invalid one is reported and replaced by safe defaults) and records its products. */
   private async loadPolicy(): Promise<void> {
     this.policy = await readPolicyFile(this.o.policyPath)
-    const rows = this.store.products()
-    for (const m of this.policy.value.products) this.store.saveProduct(managedProductRow(m, rows.find((r) => r.id === m.id)), this.now())
+    const rows = listProducts(this.o.db)
+    for (const m of this.policy.value.products) saveProduct(this.o.db, managedProductRow(m, rows.find((r) => r.id === m.id)), this.now())
   }
 
   private planCheck(id: string, fractionOfInterval?: number): void {
@@ -383,7 +389,7 @@ export class Agent {
 
   private save(job: Job): void {
     job.updatedAt = this.now().toISOString()
-    this.store.saveJob(job)
+    saveAgentJob(this.o.db, job)
     this.hub.jobChanged(job.id)
   }
 
@@ -399,7 +405,7 @@ export class Agent {
 
   private forgetJob(id: string): void {
     this.jobs.delete(id)
-    this.store.deleteJob(id)
+    deleteAgentJob(this.o.db, id)
     this.hub.jobRemoved(id)
   }
 
@@ -498,15 +504,15 @@ export class Agent {
       if (result) addRefusals(this.jobRefusals, result.peerRefusals)
       if (result) Object.assign(job, { version: result.version, fromVersion: result.fromVersion ?? null, bytes: { ...result.bytes, wasted: 0 }, bytesDone: result.totalBytes, bytesTotal: result.totalBytes })
       this.update(job, { state: 'done', detail: result?.upToDate ? 'already up to date' : null, etaSeconds: null })
-      const p = this.store.products().find((x) => x.id === job.productId)
+      const p = listProducts(this.o.db).find((x) => x.id === job.productId)
       if (p) {
         Object.assign(p, { availableVersion: null, state: 'up-to-date', error: null })
-        this.store.saveProduct(p, this.now())
+        saveProduct(this.o.db, p, this.now())
         if (result && !result.upToDate && this.settings().reportOffload) void reportJobOffload(this.o.db, p.installDir, publicKeyObject(p.publicKey), this.trackerToken(), result.bytes, result.peerRefusals)
       }
     } else if (a.reason === 'shutdown') {
       // Left as it was for the next start, which resumes it.
-      this.store.saveJob({ ...job, state: 'queued' })
+      saveAgentJob(this.o.db, { ...job, state: 'queued' })
     } else if (a.reason === 'pause') this.update(job, { state: 'paused', detail: null })
     else if (a.reason === 'requeue') this.update(job, { state: 'queued', detail: this.pausedAll ? 'all transfers paused' : 'waiting for a higher-priority job' })
     else if (a.reason === 'cancel') {
@@ -519,7 +525,7 @@ export class Agent {
   }
 
   private async discardStaging(job: Job): Promise<void> {
-    const product = this.store.products().find((p) => p.id === job.productId)
+    const product = listProducts(this.o.db).find((p) => p.id === job.productId)
     if (product && (job.kind === 'install' || job.kind === 'update')) await discardStaging(this.o.db, product.installDir)
   }
 
@@ -548,7 +554,7 @@ export class Agent {
     this.sharing = sharingDecision({
       sharing: settings.sharing,
       signals,
-      uploadedThisMonth: this.store.uploaded(monthOf(this.now())),
+      uploadedThisMonth: uploadedIn(this.o.db, monthOf(this.now())),
       freeDiskBytes: disk ? disk.bavail * disk.bsize : 0,
     })
   }
@@ -573,7 +579,7 @@ export class Agent {
     if (this.stopping) return Promise.resolve()
     const busy = new Set([...this.jobs.values()].filter(isOpen).map((j) => j.productId))
     // The upload cap is shared by the seeds: re-applied once they have changed.
-    return this.seeds.reconcile(this.store.products(), this.sharing, this.settings().sharing.seedRetentionDays, busy).then(() => this.applyLimits())
+    return this.seeds.reconcile(listProducts(this.o.db), this.sharing, this.settings().sharing.seedRetentionDays, busy).then(() => this.applyLimits())
   }
 
   seedingProducts(): string[] {
