@@ -28,7 +28,8 @@ import {
   statusSchema,
   type ApiEvent,
 } from '../../shared/api-contract.ts'
-import { AgentError, type Agent } from './agent.ts'
+import type { Agent } from './agent.ts'
+import { AgentError } from './agent-error.ts'
 import { isOwnApiAddress } from './own-address.ts'
 
 export interface ControlServerOptions {

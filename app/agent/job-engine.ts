@@ -5,6 +5,7 @@ import type { KeyObject } from 'node:crypto'
 import { rm } from 'node:fs/promises'
 import type { Job } from '../../shared/api-contract.ts'
 import { installPaths, loadJobs, loadVerify, type JobOptions, type JobResult } from '../engine/engine.ts'
+import { deleteStagingJob } from '../store/jobs-table.ts'
 import type { StateDb } from '../store/state-db.ts'
 
 export interface EngineRun {
@@ -30,6 +31,6 @@ export async function runJobKind(kind: Job['kind'], channelUrl: string, publicKe
 /** A cancelled download drops what it staged; a paused one keeps it to resume. */
 export async function discardStaging(db: StateDb, installDir: string): Promise<void> {
   const paths = installPaths(installDir)
-  db.prepare("DELETE FROM jobs WHERE dir = ? AND phase = 'staging'").run(paths.install)
+  deleteStagingJob(db, paths.install)
   await rm(paths.staging, { recursive: true, force: true })
 }

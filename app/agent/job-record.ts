@@ -2,7 +2,7 @@
 // and how a failure reads.
 import type { CreateJobRequest, ErrorInfo, Job } from '../../shared/api-contract.ts'
 import { isShoalError } from '../../shared/errors.ts'
-import type { ProductRow } from './agent-store.ts'
+import type { ProductRow } from '../store/products-table.ts'
 
 const PRIORITY = { foreground: 10, background: 0 } as const
 

@@ -1,7 +1,8 @@
 // Opt-in (settings.reportOffload, off by default): after a job, tell the release's
 // trackers how many bytes came from the CDN and from peers. Nothing else is sent.
 import type { KeyObject } from 'node:crypto'
-import { installPaths, readInstalledRow, type Refusals, type SourceBytes } from '../engine/engine.ts'
+import { installPaths, type Refusals, type SourceBytes } from '../engine/engine.ts'
+import { readInstalledRow } from '../store/installs-table.ts'
 import type { StateDb } from '../store/state-db.ts'
 import type { OffloadReport } from '../tracker/tracker-metrics.ts'
 

@@ -2,7 +2,7 @@
 import { resolve } from 'node:path'
 import type { Job, Product } from '../../shared/api-contract.ts'
 import type { ManagedProduct } from '../policy/managed-policy.ts'
-import type { ProductRow } from './agent-store.ts'
+import type { ProductRow } from '../store/products-table.ts'
 
 /** The API's view of a product: its row, what its folder holds, and what its running job is doing. */
 export function productView(p: ProductRow, installedVersion: string | null, job: Job | undefined, managed: boolean): Product {

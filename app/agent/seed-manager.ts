@@ -4,9 +4,11 @@ import { addRefusals, classifyPeer, DEFAULT_MAX_PEERS, loadSeeding, type Refusal
 import { localAddresses } from '../net/local-addresses.ts'
 import type { LiveLimits } from '../policy/live-limits.ts'
 import { monthOf, withinRetention, type SharingDecision } from '../policy/sharing.ts'
+import { installedAt, installedVersion } from '../store/installs-table.ts'
+import type { ProductRow } from '../store/products-table.ts'
 import type { StateDb } from '../store/state-db.ts'
+import { addUploaded } from '../store/uploads-table.ts'
 import type { KeyObject } from 'node:crypto'
-import type { AgentStore, ProductRow } from './agent-store.ts'
 import { publicKeyObject } from './publisher-key.ts'
 
 interface Seeded {
@@ -17,7 +19,6 @@ interface Seeded {
 
 export interface SeedContext {
   readonly db: StateDb
-  readonly store: AgentStore
   readonly limits: LiveLimits
   /** Read at each seed's start: the managed policy may change it. */
   readonly trackerToken: () => string | undefined
@@ -77,12 +78,12 @@ export class SeedManager {
     const now = this.c.now()
     const wanted = new Map<string, ProductRow>()
     for (const p of products) {
-      const installedAt = this.c.store.installedAt(p.installDir)
-      if (sharing.upload && installedAt && !busy.has(p.id) && withinRetention(new Date(installedAt), now, retentionDays)) wanted.set(p.id, p)
+      const since = installedAt(this.c.db, p.installDir)
+      if (sharing.upload && since && !busy.has(p.id) && withinRetention(new Date(since), now, retentionDays)) wanted.set(p.id, p)
     }
     for (const [id, s] of this.seeds) {
       const p = wanted.get(id)
-      if (!p || this.c.store.installedVersion(p.installDir) !== s.version) {
+      if (!p || installedVersion(this.c.db, p.installDir) !== s.version) {
         await this.stop(s)
         this.seeds.delete(id)
       }
@@ -125,7 +126,7 @@ export class SeedManager {
   private countUploads(): void {
     for (const s of this.seeds.values()) {
       const total = s.seeding.uploaded()
-      this.c.store.addUploaded(monthOf(this.c.now()), total - s.counted)
+      addUploaded(this.c.db, monthOf(this.c.now()), total - s.counted)
       s.counted = total
     }
   }

@@ -9,7 +9,6 @@
 export { DEFAULT_CONNECTIONS } from './install/job-defaults.ts'
 export type { JobOptions, JobResult } from './install/install-job.ts'
 export { installPaths } from './install/install-paths.ts'
-export { readInstalledRow } from './install/install-records.ts'
 export type { FetchSample } from './sources/cdn/cdn-source.ts'
 export { DEFAULT_MIN_RATE } from './sources/cdn/trickle-rule.ts'
 export { classifyPeer } from './stats/peer-class.ts'

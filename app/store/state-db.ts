@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 
-// Ordered schema steps; the database records how many it has applied.
+// Ordered schema steps; the database records how many it has applied. Each table's reads and
+// writes live in its owner module beside this one (installs-table.ts, jobs-table.ts, ...).
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE installs (
      dir TEXT PRIMARY KEY,

@@ -35,6 +35,16 @@ describe('folder boundaries are enforced by lint', () => {
     ['app/policy/x.ts', "import { readFile } from 'node:fs'\nexport const r = readFile", 'no-restricted-imports'],
     ['app/policy/x.ts', "import { join } from 'path'\nexport const j = join", 'no-restricted-imports'],
     ['app/policy/x.ts', "import { app } from 'electron'\nexport const a = app", 'no-restricted-imports'],
+    ['app/store/x.ts', "import { installPaths } from '../engine/engine.ts'\nexport const i = installPaths", 'no-restricted-imports'],
+    ['app/store/x.ts', "import { AGENT_VERSION } from '../agent/agent.ts'\nexport const v = AGENT_VERSION", 'no-restricted-imports'],
+    ['app/engine/install/x.ts', "import Database from 'better-sqlite3'\nexport const d = Database", 'no-restricted-imports'],
+    ['app/agent/x.ts', "import Database from 'better-sqlite3'\nexport const d = Database", 'no-restricted-imports'],
+    ['main/x.ts', "import Database from 'better-sqlite3'\nexport const d = Database", 'no-restricted-imports'],
+    ['app/agent/x.ts', "export const f = (db: { prepare(s: string): unknown }) => db.prepare('SELECT * FROM products')", 'no-restricted-syntax'],
+    ['app/engine/install/x.ts', "export const f = (o: { db: { prepare(s: string): unknown } }) => o.db.prepare('DELETE FROM jobs')", 'no-restricted-syntax'],
+    ['app/cli/x.ts', "export const f = (db: { exec(s: string): void }) => db.exec('DELETE FROM history')", 'no-restricted-syntax'],
+    ['app/agent/x.ts', "export const f = (c: { stateDb: { pragma(s: string): void } }) => c.stateDb.pragma('user_version = 0')", 'no-restricted-syntax'],
+    ['app/engine/x.ts', 'export enum E { A }', 'no-restricted-syntax'],
   ])('%s: %j is refused', async (file, code, rule) => {
     expect(await ruleIds(file, code)).toContain(rule)
   })
@@ -51,6 +61,10 @@ describe('folder boundaries are enforced by lint', () => {
     ['app/engine/x.ts', "import { sharingDecision } from '../policy/sharing.ts'\nexport const s = sharingDecision"],
     ['app/policy/x.ts', "import { z } from 'zod'\nexport const s = z.string()"],
     ['app/policy/x.ts', "import { formatBytes } from '../../shared/units.ts'\nexport const f = formatBytes"],
+    ['app/store/x.ts', "import Database from 'better-sqlite3'\nexport const f = (db: Database.Database) => db.prepare('SELECT 1')"],
+    ['app/store/x.ts', "import { DEFAULT_SETTINGS } from '../policy/settings-merge.ts'\nexport const d = DEFAULT_SETTINGS"],
+    ['app/engine/x.ts', "export const m = (s: string) => /^(\\d+)$/.exec(s)"],
+    ['app/tracker/x.ts', 'export const run = (p: { exec(): Promise<unknown> }) => p.exec()'],
   ])('%s: %j is allowed', async (file, code) => {
     expect(await ruleIds(file, code)).toEqual([])
   })

@@ -15,6 +15,9 @@ import { keyId } from '../../release/signing.ts'
 import { userCompileCache } from '../../release/compile-cache.ts'
 import { WorkerPool } from '../../release/worker-pool.ts'
 import type { StateDb } from '../../store/state-db.ts'
+import { addHistory } from '../../store/history-table.ts'
+import { readInstalledRow, type InstalledRow } from '../../store/installs-table.ts'
+import { checkpointStatement, deleteJobOfDir, insertJob } from '../../store/jobs-table.ts'
 import type { LiveLimits } from '../../policy/live-limits.ts'
 import { CdnSource, type FetchSample } from '../sources/cdn/cdn-source.ts'
 import { DEFAULT_MIN_RATE, DEFAULT_TRICKLE } from '../sources/cdn/trickle-rule.ts'
@@ -39,7 +42,7 @@ import { installOps, rollbackOps } from './switch-journal.ts'
 import { pathLimits, pathTooLong } from './path-limits.ts'
 import { carryUserFiles, type UserFiles } from './carry-user-files.ts'
 import { installPaths, patchBlobPath, type InstallPaths } from './install-paths.ts'
-import { openJob, readInstalledRow, recoverInstall, switchIn, type InstalledRow, type JobTarget, type OpenedJob } from './install-records.ts'
+import { openJob, recoverInstall, switchIn, type JobTarget, type OpenedJob } from './install-records.ts'
 
 /** A CDN request with no byte for this long is retried; also the window a trickle is judged over. */
 const DEFAULT_STALL_MS = 15_000
@@ -290,7 +293,7 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: Prep
     },
   })
   const workers = new WorkerPool<PlacementTask, PlacementResult>(new URL('./placement-worker.ts', import.meta.url), Math.max(1, availableParallelism()), { compileCache: userCompileCache() })
-  const persist = o.db.prepare('UPDATE jobs SET done = ? WHERE id = ?')
+  const persist = checkpointStatement(o.db)
   const tally: SwarmTally = { banned: [], trickled: [], cdnPieces: noCdnPieces(), uploaded: { lan: 0, wan: 0 }, peerRefusals: {}, peerAuthError: undefined }
   const peers = swarmFetch(o, manifest, bytes, tally, (now) => {
     Object.assign(connected, now)
@@ -338,9 +341,7 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: Prep
   await switchIn(o.db, job.id, installOps(paths.install, paths.staging, paths.backup, row !== undefined))
   await keepPatchesOf(paths, plan.patches.length > 0 ? manifest.version : undefined)
   const seconds = (performance.now() - started) / 1000
-  o.db
-    .prepare('INSERT INTO history (dir, product, from_version, version, finished_at, seconds, bytes) VALUES (?, ?, ?, ?, ?, ?, ?)')
-    .run(paths.install, manifest.product, row?.version ?? null, manifest.version, o.now().toISOString(), seconds, JSON.stringify(bytes))
+  addHistory(o.db, { dir: paths.install, product: manifest.product, fromVersion: row?.version ?? null, version: manifest.version, finishedAt: o.now().toISOString(), seconds, bytes })
   const w = written.snapshot()
   const usefulWritten = { cdn: w.cdn, lan: w.lan, wan: w.wan, local: w.local }
   return { product: manifest.product, version: manifest.version, fromVersion: row?.version, upToDate: false, resumed, bytes, written: usefulWritten, totalBytes: plan.totalBytes, seconds, bannedPeers: tally.banned, trickledPeers: tally.trickled, cdnPieces: tally.cdnPieces, uploaded: tally.uploaded, peerRefusals: tally.peerRefusals, peerAuthError: tally.peerAuthError, userFiles, patches: patchReport(patchOutcomes) }
@@ -408,14 +409,13 @@ export function rollbackInstall(o: Pick<JobOptions, 'installDir' | 'db' | 'now'>
       throw new ShoalError('E_NOT_INSTALLED', `${paths.install} has no previous version to roll back to`, 'a previous version is kept after each update')
     }
     // An unfinished download was staged on top of the version being rolled away: drop it.
-    o.db.prepare('DELETE FROM jobs WHERE dir = ?').run(paths.install)
+    deleteJobOfDir(o.db, paths.install)
     await rm(paths.staging, { recursive: true, force: true })
-    const info = o.db
-      .prepare("INSERT INTO jobs (dir, product, version, manifest, manifest_sha256, pubkey_id, phase, product_root, mirrors, created_at) SELECT dir, product, ?, ?, ?, pubkey_id, 'rolling-back', product_root, mirrors, ? FROM installs WHERE dir = ?")
-      .run(row.previous_version, row.previous_manifest, createHash('sha256').update(row.previous_manifest).digest('hex'), o.now().toISOString(), paths.install)
+    // The job copies the folder's installs row, which only a holder of this folder's lock changes.
+    const jobId = insertJob(o.db, { ...row, version: row.previous_version, manifest: row.previous_manifest, manifest_sha256: createHash('sha256').update(row.previous_manifest).digest('hex'), phase: 'rolling-back', created_at: o.now().toISOString() })
     // The user's files go back with the version rolled to, as into an update.
     const userFiles = await carryUserFiles(paths.install, paths.backup, storedManifestPaths(row.manifest, 'installed manifest'), storedManifestPaths(row.previous_manifest, 'previous manifest'), false)
-    await switchIn(o.db, Number(info.lastInsertRowid), rollbackOps(paths.install, paths.backup, paths.aside))
+    await switchIn(o.db, jobId, rollbackOps(paths.install, paths.backup, paths.aside))
     return { product: row.product, version: row.previous_version, fromVersion: row.version, userFiles }
   })
 }

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs'
 import { open, rename, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { ShoalError } from '../../../shared/errors.ts'
+import { advanceJournal, journal } from '../../store/jobs-table.ts'
 import type { StateDb } from '../../store/state-db.ts'
 import { crashPoint } from './crash-points.ts'
 
@@ -47,12 +48,11 @@ async function apply(op: SwitchOp): Promise<void> {
 
 /** Runs the job's recorded operations from the first one not yet committed. */
 export async function runJournal(db: StateDb, jobId: number): Promise<void> {
-  const row = db.prepare('SELECT ops, next_op FROM jobs WHERE id = ?').get(jobId) as { ops: string; next_op: number }
+  const row = journal(db, jobId)
   const ops = JSON.parse(row.ops) as SwitchOp[]
-  const advance = db.prepare('UPDATE jobs SET next_op = ? WHERE id = ?')
   for (let i = row.next_op; i < ops.length; i++) {
     await apply(ops[i]!)
     crashPoint(`switch-op-${i}`)
-    advance.run(i + 1, jobId)
+    advanceJournal(db, jobId, i + 1)
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Job } from '../../../shared/api-contract.ts'
-import type { ProductRow } from '../../../app/agent/agent-store.ts'
+import type { ProductRow } from '../../../app/store/products-table.ts'
 import { errorInfo, isOpen, newJob } from '../../../app/agent/job-record.ts'
 import { managedProductRow, productIdFor, productView } from '../../../app/agent/product-record.ts'
 import { isOwnApiAddress } from '../../../app/agent/own-address.ts'
