@@ -1,6 +1,6 @@
 // Seeds installed releases while the sharing policy allows it: consent and mode, power,
 // the monthly upload cap, free disk, and the retention period after each install.
-import { addRefusals, classifyPeer, DEFAULT_MAX_PEERS, loadSeeding, type Refusals, type Seeding } from '../engine/engine.ts'
+import { addRefusals, classifyPeer, DEFAULT_MAX_PEERS, loadReleaseRecord, loadSeeding, type Refusals, type Seeding } from '../engine/engine.ts'
 import { localAddresses } from '../net/local-addresses.ts'
 import type { LiveLimits } from '../policy/live-limits.ts'
 import { monthOf, withinRetention, type SharingDecision } from '../policy/sharing.ts'
@@ -77,6 +77,11 @@ export class SeedManager {
     this.countUploads()
     const now = this.c.now()
     const wanted = new Map<string, ProductRow>()
+    // A switch the CLI (or another data dir) made reaches the agent through the record beside the install.
+    if (products.length > 0) {
+      const { adoptReleaseRecord } = await loadReleaseRecord()
+      for (const p of products) await adoptReleaseRecord(this.c.db, p.installDir, publicKeyObject(p.publicKey))
+    }
     for (const p of products) {
       const since = installedAt(this.c.db, p.installDir)
       if (sharing.upload && since && !busy.has(p.id) && withinRetention(new Date(since), now, retentionDays)) wanted.set(p.id, p)

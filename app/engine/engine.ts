@@ -26,5 +26,8 @@ export const loadJobs = () => import('./install/install-job.ts')
 /** verify-install.ts (`verifyInstall`), loaded on first use. */
 export const loadVerify = () => import('./install/verify-install.ts')
 
+/** release-record.ts (`adoptReleaseRecord`: follow a switch another data dir made), loaded on first use. */
+export const loadReleaseRecord = () => import('./install/release-record.ts')
+
 /** seed-job.ts (`startSeeding`), loaded on first use: it brings in webtorrent. */
 export const loadSeeding = () => import('./sources/peers/seed-job.ts')

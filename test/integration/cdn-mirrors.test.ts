@@ -50,7 +50,7 @@ function get(c: Client, url: string, extra: string[] = [], env: NodeJS.ProcessEn
 async function ownFoldersOnly(body: () => Promise<Client[]>): Promise<void> {
   const before = await readdir(dir)
   const clients = await body()
-  const own = new Set(clients.flatMap((c) => [c.install, c.data, c.backup, `${dirname(c.install)}/.${basename(c.install)}.shoal-staging`, `${dirname(c.install)}/.${basename(c.install)}.shoal-lock`].map((p) => basename(p))))
+  const own = new Set(clients.flatMap((c) => [c.install, c.data, c.backup, `${dirname(c.install)}/.${basename(c.install)}.shoal-staging`, `${dirname(c.install)}/.${basename(c.install)}.shoal-lock`, `${dirname(c.install)}/.${basename(c.install)}.shoal-release`].map((p) => basename(p))))
   const after = await readdir(dir)
   expect(after.filter((name) => !own.has(name)).sort()).toEqual(before.filter((name) => !own.has(name)).sort())
 }

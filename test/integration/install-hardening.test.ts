@@ -153,7 +153,7 @@ describe('an install folder that is a link', () => {
     expect(await readlink(c.install)).toBe(real)
     expect(await treeHash(real)).toEqual(v2Tree)
     expect(await treeHash(join(disk, '.game.shoal-previous'))).toEqual(v1Tree)
-    expect((await readdir(disk)).sort()).toEqual(['.game.shoal-lock', '.game.shoal-previous', 'game'])
+    expect((await readdir(disk)).sort()).toEqual(['.game.shoal-lock', '.game.shoal-patches', '.game.shoal-previous', '.game.shoal-release', 'game'])
     expect((await readdir(dir)).filter((n) => n.includes(c.install.split('/').pop()!))).toEqual([c.install.split('/').pop()])
     await outsideUnchanged()
   })

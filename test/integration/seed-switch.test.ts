@@ -50,4 +50,32 @@ describe('seed while get updates the install it serves', () => {
     expect(await treeHash(r.install)).toEqual(await treeHash(join(dir, 'build-v2')))
     expect(await treeHash(join(dir, 'outside'))).toEqual(outside)
   })
+
+  it('a seeder follows a switch made with another data dir, as the agent follows the CLI, and that data dir can update the install', async () => {
+    const dir = await tempDir()
+    const r = await seededRelease(dir, 2 * 1024 * 1024, ['--listen', '127.0.0.1'], cleanups)
+    await writeUpdatedBuild(r.f.build, join(dir, 'build-v2'), 'other-data-dir-v2')
+    expect((await r.f.publish(join(dir, 'build-v2'), '1.1.0', ['--channel', 'beta'])).code).toBe(0)
+    const beta = r.channel.replace('stable.json', 'beta.json')
+    // Another user's (or root's) CLI: its own data dir, which has never seen this install.
+    const other = { SHOAL_DATA_DIR: join(dir, 'data-other') }
+    const update = await runCli(['get', beta, '--pubkey', r.pub, '--dir', r.install, '--json'], other)
+    expect(update.code, update.stderr).toBe(0)
+    expect(update.last).toMatchObject({ event: 'done', from: '1.0.0', version: '1.1.0' })
+    expect(update.last['userFiles']).toMatchObject({ kept: [], movedAside: [] })
+
+    // The seeder, whose data dir holds 1.0.0, moves to 1.1.0 and serves it.
+    const moved = await r.seeder.waitFor('seeding', (e) => e['version'] === '1.1.0')
+    const leecher = await runCli(['get', beta, '--pubkey', r.pub, '--dir', join(dir, 'leecher'), '--peer', `127.0.0.1:${moved['port'] as number}`, '--listen', '127.0.0.1', '--finish-slip', 'off', '--json'], { SHOAL_DATA_DIR: join(dir, 'data-leecher') })
+    expect(leecher.code, leecher.stderr).toBe(0)
+    expect((leecher.last['bytes'] as { lan: number }).lan).toBeGreaterThan(0)
+    expect(await treeHash(join(dir, 'leecher'))).toEqual(await treeHash(join(dir, 'build-v2')))
+    // The first data dir knows the new version too: nothing to do, and a rollback goes to 1.0.0.
+    const again = await runCli(['get', beta, '--pubkey', r.pub, '--dir', r.install, '--json'], r.env)
+    expect(again.last).toMatchObject({ event: 'done', upToDate: true, version: '1.1.0' })
+    await r.seeder.stop()
+    const back = await runCli(['rollback', '--dir', r.install, '--json'], r.env)
+    expect(back.code, back.stderr).toBe(0)
+    expect(await treeHash(r.install)).toEqual(await treeHash(r.f.build))
+  })
 })

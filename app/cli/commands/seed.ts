@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { ShoalError } from '../../../shared/errors.ts'
 import { formatBytes } from '../../../shared/units.ts'
-import { addRefusals, installPaths, loadSeeding, type PeerEncryption, type Refusals, type Seeding } from '../../engine/engine.ts'
+import { addRefusals, installPaths, loadReleaseRecord, loadSeeding, type PeerEncryption, type Refusals, type Seeding } from '../../engine/engine.ts'
 import { readInstalledRow } from '../../store/installs-table.ts'
 import { openStateDb } from '../../store/state-db.ts'
 import { loadPrivateKey, loadPublicKey } from '../key-files.ts'
@@ -33,6 +33,7 @@ const REPORT_MS = 2000
 /** Serves the installed release until SIGINT or SIGTERM. */
 export async function seedCommand(out: Output, dataDir: string, flags: SeedFlags): Promise<void> {
   const { startSeeding } = await loadSeeding()
+  const { adoptReleaseRecord } = await loadReleaseRecord()
   const token = flags.trackerTokenFile ? (await readFile(flags.trackerTokenFile, 'utf8').catch(() => '')).trim() : undefined
   if (token === '') throw new ShoalError('E_USAGE', `--tracker-token-file ${flags.trackerTokenFile} is missing or empty`)
   const db = openStateDb(dataDir)
@@ -57,6 +58,7 @@ export async function seedCommand(out: Output, dataDir: string, flags: SeedFlags
       process.once('SIGINT', resolve)
       process.once('SIGTERM', resolve)
     })
+    await adoptReleaseRecord(db, installDir, publicKey)
     let current = await start()
     const before = { uploaded: 0, lan: 0, wan: 0 }
     const refusedBefore: Refusals = {}
@@ -74,6 +76,8 @@ export async function seedCommand(out: Output, dataDir: string, flags: SeedFlags
     // version verified (each read checked again when a file's identity changed), never from the new ones.
     let moving: Promise<void> | undefined
     const follow = async () => {
+      // A switch made with another data dir (the agent's, root's) reaches this one through the record beside the install.
+      await adoptReleaseRecord(db, installDir, publicKey)
       const manifest = installed()
       if (!manifest || (current.manifest && manifest.equals(current.manifest))) return
       Object.assign(before, { uploaded: uploaded(), ...byClass() })

@@ -42,6 +42,7 @@ import { installOps, rollbackOps } from './switch-journal.ts'
 import { pathLimits, pathTooLong } from './path-limits.ts'
 import { carryUserFiles, type UserFiles } from './carry-user-files.ts'
 import { installPaths, patchBlobPath, type InstallPaths } from './install-paths.ts'
+import { adoptReleaseRecord } from './release-record.ts'
 import { openJob, recoverInstall, switchIn, type JobTarget, type OpenedJob } from './install-records.ts'
 
 /** A CDN request with no byte for this long is retried; also the window a trickle is judged over. */
@@ -210,12 +211,16 @@ function checkPathLengths(manifest: Manifest, paths: InstallPaths): void {
   if (problem) throw new ShoalError('E_UNSAFE_PATH', `${manifest.product} ${manifest.version} lists a path that does not fit here: "${problem.path}" ${problem.reason}`, 'install into a folder with a shorter path; nothing was written')
 }
 
-/** Runs `work` holding the folder's lock, after finishing any switch a crash interrupted. */
-export async function withInstallLock<T>(o: Pick<JobOptions, 'installDir' | 'db'>, work: (paths: InstallPaths) => Promise<T>): Promise<T> {
+/**
+ * Runs `work` holding the folder's lock, after finishing any switch a crash interrupted and
+ * adopting one another data dir made (with the publisher key, when given).
+ */
+export async function withInstallLock<T>(o: Pick<JobOptions, 'installDir' | 'db'> & { readonly publicKey?: KeyObject }, work: (paths: InstallPaths) => Promise<T>): Promise<T> {
   const paths = installPaths(o.installDir)
   const unlock = lockInstallDir(paths.lock, paths.install)
   try {
     await recoverInstall(o.db, paths.install)
+    if (o.publicKey) await adoptReleaseRecord(o.db, paths.install, o.publicKey)
     return await work(paths)
   } finally {
     unlock()

@@ -10,6 +10,8 @@ export interface InstallPaths {
   readonly lock: string
   /** Patches staged for an update, kept after it so the install's seeding can serve them (see patchBlobPath). */
   readonly patches: string
+  /** The installed release as the last switch left it, for processes with other data dirs (see release-record.ts). */
+  readonly record: string
 }
 
 /** Where patch `k` (an index into the manifest's patches) of `version` is staged and kept. */
@@ -37,5 +39,5 @@ export function installPaths(dir: string): InstallPaths {
   const parent = dirname(install)
   const name = basename(install)
   const beside = (what: string) => join(parent, `.${name}.shoal-${what}`)
-  return { install, staging: beside('staging'), backup: beside('previous'), aside: beside('aside'), lock: beside('lock'), patches: beside('patches') }
+  return { install, staging: beside('staging'), backup: beside('previous'), aside: beside('aside'), lock: beside('lock'), patches: beside('patches'), record: beside('release') }
 }

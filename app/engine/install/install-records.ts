@@ -10,6 +10,7 @@ import type { StateDb } from '../../store/state-db.ts'
 import { crashPoint } from './crash-points.ts'
 import type { InstallPaths } from './install-paths.ts'
 import { runJournal, type SwitchOp } from './switch-journal.ts'
+import { writeReleaseRecord } from './release-record.ts'
 
 export interface OpenedJob {
   readonly job: StagingJob
@@ -28,7 +29,7 @@ export async function recoverInstall(db: StateDb, installDir: string): Promise<v
   const jobId = switchingJobId(db, installDir)
   if (jobId === undefined) return
   await runJournal(db, jobId)
-  finishSwitch(db, jobId)
+  await writeReleaseRecord(db, finishSwitch(db, jobId))
 }
 
 /** Records the operations, runs them through the journal, and makes the job's release the installed one. */
@@ -37,7 +38,7 @@ export async function switchIn(db: StateDb, jobId: number, ops: readonly SwitchO
   startSwitch(db, jobId, JSON.stringify(ops))
   await runJournal(db, jobId)
   crashPoint('switched')
-  finishSwitch(db, jobId)
+  await writeReleaseRecord(db, finishSwitch(db, jobId))
 }
 
 /**
@@ -67,12 +68,13 @@ export async function openJob(db: StateDb, paths: InstallPaths, target: JobTarge
   return { job: { id, manifest_sha256: sha256, done: null }, resumed: false }
 }
 
-/** Makes the job's release the installed one, and the one it replaces the previous one. */
-function finishSwitch(db: StateDb, jobId: number): void {
+/** Makes the job's release the installed one, and the one it replaces the previous one; returns the install folder. */
+function finishSwitch(db: StateDb, jobId: number): string {
   const job = jobRelease(db, jobId)
   db.transaction(() => {
     const current = readInstalledRow(db, job.dir)
     saveInstall(db, { ...job, installed_at: new Date().toISOString(), previous_version: current?.version ?? null, previous_manifest: current?.manifest ?? null })
     deleteJob(db, jobId)
   })()
+  return job.dir
 }

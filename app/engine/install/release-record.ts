@@ -1,0 +1,67 @@
+// The release an install folder holds, written beside it after every switch. Each data dir (the
+// agent's, a user's CLI, root's) keeps its own installs table; when another process switched the
+// folder, this record lets the rest adopt the new release instead of planning, verifying and
+// seeding against a version that is gone.
+import type { KeyObject } from 'node:crypto'
+import { readFile, stat } from 'node:fs/promises'
+import { z } from 'zod'
+import { decodeManifest } from '../../release/manifest-codec.ts'
+import { writeFileAtomic } from '../../release/atomic-file.ts'
+import { readInstalledRow, saveInstall, type InstalledRow } from '../../store/installs-table.ts'
+import type { StateDb } from '../../store/state-db.ts'
+import { installPaths } from './install-paths.ts'
+
+const recordSchema = z.strictObject({
+  product: z.string(),
+  version: z.string(),
+  /** The signed manifest file, base64: whoever adopts it checks the signature with its own key. */
+  manifest: z.string(),
+  pubkey_id: z.string(),
+  installed_at: z.string(),
+  product_root: z.string(),
+  mirrors: z.string(),
+  /** The version the folder beside it keeps for rollback, as the switch left it. */
+  previous_version: z.string().nullable(),
+  previous_manifest: z.string().nullable(),
+})
+
+/** Writes the folder's current release (its installs row) beside it. */
+export async function writeReleaseRecord(db: StateDb, installDir: string): Promise<void> {
+  const row = readInstalledRow(db, installDir)
+  if (!row) return
+  const record: z.infer<typeof recordSchema> = { product: row.product, version: row.version, manifest: row.manifest.toString('base64'), pubkey_id: row.pubkey_id, installed_at: row.installed_at, product_root: row.product_root, mirrors: row.mirrors, previous_version: row.previous_version, previous_manifest: row.previous_manifest?.toString('base64') ?? null }
+  await writeFileAtomic(installPaths(installDir).record, JSON.stringify(record))
+}
+
+/** Record files already looked at, by path: size and mtime, so an unchanged one is not read again. */
+const seen = new Map<string, string>()
+
+/**
+ * Adopts a switch another data dir made: when the record beside the folder names a later switch
+ * of the same product than this database's row (or this database has no row for the folder), and
+ * its manifest verifies with `publicKey`, the row becomes that release, with the previous one as
+ * the switch kept it. True when the row changed.
+ */
+export async function adoptReleaseRecord(db: StateDb, installDir: string, publicKey: KeyObject): Promise<boolean> {
+  const path = installPaths(installDir).record
+  const st = await stat(path).catch(() => undefined)
+  const stamp = st && `${st.size}:${st.mtimeMs}`
+  if (!stamp || seen.get(path) === stamp) return false
+  const row = readInstalledRow(db, installPaths(installDir).install)
+  const parsed = recordSchema.safeParse(JSON.parse(await readFile(path, 'utf8').catch(() => 'null')))
+  seen.set(path, stamp)
+  if (!parsed.success) return false
+  const r = parsed.data
+  const manifest = Buffer.from(r.manifest, 'base64')
+  if (row && (r.product !== row.product || r.installed_at <= row.installed_at || manifest.equals(row.manifest))) return false
+  try {
+    const m = decodeManifest(manifest, publicKey, `release record ${path}`)
+    if (m.product !== r.product || m.version !== r.version) return false
+  } catch {
+    return false
+  }
+  // The previous version is the one the switch kept beside the folder, whatever this database had.
+  const adopted: InstalledRow = { ...r, dir: installPaths(installDir).install, manifest, previous_manifest: r.previous_manifest === null ? null : Buffer.from(r.previous_manifest, 'base64') }
+  saveInstall(db, adopted)
+  return true
+}
