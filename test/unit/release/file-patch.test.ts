@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { seededBytes } from '../../../app/demo/sample-build.ts'
-import { applyPatch, makePatch } from '../../../app/release/file-patch.ts'
+import { applyPatch, makeDeltaPatch, makeDictPatch, makePatch } from '../../../app/release/file-patch.ts'
 
 /** One byte in every 4 KiB changed, and 1000 bytes inserted a third of the way in: a recompiled binary. */
 function rebuilt(old: Buffer): Buffer {
@@ -14,20 +14,41 @@ describe('file patches', () => {
   const old = seededBytes('old', 1024 * 1024)
   const next = rebuilt(old)
 
-  it('rebuild the new file across many segments, each a fraction of the new bytes', () => {
-    const patch = makePatch(old, next, 128 * 1024, 64 * 1024)
+  it('as aligned deltas, rebuild a recompiled file in a fraction of the dictionary form, which makePatch then keeps', () => {
+    // Addresses shifted everywhere: one byte in every 37 off by a little, which breaks zstd's matches at each.
+    const next = Buffer.from(rebuilt(old))
+    for (let i = 5; i < next.length; i += 37) next[i] = (next[i]! + 8) & 0xff
+    const delta = makeDeltaPatch(old, next)
+    expect(applyPatch(old, delta, next.length)).toEqual(next)
+    const dict = makeDictPatch(old, next)
+    expect(delta.length).toBeLessThan(dict.length)
+    expect(makePatch(old, next)).toEqual(delta)
+    // An edit that shifts text keeps the dictionary form.
+    const text = Buffer.from('config line\n'.repeat(5000))
+    const edited = Buffer.concat([text.subarray(0, 100), Buffer.from('inserted'), text.subarray(100)])
+    const chosen = makePatch(text, edited)
+    expect(chosen.subarray(0, 4).toString()).toBe('SHP1')
+    expect(applyPatch(text, chosen, edited.length)).toEqual(edited)
+    // A delta against another old file builds something else; a size that lies is refused.
+    const other = applyPatch(seededBytes('other', old.length), delta, next.length)
+    expect(other instanceof Error || !other.equals(next)).toBe(true)
+    expect(applyPatch(old, delta, next.length - 1)).toBeInstanceOf(Error)
+  })
+
+  it('in the dictionary form, rebuild the new file across many segments, each a fraction of the new bytes', () => {
+    const patch = makeDictPatch(old, next, 128 * 1024, 64 * 1024)
     expect(patch.length).toBeLessThan(next.length / 20)
     expect(applyPatch(old, patch, next.length)).toEqual(next)
   })
 
   it('handle an empty new file and an empty old file', () => {
-    expect(applyPatch(old, makePatch(old, Buffer.alloc(0)), 0)).toEqual(Buffer.alloc(0))
+    expect(applyPatch(old, makeDictPatch(old, Buffer.alloc(0)), 0)).toEqual(Buffer.alloc(0))
     const fromNothing = makePatch(Buffer.alloc(0), next.subarray(0, 5000))
     expect(applyPatch(Buffer.alloc(0), fromNothing, 5000)).toEqual(next.subarray(0, 5000))
   })
 
   it('refuse, as an Error and never a throw, a patch without its header, with a wrong size, or segments past the files', () => {
-    const patch = makePatch(old, next, 256 * 1024, 64 * 1024)
+    const patch = makeDictPatch(old, next, 256 * 1024, 64 * 1024)
     expect(applyPatch(old, patch.subarray(4), next.length)).toBeInstanceOf(Error)
     expect(applyPatch(old, patch, next.length + 1)).toBeInstanceOf(Error)
     expect(applyPatch(old.subarray(0, 1000), patch, next.length)).toBeInstanceOf(Error)
@@ -37,7 +58,7 @@ describe('file patches', () => {
   })
 
   it('build something else against another old file, which the caller catches by SHA-256', () => {
-    const patch = makePatch(old, next, 256 * 1024, 64 * 1024)
+    const patch = makeDictPatch(old, next, 256 * 1024, 64 * 1024)
     const other = applyPatch(seededBytes('other', old.length), patch, next.length)
     expect(other instanceof Error || !other.equals(next)).toBe(true)
   })
