@@ -1,10 +1,10 @@
 // Issue 18: `get` updating an install that `seed` serves at that moment. The seeder must never
 // upload bytes of a half-switched file, and it moves to the new version.
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { writeUpdatedBuild } from '../../app/demo/sample-build.ts'
-import { seededRelease } from '../support/installed-release.ts'
+import { installedRelease, seededRelease } from '../support/installed-release.ts'
 import { startCli } from '../support/long-running-cli.ts'
 import { runCli } from '../support/run-cli.ts'
 import { useTempDirs } from '../support/temp-dir.ts'
@@ -76,6 +76,17 @@ describe('seed while get updates the install it serves', () => {
     await r.seeder.stop()
     const back = await runCli(['rollback', '--dir', r.install, '--json'], r.env)
     expect(back.code, back.stderr).toBe(0)
+    expect(await treeHash(r.install)).toEqual(await treeHash(r.f.build))
+  })
+
+  it('a record left beside a folder the user deleted is not adopted: a fresh install starts from nothing', async () => {
+    const dir = await tempDir()
+    const r = await installedRelease(dir, 256 * 1024)
+    cleanups.push(() => r.nginx.stop())
+    await rm(r.install, { recursive: true })
+    const again = await runCli(['get', r.channel, '--pubkey', r.pub, '--dir', r.install, '--json'], { SHOAL_DATA_DIR: join(dir, 'data-fresh') })
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.last).toMatchObject({ event: 'done', from: null, version: '1.0.0' })
     expect(await treeHash(r.install)).toEqual(await treeHash(r.f.build))
   })
 })

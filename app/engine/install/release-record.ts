@@ -3,7 +3,7 @@
 // folder, this record lets the rest adopt the new release instead of planning, verifying and
 // seeding against a version that is gone.
 import type { KeyObject } from 'node:crypto'
-import { readFile, stat } from 'node:fs/promises'
+import { readdir, readFile, stat } from 'node:fs/promises'
 import { z } from 'zod'
 import { decodeManifest } from '../../release/manifest-codec.ts'
 import { writeFileAtomic } from '../../release/atomic-file.ts'
@@ -51,6 +51,8 @@ export async function adoptReleaseRecord(db: StateDb, installDir: string, public
   const parsed = recordSchema.safeParse(JSON.parse(await readFile(path, 'utf8').catch(() => 'null')))
   seen.set(path, stamp)
   if (!parsed.success) return false
+  // A folder removed since (the user deleted the game) leaves its record behind: never adopted.
+  if (!row && (await readdir(installPaths(installDir).install).catch(() => [])).length === 0) return false
   const r = parsed.data
   const manifest = Buffer.from(r.manifest, 'base64')
   if (row && (r.product !== row.product || r.installed_at <= row.installed_at || manifest.equals(row.manifest))) return false
