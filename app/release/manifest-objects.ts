@@ -74,11 +74,14 @@ export function splitManifest(m: Manifest, place: (o: RawObject) => Pick<Manifes
 
 /** The objects a top uses as tables and as lists; refuses indices out of range and totals over the limits before anything is fetched. */
 export function objectUses(top: TopManifest, what: string): { readonly unit: number[] } {
+  if (top.objects.length > top.files.length + top.pack.sections.length) throw new ShoalError('E_LIMIT', `${what} lists ${top.objects.length} objects, more than its files and sections`)
   const unit: number[] = Array.from(top.objects, () => 0)
+  const used = new Uint8Array(top.objects.length)
   const use = (at: number, bytes: number, by: string) => {
     const o = top.objects[at]
     if (!o) throw new ShoalError('E_SCHEMA', `${what}: ${by} names object ${at}, but there are ${top.objects.length}`)
-    if (unit[at] !== 0 && unit[at] !== bytes && o.items > 0) throw new ShoalError('E_SCHEMA', `${what}: object ${at} is used both as a chunk table and as a chunk list`)
+    if (used[at] && unit[at] !== bytes && o.items > 0) throw new ShoalError('E_SCHEMA', `${what}: object ${at} is used both as a chunk table and as a chunk list`)
+    used[at] = 1
     unit[at] = bytes
     return o.items
   }
@@ -91,6 +94,9 @@ export function objectUses(top: TopManifest, what: string): { readonly unit: num
   let refs = 0
   for (const f of top.files) refs += use(f.list, LIST_ITEM_BYTES, f.path)
   if (refs > RELEASE_LIMITS.chunkRefs) throw new ShoalError('E_LIMIT', `${what} files reference ${refs} chunks in all, more than ${RELEASE_LIMITS.chunkRefs}`)
+  // Nothing is fetched that no section or file uses.
+  const unused = used.indexOf(0)
+  if (unused >= 0) throw new ShoalError('E_SCHEMA', `${what}: object ${unused} is named by no section or file`)
   return { unit }
 }
 

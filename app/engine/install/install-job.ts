@@ -163,7 +163,7 @@ const collectGarbage = (globalThis as { gc?: () => void }).gc
 export const RANGE_OPTIONS = { maxGap: 64 * 1024, maxRange: 4 * 1024 * 1024 }
 const FREE_SPACE_MARGIN = 64 * 1024 * 1024
 
-/** A job ready to stage. The signed manifest file (2.7 MB for 1 GiB) is in the state database by then, not kept in memory. */
+/** A job ready to stage. The stored manifest (2.7 MB for 1 GiB) is in the state database by then, not kept in memory. */
 interface PreparedJob {
   readonly target: JobTarget
   readonly opened: OpenedJob

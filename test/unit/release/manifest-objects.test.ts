@@ -79,6 +79,17 @@ describe('two-level manifest', () => {
     const swapped = [...raws]
     swapped[top.pack.sections[0]!.table] = raws[listed]!
     expect(codeOf(() => hydrate(top, swapped, 'test'))).toMatch(/^E_(MANIFEST_HASH|SCHEMA)$/)
+    // A validly signed but hostile top: an object out of range, a table of the wrong length, an object nothing uses.
+    const hostile: [string, (t: TopManifest) => void, RegExp][] = [
+      ['table out of range', (t) => void (t.pack.sections[0]!.table = t.objects.length), /^E_SCHEMA$/],
+      ['table of another length', (t) => void (t.pack.sections[0]!.chunkCount += 1), /^E_SCHEMA$/],
+      ['unused object', (t) => void t.objects.push({ ...t.objects[0]!, sha256: '0'.repeat(64) }), /^E_(SCHEMA|LIMIT)$/],
+    ]
+    for (const [name, edit, code] of hostile) {
+      const t = structuredClone(top)
+      edit(t)
+      expect(codeOf(() => hydrate(t, [...raws, Buffer.alloc(0)], 'test')), name).toMatch(code)
+    }
   })
 
   it('still decodes schema-1 manifests, and a top alone is not a manifest', async () => {
