@@ -23,7 +23,10 @@ export const RELEASE_LIMITS = {
   maxBytes: 2 ** 50,
 } as const
 
+/** Pointers and the full manifest (the form the engine works on, and the one old releases signed). */
 export const SCHEMA_VERSION = 1
+/** A two-level manifest: the signed top, whose chunk tables and chunk lists are content-addressed objects. */
+export const TOP_SCHEMA_VERSION = 2
 
 const semver = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/
 export const productId = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'product ids are 1-64 of a-z 0-9 . _ - starting with a letter or digit')
@@ -86,6 +89,13 @@ export type FilePatch = z.infer<typeof patchSchema>
 export const releaseScopes = ['private', 'lan', 'public'] as const
 export type ReleaseScope = (typeof releaseScopes)[number]
 
+const fileFields = {
+  path: z.string().max(4096),
+  mode: z.union([z.literal(0o644), z.literal(0o755)]),
+  size: byteCount,
+  sha256: hex(32),
+}
+
 export const manifestSchema = z.strictObject({
   schema: z.literal(SCHEMA_VERSION),
   product: productId,
@@ -120,10 +130,7 @@ export const manifestSchema = z.strictObject({
   files: z
     .array(
       z.strictObject({
-        path: z.string().max(4096),
-        mode: z.union([z.literal(0o644), z.literal(0o755)]),
-        size: byteCount,
-        sha256: hex(32),
+        ...fileFields,
         chunks: z.array(count).max(RELEASE_LIMITS.chunks),
       }),
     )
@@ -137,6 +144,33 @@ export const manifestSchema = z.strictObject({
 })
 export type Manifest = z.infer<typeof manifestSchema>
 export type ManifestFile = Manifest['files'][number]
+
+/**
+ * An object of a two-level manifest: a section's chunk table (40 bytes per chunk) or a file's
+ * chunk list (4 bytes per reference), stored zstd-compressed at `offset` in an index file.
+ * `sha256` is over the raw object, so a client can rebuild it from a manifest it already has.
+ */
+export const manifestObjectSchema = z.strictObject({
+  path: productRelative,
+  offset: byteCount,
+  /** Compressed bytes in the index file. */
+  size: z.number().int().positive().max(RELEASE_LIMITS.chunks * 40),
+  /** Chunks of a table, or references of a list. */
+  items: z.number().int().nonnegative().max(RELEASE_LIMITS.chunks),
+  sha256: hex(32),
+})
+export type ManifestObject = z.infer<typeof manifestObjectSchema>
+
+/** The signed top of a two-level manifest: the full manifest less `chunks`, with objects in place of the long lists. */
+export const topManifestSchema = manifestSchema.omit({ schema: true, chunks: true, files: true, pack: true }).extend({
+  schema: z.literal(TOP_SCHEMA_VERSION),
+  pack: manifestSchema.shape.pack.omit({ sections: true }).extend({
+    sections: z.array(sectionSchema.extend({ table: count })).min(1).max(RELEASE_LIMITS.sections),
+  }),
+  files: z.array(z.strictObject({ ...fileFields, list: count })).max(RELEASE_LIMITS.files),
+  objects: z.array(manifestObjectSchema).max(RELEASE_LIMITS.files + RELEASE_LIMITS.sections),
+})
+export type TopManifest = z.infer<typeof topManifestSchema>
 
 /** The one signed container for pointers and manifests. */
 export const envelopeSchema = z.strictObject({

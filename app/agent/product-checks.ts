@@ -1,10 +1,12 @@
 // Channel checks: each product's channel is resolved at a random point of every check interval
 // and on request, and records what it offers; an automatic check queues a found update.
+import type { KeyObject } from 'node:crypto'
 import semverGt from 'semver/functions/gt.js'
 import semverValid from 'semver/functions/valid.js'
 import type { CreateJobRequest, Settings } from '../../shared/api-contract.ts'
+import type { Manifest } from '../../shared/release-schema.ts'
 import { nextCheckDelay } from '../policy/check-timer.ts'
-import { installedVersion } from '../store/installs-table.ts'
+import { installedVersion, readInstalledRow } from '../store/installs-table.ts'
 import { saveProduct, type ProductRow } from '../store/products-table.ts'
 import type { StateDb } from '../store/state-db.ts'
 import type { EventHub } from './event-hub.ts'
@@ -69,7 +71,8 @@ export class ProductChecks {
     try {
       // The release code (manifest codec, torrent, bencode) loads with the first check, not at start.
       const { resolveRelease } = await import('../release/resolve.ts')
-      const { manifest } = await resolveRelease(new URL(p.channelUrl), publicKeyObject(p.publicKey), now())
+      const key = publicKeyObject(p.publicKey)
+      const { manifest } = await resolveRelease(new URL(p.channelUrl), key, now(), await installedRelease(db, p.installDir, key))
       const installed = installedVersion(db, p.installDir)
       const newer = installed === null || (semverValid(installed) !== null && semverGt(manifest.version, installed))
       Object.assign(p, { availableVersion: newer ? manifest.version : null, state: newer ? (installed === null ? 'idle' : 'update-available') : 'up-to-date', error: null })
@@ -86,5 +89,20 @@ export class ProductChecks {
       this.c.createJob({ productId: id, kind: found === 'update-available' ? 'update' : 'install', mode })
     }
     return p
+  }
+}
+
+/**
+ * The installed release's manifest, whose objects a check then need not fetch again (they are
+ * matched by SHA-256, so any verified manifest serves); none when the row does not verify.
+ */
+async function installedRelease(db: StateDb, installDir: string, key: KeyObject): Promise<Manifest | undefined> {
+  const row = readInstalledRow(db, installDir)
+  if (!row) return undefined
+  const { decodeManifest } = await import('../release/manifest-codec.ts')
+  try {
+    return decodeManifest(row.manifest, key)
+  } catch {
+    return undefined
   }
 }

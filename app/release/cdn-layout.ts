@@ -7,6 +7,8 @@ export const cdnPaths = {
   lineage: 'lineage.json',
   channel: (channel: string) => `channels/${channel}.json`,
   manifest: (version: string) => `${version}/manifest.json`,
+  /** The objects of a two-level manifest that earlier releases did not have, each zstd-compressed. */
+  index: (version: string) => `${version}/index`,
   store: (version: string) => `${version}/pack.chunks`,
   /** The release's per-file patches, stored as they are (they are zstd already). */
   patchStore: (version: string) => `${version}/pack.patches`,

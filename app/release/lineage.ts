@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises'
-import { createHash, type KeyObject } from 'node:crypto'
+import type { KeyObject } from 'node:crypto'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { ShoalError } from '../../shared/errors.ts'
-import { versionString, type Manifest } from '../../shared/release-schema.ts'
+import { versionString, type Manifest, type ManifestObject } from '../../shared/release-schema.ts'
 import { cdnPaths } from './cdn-layout.ts'
-import { decodeManifest } from './manifest-codec.ts'
+import { readPublishedManifest } from './cdn-manifest.ts'
 
 // Publisher-side bookkeeping of a product's pack lineage. Clients never read it;
 // the publisher trusts it only after the base manifest's hash and signature check out.
@@ -29,21 +29,12 @@ export async function readLineage(productRoot: string): Promise<Lineage | undefi
   return parsed.data
 }
 
-/** The manifest of the most recently published release: the base the next pack section extends. */
-export async function readBaseManifest(productRoot: string, lineage: Lineage, publicKey: KeyObject): Promise<Manifest | undefined> {
-  return (await readRecentManifests(productRoot, lineage, publicKey, 1))[0]
-}
-
-/** The manifests of the `count` latest releases, newest first. */
-export function readRecentManifests(productRoot: string, lineage: Lineage, publicKey: KeyObject, count: number): Promise<Manifest[]> {
-  return Promise.all(lineage.releases.slice(Math.max(0, lineage.releases.length - count)).reverse().map((r) => readReleaseManifest(productRoot, r, publicKey)))
-}
-
-async function readReleaseManifest(productRoot: string, release: Lineage['releases'][number], publicKey: KeyObject): Promise<Manifest> {
-  const path = join(productRoot, release.manifest)
-  const bytes = await readFile(path)
-  if (createHash('sha256').update(bytes).digest('hex') !== release.sha256) {
-    throw new ShoalError('E_MANIFEST_HASH', `${path} does not match the hash recorded in lineage.json`, 'the CDN copy was altered; restore it before publishing')
-  }
-  return decodeManifest(bytes, publicKey, path)
+/** The manifests of the `count` latest releases, newest first, and where their objects live on the CDN (by SHA-256). */
+export async function readRecentReleases(productRoot: string, lineage: Lineage, publicKey: KeyObject, count: number): Promise<{ manifests: Manifest[]; objects: Map<string, ManifestObject> }> {
+  const releases = lineage.releases.slice(Math.max(0, lineage.releases.length - count)).reverse()
+  const read = await Promise.all(releases.map((r) => readPublishedManifest(productRoot, r.manifest, publicKey, r.sha256)))
+  const objects = new Map<string, ManifestObject>()
+  // Oldest first, so an object both name keeps the place it was first written to.
+  for (const r of [...read].reverse()) for (const o of r.objects) if (!objects.has(o.sha256)) objects.set(o.sha256, o)
+  return { manifests: read.map((r) => r.manifest), objects }
 }

@@ -1,13 +1,15 @@
-import type { KeyObject } from 'node:crypto'
+import { createHash, type KeyObject } from 'node:crypto'
 import { ShoalError } from '../../shared/errors.ts'
-import { manifestSchema, pointerSchema, RELEASE_LIMITS, type ChannelPointer, type Manifest } from '../../shared/release-schema.ts'
+import { manifestSchema, pointerSchema, RELEASE_LIMITS, TOP_SCHEMA_VERSION, topManifestSchema, type ChannelPointer, type Manifest, type TopManifest } from '../../shared/release-schema.ts'
 import { pathSetProblem } from '../../shared/safe-path.ts'
+import { hydrate } from './manifest-objects.ts'
 import { alignUp } from './pack-planner.ts'
 import { openEnvelope, sealEnvelope, storedPayload } from './signing.ts'
 import { infoHash, torrentInfoOf } from './torrent.ts'
 import type { z } from 'zod'
 
-export function encodeManifest(manifest: Manifest, key: KeyObject): Buffer {
+/** A full manifest (schema 1, as old releases and tests forge them) or the top of a two-level one. */
+export function encodeManifest(manifest: Manifest | TopManifest, key: KeyObject): Buffer {
   return sealEnvelope('manifest', JSON.stringify(manifest), key, true)
 }
 
@@ -15,13 +17,19 @@ export function encodePointer(pointer: ChannelPointer, key: KeyObject): Buffer {
   return sealEnvelope('pointer', JSON.stringify(pointer), key, false)
 }
 
-function parseSigned<T>(text: string, schema: Pick<z.ZodType<T>, 'safeParse'>, what: string): T {
-  let json: unknown
+function parseJson(text: string, what: string): unknown {
   try {
-    json = JSON.parse(text)
+    return JSON.parse(text)
   } catch {
     throw new ShoalError('E_SCHEMA', `${what} payload is not JSON`)
   }
+}
+
+function parseSigned<T>(text: string, schema: Pick<z.ZodType<T>, 'safeParse'>, what: string): T {
+  return validate(parseJson(text, what), schema, what)
+}
+
+function validate<T>(json: unknown, schema: Pick<z.ZodType<T>, 'safeParse'>, what: string): T {
   const result = schema.safeParse(json)
   if (!result.success) {
     const issue = result.error.issues[0]
@@ -37,16 +45,75 @@ export function decodePointer(file: Uint8Array, key: KeyObject, what = 'channel 
   return parseSigned(openEnvelope(file, 'pointer', key, RELEASE_LIMITS.pointerBytes, what), pointerSchema, what)
 }
 
-export function decodeManifest(file: Uint8Array, key: KeyObject, what = 'manifest'): Manifest {
+/** A signed manifest file as the CDN serves it: a full manifest (schema 1), or the top of a two-level one (schema 2). */
+export type SignedManifest = { readonly schema: 1; readonly manifest: Manifest } | { readonly schema: 2; readonly top: TopManifest }
+
+export function decodeSignedManifest(file: Uint8Array, key: KeyObject, what = 'manifest'): SignedManifest {
   if (file.length > RELEASE_LIMITS.manifestBytes) throw new ShoalError('E_LIMIT', `${what} is ${file.length} bytes, more than ${RELEASE_LIMITS.manifestBytes}`)
-  const manifest = parseSigned(openEnvelope(file, 'manifest', key, RELEASE_LIMITS.manifestJsonBytes, what), liftedManifestSchema, what)
+  const json = parseJson(openEnvelope(file, 'manifest', key, RELEASE_LIMITS.manifestJsonBytes, what), what)
+  if ((json as { schema?: unknown } | null)?.schema === TOP_SCHEMA_VERSION) return { schema: 2, top: validate(json, topManifestSchema, what) }
+  const manifest = validate(json, liftedManifestSchema, what)
+  checkManifest(manifest, what)
+  return { schema: 1, manifest }
+}
+
+/**
+ * A full manifest from a schema-1 file, or from a stored bundle (what the state database keeps
+ * of a two-level manifest): the top's signature is checked first, then each object's hash.
+ */
+export function decodeManifest(file: Uint8Array, key: KeyObject, what = 'manifest'): Manifest {
+  const bundle = splitBundle(file, what)
+  const signed = decodeSignedManifest(bundle?.top ?? file, key, what)
+  if (signed.schema === 1) return signed.manifest
+  if (!bundle) throw new ShoalError('E_SCHEMA', `${what} is the top of a two-level manifest, without the objects it names`)
+  return hydrateTop(signed.top, bundle.objects, what)
+}
+
+export function hydrateTop(top: TopManifest, objects: readonly Buffer[], what: string): Manifest {
+  const manifest = hydrate(top, objects, what)
   checkManifest(manifest, what)
   return manifest
 }
 
+// A stored bundle: magic, u32 LE length and the signed top file, then each raw object of the
+// top's `objects` in order, each after its u32 LE length. It holds only what the CDN signed or
+// hashed, so it is checked again as a whole whenever it is read back.
+const BUNDLE_MAGIC = Buffer.from('shoal-manifest-bundle-v1\0')
+
+export function encodeBundle(topFile: Buffer, objects: readonly Buffer[]): Buffer {
+  const u32 = (n: number) => {
+    const b = Buffer.alloc(4)
+    b.writeUInt32LE(n)
+    return b
+  }
+  return Buffer.concat([BUNDLE_MAGIC, u32(topFile.length), topFile, ...objects.flatMap((o) => [u32(o.length), o])])
+}
+
+function splitBundle(file: Uint8Array, what: string): { top: Buffer; objects: Buffer[] } | undefined {
+  const bytes = Buffer.from(file.buffer, file.byteOffset, file.byteLength)
+  if (bytes.length < BUNDLE_MAGIC.length || !bytes.subarray(0, BUNDLE_MAGIC.length).equals(BUNDLE_MAGIC)) return undefined
+  const objects: Buffer[] = []
+  let at = BUNDLE_MAGIC.length
+  const next = () => {
+    const length = at + 4 <= bytes.length ? bytes.readUInt32LE(at) : -1
+    if (length < 0 || at + 4 + length > bytes.length) throw new ShoalError('E_SCHEMA', `${what}: the stored manifest bundle is truncated`)
+    at += 4 + length
+    return bytes.subarray(at - length, at)
+  }
+  const top = next()
+  while (at < bytes.length) objects.push(next())
+  return { top, objects }
+}
+
+/** SHA-256 of the signed manifest file as the CDN serves it (the pointer names it), from a stored manifest of either form. */
+export function manifestFileSha256(stored: Uint8Array): string {
+  return createHash('sha256').update(splitBundle(stored, 'stored manifest')?.top ?? stored).digest('hex')
+}
+
 /** The file paths of a manifest read back from the state database (see storedPayload). */
 export function storedManifestPaths(file: Uint8Array, what: string): string[] {
-  const m = JSON.parse(storedPayload(file, RELEASE_LIMITS.manifestJsonBytes, what)) as Pick<Manifest, 'files'>
+  const signed = splitBundle(file, what)?.top ?? file
+  const m = JSON.parse(storedPayload(signed, RELEASE_LIMITS.manifestJsonBytes, what)) as Pick<Manifest, 'files'>
   return m.files.map((f) => f.path)
 }
 

@@ -1,17 +1,19 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto'
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { zstdCompressSync } from 'node:zlib'
 import semver from 'semver'
 import { ShoalError } from '../../shared/errors.ts'
-import { channelName, productId, SCHEMA_VERSION, versionString, type ChannelPointer, type Manifest, type ReleaseScope } from '../../shared/release-schema.ts'
+import { channelName, productId, SCHEMA_VERSION, versionString, type ChannelPointer, type Manifest, type ManifestObject, type ReleaseScope, type TopManifest } from '../../shared/release-schema.ts'
 import { spkiBase64 } from './admission.ts'
 import { writeFileAtomic } from './atomic-file.ts'
 import { scanBuild, type BuildFile } from './build-scan.ts'
 import { cdnPaths } from './cdn-layout.ts'
 import { chooseChunking, type ChunkFlags } from './chunk-defaults.ts'
 import { CHUNKER_ID, validateChunkParams, type ChunkParams } from './fastcdc.ts'
-import { readLineage, readRecentManifests, type Lineage } from './lineage.ts'
+import { readLineage, readRecentReleases, type Lineage } from './lineage.ts'
 import { decodePointer, encodeManifest, encodePointer } from './manifest-codec.ts'
+import { splitManifest } from './manifest-objects.ts'
 import { planPack, type KnownChunks, type PackPlan } from './pack-planner.ts'
 import { ReleaseWorkers, type ChunkedFile } from './release-workers.ts'
 import { buildPatchSection, type PatchSection } from './patch-section.ts'
@@ -55,7 +57,9 @@ export interface PublishProgress {
 export interface PublishResult {
   readonly manifest: Manifest
   readonly pointer: ChannelPointer
+  /** The signed top manifest, and the objects this release added to its index file. */
   readonly manifestBytes: number
+  readonly indexBytes: number
   readonly newChunks: number
   readonly newBytes: number
   readonly storeBytes: number
@@ -195,6 +199,21 @@ function buildManifest(o: PublishOptions, files: readonly BuildFile[], base: Man
   }
 }
 
+/** The top of `manifest`, and its index file: the objects no earlier release's index holds, each zstd-compressed. */
+function twoLevels(manifest: Manifest, version: string, earlier: ReadonlyMap<string, ManifestObject>): { top: TopManifest; index: Buffer } {
+  const written: Buffer[] = []
+  let offset = 0
+  const top = splitManifest(manifest, (o) => {
+    const known = earlier.get(o.sha256)
+    if (known) return known
+    const stored = zstdCompressSync(o.raw)
+    written.push(stored)
+    offset += stored.length
+    return { path: cdnPaths.index(version), offset: offset - stored.length, size: stored.length }
+  })
+  return { top, index: Buffer.concat(written) }
+}
+
 /** Publishes one release into a CDN folder: chunk store section, torrent, signed manifest, signed channel pointer. */
 export async function publish(o: PublishOptions): Promise<PublishResult> {
   checkArguments(o)
@@ -207,7 +226,7 @@ export async function publish(o: PublishOptions): Promise<PublishResult> {
   if (chunkProblem) throw new ShoalError('E_USAGE', chunkProblem)
   const lineage: Lineage = existing ?? { product: o.product, pieceLength: o.pieceLength ?? DEFAULT_PIECE_LENGTH, chunking, releases: [] }
   // The base the new section extends, and the versions changed files are patched from.
-  const earlier = await readRecentManifests(productRoot, lineage, publicKey, Math.max(1, o.patchFromVersions ?? DEFAULT_PATCH_FROM_VERSIONS))
+  const { manifests: earlier, objects: earlierObjects } = await readRecentReleases(productRoot, lineage, publicKey, Math.max(1, o.patchFromVersions ?? DEFAULT_PATCH_FROM_VERSIONS))
   const base = earlier[0]
   const known: KnownChunks & { readonly stored: readonly number[] } = base
     ? { digests: Buffer.from(base.chunks.sha256, 'base64'), sizes: base.chunks.size, stored: base.chunks.stored, packLength: base.pack.length }
@@ -229,8 +248,10 @@ export async function publish(o: PublishOptions): Promise<PublishResult> {
     private: o.scope !== 'public',
   }
   const manifest = buildManifest(o, files, base, known, built, chunking, torrent, createdAt)
-  const manifestFile = encodeManifest(manifest, o.privateKey)
+  const { top, index } = twoLevels(manifest, o.version, earlierObjects)
+  const manifestFile = encodeManifest(top, o.privateKey)
   await writeFile(join(staging, 'manifest.json'), manifestFile)
+  await writeFile(join(staging, 'index'), index)
   await writeFile(join(staging, 'pack.torrent'), encodeTorrentFile(torrent, o.trackers, createdAt))
   await rename(staging, join(productRoot, o.version))
 
@@ -252,5 +273,5 @@ export async function publish(o: PublishOptions): Promise<PublishResult> {
   const pointerPath = join(productRoot, cdnPaths.channel(o.channel))
   await mkdir(join(productRoot, 'channels'), { recursive: true })
   await writeFileAtomic(pointerPath, encodePointer(pointer, o.privateKey))
-  return { manifest, pointer, manifestBytes: manifestFile.length, newChunks: built.plan.newChunks.length, newBytes: built.plan.section.length, storeBytes: built.section.storeSize, patches: built.patches.patches.length, patchBytes: built.patches.section?.length ?? 0, pointerPath }
+  return { manifest, pointer, manifestBytes: manifestFile.length, indexBytes: index.length, newChunks: built.plan.newChunks.length, newBytes: built.plan.section.length, storeBytes: built.section.storeSize, patches: built.patches.patches.length, patchBytes: built.patches.section?.length ?? 0, pointerPath }
 }

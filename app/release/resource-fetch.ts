@@ -17,24 +17,60 @@ export function locationToUrl(location: string): URL {
 /** Reads a small document (pointer, manifest) from a file: or http(s): URL, refusing more than `maxBytes`; follows redirects as redirect-rule.ts allows. */
 export async function fetchBytes(url: URL, maxBytes: number, what: string): Promise<Buffer> {
   if (url.protocol === 'file:') return readLocal(fileURLToPath(url), maxBytes, what)
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ShoalError('E_USAGE', `${what}: unsupported URL scheme ${url.protocol}`)
-  let res: IncomingMessage
-  for (let hops = 0; ; hops++) {
+  const { res, at } = await request(url, undefined, what)
+  if (res.statusCode !== 200) {
+    res.destroy()
+    throw new ShoalError('E_FETCH', `${what}: ${at.href} answered HTTP ${res.statusCode}`)
+  }
+  return readBody(res, at, maxBytes, what)
+}
+
+/** Bytes `start` to `end` (exclusive) of a file: or http(s): resource, by an HTTP Range request; anything but exactly those bytes is E_FETCH. */
+export async function fetchRange(url: URL, start: number, end: number, what: string): Promise<Buffer> {
+  const length = end - start
+  if (url.protocol === 'file:') {
+    const handle = await open(fileURLToPath(url), 'r').catch((err: NodeJS.ErrnoException) => {
+      throw new ShoalError('E_FETCH', `${what}: cannot open ${fileURLToPath(url)}: ${err.code ?? err.message}`)
+    })
     try {
-      res = await answer(url)
+      const bytes = Buffer.alloc(length)
+      const { bytesRead } = await handle.read(bytes, 0, length, start)
+      if (bytesRead !== length) throw new ShoalError('E_FETCH', `${what}: ${url.href} ends before byte ${end}`)
+      return bytes
+    } finally {
+      await handle.close()
+    }
+  }
+  const { res, at } = await request(url, `bytes=${start}-${end - 1}`, what)
+  // A 200 would be the whole file: a server that ignores ranges is refused rather than read whole.
+  if (res.statusCode !== 206 || !res.headers['content-range']?.startsWith(`bytes ${start}-${end - 1}/`)) {
+    res.destroy()
+    throw new ShoalError('E_FETCH', `${what}: ${at.href} answered HTTP ${res.statusCode} to a range request for bytes ${start}-${end - 1}`, 'the CDN must serve byte ranges')
+  }
+  const bytes = await readBody(res, at, length, what)
+  if (bytes.length !== length) throw new ShoalError('E_FETCH', `${what}: ${at.href} sent ${bytes.length} bytes of the ${length} asked for`)
+  return bytes
+}
+
+/** The response head of a GET, after the redirects redirect-rule.ts allows. */
+async function request(url: URL, range: string | undefined, what: string): Promise<{ res: IncomingMessage; at: URL }> {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ShoalError('E_USAGE', `${what}: unsupported URL scheme ${url.protocol}`)
+  for (let hops = 0; ; hops++) {
+    let res: IncomingMessage
+    try {
+      res = await answer(url, range)
     } catch (err) {
       throw new ShoalError('E_FETCH', `${what}: cannot fetch ${url.href}: ${(err as Error).message}`, 'check the URL and that the server is reachable')
     }
-    if (!isRedirect(res.statusCode ?? 0)) break
+    if (!isRedirect(res.statusCode ?? 0)) return { res, at: url }
     res.destroy()
     const next = followRedirect(url, res.headers.location, hops)
     if (!next.ok) throw new ShoalError('E_FETCH', `${what}: ${url.href} answered with ${next.problem}`)
     url = next.url
   }
-  if (res.statusCode !== 200) {
-    res.destroy()
-    throw new ShoalError('E_FETCH', `${what}: ${url.href} answered HTTP ${res.statusCode}`)
-  }
+}
+
+async function readBody(res: IncomingMessage, url: URL, maxBytes: number, what: string): Promise<Buffer> {
   const parts: Buffer[] = []
   let total = 0
   try {
@@ -58,12 +94,12 @@ export async function fetchBytes(url: URL, maxBytes: number, what: string): Prom
  * alive for the next document, and idle sockets do not hold the process open): undici, over 100
  * modules, then loads only for an https: mirror.
  */
-function answer(url: URL): Promise<IncomingMessage> {
+function answer(url: URL, range: string | undefined): Promise<IncomingMessage> {
   // getBuiltinModule, not `import`: an ES import of node:http evaluates all its lazy exports,
   // and its WebSocket loads Node's bundled undici, http2 and web streams (3 MB of heap here).
   const { get } = process.getBuiltinModule(url.protocol === 'https:' ? 'node:https' : 'node:http')
   return new Promise((resolve, reject) => {
-    const req = get(url, { timeout: IDLE_TIMEOUT_MS }, resolve)
+    const req = get(url, { timeout: IDLE_TIMEOUT_MS, ...(range ? { headers: { range } } : {}) }, resolve)
     req.on('timeout', () => req.destroy(new Error(`no bytes for ${IDLE_TIMEOUT_MS / 1000} s`)))
     req.on('error', reject)
   })

@@ -66,9 +66,9 @@ export async function releaseBench(o: ReleaseBenchOptions, results: Record<strin
   let pub: Awaited<ReturnType<typeof publish>> | undefined
   const timed = await timeIt(1, async () => (pub = await publish(publishOptions(build, cdn, '1.0.0'))))
   const gib = o.size / 2 ** 30
-  results['publish'] = { seconds: timed.median, cpSyncSeconds: copy.median, ratio: timed.median / copy.median, manifestBytes: pub!.manifestBytes, manifestBytesPerGiB: pub!.manifestBytes / gib, storeBytes: pub!.storeBytes, chunks: pub!.newChunks }
+  results['publish'] = { seconds: timed.median, cpSyncSeconds: copy.median, ratio: timed.median / copy.median, manifestBytes: pub!.manifestBytes, indexBytes: pub!.indexBytes, manifestBytesPerGiB: (pub!.manifestBytes + pub!.indexBytes) / gib, storeBytes: pub!.storeBytes, chunks: pub!.newChunks }
   console.log(`\npublish ${formatBytes(o.size)}: ${timed.median.toFixed(2)} s; cp -r + sync of the same build ${copy.median.toFixed(2)} s (publish takes ${(timed.median / copy.median).toFixed(2)}x)`)
-  console.log(`manifest at default chunk sizes: ${formatBytes(pub!.manifestBytes)} for ${pub!.newChunks} chunks = ${formatBytes(pub!.manifestBytes / gib)} per GiB`)
+  console.log(`manifest at default chunk sizes: ${formatBytes(pub!.manifestBytes)} top + ${formatBytes(pub!.indexBytes)} index for ${pub!.newChunks} chunks = ${formatBytes((pub!.manifestBytes + pub!.indexBytes) / gib)} per GiB`)
   await rm(cdn, { recursive: true })
   await rm(build, { recursive: true })
 
@@ -85,7 +85,7 @@ export async function releaseBench(o: ReleaseBenchOptions, results: Record<strin
     const first = await publish(publishOptions(v1, root, '1.0.0', avg))
     const seconds = (performance.now() - t) / 1000
     const second = await publish(publishOptions(v2, root, '1.1.0', avg))
-    const row = { avg, newBytes: second.newBytes, storeBytes: second.storeBytes, overChanged: second.newBytes / changes.changedBytes, wireBytes: second.storeBytes + second.manifestBytes, manifestPerGiB: (first.manifestBytes * 2 ** 30) / o.sweepSize, publishMBps: mbps(o.sweepSize, seconds) }
+    const row = { avg, newBytes: second.newBytes, storeBytes: second.storeBytes, overChanged: second.newBytes / changes.changedBytes, wireBytes: second.storeBytes + second.manifestBytes + second.indexBytes, manifestPerGiB: ((first.manifestBytes + first.indexBytes) * 2 ** 30) / o.sweepSize, publishMBps: mbps(o.sweepSize, seconds) }
     sweep.push(row)
     const sizes = `${formatBytes(avg / 4)}/${formatBytes(avg)}/${formatBytes(avg * 4)}`
     console.log(`  ${sizes.padEnd(28)}${formatBytes(row.newBytes).padEnd(14)}${row.overChanged.toFixed(1).padStart(9)}  ${formatBytes(row.wireBytes).padEnd(24)}${formatBytes(row.manifestPerGiB).padEnd(14)}${row.publishMBps.toFixed(0).padStart(12)}`)

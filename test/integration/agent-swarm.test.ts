@@ -5,7 +5,6 @@ import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import { seededBytes } from '../../app/demo/sample-build.ts'
-import { decodeManifest } from '../../app/release/manifest-codec.ts'
 import { startTracker } from '../../app/tracker/tracker-server.ts'
 import { agentStatus, startAgent, waitForJob } from '../support/agent-process.ts'
 import { startNginx } from '../support/nginx.ts'
@@ -65,7 +64,7 @@ describe('agent jobs in a swarm', () => {
     // rest from the CDN, both at once.
     const full = join(dir, 'full')
     expect((await runCli(['get', channel, '--pubkey', pub, '--dir', full], { SHOAL_DATA_DIR: join(dir, 'data-full') })).code).toBe(0)
-    const m = decodeManifest(await readFile(join(f.cdn, 'game', '1.0.0', 'manifest.json')), f.pub)
+    const m = await f.readManifest('1.0.0')
     const half = join(dir, 'half')
     await mkdir(half)
     const rawPack = join(half, m.pack.name)

@@ -9,7 +9,6 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, describe, expect, it } from 'vitest'
-import { decodeManifest } from '../../app/release/manifest-codec.ts'
 import { freePort } from '../support/free-port.ts'
 import { installedRelease } from '../support/installed-release.ts'
 import { writeRawPack } from '../support/raw-pack.ts'
@@ -78,7 +77,7 @@ describe('interop with aria2c', () => {
     const dir = await tempDir()
     const { f, nginx, pub, channel, install, env } = await installedRelease(dir, 6 * 1024 * 1024, ['--scope', 'public'])
     cleanups.push(() => nginx.stop())
-    const m = decodeManifest(await readFile(join(f.cdn, 'game', '1.0.0', 'manifest.json')), f.pub)
+    const m = await f.readManifest('1.0.0')
     const torrentFile = join(f.cdn, 'game', '1.0.0', 'pack.torrent')
 
     // aria2c checks the raw pack, rebuilt from the install, against the torrent (-V) and then seeds it.

@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { issuePass, readPass, spkiBase64 } from '../../app/release/admission.ts'
-import { decodeManifest } from '../../app/release/manifest-codec.ts'
+import { readPublishedManifest } from '../../app/release/cdn-manifest.ts'
 import { createLab, netnsUnavailable, waitForUdpListener, type LabHost } from '../support/netns.ts'
 import { attemptAdmission } from '../support/admission-client.ts'
 import { agentStatus, startAgent, waitForJob } from '../support/agent-process.ts'
@@ -262,7 +262,7 @@ describe('peer sessions on a LAN', () => {
       expect(plain.code, plain.stderr).toBe(0)
       await openSeeder.stop()
       await plainSniffer.stop()
-      const openManifest = decodeManifest(await readFile(join(f.cdn, 'open', '1.0.0', 'manifest.json')), f.pub)
+      const { manifest: openManifest } = await readPublishedManifest(join(f.cdn, 'open'), '1.0.0/manifest.json', f.pub)
 
       const found = (pcap: Buffer, samples: Buffer[]) => samples.filter((s) => pcap.includes(s)).length
       const tlsPcap = await readFile(tlsCapture)

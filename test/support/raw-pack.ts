@@ -1,16 +1,16 @@
 // Rebuilds the raw pack (the bytes the torrent covers) from an installed release, for
 // BitTorrent clients that seed a plain file: stock webtorrent, aria2c. Shoal itself never
 // materialises the pack; this is test and bench support only.
-import { open, readFile } from 'node:fs/promises'
+import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Manifest } from '../../shared/release-schema.ts'
-import { decodeManifest } from '../../app/release/manifest-codec.ts'
+import { readPublishedManifest as readCdnManifest } from '../../app/release/cdn-manifest.ts'
 import { loadPublicKey } from '../../app/cli/key-files.ts'
 import { packGeometry } from '../../app/engine/storage/pack-geometry.ts'
 
 /** Reads and verifies a published manifest from a CDN folder. */
 export async function readPublishedManifest(cdn: string, product: string, version: string, pubkeyFile: string): Promise<Manifest> {
-  return decodeManifest(await readFile(join(cdn, product, version, 'manifest.json')), await loadPublicKey(pubkeyFile))
+  return (await readCdnManifest(join(cdn, product), `${version}/manifest.json`, await loadPublicKey(pubkeyFile))).manifest
 }
 
 /** Writes the raw pack of `m` to `out`, reading every chunk from the install of that release. */

@@ -2,7 +2,8 @@ import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'n
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeSampleBuild } from '../../app/demo/sample-build.ts'
-import { decodeManifest, decodePointer, encodeManifest, encodePointer } from '../../app/release/manifest-codec.ts'
+import { readPublishedManifest } from '../../app/release/cdn-manifest.ts'
+import { decodePointer, encodeManifest, encodePointer } from '../../app/release/manifest-codec.ts'
 import type { ChannelPointer, Manifest } from '../../shared/release-schema.ts'
 import { runCli } from './run-cli.ts'
 import { testAdmissionKey } from './admission-key.ts'
@@ -47,17 +48,20 @@ export async function makeFixture(dir: string, buildBytes = 3 * 1024 * 1024): Pr
     publish: (buildDir, version, extra = []) =>
       runCli(['publish', buildDir, '--product', 'game', '--version', version, '--channel', 'stable', '--key', join(keyDir, 'publisher.key'), '--out', cdn, '--piece-size', '256KiB', '--scope', 'private', '--admission-key', testAdmissionKey().pub, '--json', ...extra]),
     readPointer: async () => decodePointer(await readFile(pointerPath), pub),
-    readManifest: async (version) => decodeManifest(await readFile(join(cdn, 'game', version, 'manifest.json')), pub),
+    readManifest: async (version) => (await readPublishedManifest(join(cdn, 'game'), `${version}/manifest.json`, pub)).manifest,
     forge: (edit, editPointer) => forgeInto(fixture, edit, editPointer),
   }
   return fixture
 }
 
-/** Re-signs an edited copy of the channel's manifest with the real key and points the channel at it. */
+/**
+ * Re-signs an edited copy of the channel's manifest with the real key and points the channel at
+ * it. The copy is a full (schema-1) manifest, which clients accept as they accept old releases.
+ */
 export async function forgeInto(f: Fixture, edit: (m: Manifest) => void, editPointer?: (p: ChannelPointer) => void): Promise<void> {
   const pointer = decodePointer(await readFile(f.pointerPath), f.pub)
   const manifestPath = join(f.cdn, 'game', pointer.manifest.path)
-  const manifest = JSON.parse(JSON.stringify(decodeManifest(await readFile(manifestPath), f.pub))) as Manifest
+  const manifest = JSON.parse(JSON.stringify((await readPublishedManifest(join(f.cdn, 'game'), pointer.manifest.path, f.pub)).manifest)) as Manifest
   edit(manifest)
   const bytes = encodeManifest(manifest, f.key)
   await writeFile(manifestPath, bytes)

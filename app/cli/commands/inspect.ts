@@ -5,7 +5,7 @@ import { loadPublicKey } from '../key-files.ts'
 import type { Output } from '../output.ts'
 
 export async function inspectCommand(out: Output, location: string, pubkeyPath: string): Promise<void> {
-  const { pointer, manifest: m, manifestFile } = await resolveRelease(locationToUrl(location), await loadPublicKey(pubkeyPath), new Date())
+  const { pointer, manifest: m, topBytes, objectBytes, fetchedObjects } = await resolveRelease(locationToUrl(location), await loadPublicKey(pubkeyPath), new Date())
   const pieces = Math.ceil(m.pack.length / m.pack.pieceLength)
   out.result(
     {
@@ -23,7 +23,9 @@ export async function inspectCommand(out: Output, location: string, pubkeyPath: 
       pieceLength: m.pack.pieceLength,
       pieces,
       infoHash: m.pack.infoHash,
-      manifestBytes: manifestFile.length,
+      manifestBytes: topBytes,
+      objectBytes,
+      fetchedObjects,
       sections: m.pack.sections.length,
       patches: (m.patches ?? []).map((p) => ({ path: m.files[p.file]!.path, fromVersion: p.fromVersion, size: p.size })),
     },
@@ -37,7 +39,7 @@ export async function inspectCommand(out: Output, location: string, pubkeyPath: 
         `  pack          ${formatBytes(m.pack.length)} in ${m.pack.sections.length} section(s)`,
         `  pieces        ${pieces} x ${formatBytes(m.pack.pieceLength)}`,
         `  infohash      ${m.pack.infoHash}`,
-        `  manifest      ${formatBytes(manifestFile.length)}`,
+        `  manifest      ${formatBytes(topBytes)}${fetchedObjects > 0 ? ` + ${formatBytes(objectBytes)} in ${fetchedObjects} object(s) from the index` : ''}`,
         ...(m.patches ?? []).map((p) => `  patch         ${m.files[p.file]!.path} from ${p.fromVersion}: ${formatBytes(p.size)}`),
       ].join('\n'),
   )

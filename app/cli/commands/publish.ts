@@ -61,6 +61,7 @@ export async function publishCommand(out: Output, buildDir: string, flags: Publi
       patches: result.patches,
       patchBytes: result.patchBytes,
       manifestBytes: result.manifestBytes,
+      indexBytes: result.indexBytes,
       packLength: m.pack.length,
       infoHash: m.pack.infoHash,
       pointer: result.pointerPath,
@@ -71,7 +72,7 @@ export async function publishCommand(out: Output, buildDir: string, flags: Publi
         `published ${m.product} ${m.version} on channel ${pointer.channel} (sequence ${pointer.sequence}, scope ${m.scope}) in ${seconds.toFixed(1)} s`,
         `  ${m.totals.files} files, ${formatBytes(m.totals.bytes)}; ${result.newChunks} new chunks, ${formatBytes(result.newBytes)} new (${formatBytes(result.storeBytes)} stored)`,
         ...(result.patches > 0 ? [`  ${result.patches} patches from earlier versions, ${formatBytes(result.patchBytes)}`] : []),
-        `  manifest ${formatBytes(result.manifestBytes)}, pack ${formatBytes(m.pack.length)}, infohash ${m.pack.infoHash}`,
+        `  manifest ${formatBytes(result.manifestBytes)} (+ ${formatBytes(result.indexBytes)} index), pack ${formatBytes(m.pack.length)}, infohash ${m.pack.infoHash}`,
         `  pointer: ${result.pointerPath}`,
       ].join('\n'),
   )

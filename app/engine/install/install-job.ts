@@ -3,20 +3,20 @@
 // dir; the install folder only ever holds a complete release.
 import { createHash, type KeyObject } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { readdir, rm, statfs } from 'node:fs/promises'
+import { rm, statfs } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { dirname } from 'node:path'
 import semverLt from 'semver/functions/lt.js'
 import { ShoalError } from '../../../shared/errors.ts'
 import type { Manifest } from '../../../shared/release-schema.ts'
-import { decodeManifest, storedManifestPaths } from '../../release/manifest-codec.ts'
+import { decodeManifest, manifestFileSha256, storedManifestPaths } from '../../release/manifest-codec.ts'
 import { resolveRelease } from '../../release/resolve.ts'
 import { keyId } from '../../release/signing.ts'
 import { userCompileCache } from '../../release/compile-cache.ts'
 import { WorkerPool } from '../../release/worker-pool.ts'
 import type { StateDb } from '../../store/state-db.ts'
 import { addHistory } from '../../store/history-table.ts'
-import { readInstalledRow, type InstalledRow } from '../../store/installs-table.ts'
+import { readInstalledRow } from '../../store/installs-table.ts'
 import { checkpointStatement, deleteJobOfDir, insertJob } from '../../store/jobs-table.ts'
 import type { LiveLimits } from '../../policy/live-limits.ts'
 import { CdnSource, type FetchSample } from '../sources/cdn/cdn-source.ts'
@@ -43,7 +43,7 @@ import { pathLimits, pathTooLong } from './path-limits.ts'
 import { carryUserFiles, type UserFiles } from './carry-user-files.ts'
 import { installPaths, patchBlobPath, type InstallPaths } from './install-paths.ts'
 import { adoptReleaseRecord } from './release-record.ts'
-import { openJob, recoverInstall, switchIn, type JobTarget, type OpenedJob } from './install-records.ts'
+import { installedIfValid, installedManifest, openJob, recoverInstall, switchIn, type JobTarget, type OpenedJob } from './install-records.ts'
 
 /** A CDN request with no byte for this long is retried; also the window a trickle is judged over. */
 const DEFAULT_STALL_MS = 15_000
@@ -163,7 +163,7 @@ const collectGarbage = (globalThis as { gc?: () => void }).gc
 export const RANGE_OPTIONS = { maxGap: 64 * 1024, maxRange: 4 * 1024 * 1024 }
 const FREE_SPACE_MARGIN = 64 * 1024 * 1024
 
-/** A job ready to stage. The signed manifest file (2.7 MB for 1 GiB) is in the state database by then, not kept in memory. */
+/** A job ready to stage. The stored manifest (2.7 MB for 1 GiB) is in the state database by then, not kept in memory. */
 interface PreparedJob {
   readonly target: JobTarget
   readonly opened: OpenedJob
@@ -189,17 +189,6 @@ async function checkFreeSpace(parent: string, missing: number): Promise<void> {
   if (free < needed) {
     throw new ShoalError('E_NO_SPACE', `staging needs ${needed} bytes (including a ${FREE_SPACE_MARGIN}-byte margin) on ${parent}, but only ${free} are free`, `free at least ${needed - free} bytes and run again`)
   }
-}
-
-/** The installed version's manifest, signature checked again before any of its chunks is trusted. */
-async function installedManifest(row: InstalledRow | undefined, paths: InstallPaths, publicKey: KeyObject, product: string): Promise<Manifest | undefined> {
-  if (!row) {
-    const entries = existsSync(paths.install) ? await readdir(paths.install) : []
-    if (entries.length > 0) throw new ShoalError('E_NOT_INSTALLED', `${paths.install} is not empty and holds no Shoal install`, 'choose an empty or new folder; Shoal never writes over files it does not own')
-    return undefined
-  }
-  if (row.product !== product) throw new ShoalError('E_USAGE', `${paths.install} holds ${row.product}, not ${product}`, 'choose another folder')
-  return decodeManifest(row.manifest, publicKey, `installed manifest of ${paths.install}`)
 }
 
 /** Refuses a release whose paths would not fit below the install's folders, before anything is staged. */
@@ -239,14 +228,17 @@ export function getRelease(o: GetOptions): Promise<JobResult> {
 
 /** Resolves the channel, then opens the job, or finds the install already current. */
 async function prepareGet(o: GetOptions, paths: InstallPaths): Promise<PreparedJob | { readonly upToDate: JobResult }> {
-  const release = await resolveRelease(o.pointerUrl, o.publicKey, o.now())
-  const { manifest, pointer } = release
   const row = readInstalledRow(o.db, paths.install)
-  const installed = await installedManifest(row, paths, o.publicKey, manifest.product)
+  // Decoded before resolving, so the objects of a two-level manifest it shares are not fetched again;
+  // if it does not verify, the check below says why once the channel's product is known.
+  const local = row ? installedIfValid(row.manifest, o.publicKey) : undefined
+  const release = await resolveRelease(o.pointerUrl, o.publicKey, o.now(), local)
+  const { manifest, pointer } = release
+  const installed = local && row?.product === manifest.product ? local : await installedManifest(row, paths, o.publicKey, manifest.product)
   if (installed && semverLt(manifest.version, installed.version) && !o.allowDowngrade) {
     throw new ShoalError('E_ROLLBACK', `${paths.install} has ${installed.version}; the channel offers ${manifest.version}, a downgrade`, 'pass --allow-downgrade to install it anyway')
   }
-  if (row && createHash('sha256').update(row.manifest).digest('hex') === pointer.manifest.sha256) {
+  if (row && manifestFileSha256(row.manifest) === pointer.manifest.sha256) {
     return { upToDate: { product: manifest.product, version: manifest.version, fromVersion: row.version, upToDate: true, resumed: false, bytes: emptySourceBytes(), written: emptySourceBytes(), totalBytes: manifest.totals.bytes, seconds: 0, bannedPeers: [], trickledPeers: [], cdnPieces: noCdnPieces(), uploaded: { lan: 0, wan: 0 }, peerRefusals: {}, peerAuthError: undefined, userFiles: { kept: [], movedAside: [], pruned: [] }, patches: patchReport([]) } }
   }
   checkPathLengths(manifest, paths)

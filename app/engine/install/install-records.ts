@@ -1,10 +1,12 @@
 // An install's records in the state database: a job's row while it stages, and the switch that
 // makes a staged release the installed one (with the version before it kept).
-import { createHash } from 'node:crypto'
+import { createHash, type KeyObject } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { rm } from 'node:fs/promises'
+import { readdir, rm } from 'node:fs/promises'
+import { ShoalError } from '../../../shared/errors.ts'
 import type { Manifest } from '../../../shared/release-schema.ts'
-import { readInstalledRow, saveInstall } from '../../store/installs-table.ts'
+import { decodeManifest } from '../../release/manifest-codec.ts'
+import { readInstalledRow, saveInstall, type InstalledRow } from '../../store/installs-table.ts'
 import { deleteJob, deleteJobOfDir, insertJob, jobRelease, stagingJob, startSwitch, switchingJobId, type StagingJob } from '../../store/jobs-table.ts'
 import type { StateDb } from '../../store/state-db.ts'
 import { crashPoint } from './crash-points.ts'
@@ -77,4 +79,24 @@ function finishSwitch(db: StateDb, jobId: number): string {
     deleteJob(db, jobId)
   })()
   return job.dir
+}
+
+/** The installed version's manifest, signature checked again before any of its chunks is trusted. */
+export async function installedManifest(row: InstalledRow | undefined, paths: InstallPaths, publicKey: KeyObject, product: string): Promise<Manifest | undefined> {
+  if (!row) {
+    const entries = existsSync(paths.install) ? await readdir(paths.install) : []
+    if (entries.length > 0) throw new ShoalError('E_NOT_INSTALLED', `${paths.install} is not empty and holds no Shoal install`, 'choose an empty or new folder; Shoal never writes over files it does not own')
+    return undefined
+  }
+  if (row.product !== product) throw new ShoalError('E_USAGE', `${paths.install} holds ${row.product}, not ${product}`, 'choose another folder')
+  return decodeManifest(row.manifest, publicKey, `installed manifest of ${paths.install}`)
+}
+
+/** The installed manifest when it verifies; undefined otherwise (installedManifest then says why). */
+export function installedIfValid(stored: Buffer, publicKey: KeyObject): Manifest | undefined {
+  try {
+    return decodeManifest(stored, publicKey, 'installed manifest')
+  } catch {
+    return undefined
+  }
 }

@@ -1,10 +1,11 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { isShoalError } from '../../../shared/errors.ts'
 import { manifestSchema, RELEASE_LIMITS, type Manifest } from '../../../shared/release-schema.ts'
 import { seededBytes } from '../../../app/demo/sample-build.ts'
+import { readPublishedManifest } from '../../../app/release/cdn-manifest.ts'
 import { decodeManifest, encodeManifest } from '../../../app/release/manifest-codec.ts'
 import { publish } from '../../../app/release/publish.ts'
 import { generateKeyPair, sealEnvelope } from '../../../app/release/signing.ts'
@@ -23,7 +24,7 @@ describe('manifest decode', () => {
     const privateKey = createPrivateKey(pair.privatePem)
     const publicKey = createPublicKey(pair.publicPem)
     await publish({ buildDir: build, product: 'codec', version: '1.0.0', channel: 'stable', privateKey, cdnRoot: join(dir, 'cdn'), trackers: [], mirrors: [], pieceLength: undefined, chunking: {}, expiresInMs: 86_400_000, allowDowngrade: false, now: () => new Date() })
-    const good = decodeManifest(await readFile(join(dir, 'cdn', 'codec', '1.0.0', 'manifest.json')), publicKey)
+    const { manifest: good } = await readPublishedManifest(join(dir, 'cdn', 'codec'), '1.0.0/manifest.json', publicKey)
     expect(good).toEqual(manifestSchema.parse(JSON.parse(JSON.stringify(good))))
 
     const edits: [string, (m: Manifest) => void][] = [
@@ -84,7 +85,7 @@ describe('manifest decode', () => {
     for (let i = 0; i < exe.length; i += 4096) exe[i]! ^= 1
     await writeFile(join(build, 'app.exe'), exe)
     await release('1.1.0')
-    const good = decodeManifest(await readFile(join(dir, 'cdn', 'codec', '1.1.0', 'manifest.json')), publicKey)
+    const { manifest: good } = await readPublishedManifest(join(dir, 'cdn', 'codec'), '1.1.0/manifest.json', publicKey)
     expect(good.patches).toHaveLength(1)
     const edits: [(m: Manifest) => void, RegExp][] = [
       [(m) => void (m.patches![0]!.file = 5), /patch 0 builds file 5/],
