@@ -8,6 +8,7 @@ import { cdnPaths } from './cdn-layout.ts'
 import { alignUp } from './pack-planner.ts'
 import { patchCandidates, patchWorthKeeping, type NewFile, type PatchCandidate } from './patch-planner.ts'
 import { PieceHasher } from './piece-hasher.ts'
+import { StoreLocations } from './store-locations.ts'
 import { OLD_CHUNK_FIELDS } from './release-tasks.ts'
 import type { ReleaseWorkers } from './release-workers.ts'
 
@@ -45,21 +46,11 @@ export interface PatchSection {
   readonly packLength: number
 }
 
-/** Where each chunk of the base manifest sits in its CDN store. */
+/** Where each chunk of the base manifest sits: an index into `stores` (absolute paths) and the offset in that store. */
 function storeLocations(base: Manifest, productRoot: string): { stores: string[]; at: (chunk: number) => [store: number, offset: number] } {
-  const sections = base.pack.sections
-  const offsets = new Float64Array(base.chunks.size.length)
-  for (const s of sections) {
-    let at = 0
-    for (let c = s.firstChunk; c < s.firstChunk + s.chunkCount; c++) {
-      offsets[c] = at
-      at += base.chunks.stored[c]!
-    }
-  }
-  return {
-    stores: sections.map((s) => join(productRoot, s.store.path)),
-    at: (c) => [sections.findIndex((s) => c >= s.firstChunk && c < s.firstChunk + s.chunkCount), offsets[c]!],
-  }
+  const locations = new StoreLocations(base)
+  const stores = base.pack.sections.map((s) => s.store.path)
+  return { stores: stores.map((p) => join(productRoot, p)), at: (c) => [stores.indexOf(locations.path(c)), locations.offset(c)] }
 }
 
 /** Runs `work` for each item with at most `budget` weight in flight (one item always runs). */

@@ -43,16 +43,17 @@ const seen = new Map<string, string>()
  * the switch kept it. True when the row changed.
  */
 export async function adoptReleaseRecord(db: StateDb, installDir: string, publicKey: KeyObject): Promise<boolean> {
-  const path = installPaths(installDir).record
+  const paths = installPaths(installDir)
+  const path = paths.record
   const st = await stat(path).catch(() => undefined)
   const stamp = st && `${st.size}:${st.mtimeMs}`
   if (!stamp || seen.get(path) === stamp) return false
-  const row = readInstalledRow(db, installPaths(installDir).install)
+  const row = readInstalledRow(db, paths.install)
   const parsed = recordSchema.safeParse(JSON.parse(await readFile(path, 'utf8').catch(() => 'null')))
   seen.set(path, stamp)
   if (!parsed.success) return false
   // A folder removed since (the user deleted the game) leaves its record behind: never adopted.
-  if (!row && (await readdir(installPaths(installDir).install).catch(() => [])).length === 0) return false
+  if (!row && (await readdir(paths.install).catch(() => [])).length === 0) return false
   const r = parsed.data
   const manifest = Buffer.from(r.manifest, 'base64')
   if (row && (r.product !== row.product || r.installed_at <= row.installed_at || manifest.equals(row.manifest))) return false
@@ -63,7 +64,7 @@ export async function adoptReleaseRecord(db: StateDb, installDir: string, public
     return false
   }
   // The previous version is the one the switch kept beside the folder, whatever this database had.
-  const adopted: InstalledRow = { ...r, dir: installPaths(installDir).install, manifest, previous_manifest: r.previous_manifest === null ? null : Buffer.from(r.previous_manifest, 'base64') }
+  const adopted: InstalledRow = { ...r, dir: paths.install, manifest, previous_manifest: r.previous_manifest === null ? null : Buffer.from(r.previous_manifest, 'base64') }
   saveInstall(db, adopted)
   return true
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { offsetInRange, planRanges, StoreLocations } from '../../../app/engine/sources/cdn/range-planner.ts'
+import { offsetInRange, planRanges } from '../../../app/engine/sources/cdn/range-planner.ts'
+import { StoreLocations } from '../../../app/release/store-locations.ts'
 import type { Manifest } from '../../../shared/release-schema.ts'
 
 // Two sections: chunks 0-3 in 1.0.0/pack.chunks, chunks 4-5 in 1.1.0/pack.chunks.
