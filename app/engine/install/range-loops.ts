@@ -39,9 +39,18 @@ export interface RangeLoopSteps {
 /** Ends when the queue has no more work, retries queued by a late failure included. */
 export async function runRangeLoops(queue: FetchQueue, parallel: number, buffers: RangeBuffers, steps: RangeLoopSteps): Promise<void> {
   let failed = false
+  // A loop that fails ends the others: those waiting for work (the fetch session's queue waits
+  // while peers bring everything) stop waiting, or the failure would never come out.
+  let stopWaiting = () => {}
+  const stopped = new Promise<undefined>((resolve) => (stopWaiting = () => resolve(undefined)))
+  const fail = () => {
+    failed = true
+    stopWaiting()
+  }
+  const next = async () => (failed ? undefined : Promise.race([queue.next(), stopped]))
   const loop = async () => {
     let placing: Promise<void> = Promise.resolve()
-    for (let job = await queue.next(); job && !failed; job = await queue.next()) {
+    for (let job = await next(); job && !failed; job = await next()) {
       const into = await buffers.take(job.range.end - job.range.start)
       const progress: RangeProgress = { bytes: undefined, filled: 0, mirror: undefined }
       let fetched: FetchedRange
@@ -67,13 +76,13 @@ export async function runRangeLoops(queue: FetchQueue, parallel: number, buffers
       )
       // Handled here so a failure while the next fetch runs is not an unhandled rejection;
       // `await placing` still rethrows it, and the other loops stop taking ranges.
-      placing.catch(() => (failed = true))
+      placing.catch(fail)
     }
     await placing
   }
   const guarded = () =>
     loop().catch((err: unknown) => {
-      failed = true
+      fail()
       throw err
     })
   do {

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import WebTorrent, { type Torrent } from 'webtorrent'
 import { afterEach, describe, expect, it } from 'vitest'
-import { bindListener, knownPeers, markPieceComplete, pieceFromPeers } from '../../../app/engine/sources/peers/webtorrent-adapter.ts'
+import { bindListener, knownPeers, markPieceComplete } from '../../../app/engine/sources/peers/webtorrent-adapter.ts'
 import { makeFixture } from '../../support/release-fixture.ts'
 import { useTempDirs } from '../../support/temp-dir.ts'
 
@@ -29,20 +29,20 @@ async function torrentOfFixture(): Promise<{ client: WebTorrent; torrent: Torren
 }
 
 describe('webtorrent adapter (private fields)', () => {
-  it('reads piece progress, marks a piece complete and tells its wires, counts known peers', async () => {
+  it('has piece progress and reservations, marks a piece complete and tells its wires, counts known peers', async () => {
     const { torrent } = await torrentOfFixture()
-    expect((torrent as unknown as { pieces: unknown[] }).pieces.length).toBeGreaterThan(2)
-    expect(pieceFromPeers(torrent, 0)).toBe(false)
-    // A reservation out for piece 1 is what webtorrent records when it asks a wire for a block.
-    ;(torrent as unknown as { _reservations: unknown[][] })._reservations[1] = [{}]
-    expect(pieceFromPeers(torrent, 1)).toBe(true)
+    const t = torrent as unknown as { pieces: ({ reserve: unknown; missing: number } | null)[]; _reservations: unknown[] }
+    expect(t.pieces.length).toBeGreaterThan(2)
+    expect(typeof t.pieces[0]?.reserve).toBe('function')
+    expect(typeof t.pieces[0]?.missing).toBe('number')
+    expect(Array.isArray(t._reservations)).toBe(true)
 
     const verified: number[] = []
     torrent.on('verified', (i: number) => verified.push(i))
     markPieceComplete(torrent, 2)
     expect(torrent.bitfield.get(2)).toBe(true)
     expect(verified).toEqual([2])
-    expect(pieceFromPeers(torrent, 2)).toBe(false)
+    expect(t.pieces[2]).toBeNull()
 
     expect(knownPeers(torrent)).toBe(0)
     torrent.addPeer('127.0.0.1:9')

@@ -9,10 +9,6 @@ import type WebTorrent from 'webtorrent'
 import type { Torrent, Wire } from 'webtorrent'
 
 interface TorrentInternals {
-  /** Per piece: the wires with a block request out, null entries once answered. */
-  _reservations: (unknown[] | null)[]
-  /** Per piece: progress of a piece being received; null once verified. */
-  pieces: ({ length: number; missing: number } | null)[]
   _markVerified(index: number): void
   _checkDone(): void
   /** Peers known to the torrent: connected, handshaking or being dialled. */
@@ -20,13 +16,6 @@ interface TorrentInternals {
 }
 
 const internals = (torrent: Torrent) => torrent as unknown as TorrentInternals
-
-/** Whether peers are bringing `piece`: a block request is out, or some of its blocks are in. */
-export function pieceFromPeers(torrent: Torrent, piece: number): boolean {
-  const t = internals(torrent)
-  const p = t.pieces[piece]
-  return t._reservations[piece]?.some(Boolean) === true || (p != null && p.missing < p.length)
-}
 
 /** Records a piece that arrived by another route (the CDN) as complete, and tells every peer. */
 export function markPieceComplete(torrent: Torrent, piece: number): void {
@@ -125,6 +114,15 @@ const BLOCK = 16 * 1024
 /** Blocks per request to peers that take large requests: 128 KiB, webtorrent's limit. */
 const LARGE_REQUEST_BLOCKS = 8
 
+export interface PiecesInFlight {
+  /** Whether peers are bringing `piece`: blocks of it are asked for or in, or it is being placed. */
+  has(piece: number): boolean
+  /** How many pieces peers are bringing (at most `maxPieces`). */
+  readonly size: number
+  /** Asks peers again now: pieces `skip` refused are theirs to take (webtorrent only asks on a wire's events). */
+  askAgain(): void
+}
+
 interface PieceInternals {
   readonly length: number
   missing: number
@@ -154,7 +152,7 @@ interface RequestInternals {
  * the main thread and the chunk store. What the sink accepts is marked verified and announced; a
  * piece it refuses starts over, with the warning webtorrent gives for a failed piece.
  */
-export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting): void {
+export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting): PiecesInFlight {
   const t = torrent as unknown as RequestInternals
   const receiving = new Map<number, Buffer>()
   const spare: ArrayBuffer[] = []
@@ -253,6 +251,13 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
       )
     })
     return true
+  }
+  return {
+    has: (piece) => receiving.has(piece) || placed.has(piece),
+    askAgain: update,
+    get size() {
+      return receiving.size + placed.size
+    },
   }
 }
 

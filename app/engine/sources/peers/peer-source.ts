@@ -1,0 +1,400 @@
+// Peers as a source of a fetch session: a webtorrent client on one torrent, used as the wire,
+// the choker, the picker and discovery. Whole pieces go to the placement workers (routePieces);
+// this module keeps what the CDN scheduler needs to know of the swarm (who holds which piece,
+// who is a source, whether discovery may still bring peers), bans senders of failed pieces, cuts
+// trickling wires, and counts what peers delivered and took.
+import type { KeyObject } from 'node:crypto'
+import type { Torrent, Wire } from 'webtorrent'
+import type { Manifest } from '../../../../shared/release-schema.ts'
+import { isShoalError } from '../../../../shared/errors.ts'
+import type { LiveLimits } from '../../../policy/live-limits.ts'
+import { encodeTorrentFile, torrentInfoOf } from '../../../release/torrent.ts'
+import { isPeerSource } from '../../scheduler/cdn-scheduler.ts'
+import { unmapAddress, type PeerClass } from '../../stats/peer-class.ts'
+import type { PackGeometry } from '../../storage/pack-geometry.ts'
+import { InstallPieceStore, PieceReader, torrentBitfield, type FilePosition } from '../../storage/install-piece-store.ts'
+import type { PieceSlice, SwarmHooks } from '../../install/stager.ts'
+import { DEFAULT_TRICKLE } from '../cdn/trickle-rule.ts'
+import type { Source } from '../source.ts'
+import { createPeerAccounting, type ChunkFromPeers } from './peer-accounting.ts'
+import { createPeerBans } from './peer-bans.ts'
+import { uploadQueuePerWire } from './peer-settings.ts'
+import { judgePeers } from './peer-trickle.ts'
+import { PieceAvailability } from './piece-availability.ts'
+import type { Refusals } from './refusals.ts'
+import { joinAdmission, secureSwarm, type AdmissionSettings, type SwarmAdmission } from './swarm-admission.ts'
+import { createSwarmClient, isShoalPeer, type SwarmClientOptions } from './swarm-client.ts'
+import type { TlsPeering } from './tls-peers.ts'
+import { batchWireWrites, boundWireUploads, knownPeers, lightenWireReads, markPieceComplete, routePieces, type PiecesInFlight } from './webtorrent-adapter.ts'
+import { guardWires, type WireGuard } from './wire-guard.ts'
+
+export interface PeerSourceOptions extends SwarmClientOptions, AdmissionSettings {
+  readonly manifest: Manifest
+  readonly geometry: PackGeometry
+  /** The key that signed the manifest: the swarm's admission authority unless the release names another. */
+  readonly publisherKey: KeyObject
+  /** Chunks still to fetch. */
+  readonly pending: ReadonlySet<number>
+  /** Pieces to ask peers for, ascending. */
+  readonly neededPieces: readonly number[]
+  /** Where each pending chunk goes: staged files being assembled, never hard links into the install. */
+  readonly stagedAt: (chunk: number) => FilePosition | undefined
+  /** Peers to dial directly ("host:port"). */
+  readonly peers: readonly string[]
+  readonly trackers: readonly string[]
+  /** Peers that unchoked us and deliver nothing for this long are no source. A choking peer is not stalled. */
+  readonly stallMs: number
+  /** A peer that owes blocks and sends fewer bytes per second than `minRate` over two windows of `trickleWindowMs` running is cut (0: never). */
+  readonly minRate: number
+  readonly trickleWindowMs: number
+  readonly localAddresses: readonly string[]
+  readonly isDone: (chunk: number) => boolean
+  /** Chunks completed by peers, each split by the class of the peers that sent it. */
+  readonly onChunks: (chunks: ChunkFromPeers[]) => void
+  readonly placePiece: SwarmHooks['placePiece']
+  readonly workers: SwarmHooks['workers']
+  /** Pieces peers must not be asked for now (the CDN has them). */
+  readonly skip: (piece: number) => boolean
+  /** Something changed that may change the CDN's next decision. */
+  readonly changed: () => void
+  /** Peers delivered a piece: verified and placed. */
+  readonly verified: (piece: number) => void
+  readonly now: () => number
+  readonly limits?: LiveLimits | undefined
+  /** Connected peers by class, each time the count changes. */
+  readonly onPeers?: ((peers: Record<PeerClass, number>) => void) | undefined
+}
+
+/** What the CDN scheduler needs to know of the swarm right now. */
+export interface SwarmView {
+  /** Connected peers that count as sources (see isPeerSource). */
+  readonly sources: number
+  /** Per piece, how many sources hold it. */
+  readonly availability: ArrayLike<number>
+  /** Pieces peers are bringing now. */
+  readonly inFlight: PiecesInFlight
+  /** Bytes per second from peers, 0 without a source. */
+  readonly rate: number
+  readonly trackersPending: boolean
+  /** Peers known and not connected yet. */
+  readonly connecting: number
+  /** Connected peers that have not said what they have. */
+  readonly silent: number
+  /** When the set of peers or what they have last changed. */
+  readonly lastChange: number
+}
+
+export interface PeerSourceResult {
+  readonly wasted: number
+  readonly banned: string[]
+  readonly trickled: string[]
+  readonly uploaded: Record<PeerClass, number>
+  readonly peerRefusals: Refusals
+}
+
+const FAILED_PIECE = /^Piece (\d+) failed verification/
+/** A peer's bitfield follows its handshake within milliseconds on a LAN; 500 ms covers a loaded machine. */
+export const SETTLE_MS = 500
+/**
+ * Pieces from peers in memory at once, being received or placed: 4 MiB each at the default
+ * piece size. Enough to keep both placement workers and several peers busy.
+ */
+const PEER_PIECES_IN_FLIGHT = 8
+/** Bytes requested and not received per wire: a LAN's bandwidth-delay product many times over, and 64 Mbit/s at 1 s RTT. */
+const BYTES_IN_FLIGHT_PER_WIRE = 8 * 1024 * 1024
+
+/** Joins the swarm (a peer pass first, for a swarm that admits) and waits for the torrent; without a pass, says why. */
+export async function openPeerSource(o: PeerSourceOptions): Promise<PeerSource | { readonly authError: string }> {
+  const announce = [...new Set([...o.manifest.pack.announce, ...o.trackers])]
+  let admission: SwarmAdmission | undefined
+  try {
+    admission = await joinAdmission(o.manifest, o.publisherKey, announce, o.trackerToken, o)
+  } catch (err) {
+    // Without a pass no peer would admit us: the CDN brings it all, and the reason is reported.
+    if (isShoalError(err) && err.code === 'E_PEER_AUTH') return { authError: err.message }
+    throw err
+  }
+  const source = new PeerSource(o, announce, admission)
+  try {
+    await source.ready()
+  } catch (err) {
+    await source.stop()
+    throw err
+  }
+  return source
+}
+
+export class PeerSource implements Source {
+  readonly kind = 'peers'
+  private readonly o: PeerSourceOptions
+  private readonly admission: SwarmAdmission | undefined
+  private readonly client: ReturnType<typeof createSwarmClient>
+  private readonly torrent: Torrent
+  private readonly peering: TlsPeering | undefined
+  private readonly guard: WireGuard
+  private readonly bans = createPeerBans()
+  private readonly accounting: ReturnType<typeof createPeerAccounting>
+  private readonly availability: PieceAvailability<Wire>
+  private inFlight: PiecesInFlight = { has: () => false, size: 0, askAgain: () => {} }
+  private readonly unwatch: (() => void) | undefined
+  private readonly trickled = new Set<string>()
+  /** Who sent blocks of each piece: webtorrent does not attribute hash failures. */
+  private readonly senders = new Map<number, Set<string>>()
+  /** Wires that said what they have (or had time to). */
+  private readonly settled = new Set<Wire>()
+  /** When each wire last unchoked us or sent a block: a holder that chokes us is still a source (stock clients unchoke in rounds of ~10 s). */
+  private readonly activeAt = new Map<Wire, number>()
+  /** Pieces the CDN completed: their 'verified' events are not a peer's. */
+  private readonly markedElsewhere = new Set<number>()
+  private readonly windowBytes = new Map<Wire, number>()
+  private slowWires = new Map<Wire, number>()
+  private windowStart: number
+  private trackersPending: boolean
+  private lastChange: number
+  private peersSeen = ''
+  private failure: unknown
+  private ended: (() => void) | undefined
+  private failed: ((err: unknown) => void) | undefined
+  /** When peers last delivered a block. */
+  lastBlockAt: number
+
+  constructor(o: PeerSourceOptions, announce: readonly string[], admission: SwarmAdmission | undefined) {
+    this.o = o
+    this.admission = admission
+    const m = o.manifest
+    const start = o.now()
+    this.windowStart = start
+    this.lastChange = start
+    this.lastBlockAt = start
+    this.trackersPending = announce.length > 0
+    this.availability = new PieceAvailability(o.geometry.pieceCount)
+    this.accounting = createPeerAccounting(o.geometry, m.chunks.size, o.pending, o.isDone)
+    // Uploads while the job runs are read from the staged files.
+    const layout = { geometry: o.geometry, pieceHashes: Buffer.from(m.pack.pieces, 'base64'), readFrom: o.stagedAt }
+    this.client = createSwarmClient(o)
+    const torrentFile = encodeTorrentFile(torrentInfoOf(m), announce, new Date(m.createdAt))
+    // Pieces whose chunks are all placed already (a resumed job, an update) are complete from
+    // the start: passed as the resume bitfield, so the torrent offers them without a re-hash.
+    const placedPieces = o.geometry.completePieces((c) => !o.pending.has(c) && layout.readFrom(c) !== undefined)
+    const bitfield = torrentBitfield(placedPieces, o.geometry.pieceCount)
+    this.torrent = this.client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: new PieceReader(layout, o.workers) }, storeCacheSlots: 0, bitfield, deselect: true, announce: [...o.trackers] })
+    this.peering = admission ? secureSwarm(this.client, this.torrent, admission, o.maxPeers, o.localAddresses) : undefined
+    this.guard = this.guardWires()
+    this.unwatch = o.limits?.watchPeers((r) => {
+      this.client.throttleDownload(r.peerDown > 0 ? r.peerDown : -1)
+      // No upload is enforced by choking (the guard), not by webtorrent's upload rate 0: that
+      // throttles every message, the handshake included, so no peer could send to us either.
+      this.client.throttleUpload(r.peerUp > 0 ? r.peerUp : -1)
+      this.guard.enforceUpload()
+    })
+    this.torrent.on('trackerAnnounce', () => {
+      this.trackersPending = false
+      // The answer's peers are added right after this event: look again once they are.
+      setImmediate(() => this.peerChanged())
+    })
+    this.torrent.on('warning', (err: Error) => this.pieceFailed(err))
+    this.torrent.on('verified', (index: number) => this.pieceVerified(index))
+  }
+
+  /** Resolves once the torrent is ready to ask peers. */
+  ready(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.torrent.once('ready', () => resolve())
+      this.torrent.once('error', reject)
+    })
+  }
+
+  /** Asks peers for the needed pieces; settles when stopped, or rejects when a piece from peers could not be placed. */
+  run(): Promise<void> {
+    const o = this.o
+    const pieceHashes = Buffer.from(o.manifest.pack.pieces, 'base64')
+    // Peers' pieces skip webtorrent's SHA-1 on the main thread and its store: a worker checks
+    // each whole piece against the signed SHA-1 and writes its pending chunk slices.
+    this.inFlight = routePieces(
+      this.torrent,
+      {
+        received: async (index, piece) => {
+          const slices: PieceSlice[] = []
+          let at = 0
+          for (const seg of o.geometry.segments(index)) {
+            if (seg.kind === 'chunk' && o.pending.has(seg.chunk) && !o.isDone(seg.chunk)) slices.push({ chunk: seg.chunk, offsetInChunk: seg.offset, offsetInPiece: at, length: seg.length })
+            at += seg.length
+          }
+          try {
+            return await o.placePiece(piece, pieceHashes.subarray(index * 20, index * 20 + 20), slices)
+          } catch (err) {
+            this.fail(err)
+            return { ok: false, returned: undefined }
+          }
+        },
+      },
+      { maxPieces: PEER_PIECES_IN_FLIGHT, maxBytesPerWire: BYTES_IN_FLIGHT_PER_WIRE, largeBlocks: isShoalPeer, skip: o.skip },
+    )
+    // One selection per run of needed pieces: webtorrent walks its selections for every block it
+    // asks for, and a selection per piece made that walk as long as the release.
+    const needed = o.neededPieces
+    for (let i = 0; i < needed.length; ) {
+      let j = i
+      while (j + 1 < needed.length && needed[j + 1] === needed[j]! + 1) j++
+      this.torrent.select(needed[i]!, needed[j]!, 1)
+      i = j + 1
+    }
+    for (const peer of o.peers) this.torrent.addPeer(peer)
+    return new Promise<void>((resolve, reject) => {
+      if (this.failure !== undefined) return reject(this.failure)
+      this.ended = resolve
+      this.failed = reject
+    })
+  }
+
+  /** The swarm as the CDN scheduler sees it at `now`. */
+  view(now: number): SwarmView {
+    let sources = 0
+    for (const wire of this.torrent.wires) {
+      const source = isPeerSource({ choking: wire.peerChoking, activeAt: this.activeAt.get(wire) ?? now }, now, this.o.stallMs)
+      if (source) sources++
+      if (source && !this.availability.isCounted(wire)) this.availability.count(wire, (p) => wire.peerPieces.get(p))
+      else if (!source) this.availability.forget(wire)
+    }
+    return {
+      sources,
+      availability: this.availability.counts,
+      inFlight: this.inFlight,
+      rate: sources > 0 ? this.torrent.downloadSpeed : 0,
+      trackersPending: this.trackersPending,
+      connecting: Math.max(0, knownPeers(this.torrent) - this.torrent.wires.length) + (this.peering?.pending() ?? 0),
+      silent: Math.max(0, this.torrent.wires.length - this.settled.size),
+      lastChange: this.lastChange,
+    }
+  }
+
+  /** Pieces `skip` refused are for peers again (the CDN gave them back). */
+  askAgain(): void {
+    this.inFlight.askAgain()
+  }
+
+  /** Chunks another source placed: peers' bytes for them no longer count. */
+  placedElsewhere(chunks: Iterable<number>): void {
+    for (const c of chunks) this.accounting.placedElsewhere(c)
+  }
+
+  /** A piece another source completed: recorded as complete and announced to every peer. */
+  completedElsewhere(piece: number): void {
+    if (this.torrent.bitfield.get(piece)) return
+    this.markedElsewhere.add(piece)
+    markPieceComplete(this.torrent, piece)
+  }
+
+  /** Reports peer counts and cuts trickling wires; called on the session's tick. */
+  tick(now: number): void {
+    const peers = this.guard.connected()
+    if (`${peers.lan}/${peers.wan}` !== this.peersSeen) {
+      this.peersSeen = `${peers.lan}/${peers.wan}`
+      this.o.onPeers?.(peers)
+    }
+    if (this.o.minRate <= 0 || now - this.windowStart < this.o.trickleWindowMs) return
+    const wires = this.torrent.wires.map((w) => ({ key: w, bytes: this.windowBytes.get(w) ?? 0, owes: w.requests.length > 0 }))
+    const verdict = judgePeers(this.slowWires, wires, now - this.windowStart, this.o.minRate, DEFAULT_TRICKLE.windows)
+    this.slowWires = verdict.slow
+    this.windowBytes.clear()
+    this.windowStart = now
+    for (const w of verdict.cut) {
+      this.trickled.add(unmapAddress(w.remoteAddress ?? ''))
+      w.destroy()
+    }
+  }
+
+  result(): PeerSourceResult {
+    return { wasted: this.accounting.wasted(), banned: this.bans.banned(), trickled: [...this.trickled], uploaded: this.guard.uploaded, peerRefusals: this.peering?.refusals() ?? {} }
+  }
+
+  async stop(): Promise<void> {
+    this.unwatch?.()
+    this.accounting.finish()
+    this.peering?.stop()
+    this.admission?.holder.stop()
+    await new Promise<void>((resolve) => this.client.destroy(() => resolve()))
+    this.o.onPeers?.({ lan: 0, wan: 0 })
+    this.ended?.()
+  }
+
+  private fail(err: unknown): void {
+    this.failure ??= err
+    this.failed?.(err)
+  }
+
+  private peerChanged(): void {
+    this.lastChange = this.o.now()
+    this.o.changed()
+  }
+
+  private guardWires(): WireGuard {
+    const o = this.o
+    return guardWires(this.torrent, {
+      maxPeers: o.maxPeers,
+      isBanned: this.bans.isBanned,
+      localAddresses: o.localAddresses,
+      mayUpload: (cls) => {
+        const r = o.limits?.rates
+        return r === undefined || (r.uploadAllowed && (cls === 'lan' || r.uploadWan))
+      },
+      onWire: (wire, address, cls) => this.watchWire(wire, address, cls),
+    })
+  }
+
+  private watchWire(wire: Wire, address: string, cls: PeerClass): void {
+    lightenWireReads(wire)
+    batchWireWrites(this.torrent, wire)
+    boundWireUploads(this.torrent, wire, uploadQueuePerWire)
+    this.peerChanged()
+    const settle = () => {
+      if (this.settled.has(wire)) return
+      this.settled.add(wire)
+      this.peerChanged()
+    }
+    setTimeout(settle, SETTLE_MS).unref()
+    // A whole set of pieces at once: a bitfield, or the Fast extension's have-all and have-none.
+    const recount = () => {
+      settle()
+      if (this.availability.isCounted(wire)) this.availability.count(wire, (p) => wire.peerPieces.get(p))
+    }
+    for (const event of ['bitfield', 'have-all', 'have-none']) wire.on(event, recount)
+    wire.once('have', settle)
+    wire.on('have', (piece: number) => this.availability.have(wire, piece))
+    this.activeAt.set(wire, this.o.now())
+    wire.on('unchoke', () => this.activeAt.set(wire, this.o.now()))
+    wire.once('close', () => {
+      this.settled.delete(wire)
+      this.activeAt.delete(wire)
+      this.availability.forget(wire)
+      this.peerChanged()
+    })
+    wire.on('piece', (index: number, _offset: number, block: Uint8Array) => {
+      this.windowBytes.set(wire, (this.windowBytes.get(wire) ?? 0) + block.length)
+      this.senders.set(index, (this.senders.get(index) ?? new Set()).add(address))
+      this.accounting.block(index, cls, block.length)
+      this.lastBlockAt = this.o.now()
+      this.activeAt.set(wire, this.lastBlockAt)
+    })
+  }
+
+  /** Charges every sender of a piece that failed verification, and drops banned peers (the guard drops their incoming wires too). */
+  private pieceFailed(err: Error): void {
+    const failed = FAILED_PIECE.exec(err.message)
+    if (!failed) return
+    const index = Number(failed[1])
+    this.accounting.failed(index)
+    for (const address of this.senders.get(index) ?? []) {
+      if (this.bans.recordFailure(address)) for (const w of this.torrent.wires) if (unmapAddress(w.remoteAddress ?? '') === address) w.destroy()
+    }
+    this.senders.delete(index)
+  }
+
+  private pieceVerified(index: number): void {
+    this.senders.delete(index)
+    if (this.markedElsewhere.has(index)) return
+    const chunks = this.accounting.verified(index)
+    if (chunks.length > 0) this.o.onChunks(chunks)
+    this.o.verified(index)
+  }
+}
