@@ -28,11 +28,14 @@ export type Tier = 0 | 1 | 2 | 3
 /** The tier of each peer for one requester: 0, same site; 1, same subnet; 2, both in private ranges; 3, anything else. */
 function tiers(requester: SwarmPeer): (peer: SwarmPeer) => Tier {
   const subnet = subnetOf(requester.ip)
+  // An IPv4 peer is in the requester's /24 when its address starts with it: no string per peer.
+  const v4Prefix = requester.ip.includes(':') ? undefined : `${subnet}.`
   const isPrivate = isPrivateAddress(requester.ip)
   return (peer) => {
     if (requester.site !== undefined && requester.site === peer.site) return 0
+    const sameSubnet = v4Prefix === undefined ? peer.ip.includes(':') && subnetOf(peer.ip) === subnet : peer.ip.startsWith(v4Prefix)
     // Without site ids on either side, the subnet is the site.
-    if (subnetOf(peer.ip) === subnet) return requester.site === undefined && peer.site === undefined ? 0 : 1
+    if (sameSubnet) return requester.site === undefined && peer.site === undefined ? 0 : 1
     return isPrivate && isPrivateAddress(peer.ip) ? 2 : 3
   }
 }
@@ -53,18 +56,24 @@ export function eligible(requester: SwarmPeer, peer: SwarmPeer): boolean {
  * Weighted order within a group: Efraimidis–Spirakis keys, -ln(u)/w ascending.
  */
 export function matchPeers<P extends SwarmPeer>(requester: SwarmPeer, candidates: readonly P[], numwant: number, random: () => number): P[] {
-  const keyed: { peer: P; group: number; key: number }[] = []
+  // Indices and typed arrays rather than an object per candidate: this runs on every announce.
+  const groups = new Uint8Array(candidates.length)
+  const keys = new Float64Array(candidates.length)
+  const order: number[] = []
   const tierOf = tiers(requester)
-  for (const peer of candidates) {
+  for (let i = 0; i < candidates.length; i++) {
+    const peer = candidates[i]!
     if (!eligible(requester, peer)) continue
     const behindNat = requester.reachable === false && peer.reachable === false ? 1 : 0
     const weight = peer.spare ?? DEFAULT_SPARE
-    keyed.push({ peer, group: tierOf(peer) * 2 + behindNat, key: -Math.log(1 - random()) / weight })
+    groups[i] = tierOf(peer) * 2 + behindNat
+    keys[i] = -Math.log(1 - random()) / weight
+    order.push(i)
   }
-  return keyed
-    .sort((a, b) => a.group - b.group || a.key - b.key)
-    .slice(0, Math.max(0, numwant))
-    .map((k) => k.peer)
+  order.sort((a, b) => groups[a]! - groups[b]! || keys[a]! - keys[b]!)
+  const out: P[] = []
+  for (let i = 0; i < order.length && i < numwant; i++) out.push(candidates[order[i]!]!)
+  return out
 }
 
 /** The site a peer counts under: its own id, else its subnet (/24 for IPv4, /64 for IPv6). */
