@@ -56,8 +56,9 @@ export function eligible(requester: SwarmPeer, peer: SwarmPeer): boolean {
  * Weighted order within a group: Efraimidis–Spirakis keys, -ln(u)/w ascending.
  */
 export function matchPeers<P extends SwarmPeer>(requester: SwarmPeer, candidates: readonly P[], numwant: number, random: () => number): P[] {
-  // Indices and typed arrays rather than an object per candidate: this runs on every announce.
-  const groups = new Uint8Array(candidates.length)
+  // One sort key per candidate, group first: the group times a bound above any weighted key
+  // (-ln(u) < 37 for a double u, weights are at least 1). Indices and a typed array rather than
+  // an object per candidate, as this runs on every announce.
   const keys = new Float64Array(candidates.length)
   const order: number[] = []
   const tierOf = tiers(requester)
@@ -65,12 +66,11 @@ export function matchPeers<P extends SwarmPeer>(requester: SwarmPeer, candidates
     const peer = candidates[i]!
     if (!eligible(requester, peer)) continue
     const behindNat = requester.reachable === false && peer.reachable === false ? 1 : 0
-    const weight = peer.spare ?? DEFAULT_SPARE
-    groups[i] = tierOf(peer) * 2 + behindNat
-    keys[i] = -Math.log(1 - random()) / weight
+    const weight = Math.max(1, peer.spare ?? DEFAULT_SPARE)
+    keys[i] = (tierOf(peer) * 2 + behindNat) * 64 + Math.min(63, -Math.log(1 - random()) / weight)
     order.push(i)
   }
-  order.sort((a, b) => groups[a]! - groups[b]! || keys[a]! - keys[b]!)
+  order.sort((a, b) => keys[a]! - keys[b]!)
   const out: P[] = []
   for (let i = 0; i < order.length && i < numwant; i++) out.push(candidates[order[i]!]!)
   return out

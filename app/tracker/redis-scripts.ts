@@ -1,0 +1,125 @@
+// The Lua scripts of the Redis store (redis-store.ts), one round trip each. Per swarm, all
+// under the hash tag `{infohash}`, so a swarm lives on one Redis Cluster slot:
+//   shoal:{ih}:s, shoal:{ih}:l  hashes of seeders and leechers: peer id (20 bytes) → value
+//   shoal:{ih}:m                hash: `e` epoch and `v` version (see below), `w` and `o` the sweep
+//   shoal:{ih}:x:<k>            string: ids of the peers filed under expiry slot k, 20 bytes each
+// A value is [expiry, s: 4][filed slot mod 65536: 2][the peer, peer-codec.ts]. Expiry runs on a
+// lazy timer wheel rather than a sorted set (whose skip list took 124 of 263 bytes per peer in
+// swarms past 128 peers): a new peer's id is appended to the string of its expiry's slot; each
+// announce sweeps a bounded batch of past slots, dropping the peers that expired and filing the
+// others (who announced since) under their new slot. A peer is in exactly one slot string: an
+// entry whose slot is not the one its value names is a leftover, and skipped.
+// The version (`e`:`v`) changes whenever what a sample would show changes: a peer added,
+// removed or expired, or its address, role or capabilities changed. An instance that holds a
+// sample of that version gets none back: a re-announce that changes nothing costs no sample,
+// and neither does one whose only change is the requester itself (the instance patches it in).
+
+/** Width of an expiry slot: a peer goes at most this long past its TTL before it is dropped. */
+export const SLOT_MS = 10_000
+/** Slot entries (or empty slots) one announce sweeps at most. */
+export const SWEEP_BATCH = 64
+
+// KEYS: s, l, m. ARGV: id, peer (peer-codec), seeder 1/0, stopped 1/0, now ms, ttl ms, sample, epoch, version
+// Returns {seeders, leechers, epoch, version, seeds, leechers}: the last two are left out when
+// the caller's sample is current, or was until this announce changed the requester alone (then
+// the version is one more), else records of [value length][peer id][value].
+export const ANNOUNCE_LUA = `
+local s, l, m = KEYS[1], KEYS[2], KEYS[3]
+local base = string.sub(m, 1, -2) .. 'x:'
+local id, now, ttl = ARGV[1], tonumber(ARGV[5]), tonumber(ARGV[6])
+local slotMs, batch = ${SLOT_MS}, ${SWEEP_BATCH}
+local cur = math.floor(now / slotMs)
+local meta = redis.call('HMGET', m, 'e', 'v', 'w', 'o')
+local epoch, version = meta[1], tonumber(meta[2] or 0)
+local w, o = tonumber(meta[3] or cur), tonumber(meta[4] or 0)
+if not epoch then epoch = tostring(now) end
+local swept, changed = false, false
+local function find(peer)
+  local v = redis.call('HGET', s, peer)
+  if v then return s, v end
+  return l, redis.call('HGET', l, peer)
+end
+-- The sweep: past slots, oldest first, a bounded batch per announce.
+local budget = batch
+while w < cur and budget > 0 do
+  local key = base .. w
+  local ids = redis.call('GETRANGE', key, o, o + 20 * budget - 1)
+  if #ids == 0 then
+    redis.call('DEL', key)
+    w, o, budget = w + 1, 0, budget - 1
+  else
+    for i = 1, #ids - 19, 20 do
+      local peer = string.sub(ids, i, i + 19)
+      local which, v = find(peer)
+      if v and struct.unpack('>I2', v, 5) == w % 65536 then
+        local expiry = struct.unpack('>I4', v)
+        if expiry * 1000 <= now then
+          redis.call('HDEL', which, peer)
+          swept = true
+        else
+          local k = math.floor(expiry * 1000 / slotMs)
+          redis.call('HSET', which, peer, struct.pack('>I4I2', expiry, k % 65536) .. string.sub(v, 7))
+          redis.call('APPEND', base .. k, peer)
+          redis.call('PEXPIRE', base .. k, (k + 1) * slotMs - now + ttl)
+        end
+      end
+    end
+    o, budget = o + #ids, budget - #ids / 20
+  end
+end
+local mine, other = l, s
+if ARGV[3] == '1' then mine, other = s, l end
+local old, prev = find(id)
+if ARGV[4] == '1' then
+  if prev then
+    redis.call('HDEL', old, id)
+    changed = true
+  end
+else
+  local expiry = math.floor((now + ttl) / 1000) + 1
+  local k
+  if prev and struct.unpack('>I4', prev) * 1000 > now then
+    k = struct.unpack('>I2', prev, 5)
+    if old ~= mine or string.sub(prev, 7) ~= ARGV[2] then changed = true end
+  else
+    -- New (or expired and not yet swept): filed under the slot of its expiry.
+    k = math.floor(expiry * 1000 / slotMs)
+    redis.call('APPEND', base .. k, id)
+    redis.call('PEXPIRE', base .. k, (k + 1) * slotMs - now + ttl)
+    k = k % 65536
+    changed = true
+  end
+  if prev and old ~= mine then redis.call('HDEL', old, id) end
+  redis.call('HSET', mine, id, struct.pack('>I4I2', expiry, k) .. ARGV[2])
+end
+local before = version
+if swept or changed then version = version + 1 end
+redis.call('HSET', m, 'e', epoch, 'v', version, 'w', w, 'o', o)
+redis.call('PEXPIRE', s, ttl)
+redis.call('PEXPIRE', l, ttl)
+redis.call('PEXPIRE', m, ttl)
+local counts = {redis.call('HLEN', s), redis.call('HLEN', l), epoch, version}
+local held = ARGV[8] == epoch and tonumber(ARGV[9])
+if ARGV[4] == '1' or held == version or (held == before and not swept) then return counts end
+local function pack(flat)
+  local parts = {}
+  for i = 1, #flat, 2 do parts[#parts + 1] = string.char(#flat[i + 1]) .. flat[i] .. flat[i + 1] end
+  return table.concat(parts)
+end
+local want = tonumber(ARGV[7]) + 1
+counts[5] = pack(redis.call('HRANDFIELD', s, want, 'WITHVALUES'))
+counts[6] = pack(redis.call('HRANDFIELD', l, want, 'WITHVALUES'))
+return counts
+`
+
+// Admits a swarm: known ones are refreshed; a new one only while fewer than the cap are active.
+export const ADMIT_LUA = `
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+  return 1
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+return 1
+`
