@@ -51,28 +51,44 @@ export function eligible(requester: SwarmPeer, peer: SwarmPeer): boolean {
   return !(requester.seeder && peer.seeder)
 }
 
+/** Groups a requester sorts peers into: tier × (behind NAT for an unreachable requester). */
+const GROUPS = 8
+
 /**
  * Up to `numwant` of `candidates`, best first. `random` returns numbers in [0, 1).
- * Weighted order within a group: Efraimidis–Spirakis keys, -ln(u)/w ascending.
+ * Weighted order within a group: Efraimidis–Spirakis keys, -ln(u)/w ascending; a group whose
+ * peers all weigh the same (stock clients, and Shoal's without an upload cap) is a uniform
+ * shuffle, drawn directly for the places it fills: this runs on every announce.
  */
 export function matchPeers<P extends SwarmPeer>(requester: SwarmPeer, candidates: readonly P[], numwant: number, random: () => number): P[] {
-  // One sort key per candidate, group first: the group times a bound above any weighted key
-  // (-ln(u) < 37 for a double u, weights are at least 1). Indices and a typed array rather than
-  // an object per candidate, as this runs on every announce.
-  const keys = new Float64Array(candidates.length)
-  const order: number[] = []
+  const groups: number[][] = Array.from({ length: GROUPS }, () => [])
   const tierOf = tiers(requester)
   for (let i = 0; i < candidates.length; i++) {
     const peer = candidates[i]!
     if (!eligible(requester, peer)) continue
     const behindNat = requester.reachable === false && peer.reachable === false ? 1 : 0
-    const weight = Math.max(1, peer.spare ?? DEFAULT_SPARE)
-    keys[i] = (tierOf(peer) * 2 + behindNat) * 64 + Math.min(63, -Math.log(1 - random()) / weight)
-    order.push(i)
+    groups[tierOf(peer) * 2 + behindNat]!.push(i)
   }
-  order.sort((a, b) => keys[a]! - keys[b]!)
   const out: P[] = []
-  for (let i = 0; i < order.length && i < numwant; i++) out.push(candidates[order[i]!]!)
+  const weight = (i: number) => candidates[i]!.spare ?? DEFAULT_SPARE
+  for (const group of groups) {
+    const take = Math.min(Math.max(0, numwant - out.length), group.length)
+    if (take === 0) continue
+    if (group.every((i) => weight(i) === weight(group[0]!))) {
+      // Partial Fisher–Yates: the first `take` places of a uniform permutation.
+      for (let j = 0; j < take; j++) {
+        const r = j + Math.floor(random() * (group.length - j))
+        const picked = group[r]!
+        group[r] = group[j]!
+        out.push(candidates[picked]!)
+      }
+    } else {
+      const keys = new Float64Array(candidates.length)
+      for (const i of group) keys[i] = -Math.log(1 - random()) / weight(i)
+      group.sort((a, b) => keys[a]! - keys[b]!)
+      for (let j = 0; j < take; j++) out.push(candidates[group[j]!]!)
+    }
+  }
   return out
 }
 

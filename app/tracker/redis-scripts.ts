@@ -1,13 +1,13 @@
 // The Lua scripts of the Redis store (redis-store.ts), one round trip each. Per swarm, all
 // under the hash tag `{infohash}`, so a swarm lives on one Redis Cluster slot:
 //   shoal:{ih}:s, shoal:{ih}:l  hashes of seeders and leechers: peer id (20 bytes) → value
-//   shoal:{ih}:m                hash: `e` epoch and `v` version (see below), `w` and `o` the sweep
-//   shoal:{ih}:x:<k>            string: ids of the peers filed under expiry slot k, 20 bytes each
+//   shoal:{ih}:m                hash: `e` epoch and `v` version (see below), `w` the next slot to sweep
+//   shoal:{ih}:x:<k>            list: ids of the peers filed under expiry slot k
 // A value is [expiry, s: 4][filed slot mod 65536: 2][the peer, peer-codec.ts]. Expiry runs on a
 // lazy timer wheel rather than a sorted set (whose skip list took 124 of 263 bytes per peer in
-// swarms past 128 peers): a new peer's id is appended to the string of its expiry's slot; each
+// swarms past 128 peers): a new peer's id is pushed on the list of its expiry's slot; each
 // announce sweeps a bounded batch of past slots, dropping the peers that expired and filing the
-// others (who announced since) under their new slot. A peer is in exactly one slot string: an
+// others (who announced since) under their new slot. A peer is in exactly one slot list: an
 // entry whose slot is not the one its value names is a leftover, and skipped.
 // The version (`e`:`v`) changes whenever what a sample would show changes: a peer added,
 // removed or expired, or its address, role or capabilities changed. An instance that holds a
@@ -29,9 +29,9 @@ local base = string.sub(m, 1, -2) .. 'x:'
 local id, now, ttl = ARGV[1], tonumber(ARGV[5]), tonumber(ARGV[6])
 local slotMs, batch = ${SLOT_MS}, ${SWEEP_BATCH}
 local cur = math.floor(now / slotMs)
-local meta = redis.call('HMGET', m, 'e', 'v', 'w', 'o')
+local meta = redis.call('HMGET', m, 'e', 'v', 'w')
 local epoch, version = meta[1], tonumber(meta[2] or 0)
-local w, o = tonumber(meta[3] or cur), tonumber(meta[4] or 0)
+local w = tonumber(meta[3] or cur)
 if not epoch then epoch = tostring(now) end
 local swept, changed = false, false
 local function find(peer)
@@ -42,29 +42,25 @@ end
 -- The sweep: past slots, oldest first, a bounded batch per announce.
 local budget = batch
 while w < cur and budget > 0 do
-  local key = base .. w
-  local ids = redis.call('GETRANGE', key, o, o + 20 * budget - 1)
-  if #ids == 0 then
-    redis.call('DEL', key)
-    w, o, budget = w + 1, 0, budget - 1
-  else
-    for i = 1, #ids - 19, 20 do
-      local peer = string.sub(ids, i, i + 19)
-      local which, v = find(peer)
-      if v and struct.unpack('>I2', v, 5) == w % 65536 then
-        local expiry = struct.unpack('>I4', v)
-        if expiry * 1000 <= now then
-          redis.call('HDEL', which, peer)
-          swept = true
-        else
-          local k = math.floor(expiry * 1000 / slotMs)
-          redis.call('HSET', which, peer, struct.pack('>I4I2', expiry, k % 65536) .. string.sub(v, 7))
-          redis.call('APPEND', base .. k, peer)
-          redis.call('PEXPIRE', base .. k, (k + 1) * slotMs - now + ttl)
-        end
+  local slot = w
+  local ids = redis.call('LPOP', base .. slot, budget) or {}
+  -- A list emptied is gone: that slot is done.
+  if #ids < budget then w = w + 1 end
+  budget = budget - math.max(1, #ids)
+  for _, peer in ipairs(ids) do
+    local which, v = find(peer)
+    if v and struct.unpack('>I2', v, 5) == slot % 65536 then
+      local expiry = struct.unpack('>I4', v)
+      if expiry * 1000 <= now then
+        redis.call('HDEL', which, peer)
+        swept = true
+      else
+        local k = math.floor(expiry * 1000 / slotMs)
+        redis.call('HSET', which, peer, struct.pack('>I4I2', expiry, k % 65536) .. string.sub(v, 7))
+        redis.call('RPUSH', base .. k, peer)
+        redis.call('PEXPIRE', base .. k, (k + 1) * slotMs - now + ttl)
       end
     end
-    o, budget = o + #ids, budget - #ids / 20
   end
 end
 local mine, other = l, s
@@ -84,7 +80,7 @@ else
   else
     -- New (or expired and not yet swept): filed under the slot of its expiry.
     k = math.floor(expiry * 1000 / slotMs)
-    redis.call('APPEND', base .. k, id)
+    redis.call('RPUSH', base .. k, id)
     redis.call('PEXPIRE', base .. k, (k + 1) * slotMs - now + ttl)
     k = k % 65536
     changed = true
@@ -94,7 +90,7 @@ else
 end
 local before = version
 if swept or changed then version = version + 1 end
-redis.call('HSET', m, 'e', epoch, 'v', version, 'w', w, 'o', o)
+redis.call('HSET', m, 'e', epoch, 'v', version, 'w', w)
 redis.call('PEXPIRE', s, ttl)
 redis.call('PEXPIRE', l, ttl)
 redis.call('PEXPIRE', m, ttl)
