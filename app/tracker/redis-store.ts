@@ -9,6 +9,7 @@ import { decodePeer, encodePeer } from './peer-codec.ts'
 import { siteOf, type SwarmPeer } from './matching.ts'
 import type { ScrapeCounts } from './announce-response.ts'
 import { ADMIT_LUA, ANNOUNCE_LUA } from './redis-scripts.ts'
+import type { RedisTarget } from './redis-target.ts'
 import { announceRate, BUCKET_MS, bucketsWithin, tally, topSites, type BucketCounts, type OffloadReport } from './tracker-metrics.ts'
 import { LABELLED_SITES, LABELLED_SWARMS, type StoreAnswer, type StoreLimits, type SwarmSummary, type TrackerSnapshot, type TrackerStore } from './tracker-store.ts'
 
@@ -94,9 +95,12 @@ export class RedisStore implements TrackerStore {
 
   private readonly limits: StoreLimits
 
-  constructor(url: string, limits: StoreLimits) {
+  private readonly where: string
+
+  constructor(target: RedisTarget, limits: StoreLimits) {
     this.limits = limits
-    this.redis = new Redis(url, {
+    this.where = target.where
+    const options = {
       // Fail fast while Redis is away: the announce gets a failure reason, and the client
       // moves on along its announce list, rather than waiting on a queue.
       enableOfflineQueue: false,
@@ -104,7 +108,11 @@ export class RedisStore implements TrackerStore {
       commandTimeout: 2000,
       lazyConnect: false,
       enableAutoPipelining: true,
-    })
+    }
+    this.redis =
+      target.kind === 'single'
+        ? new Redis(target.url, options)
+        : new Redis({ ...options, sentinels: target.sentinels.map((a) => ({ ...a })), name: target.name, db: target.db, password: target.password, sentinelPassword: target.password })
     // ioredis sends these by SHA-1 and loads them again when Redis has forgotten them (a restart).
     this.redis.defineCommand('shoalAnnounce', { numberOfKeys: 3, lua: ANNOUNCE_LUA })
     this.redis.defineCommand('shoalAdmit', { numberOfKeys: 1, lua: ADMIT_LUA })
@@ -121,8 +129,7 @@ export class RedisStore implements TrackerStore {
   }
 
   private unavailable(): string {
-    const { host, port } = this.redis.options
-    return `tracker store unavailable: redis at ${host ?? '?'}:${port ?? '?'} (${this.lastError || this.redis.status})`
+    return `tracker store unavailable: ${this.where} (${this.lastError || this.redis.status})`
   }
 
   /** The commands defineCommand added, which ioredis' types cannot know. */

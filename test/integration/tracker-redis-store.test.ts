@@ -20,7 +20,7 @@ afterAll(async () => {
 
 async function store(db: number): Promise<RedisStore> {
   // 60-s interval: a peer stays 120 s after its last announce.
-  const s = new RedisStore(`${redis.url}/${db}`, storeLimits(60_000, 100))
+  const s = new RedisStore({ kind: 'single', url: `${redis.url}/${db}`, where: 'test redis' }, storeLimits(60_000, 100))
   stores.push(s)
   expect(await s.ready(3000)).toBeUndefined()
   return s
