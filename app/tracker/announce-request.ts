@@ -48,34 +48,38 @@ function percentDecode(s: string): Buffer {
   return Buffer.from(bytes)
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
-
 function hexDigit(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30
   const l = c | 0x20
   return l >= 0x61 && l <= 0x66 ? l - 0x57 : -1
 }
 
+/** Room for one id: values longer than 20 bytes are refused anyway. */
+const idBytes = Buffer.alloc(64)
+
 /**
- * Percent-decodes `query[from, to)` straight into hex, two digits a byte, as parseQuery would
- * decode it: the hot path reads `info_hash` and `peer_id` without a Buffer per value.
+ * Percent-decodes `query[from, to)` into hex, as parseQuery would decode it, through one
+ * reused buffer: the hot path reads `info_hash` and `peer_id` without a Buffer per value, and
+ * gets flat strings (cheap to hash and compare) rather than a concatenation per byte.
  */
 function hexOf(query: string, from: number, to: number): string {
-  let out = ''
+  let n = 0
   for (let i = from; i < to; i++) {
+    // Too long for an id: an empty string, which the caller refuses.
+    if (n === idBytes.length) return ''
     const c = query.charCodeAt(i)
     if (c === 0x25 && i + 2 < to) {
       const hi = hexDigit(query.charCodeAt(i + 1))
       const lo = hexDigit(query.charCodeAt(i + 2))
       if (hi >= 0 && lo >= 0) {
-        out += HEX[hi * 16 + lo]
+        idBytes[n++] = hi * 16 + lo
         i += 2
         continue
       }
     }
-    out += HEX[c === 0x2b ? 0x20 : c & 0xff]
+    idBytes[n++] = c === 0x2b ? 0x20 : c & 0xff
   }
-  return out
+  return idBytes.toString('hex', 0, n)
 }
 
 /** `query[from, to)` decoded as parseQuery would, then read as latin1 (or UTF-8). */
