@@ -7,7 +7,7 @@
 import type { Server as HttpServer } from 'node:http'
 import { createServer, type Server, type Socket } from 'node:net'
 
-/** Answers an announce's query string from a peer at `remoteAddress` with the bencoded body. */
+/** Answers an announce's query string from a peer at `remoteAddress` with the bencoded body (failures included). */
 export type AnnounceHandler = (query: string, remoteAddress: string) => Promise<Buffer>
 
 /** node:http's own limit on a request head. */
@@ -75,12 +75,16 @@ export function announceFront(http: HttpServer, announce: AnnounceHandler, idleM
         if (!request) return handOff()
         pending = end + 4 === pending.length ? undefined : pending.subarray(end + 4)
         busy = true
-        void announce(request.query, socket.remoteAddress ?? '').then((body) => {
-          busy = false
-          if (socket.destroyed) return
-          respond(socket, body, request.close)
-          if (!request.close) next()
-        })
+        announce(request.query, socket.remoteAddress ?? '').then(
+          (body) => {
+            busy = false
+            if (socket.destroyed) return
+            respond(socket, body, request.close)
+            if (!request.close) next()
+          },
+          // The handler answers failures itself; should it throw, this connection ends, not the process.
+          () => socket.destroy(),
+        )
       }
     }
     const onData = (d: Buffer) => {
