@@ -23,7 +23,7 @@ interface ScriptCommands {
   shoalAnnounceBuffer(...args: Arg[]): Promise<unknown>
   shoalAdmit(...args: Arg[]): Promise<unknown>
 }
-const swarmKeys = (ih: string) => [`shoal:{${ih}}:s`, `shoal:{${ih}}:l`, `shoal:{${ih}}:m`]
+const swarmKeys = (ih: string) => [`shoal:{${ih}}:s`, `shoal:{${ih}}:l`, `shoal:{${ih}}:m`, `shoal:{${ih}}:c`]
 
 /** A swarm's sample as this instance last got it, and the swarm version it shows. */
 interface Sample {
@@ -57,21 +57,33 @@ function addPeers(into: Pick<Sample, 'peers' | 'expiries'>, packed: Buffer, seed
   }
 }
 
-/** Puts the requester's own change into the sample it holds (the script said it was the only one). */
-function patchSelf(sample: Sample, peer: SwarmPeer, stopped: boolean, expires: number): void {
-  const at = sample.peers.findIndex((p) => p.peerId === peer.peerId)
-  if (stopped) {
-    if (at >= 0) {
-      sample.peers.splice(at, 1)
-      sample.expiries.splice(at, 1)
-    }
-  } else if (at >= 0) {
-    sample.peers[at] = peer
-    sample.expiries[at] = expires
-  } else if (sample.whole) {
-    sample.peers.push(peer)
-    sample.expiries.push(expires)
+/**
+ * Brings a held sample up to date with what changed since its version (the script's delta):
+ * a whole swarm takes every change; a partial sample updates or drops the peers it holds.
+ */
+function applyDelta(sample: Sample, seeds: Buffer, leechers: Buffer, gone: Buffer): void {
+  const changed: Pick<Sample, 'peers' | 'expiries'> = { peers: [], expiries: [] }
+  addPeers(changed, seeds, true)
+  addPeers(changed, leechers, false)
+  const held = new Map(sample.peers.map((p, i) => [p.peerId, i]))
+  const drop = new Set<number>()
+  for (let at = 0; at + 20 <= gone.length; at += 20) {
+    const i = held.get(gone.toString('hex', at, at + 20))
+    if (i !== undefined) drop.add(i)
   }
+  changed.peers.forEach((p, k) => {
+    const i = held.get(p.peerId)
+    if (i !== undefined) {
+      sample.peers[i] = p
+      sample.expiries[i] = changed.expiries[k]!
+    } else if (sample.whole) {
+      sample.peers.push(p)
+      sample.expiries.push(changed.expiries[k]!)
+    }
+  })
+  if (drop.size === 0) return
+  sample.peers = sample.peers.filter((_, i) => !drop.has(i))
+  sample.expiries = sample.expiries.filter((_, i) => !drop.has(i))
 }
 
 /** Drops the peers that expired by `now` (Redis sweeps them a little later). */
@@ -114,7 +126,7 @@ export class RedisStore implements TrackerStore {
         ? new Redis(target.url, options)
         : new Redis({ ...options, sentinels: target.sentinels.map((a) => ({ ...a })), name: target.name, db: target.db, password: target.password, sentinelPassword: target.password })
     // ioredis sends these by SHA-1 and loads them again when Redis has forgotten them (a restart).
-    this.redis.defineCommand('shoalAnnounce', { numberOfKeys: 3, lua: ANNOUNCE_LUA })
+    this.redis.defineCommand('shoalAnnounce', { numberOfKeys: 4, lua: ANNOUNCE_LUA })
     this.redis.defineCommand('shoalAdmit', { numberOfKeys: 1, lua: ADMIT_LUA })
     this.redis.on('error', (err: NodeJS.ErrnoException) => (this.lastError = err.code ?? err.message))
     this.redis.on('ready', () => (this.lastError = ''))
@@ -153,20 +165,19 @@ export class RedisStore implements TrackerStore {
       const held = this.samples.get(infoHash)
       const usable = held && held.soonest > now && (held.whole || now - held.at < PARTIAL_SAMPLE_MS) ? held : undefined
       const args = [id, encodePeer(peer), peer.seeder ? '1' : '0', stopped ? '1' : '0', now, this.limits.peerTtlMs, sample, usable?.epoch ?? '', usable?.version ?? -1]
-      const reply = (await this.scripts().shoalAnnounceBuffer(...swarmKeys(infoHash), ...args)) as [number, number, Buffer, number, Buffer?, Buffer?]
+      const reply = (await this.scripts().shoalAnnounceBuffer(...swarmKeys(infoHash), ...args)) as [number, number, Buffer, number, Buffer?, Buffer?, Buffer?, Buffer?]
       tally(this.pending, siteOf(peer), now)
-      const [complete, incomplete, , version] = reply
+      const [complete, incomplete, , version, kind] = reply
       let current = usable
-      if (usable && version !== usable.version) {
-        // As the script stores it: whole seconds, rounded up.
-        patchSelf(usable, peer, stopped, (Math.floor((now + this.limits.peerTtlMs) / 1000) + 1) * 1000)
+      if (kind?.toString() === 'd' && usable) {
+        applyDelta(usable, reply[5]!, reply[6]!, reply[7]!)
         usable.version = version
       }
       if (stopped) return { ok: true, swarm: { complete, incomplete, candidates: [] } }
-      if (reply[4] !== undefined && reply[5] !== undefined) {
-        current = { epoch: reply[2].toString(), version: reply[3], at: now, whole: false, peers: [], expiries: [], soonest: 0 }
-        addPeers(current, reply[4], true)
-        addPeers(current, reply[5], false)
+      if (kind?.toString() === 's') {
+        current = { epoch: reply[2].toString(), version, at: now, whole: false, peers: [], expiries: [], soonest: 0 }
+        addPeers(current, reply[5]!, true)
+        addPeers(current, reply[6]!, false)
         current.whole = current.peers.length >= complete + incomplete
         dropExpired(current, now)
         // Bounded like the swarms themselves: forget everything when it outgrows the cap.

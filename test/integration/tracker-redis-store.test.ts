@@ -75,4 +75,19 @@ describe('redis store', () => {
     // a held p1's first expiry (121 s); p1 is listed until 221 s.
     expect(await view(a, peer(2), T0 + 130 * S)).toEqual({ count: 2, others: [peer(1).peerId] })
   })
+
+  it('brings a sample a few changes behind up to date, and one far behind too', async () => {
+    const [a, b] = [await store(4), await store(4)]
+    await view(a, peer(1), T0)
+    await view(a, peer(2), T0)
+    // Behind by a few changes (within the change log): added, stopped, changed.
+    for (const n of [3, 4, 5]) await view(b, peer(n), T0 + S)
+    await b.announce(H, peer(1), true, 100, T0 + S)
+    await view(b, peer(3, { seeder: true }), T0 + S)
+    const seen = await a.announce(H, peer(2), false, 100, T0 + 2 * S)
+    expect(seen.ok && seen.swarm.candidates.map((c) => [c.peerId, c.seeder]).sort()).toEqual([[peer(2).peerId, false], [peer(3).peerId, true], [peer(4).peerId, false], [peer(5).peerId, false]])
+    // Behind by more than the change log holds.
+    for (let n = 10; n < 60; n++) await view(b, peer(n), T0 + 3 * S)
+    expect((await view(a, peer(2), T0 + 4 * S)).others).toHaveLength(53)
+  })
 })
