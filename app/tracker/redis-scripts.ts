@@ -20,9 +20,9 @@
 /** Width of an expiry slot: a peer goes at most this long past its TTL before it is dropped. */
 export const SLOT_MS = 10_000
 /** Slot entries (or empty slots) one announce sweeps at most. */
-export const SWEEP_BATCH = 64
+const SWEEP_BATCH = 64
 /** Changes a swarm remembers (`shoal:{ih}:c`), newest first, for instances a few versions behind. */
-export const CHANGE_LOG = 32
+const CHANGE_LOG = 32
 
 // KEYS: s, l, m, c. ARGV: id, peer (peer-codec), seeder 1/0, stopped 1/0, now ms, ttl ms, sample, epoch, version
 // Returns {seeders, leechers, epoch, version} when the caller's sample (epoch, version) is
