@@ -193,7 +193,7 @@ export function buildProgram(): Command {
     .option('--port <n>', 'TCP port (0 picks a free one)', (v) => Number(v), 8000)
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--token-file <file>', 'announces and scrapes must carry ?token=<contents of this file>; it is also the credential peers enroll with')
-    .option('--redis <url>', 'keep swarms in this Redis (redis://host:port/db), shared by any number of instances')
+    .option('--redis <url>', 'keep swarms in this Redis (redis://host:port/db, or redis+sentinel://host:port[,host:port]/name for a Sentinel-watched primary), shared by any number of instances')
     .option('--interval <duration>', 'how often clients announce; peers are dropped one interval plus a margin after their last', durationArg, parseDuration('10m'))
     .option('--max-swarms <n>', 'most swarms at once; announces for more are refused', wholeNumber, 10_000)
     .option('--admission-key <file>', 'admission private key (the one releases name, or the publisher key): issue peer passes at /admission/pass')

@@ -25,14 +25,24 @@ export const DEFAULT_SPARE = 1_000_000
 
 export type Tier = 0 | 1 | 2 | 3
 
+/** `s.startsWith(prefix)`, by char codes: about half the time of the builtin on short strings. */
+function startsWith(s: string, prefix: string): boolean {
+  if (s.length < prefix.length) return false
+  for (let i = 0; i < prefix.length; i++) if (s.charCodeAt(i) !== prefix.charCodeAt(i)) return false
+  return true
+}
+
 /** The tier of each peer for one requester: 0, same site; 1, same subnet; 2, both in private ranges; 3, anything else. */
 function tiers(requester: SwarmPeer): (peer: SwarmPeer) => Tier {
   const subnet = subnetOf(requester.ip)
+  // An IPv4 peer is in the requester's /24 when its address starts with it: no string per peer.
+  const v4Prefix = requester.ip.includes(':') ? undefined : `${subnet}.`
   const isPrivate = isPrivateAddress(requester.ip)
   return (peer) => {
     if (requester.site !== undefined && requester.site === peer.site) return 0
+    const sameSubnet = v4Prefix === undefined ? peer.ip.includes(':') && subnetOf(peer.ip) === subnet : startsWith(peer.ip, v4Prefix)
     // Without site ids on either side, the subnet is the site.
-    if (subnetOf(peer.ip) === subnet) return requester.site === undefined && peer.site === undefined ? 0 : 1
+    if (sameSubnet) return requester.site === undefined && peer.site === undefined ? 0 : 1
     return isPrivate && isPrivateAddress(peer.ip) ? 2 : 3
   }
 }
@@ -48,23 +58,59 @@ export function eligible(requester: SwarmPeer, peer: SwarmPeer): boolean {
   return !(requester.seeder && peer.seeder)
 }
 
+/** Groups a requester sorts peers into: tier × (behind NAT for an unreachable requester). */
+const GROUPS = 8
+
 /**
  * Up to `numwant` of `candidates`, best first. `random` returns numbers in [0, 1).
- * Weighted order within a group: Efraimidis–Spirakis keys, -ln(u)/w ascending.
+ * Weighted order within a group: Efraimidis–Spirakis keys, -ln(u)/w ascending; a group whose
+ * peers all weigh the same (stock clients, and Shoal's without an upload cap) is a uniform
+ * shuffle, drawn directly for the places it fills: this runs on every announce.
  */
 export function matchPeers<P extends SwarmPeer>(requester: SwarmPeer, candidates: readonly P[], numwant: number, random: () => number): P[] {
-  const keyed: { peer: P; group: number; key: number }[] = []
+  // One pass for each candidate's group (GROUPS when ineligible) and whether each group's
+  // weights differ; no array per group.
+  const n = candidates.length
+  const groupOf = new Uint8Array(n)
+  const size = new Uint32Array(GROUPS)
+  const firstWeight = new Float64Array(GROUPS).fill(-1)
+  const mixed = new Uint8Array(GROUPS)
   const tierOf = tiers(requester)
-  for (const peer of candidates) {
-    if (!eligible(requester, peer)) continue
-    const behindNat = requester.reachable === false && peer.reachable === false ? 1 : 0
-    const weight = peer.spare ?? DEFAULT_SPARE
-    keyed.push({ peer, group: tierOf(peer) * 2 + behindNat, key: -Math.log(1 - random()) / weight })
+  for (let i = 0; i < n; i++) {
+    const peer = candidates[i]!
+    if (!eligible(requester, peer)) {
+      groupOf[i] = GROUPS
+      continue
+    }
+    const g = tierOf(peer) * 2 + (requester.reachable === false && peer.reachable === false ? 1 : 0)
+    groupOf[i] = g
+    size[g]!++
+    const w = peer.spare ?? DEFAULT_SPARE
+    if (firstWeight[g] === -1) firstWeight[g] = w
+    else if (firstWeight[g] !== w) mixed[g] = 1
   }
-  return keyed
-    .sort((a, b) => a.group - b.group || a.key - b.key)
-    .slice(0, Math.max(0, numwant))
-    .map((k) => k.peer)
+  const out: P[] = []
+  for (let g = 0; g < GROUPS && out.length < numwant; g++) {
+    if (size[g] === 0) continue
+    const group: number[] = []
+    for (let i = 0; i < n; i++) if (groupOf[i] === g) group.push(i)
+    const take = Math.min(numwant - out.length, group.length)
+    if (mixed[g] === 0) {
+      // Partial Fisher–Yates: the first `take` places of a uniform permutation.
+      for (let j = 0; j < take; j++) {
+        const r = j + Math.floor(random() * (group.length - j))
+        const picked = group[r]!
+        group[r] = group[j]!
+        out.push(candidates[picked]!)
+      }
+    } else {
+      const keys = new Float64Array(n)
+      for (const i of group) keys[i] = -Math.log(1 - random()) / (candidates[i]!.spare ?? DEFAULT_SPARE)
+      group.sort((a, b) => keys[a]! - keys[b]!)
+      for (let j = 0; j < take; j++) out.push(candidates[group[j]!]!)
+    }
+  }
+  return out
 }
 
 /** The site a peer counts under: its own id, else its subnet (/24 for IPv4, /64 for IPv6). */

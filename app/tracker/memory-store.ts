@@ -7,12 +7,13 @@ import { LABELLED_SITES, LABELLED_SWARMS, type OffloadBytes, type StoreAnswer, t
 interface Entry {
   peer: SwarmPeer
   expires: number
-  /** Position in `Swarm.ids`, for O(1) removal and sampling. */
+  /** Position in `Swarm.list`, for O(1) removal and sampling. */
   at: number
 }
 
 class Swarm {
-  readonly ids: string[] = []
+  /** Every entry, in no order. */
+  readonly list: Entry[] = []
   /** In expiry order: every announce moves its peer to the end, as all get the same TTL. */
   readonly entries = new Map<string, Entry>()
   seeders = 0
@@ -22,22 +23,25 @@ class Swarm {
     const old = this.entries.get(peer.peerId)
     if (old) {
       this.seeders += Number(peer.seeder) - Number(old.peer.seeder)
+      old.peer = peer
+      old.expires = expires
       this.entries.delete(peer.peerId)
-      this.entries.set(peer.peerId, { peer, expires, at: old.at })
+      this.entries.set(peer.peerId, old)
       return
     }
-    this.entries.set(peer.peerId, { peer, expires, at: this.ids.length })
-    this.ids.push(peer.peerId)
+    const entry = { peer, expires, at: this.list.length }
+    this.entries.set(peer.peerId, entry)
+    this.list.push(entry)
     this.seeders += Number(peer.seeder)
   }
 
   remove(peerId: string): void {
     const e = this.entries.get(peerId)
     if (!e) return
-    const last = this.ids.pop()!
-    if (last !== peerId) {
-      this.ids[e.at] = last
-      this.entries.get(last)!.at = e.at
+    const last = this.list.pop()!
+    if (last !== e) {
+      this.list[e.at] = last
+      last.at = e.at
     }
     this.entries.delete(peerId)
     this.seeders -= Number(e.peer.seeder)
@@ -53,13 +57,19 @@ class Swarm {
 
   /** Up to `n` peers other than `self`, a uniform sample when there are more. */
   sample(self: string, n: number, random: () => number): SwarmPeer[] {
-    if (this.ids.length <= n + 1) return this.ids.filter((id) => id !== self).map((id) => this.entries.get(id)!.peer)
-    const picked = new Set<string>()
-    while (picked.size < n) {
-      const id = this.ids[Math.floor(random() * this.ids.length)]!
-      if (id !== self) picked.add(id)
+    const out: SwarmPeer[] = []
+    const mine = this.entries.get(self)
+    if (this.list.length <= n + 1) {
+      for (const e of this.list) if (e !== mine) out.push(e.peer)
+      return out
     }
-    return [...picked].map((id) => this.entries.get(id)!.peer)
+    const picked = new Set<number>()
+    while (picked.size < n) {
+      const at = Math.floor(random() * this.list.length)
+      if (this.list[at] !== mine) picked.add(at)
+    }
+    for (const at of picked) out.push(this.list[at]!.peer)
+    return out
   }
 
   counts(infoHash: string): ScrapeCounts {
@@ -74,6 +84,8 @@ export class MemoryStore implements TrackerStore {
   private reports = 0
   private readonly offload = { cdn: 0, lan: 0, wan: 0 }
   private readonly refusals: Record<string, number> = {}
+  /** The bucket old buckets were last dropped at: once per bucket is enough. */
+  private droppedAt = -1
 
   private readonly limits: StoreLimits
   private readonly random: () => number
@@ -155,6 +167,8 @@ export class MemoryStore implements TrackerStore {
   }
 
   private dropOldBuckets(now: number): void {
+    if (bucketOf(now) === this.droppedAt) return
+    this.droppedAt = bucketOf(now)
     const oldest = bucketOf(now - Math.max(this.limits.peerTtlMs, 60_000))
     for (const b of this.buckets.keys()) if (b < oldest) this.buckets.delete(b)
   }

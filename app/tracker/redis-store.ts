@@ -1,9 +1,5 @@
-// Swarms in Redis, so any number of stateless tracker instances serve the same swarms.
-// Per swarm (keys share the `{infohash}` hash tag, so one swarm lives on one Redis Cluster slot):
-//   shoal:{ih}:s  hash   peer id (20 bytes) → packed peer (peer-codec.ts), seeders
-//   shoal:{ih}:l  hash   the same for leechers
-//   shoal:{ih}:e  zset   peer id → expiry (ms); each announce drops a bounded batch of expired peers
-// All three expire one peer TTL after the swarm's last announce. Shared across instances:
+// Swarms in Redis, so any number of stateless tracker instances serve the same swarms. The
+// per-swarm keys and the announce script are in redis-scripts.ts. Shared across instances:
 //   shoal:swarms      zset  infohash → last admission (ms): the swarm cap and the metrics' index
 //   shoal:ann:{b}, shoal:sites:{b}  announces per 10-s bucket, in all and by site
 //   shoal:ann         announces since the store began
@@ -12,56 +8,10 @@ import { Redis } from 'ioredis'
 import { decodePeer, encodePeer } from './peer-codec.ts'
 import { siteOf, type SwarmPeer } from './matching.ts'
 import type { ScrapeCounts } from './announce-response.ts'
+import { ADMIT_LUA, ANNOUNCE_LUA } from './redis-scripts.ts'
+import type { RedisTarget } from './redis-target.ts'
 import { announceRate, BUCKET_MS, bucketsWithin, tally, topSites, type BucketCounts, type OffloadReport } from './tracker-metrics.ts'
 import { LABELLED_SITES, LABELLED_SWARMS, type StoreAnswer, type StoreLimits, type SwarmSummary, type TrackerSnapshot, type TrackerStore } from './tracker-store.ts'
-
-// The samples come back as one string per hash, records of [value length][peer id][value]:
-// two bulk replies for ioredis to parse instead of four hundred.
-const ANNOUNCE_LUA = `
-local function pack(flat)
-  local parts = {}
-  for i = 1, #flat, 2 do parts[#parts + 1] = string.char(#flat[i + 1]) .. flat[i] .. flat[i + 1] end
-  return table.concat(parts)
-end
-local s, l, e = KEYS[1], KEYS[2], KEYS[3]
-local id, now, ttl = ARGV[1], tonumber(ARGV[5]), tonumber(ARGV[6])
-local old = redis.call('ZRANGEBYSCORE', e, '-inf', now, 'LIMIT', 0, 64)
-if #old > 0 then
-  redis.call('HDEL', s, unpack(old))
-  redis.call('HDEL', l, unpack(old))
-  redis.call('ZREM', e, unpack(old))
-end
-if ARGV[4] == '1' then
-  redis.call('HDEL', s, id)
-  redis.call('HDEL', l, id)
-  redis.call('ZREM', e, id)
-  return {redis.call('HLEN', s), redis.call('HLEN', l), '', ''}
-end
-local mine, other = l, s
-if ARGV[3] == '1' then mine, other = s, l end
-redis.call('HSET', mine, id, ARGV[2])
-redis.call('HDEL', other, id)
-redis.call('ZADD', e, now + ttl, id)
-redis.call('PEXPIRE', s, ttl)
-redis.call('PEXPIRE', l, ttl)
-redis.call('PEXPIRE', e, ttl)
-local want = tonumber(ARGV[7]) + 1
-local seeds = ''
-if ARGV[3] ~= '1' then seeds = pack(redis.call('HRANDFIELD', s, want, 'WITHVALUES')) end
-return {redis.call('HLEN', s), redis.call('HLEN', l), seeds, pack(redis.call('HRANDFIELD', l, want, 'WITHVALUES'))}
-`
-
-// Admits a swarm: known ones are refreshed; a new one only while fewer than the cap are active.
-const ADMIT_LUA = `
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
-  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-  return 1
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-return 1
-`
 
 /** How long an instance trusts its own note that a swarm is admitted before asking Redis again. */
 const ADMIT_REFRESH_MS = 10_000
@@ -73,18 +23,75 @@ interface ScriptCommands {
   shoalAnnounceBuffer(...args: Arg[]): Promise<unknown>
   shoalAdmit(...args: Arg[]): Promise<unknown>
 }
-const swarmKeys = (ih: string) => [`shoal:{${ih}}:s`, `shoal:{${ih}}:l`, `shoal:{${ih}}:e`]
+const swarmKeys = (ih: string) => [`shoal:{${ih}}:s`, `shoal:{${ih}}:l`, `shoal:{${ih}}:m`, `shoal:{${ih}}:c`]
 
-/** The announce script's packed sample (records of [value length][20-byte peer id][value]) into peers. */
-function peersOf(packed: Buffer, seeder: boolean, self: Buffer): SwarmPeer[] {
-  const out: SwarmPeer[] = []
+/** A swarm's sample as this instance last got it, and the swarm version it shows. */
+interface Sample {
+  readonly epoch: string
+  version: number
+  /** When it came: a partial sample of a large swarm is drawn again after PARTIAL_SAMPLE_MS. */
+  readonly at: number
+  /** Whether it holds the whole swarm. */
+  whole: boolean
+  peers: SwarmPeer[]
+  expiries: number[]
+  /**
+   * The soonest expiry among `peers` (ms). Past it the sample is drawn again: a peer that
+   * announced since without a change kept its place but not the expiry held here.
+   */
+  soonest: number
+}
+
+/** How long a sample of a swarm larger than the sample serves: every requester then sees others. */
+const PARTIAL_SAMPLE_MS = 1000
+
+/** The announce script's packed sample (records of [value length][20-byte peer id][value]) into `into`. */
+function addPeers(into: Pick<Sample, 'peers' | 'expiries'>, packed: Buffer, seeder: boolean): void {
   for (let at = 0; at < packed.length; ) {
     const length = packed[at]!
-    const id = packed.subarray(at + 1, at + 21)
-    if (!id.equals(self)) out.push(decodePeer(id, seeder, packed.subarray(at + 21, at + 21 + length)))
+    const value = packed.subarray(at + 21, at + 21 + length)
+    // A value is [expiry, s: 4][filed slot: 2][the peer] (redis-scripts.ts).
+    into.expiries.push(value.readUInt32BE(0) * 1000)
+    into.peers.push(decodePeer(packed.subarray(at + 1, at + 21), seeder, value.subarray(6)))
     at += 21 + length
   }
-  return out
+}
+
+/**
+ * Brings a held sample up to date with what changed since its version (the script's delta):
+ * a whole swarm takes every change; a partial sample updates or drops the peers it holds.
+ */
+function applyDelta(sample: Sample, seeds: Buffer, leechers: Buffer, gone: Buffer): void {
+  const changed: Pick<Sample, 'peers' | 'expiries'> = { peers: [], expiries: [] }
+  addPeers(changed, seeds, true)
+  addPeers(changed, leechers, false)
+  const held = new Map(sample.peers.map((p, i) => [p.peerId, i]))
+  const drop = new Set<number>()
+  for (let at = 0; at + 20 <= gone.length; at += 20) {
+    const i = held.get(gone.toString('hex', at, at + 20))
+    if (i !== undefined) drop.add(i)
+  }
+  changed.peers.forEach((p, k) => {
+    const i = held.get(p.peerId)
+    if (i !== undefined) {
+      sample.peers[i] = p
+      sample.expiries[i] = changed.expiries[k]!
+    } else if (sample.whole) {
+      sample.peers.push(p)
+      sample.expiries.push(changed.expiries[k]!)
+    }
+  })
+  if (drop.size === 0) return
+  sample.peers = sample.peers.filter((_, i) => !drop.has(i))
+  sample.expiries = sample.expiries.filter((_, i) => !drop.has(i))
+}
+
+/** Drops the peers that expired by `now` (Redis sweeps them a little later). */
+function dropExpired(sample: Sample, now: number): void {
+  const keep = sample.expiries.map((e) => e > now)
+  sample.peers = sample.peers.filter((_, i) => keep[i])
+  sample.expiries = sample.expiries.filter((e) => e > now)
+  sample.soonest = Math.min(Infinity, ...sample.expiries)
 }
 
 export class RedisStore implements TrackerStore {
@@ -92,15 +99,20 @@ export class RedisStore implements TrackerStore {
   private lastError = 'not connected yet'
   /** Swarms this instance admitted lately: infohash → when. */
   private readonly admitted = new Map<string, number>()
+  /** The last sample of each swarm this instance served, by infohash. */
+  private readonly samples = new Map<string, Sample>()
   /** Announces not yet added to Redis' shared counts. */
   private pending = new Map<number, BucketCounts>()
   private readonly flusher: NodeJS.Timeout
 
   private readonly limits: StoreLimits
 
-  constructor(url: string, limits: StoreLimits) {
+  private readonly where: string
+
+  constructor(target: RedisTarget, limits: StoreLimits) {
     this.limits = limits
-    this.redis = new Redis(url, {
+    this.where = target.where
+    const options = {
       // Fail fast while Redis is away: the announce gets a failure reason, and the client
       // moves on along its announce list, rather than waiting on a queue.
       enableOfflineQueue: false,
@@ -108,9 +120,13 @@ export class RedisStore implements TrackerStore {
       commandTimeout: 2000,
       lazyConnect: false,
       enableAutoPipelining: true,
-    })
+    }
+    this.redis =
+      target.kind === 'single'
+        ? new Redis(target.url, options)
+        : new Redis({ ...options, sentinels: target.sentinels.map((a) => ({ ...a })), name: target.name, db: target.db, password: target.password, sentinelPassword: target.password })
     // ioredis sends these by SHA-1 and loads them again when Redis has forgotten them (a restart).
-    this.redis.defineCommand('shoalAnnounce', { numberOfKeys: 3, lua: ANNOUNCE_LUA })
+    this.redis.defineCommand('shoalAnnounce', { numberOfKeys: 4, lua: ANNOUNCE_LUA })
     this.redis.defineCommand('shoalAdmit', { numberOfKeys: 1, lua: ADMIT_LUA })
     this.redis.on('error', (err: NodeJS.ErrnoException) => (this.lastError = err.code ?? err.message))
     this.redis.on('ready', () => (this.lastError = ''))
@@ -125,8 +141,7 @@ export class RedisStore implements TrackerStore {
   }
 
   private unavailable(): string {
-    const { host, port } = this.redis.options
-    return `tracker store unavailable: redis at ${host ?? '?'}:${port ?? '?'} (${this.lastError || this.redis.status})`
+    return `tracker store unavailable: ${this.where} (${this.lastError || this.redis.status})`
   }
 
   /** The commands defineCommand added, which ioredis' types cannot know. */
@@ -147,10 +162,30 @@ export class RedisStore implements TrackerStore {
     return this.guard(async () => {
       if (!stopped && !(await this.admit(infoHash, now))) return { ok: false, reason: `swarm limit reached (${this.limits.maxSwarms}): this tracker serves no new releases now` }
       const id = Buffer.from(peer.peerId, 'hex')
-      const reply = (await this.scripts().shoalAnnounceBuffer(...swarmKeys(infoHash), id, encodePeer(peer), peer.seeder ? '1' : '0', stopped ? '1' : '0', now, this.limits.peerTtlMs, sample)) as [number, number, Buffer, Buffer]
+      const held = this.samples.get(infoHash)
+      const usable = held && held.soonest > now && (held.whole || now - held.at < PARTIAL_SAMPLE_MS) ? held : undefined
+      const args = [id, encodePeer(peer), peer.seeder ? '1' : '0', stopped ? '1' : '0', now, this.limits.peerTtlMs, sample, usable?.epoch ?? '', usable?.version ?? -1]
+      const reply = (await this.scripts().shoalAnnounceBuffer(...swarmKeys(infoHash), ...args)) as [number, number, Buffer, number, Buffer?, Buffer?, Buffer?, Buffer?]
       tally(this.pending, siteOf(peer), now)
-      const candidates = [...peersOf(reply[2], true, id), ...peersOf(reply[3], false, id)]
-      return { ok: true, swarm: { complete: reply[0], incomplete: reply[1], candidates } }
+      const [complete, incomplete, , version, kind] = reply
+      let current = usable
+      if (kind?.toString() === 'd' && usable) {
+        applyDelta(usable, reply[5]!, reply[6]!, reply[7]!)
+        usable.version = version
+      }
+      if (stopped) return { ok: true, swarm: { complete, incomplete, candidates: [] } }
+      if (kind?.toString() === 's') {
+        current = { epoch: reply[2].toString(), version, at: now, whole: false, peers: [], expiries: [], soonest: 0 }
+        addPeers(current, reply[5]!, true)
+        addPeers(current, reply[6]!, false)
+        current.whole = current.peers.length >= complete + incomplete
+        dropExpired(current, now)
+        // Bounded like the swarms themselves: forget everything when it outgrows the cap.
+        if (this.samples.size >= this.limits.maxSwarms) this.samples.clear()
+        this.samples.set(infoHash, current)
+      }
+      // The requester may be in the sample: the matching never hands a peer itself.
+      return { ok: true, swarm: { complete, incomplete, candidates: current?.peers ?? [] } }
     })
   }
 

@@ -4,6 +4,7 @@
 // orders the peers, announce-response.ts encodes them. HTTP only: UDP cannot carry a token.
 import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http'
+import { announceFront } from './announce-front.ts'
 import { parseAnnounce, parseQuery } from './announce-request.ts'
 import { encodeAnswer, encodeFailure, encodeScrape } from './announce-response.ts'
 import { matchPeers } from './matching.ts'
@@ -51,6 +52,7 @@ function bearerOrQuery(req: IncomingMessage, url: URL): string | undefined {
 }
 
 const MAX_REPORT_BYTES = 4096
+const KEEP_ALIVE_MS = 65_000
 
 function readReport(req: IncomingMessage, done: (report: OffloadReport | undefined) => void): void {
   let body = ''
@@ -83,15 +85,20 @@ export async function startTracker(o: TrackerOptions): Promise<RunningTracker> {
   const store = o.store ?? new MemoryStore(storeLimits(intervalMs, DEFAULT_MAX_SWARMS))
   const intervalSeconds = Math.round(intervalMs / 1000)
 
-  async function announce(req: IncomingMessage, res: ServerResponse, query: string): Promise<void> {
-    const parsed = parseAnnounce(query, req.socket.remoteAddress ?? '')
-    if (!parsed.ok) return void bencoded(res, encodeFailure(parsed.reason))
+  /** The bencoded answer to an announce; never rejects (a store failure is the failure reason). */
+  async function announce(query: string, remoteAddress: string): Promise<Buffer> {
+    const parsed = parseAnnounce(query, remoteAddress)
+    if (!parsed.ok) return encodeFailure(parsed.reason)
     const a = parsed.request
-    if (!tokenMatches(o.token, a.token)) return void bencoded(res, encodeFailure('bad token'))
-    const answer = await store.announce(a.infoHash, a.peer, a.event === 'stopped', sampleSize(a.numwant), Date.now())
-    if (!answer.ok) return void bencoded(res, encodeFailure(answer.reason))
-    const peers = matchPeers(a.peer, answer.swarm.candidates, a.numwant, Math.random)
-    bencoded(res, encodeAnswer({ intervalSeconds, complete: answer.swarm.complete, incomplete: answer.swarm.incomplete, peers, compact: a.compact }))
+    if (!tokenMatches(o.token, a.token)) return encodeFailure('bad token')
+    try {
+      const answer = await store.announce(a.infoHash, a.peer, a.event === 'stopped', sampleSize(a.numwant), Date.now())
+      if (!answer.ok) return encodeFailure(answer.reason)
+      const peers = matchPeers(a.peer, answer.swarm.candidates, a.numwant, Math.random)
+      return encodeAnswer({ intervalSeconds, complete: answer.swarm.complete, incomplete: answer.swarm.incomplete, peers, compact: a.compact })
+    } catch (err) {
+      return encodeFailure(storeFailure(err))
+    }
   }
 
   async function scrape(res: ServerResponse, query: string): Promise<void> {
@@ -106,7 +113,7 @@ export async function startTracker(o: TrackerOptions): Promise<RunningTracker> {
 
   // With no token, enrollment is open: anyone who reaches the service gets a pass (README, "Peer admission").
   const admission = o.admission && admissionService({ ...o.admission, enrolled: (req, url) => tokenMatches(o.token, bearerOrQuery(req, url)), now: () => Date.now() })
-  const front: HttpServer = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const http: HttpServer = createServer((req: IncomingMessage, res: ServerResponse) => {
     const raw = req.url ?? '/'
     const q = raw.indexOf('?')
     const pathname = q < 0 ? raw : raw.slice(0, q)
@@ -115,8 +122,8 @@ export async function startTracker(o: TrackerOptions): Promise<RunningTracker> {
       if (pathname === '/announce' || pathname === '/scrape') bencoded(res, encodeFailure(storeFailure(err)))
       else refuse(res, 503, storeFailure(err))
     }
-    // The hot path first, without building a URL object.
-    if (pathname === '/announce') return void announce(req, res, query).catch(failed)
+    // Announces on a connection node:http took over (after another request), without a URL object.
+    if (pathname === '/announce') return void announce(query, req.socket.remoteAddress ?? '').then((body) => bencoded(res, body))
     const url = new URL(raw, 'http://tracker')
     if (admission?.handle(req, res, url)) return
     if (pathname === '/metrics') {
@@ -142,18 +149,23 @@ export async function startTracker(o: TrackerOptions): Promise<RunningTracker> {
     refuse(res, 404, 'not found')
   })
   // Many clients keep their connection; a keep-alive shorter than theirs only costs handshakes.
-  front.keepAliveTimeout = 65_000
+  http.keepAliveTimeout = KEEP_ALIVE_MS
+  const front = announceFront(http, announce, KEEP_ALIVE_MS)
+  // node:http starts its request timeouts on 'listening'; the front listens for it.
+  front.server.once('listening', () => http.emit('listening'))
   await new Promise<void>((resolve, reject) => {
-    front.once('error', reject)
-    front.listen(o.port, o.host, resolve)
+    front.server.once('error', reject)
+    front.server.listen(o.port, o.host, resolve)
   })
-  const { port } = front.address() as { port: number }
+  const { port } = front.server.address() as { port: number }
   const host = o.host.includes(':') ? `[${o.host}]` : o.host
   return {
     announceUrl: `http://${host}:${port}/announce`,
     close: async () => {
-      front.closeAllConnections()
-      await new Promise<void>((resolve) => front.close(() => resolve()))
+      front.closeAll()
+      http.closeAllConnections()
+      http.close()
+      await new Promise<void>((resolve) => front.server.close(() => resolve()))
       await store.close()
     },
   }

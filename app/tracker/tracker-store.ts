@@ -21,7 +21,7 @@ export function storeLimits(intervalMs: number, maxSwarms: number): StoreLimits 
   return { intervalMs, peerTtlMs: intervalMs + Math.min(intervalMs, 60_000), maxSwarms }
 }
 
-/** The swarm after an announce: its sizes and a sample of its other peers to match from. */
+/** The swarm after an announce: its sizes and a sample of its peers to match from (it may hold the requester: the matching leaves it out). */
 export interface SwarmView {
   readonly complete: number
   readonly incomplete: number
@@ -59,8 +59,8 @@ export interface TrackerSnapshot {
 
 export interface TrackerStore {
   /**
-   * Records the peer, or removes it when `stopped`, and returns the swarm with up to
-   * `sample` other peers. Rejects when the store cannot be reached.
+   * Records the peer, or removes it when `stopped`, and returns the swarm with a sample of
+   * about `sample` peers. Rejects when the store cannot be reached.
    */
   announce(infoHash: string, peer: SwarmPeer, stopped: boolean, sample: number, now: number): Promise<StoreAnswer>
   scrape(infoHashes: readonly string[], now: number): Promise<ScrapeCounts[]>

@@ -30,6 +30,8 @@ export interface RoundResult {
   readonly perSecond: number
   readonly p50Ms: number
   readonly p99Ms: number
+  /** The generator's own CPU time per announce (user + system), µs: its share of the cores. */
+  readonly generatorCpuUs: number
 }
 
 const escape = (b: Buffer) => [...b].map((x) => `%${x.toString(16).padStart(2, '0')}`).join('')
@@ -136,6 +138,7 @@ async function main(plan: LoadPlan): Promise<void> {
   }
   const event = plan.event ? `&event=${plan.event}` : ''
   const latencies = new Float64Array(plan.peers)
+  const cpuBefore = process.cpuUsage()
   let done = 0
   let failures = 0
   const started = performance.now()
@@ -152,9 +155,10 @@ async function main(plan: LoadPlan): Promise<void> {
     }),
   )
   const seconds = (performance.now() - started) / 1000
+  const cpu = process.cpuUsage(cpuBefore)
   const sorted = latencies.subarray(0, done).sort()
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0
-  const result: RoundResult = { event: 'round', announces: done, failures, seconds, perSecond: done / seconds, p50Ms: at(0.5), p99Ms: at(0.99) }
+  const result: RoundResult = { event: 'round', announces: done, failures, seconds, perSecond: done / seconds, p50Ms: at(0.5), p99Ms: at(0.99), generatorCpuUs: (cpu.user + cpu.system) / Math.max(1, done) }
   console.log(JSON.stringify(result))
   for (const slot of slots) slot.connection.close()
 }

@@ -138,6 +138,7 @@ export async function trackerBench(o: TrackerBenchOptions, results: Record<strin
             (redisBytes !== undefined ? `  Redis +${formatBytes(redisBytes)} (${perPeer(redisBytes)})` : '') +
             `  CPU/announce ${row.trackerCpuUs.toFixed(0)} µs` +
             (row.redisCpuUs !== undefined ? ` + Redis ${row.redisCpuUs.toFixed(0)} µs` : '') +
+            ` (generator ${row.steady.generatorCpuUs.toFixed(0)} µs)` +
             (row.fill.failures + row.steady.failures > 0 ? `  FAILURES ${row.fill.failures + row.steady.failures}` : ''),
         )
       } finally {

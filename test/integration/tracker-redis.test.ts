@@ -1,5 +1,6 @@
 // `shoal tracker --redis`: stateless instances over one real redis-server (Debian's, on a
 // free loopback port, no persistence), as separate processes.
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -167,6 +168,27 @@ describe('shoal tracker --redis faults', () => {
       expect(peerIds(last).sort()).toEqual(peers.slice(0, 9).map((p) => hex(p.id)).sort())
     } finally {
       await own.dispose()
+    }
+  })
+})
+
+describe('shoal tracker --redis redis+sentinel://', () => {
+  it('finds the primary through Sentinel (Debian redis-server --sentinel on loopback)', async () => {
+    const port = await freePort()
+    const conf = join(dir, 'sentinel.conf')
+    // Sentinel rewrites its config file: a private one in the test folder.
+    await writeFile(conf, `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor shoal 127.0.0.1 ${redis.port} 1\n`)
+    const sentinel = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' })
+    const exited = new Promise((r) => sentinel.once('exit', r))
+    try {
+      const t = await instance(`redis+sentinel://127.0.0.1:${port}/shoal/5`)
+      const hash = randomBytes(20)
+      const [a, b] = [id(), id()]
+      await eventually('the tracker reaches the primary', async () => (await announce(t.announceUrl, hash, '127.0.0.1', withToken({ left: '1' }), a))['failure reason'] === undefined)
+      expect(peerIds(await announce(t.announceUrl, hash, '127.0.0.2', withToken({ left: '1' }), b))).toEqual([hex(a!)])
+    } finally {
+      sentinel.kill('SIGTERM')
+      await exited
     }
   })
 })

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { ShoalError } from '../../../shared/errors.ts'
 import { MemoryStore } from '../../tracker/memory-store.ts'
 import { RedisStore } from '../../tracker/redis-store.ts'
+import { parseRedisTarget } from '../../tracker/redis-target.ts'
 import { storeLimits, type TrackerStore } from '../../tracker/tracker-store.ts'
 import { startTracker } from '../../tracker/tracker-server.ts'
 import type { Output } from '../output.ts'
@@ -28,14 +29,9 @@ const REDIS_WAIT_MS = 3000
 async function openStore(out: Output, flags: TrackerFlags): Promise<TrackerStore> {
   const limits = storeLimits(flags.intervalMs, flags.maxSwarms)
   if (flags.redis === undefined) return new MemoryStore(limits)
-  let url: URL
-  try {
-    url = new URL(flags.redis)
-  } catch {
-    throw new ShoalError('E_USAGE', `--redis ${flags.redis} is not a URL`, 'use redis://HOST:PORT or rediss://HOST:PORT (TLS)')
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new ShoalError('E_USAGE', `--redis ${flags.redis} is not a redis:// URL`, 'use redis://HOST:PORT or rediss://HOST:PORT (TLS)')
-  const store = new RedisStore(flags.redis, limits)
+  const parsed = parseRedisTarget(flags.redis)
+  if (!parsed.ok) throw new ShoalError('E_USAGE', `--redis ${flags.redis}: ${parsed.reason}`, 'use redis://HOST:PORT, rediss://HOST:PORT (TLS) or redis+sentinel://HOST:PORT[,HOST:PORT]/NAME')
+  const store = new RedisStore(parsed.target, limits)
   const problem = await store.ready(REDIS_WAIT_MS)
   // Redis may come up later: the tracker answers with the reason meanwhile, and reconnects by itself.
   if (problem !== undefined) {

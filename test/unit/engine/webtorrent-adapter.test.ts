@@ -2,10 +2,11 @@
 // touches, on a real client and torrent. A webtorrent upgrade that renames or reshapes one
 // of them fails here, not in the middle of a user's download.
 import { readFile } from 'node:fs/promises'
+import { connect } from 'node:net'
 import { join } from 'node:path'
 import WebTorrent, { type Torrent } from 'webtorrent'
 import { afterEach, describe, expect, it } from 'vitest'
-import { bindListener, knownPeers, markPieceComplete } from '../../../app/engine/sources/peers/webtorrent-adapter.ts'
+import { bindListener, knownPeers, markPieceComplete, onIncomingConnection } from '../../../app/engine/sources/peers/webtorrent-adapter.ts'
 import { makeFixture } from '../../support/release-fixture.ts'
 import { useTempDirs } from '../../support/temp-dir.ts'
 
@@ -54,6 +55,20 @@ describe('webtorrent adapter (private fields)', () => {
     bindListener(client, '127.0.0.1', 0)
     await new Promise((r) => setTimeout(r, 50))
     expect(client.address()?.address).toBe('127.0.0.1')
+  })
+
+  it('tells the remote address of each incoming peer connection', async () => {
+    const { client } = await torrentOfFixture()
+    bindListener(client, '127.0.0.1', 0)
+    const seen: (string | undefined)[] = []
+    onIncomingConnection(client, (remote) => seen.push(remote))
+    await new Promise((r) => setTimeout(r, 50))
+    const port = client.address()!.port
+    const conn = connect({ host: '127.0.0.1', port, localAddress: '127.0.0.4' })
+    await new Promise((r) => conn.once('connect', r))
+    for (let i = 0; i < 50 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 10))
+    conn.destroy()
+    expect(seen).toEqual(['127.0.0.4'])
   })
 
   it('still has the fields the requester, the wire patches and the upload bound use', async () => {

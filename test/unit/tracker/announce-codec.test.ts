@@ -39,6 +39,13 @@ describe('announce request', () => {
     expect(parseAnnounce(`${base}&site=${encodeURIComponent('a b"c')}`, '10.0.0.1')).toMatchObject({ ok: false, reason: expect.stringMatching(/invalid site/) })
     expect(parseAnnounce(`${base}&site=${'s'.repeat(65)}`, '10.0.0.1')).toMatchObject({ ok: false })
     expect(parseAnnounce(`${base}&event=explode`, '10.0.0.1')).toEqual({ ok: false, reason: 'unknown event "explode"' })
+    expect(parseAnnounce(`${base.replace('peer_id=', 'peer_id=%zz')}`, '10.0.0.1')).toEqual({ ok: false, reason: 'invalid peer_id (20 bytes expected)' })
+  })
+
+  it('decodes as forms do: the first value of a key, + as a space, a lone % as itself', () => {
+    const id20 = `ab%2+${'c'.repeat(15)}`
+    const r = parseAnnounce(`${base.replace(/peer_id=[^&]*/, `peer_id=${id20}`)}&port=1&site=a%2Fb&token=%E2%9C%93`, '10.0.0.1')
+    expect(r.ok && [r.request.peer.peerId, r.request.peer.port, r.request.peer.site, r.request.token]).toEqual([Buffer.from(`ab%2 ${'c'.repeat(15)}`, 'latin1').toString('hex'), 6881, 'a/b', '✓'])
   })
 })
 
@@ -54,6 +61,29 @@ describe('announce answer', () => {
     expect([compact['interval'], compact['min interval'], compact['complete']]).toEqual([600, 60, 1])
     const listed = bencode.decode(encodeAnswer({ intervalSeconds: 60, complete: 1, incomplete: 1, peers, compact: false })) as { peers: { 'peer id': Uint8Array }[] }
     expect(listed.peers.map((p) => Buffer.from(p['peer id']).toString('hex'))).toEqual(['aa'.repeat(20), 'bb'.repeat(20)])
+  })
+})
+
+describe('announce answer, compact', () => {
+  it('is byte for byte what a bencode library makes of the same dictionary', () => {
+    const peers: SwarmPeer[] = [
+      { peerId: 'aa'.repeat(20), ip: '192.168.10.254', port: 65535, seeder: true },
+      { peerId: 'bb'.repeat(20), ip: '2001:db8::7', port: 1, seeder: false },
+      { peerId: 'cc'.repeat(20), ip: '1.2.3.4', port: 6881, seeder: false },
+    ]
+    for (const list of [peers, peers.slice(2), []]) {
+      const v4 = list.filter((p) => !p.ip.includes(':'))
+      const v6 = list.filter((p) => p.ip.includes(':'))
+      const expected: Record<string, unknown> = {
+        complete: 12,
+        incomplete: 0,
+        interval: 30,
+        'min interval': 30,
+        peers: Buffer.concat(v4.map((p) => Buffer.from([...p.ip.split('.').map(Number), p.port >> 8, p.port & 0xff]))),
+      }
+      if (v6.length > 0) expected['peers6'] = Buffer.concat(v6.map((p) => Buffer.concat([Buffer.from('20010db8000000000000000000000007', 'hex'), Buffer.from([p.port >> 8, p.port & 0xff])])))
+      expect(encodeAnswer({ intervalSeconds: 30, complete: 12, incomplete: 0, peers: list, compact: true })).toEqual(Buffer.from(bencode.encode(expected)))
+    }
   })
 })
 

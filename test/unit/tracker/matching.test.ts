@@ -89,4 +89,17 @@ describe('matching', () => {
     expect(bigFirst / 2000).toBeGreaterThan(0.85)
     expect(bigFirst / 2000).toBeLessThan(0.95)
   })
+
+  it('shuffles peers of equal weight uniformly, each handed out once', () => {
+    const same = Array.from({ length: 5 }, (_, i) => peer(`10.0.0.${10 + i}`))
+    const random = seeded(11)
+    const first = new Map<SwarmPeer, number>()
+    for (let i = 0; i < 5000; i++) {
+      const got = matchPeers(leecher('10.0.0.1'), same, 3, random)
+      expect(new Set(got).size).toBe(3)
+      first.set(got[0]!, (first.get(got[0]!) ?? 0) + 1)
+    }
+    // Expected 1000 each; the seeded draw lands within a few percent of it.
+    for (const p of same) expect(Math.abs((first.get(p) ?? 0) - 1000)).toBeLessThan(100)
+  })
 })

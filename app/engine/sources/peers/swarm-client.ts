@@ -2,7 +2,7 @@ import WebTorrent from 'webtorrent'
 import { PEER_ENCRYPTION, type PeerEncryption } from './peer-settings.ts'
 import { randomBytes } from 'node:crypto'
 import type { Wire } from 'webtorrent'
-import { bindListener } from './webtorrent-adapter.ts'
+import { bindListener, onIncomingConnection } from './webtorrent-adapter.ts'
 
 /** Azureus-style client prefix of Shoal's peer ids ("SL", version 0.1.0.0): other clients see who we are. */
 const PEER_ID_PREFIX = '-SL0100-'
@@ -43,8 +43,10 @@ export interface SwarmClientOptions {
  * What every announce carries besides BitTorrent's own fields: the tracker token, and the
  * capabilities Shoal's tracker matches on (stock trackers ignore them). Spare upload is told
  * only under a cap: without one it is unknown, and 0 would mean "at my cap, skip me".
+ * Reachability is told only once proven (`reach=1`): a client that has not been dialled yet
+ * may still be reachable, so it says nothing rather than `reach=0`.
  */
-export function announceParams(o: Pick<SwarmClientOptions, 'trackerToken' | 'limitUp' | 'site'>, uploadSpeed: number): Record<string, string | number> {
+export function announceParams(o: Pick<SwarmClientOptions, 'trackerToken' | 'limitUp' | 'site'>, uploadSpeed: number, reachable = false): Record<string, string | number> {
   const params: Record<string, string | number> = {}
   if (o.trackerToken) params['token'] = o.trackerToken
   if (o.site !== undefined) params['site'] = o.site
@@ -52,7 +54,20 @@ export function announceParams(o: Pick<SwarmClientOptions, 'trackerToken' | 'lim
     params['up'] = o.limitUp
     params['spare'] = Math.max(0, Math.round(o.limitUp - uploadSpeed))
   }
+  if (reachable) params['reach'] = 1
   return params
+}
+
+const isLoopback = (ip: string) => ip.startsWith('127.') || ip.startsWith('::ffff:127.') || ip === '::1'
+
+/**
+ * Whether an incoming peer connection from `remote` shows that peers can dial us. A dial over
+ * loopback comes from this machine and says nothing of other hosts, unless the listener is on
+ * loopback itself, where this machine is all there is.
+ */
+export function provesReach(listenHost: string | undefined, remote: string | undefined): boolean {
+  if (remote === undefined) return false
+  return !isLoopback(remote) || (listenHost !== undefined && isLoopback(listenHost))
 }
 
 /**
@@ -62,6 +77,7 @@ export function announceParams(o: Pick<SwarmClientOptions, 'trackerToken' | 'lim
  * would dial addresses other peers hand out, so it stays off too; uTP measured 2.7x slower here.
  */
 export function createSwarmClient(o: SwarmClientOptions): WebTorrent {
+  let reachable = false
   const client = new WebTorrent({
     peerId: PEER_ID_PREFIX_HEX + randomBytes(12).toString('hex'),
     dht: false,
@@ -75,8 +91,9 @@ export function createSwarmClient(o: SwarmClientOptions): WebTorrent {
     uploadLimit: o.limitUp > 0 ? o.limitUp : -1,
     maxConns: o.maxPeers,
     secure: PEER_ENCRYPTION[o.encryption ?? 'prefer'],
-    tracker: { getAnnounceOpts: () => announceParams(o, client.uploadSpeed) },
+    tracker: { getAnnounceOpts: () => announceParams(o, client.uploadSpeed, reachable) },
   })
   if (o.listenHost !== undefined) bindListener(client, o.listenHost, o.port)
+  onIncomingConnection(client, (remote) => (reachable ||= provesReach(o.listenHost, remote)))
   return client
 }

@@ -42,6 +42,16 @@ export function bindListener(client: WebTorrent, host: string, port: number): vo
   server.listen(port, host)
 }
 
+/**
+ * Calls `seen` with the remote address of every incoming TCP peer connection, before any
+ * handshake (and whoever then reads it: webtorrent, or takeIncoming's transport).
+ */
+export function onIncomingConnection(client: WebTorrent, seen: (remoteAddress: string | undefined) => void): void {
+  const server = (client as unknown as { _connPool?: { tcpServer: Server } })._connPool?.tcpServer
+  if (!server) throw new Error('webtorrent has no TCP listener to watch')
+  server.on('connection', (conn: Socket) => seen(conn.remoteAddress))
+}
+
 interface ConnPoolInternals {
   tcpServer: Server
   /** ConnPool's 'connection' listener: reads the BitTorrent (or MSE) handshake in plaintext. */
