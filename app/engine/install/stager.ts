@@ -7,12 +7,11 @@ import { dirname, join } from 'node:path'
 import type { Manifest } from '../../../shared/release-schema.ts'
 import { ShoalError } from '../../../shared/errors.ts'
 import type { WorkerPool } from '../../release/worker-pool.ts'
-import type { CdnSource, Mirror, RangeProgress } from '../sources/cdn/cdn-source.ts'
-import { offsetInRange, planRanges, type RangeOptions } from '../sources/cdn/range-planner.ts'
+import type { CdnSource } from '../sources/cdn/cdn-source.ts'
+import type { RangeOptions } from '../sources/cdn/range-planner.ts'
+import { CdnRanges, type CdnWork } from '../sources/cdn/cdn-ranges.ts'
 import { StoreLocations } from '../../release/store-locations.ts'
 import { clearBit, hasBit, setBit } from './bitfield.ts'
-import { RangeBuffers } from './range-buffers.ts'
-import { listQueue, runRangeLoops, type FetchJob, type FetchQueue } from './range-loops.ts'
 import type { InstallPlan } from './install-plan.ts'
 import { ChunkTargets } from './chunk-targets.ts'
 import { applyStagedPatches, type PatchOutcome } from './patch-apply.ts'
@@ -48,13 +47,6 @@ export interface PieceSlice {
 }
 
 /** The CDN's share of a fetch session, decided piece by piece while the CDN runs. */
-export interface CdnWork {
-  /** The chunks of the CDN's next piece; waits while the CDN should idle; undefined once it is no longer needed. */
-  next(): Promise<readonly number[] | undefined>
-  /** Chunks the CDN verified and placed. */
-  placed(chunks: readonly number[]): void
-}
-
 /** Fetches pending chunks from peers into staging, with the CDN filling what peers cannot; `stagedAt` is one staged place of a chunk, for uploads. */
 export type PeerFetch = (pending: ReadonlySet<number>, stagedAt: (chunk: number) => FilePosition | undefined, hooks: SwarmHooks) => Promise<void>
 
@@ -116,23 +108,28 @@ export class Stager {
   private readonly fileChecks: FileChecks
   private lastCheckpoint = Date.now()
   private readonly writeback = new EarlyWriteback((file) => this.stagedPath(file), WRITEBACK_BYTES)
-  private readonly locations: StoreLocations
-  /** One buffer per connection, for every CDN range of the job (see rangeLoops). */
-  private readonly buffers: RangeBuffers
+  private readonly cdn: CdnRanges
   private readonly stagedPaths: string[] = []
   /** Planned patches not yet applied or given up; their staged bytes are files `fileCount + k` of the plan's lists. */
   private readonly pendingPatches: Set<number>
   private readonly fileCount: number
-  /** The fetch session's CDN work while peers share the job. */
-  private cdnWork: CdnWork | undefined
 
   constructor(c: StageContext) {
     this.c = c
     this.digests = Buffer.from(c.manifest.chunks.sha256, 'base64')
     this.targets = c.plan.targets
     this.local = new Map(c.plan.local)
-    this.locations = new StoreLocations(c.manifest)
-    this.buffers = new RangeBuffers(c.parallel, c.ranges.maxRange)
+    this.cdn = new CdnRanges({
+      manifest: c.manifest,
+      locations: new StoreLocations(c.manifest),
+      cdn: c.cdn,
+      workers: c.workers,
+      ranges: c.ranges,
+      parallel: c.parallel,
+      placeTask: (bytes, chunks, at, stored) => this.placeTask({ bytes }, chunks, at, stored),
+      placed: (chunks) => this.placed('cdn', chunks),
+      onWasted: c.onWasted,
+    })
     this.fileCount = c.plan.files.length
     this.pendingPatches = new Set(c.plan.patches.keys())
     this.fileChecks = new FileChecks({ manifest: c.manifest, digests: this.digests, done: c.done, workers: c.workers, stagedPath: (file) => this.stagedPath(file) })
@@ -182,14 +179,14 @@ export class Stager {
       }
       await this.c.peers(new Set(missing), stagedAt, {
         onChunks: (chunks) => this.placedFromPeers(chunks),
-        runCdn: (work) => this.runCdn(work),
+        runCdn: (work) => this.cdn.fetchFor(work),
         placePiece: (piece, sha1, slices) => this.placePiece(piece, sha1, slices),
         workers: this.c.workers,
         isDone: (chunk) => hasBit(this.c.done, chunk),
       })
       missing = missing.filter((c) => !hasBit(this.c.done, c))
     }
-    await this.fetchFromCdn(missing)
+    await this.cdn.fetch(missing)
   }
 
   /** Joined once per file: a path per chunk and target held 30 MB of strings for a 1 GiB release. */
@@ -323,74 +320,6 @@ export class Stager {
     }
     await Promise.all(jobs)
     return fromCdn
-  }
-
-  /** Fetches ranges in parallel; chunks that fail verification are fetched again, avoiding the mirror that sent them. */
-  private async fetchFromCdn(chunks: number[]): Promise<void> {
-    await this.rangeLoops(listQueue(planRanges(this.c.manifest, this.locations, chunks, this.c.ranges).map((range) => ({ range, avoid: undefined }))))
-  }
-
-  /** The CDN beside peers: the same range loops, fed piece by piece by the fetch session. */
-  private async runCdn(work: CdnWork): Promise<void> {
-    const ranges: FetchJob[] = []
-    const queue: FetchQueue = {
-      next: async () => {
-        while (ranges.length === 0) {
-          const chunks = await work.next()
-          if (chunks === undefined) return undefined
-          for (const range of planRanges(this.c.manifest, this.locations, chunks, this.c.ranges)) ranges.push({ range, avoid: undefined })
-        }
-        return ranges.shift()
-      },
-      retry: (job) => ranges.push(job),
-      more: () => ranges.length > 0,
-    }
-    this.cdnWork = work
-    try {
-      await this.rangeLoops(queue)
-    } finally {
-      this.cdnWork = undefined
-    }
-  }
-
-  private async rangeLoops(queue: FetchQueue): Promise<void> {
-    const locations = this.locations
-    // One buffer per connection: a loop's next fetch waits for a placement to hand one back. Here
-    // the workers are the bottleneck, and a buffer more per worker (as before) cost 8 MiB of peak
-    // memory for no measured gain in time (2.7-3.1 s either way for 1 GiB).
-    await runRangeLoops(queue, this.c.parallel, this.buffers, {
-      fetch: (job, into, progress) => this.c.cdn.fetchRange(job.range.path, job.range.start, job.range.end, job.avoid, into, progress),
-      place: (job, bytes, mirror) => this.placeRange(job, bytes, mirror, locations, queue),
-      placePrefix: (job, progress) => this.placePrefix(job, progress, locations),
-    })
-  }
-
-  /** Places the chunks of an interrupted range that arrived whole. */
-  private async placePrefix(job: FetchJob, progress: RangeProgress, locations: StoreLocations): Promise<void> {
-    const stored = this.c.manifest.chunks.stored
-    const whole = job.range.chunks.filter((c) => offsetInRange(locations, job.range, c) + stored[c]! <= progress.filled)
-    if (!progress.bytes || !progress.mirror || whole.length === 0) return
-    await this.placeRange({ range: { ...job.range, chunks: whole }, avoid: job.avoid }, progress.bytes, progress.mirror, locations, undefined)
-  }
-
-  /** Verifies and writes one fetched range in a worker; returns the buffer for reuse. */
-  private async placeRange(job: FetchJob, bytes: Buffer, mirror: Mirror, locations: StoreLocations, queue: FetchQueue | undefined): Promise<ArrayBuffer | undefined> {
-    const { range } = job
-    const batch = Array.from(range.chunks)
-    // The range buffer is handed over, not copied: nothing here reads it again.
-    const owned = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length)
-    const task = this.placeTask({ bytes: owned }, batch, (c) => offsetInRange(locations, range, c), (c) => this.c.manifest.chunks.stored[c]!)
-    const r = (await this.c.workers.run(task, [owned.buffer as ArrayBuffer])) as PlaceResult
-    const bad = new Set(r.bad.map((k) => batch[k]!))
-    const good = batch.filter((c) => !bad.has(c))
-    this.placed('cdn', good)
-    this.cdnWork?.placed(good)
-    if (bad.size > 0) {
-      this.c.onWasted([...bad].reduce((n, c) => n + this.c.manifest.chunks.stored[c]!, 0))
-      this.c.cdn.penalize(mirror, `${bad.size} chunk(s) of ${range.path} bytes ${range.start}-${range.end - 1} failed SHA-256 verification`)
-      for (const retry of planRanges(this.c.manifest, locations, bad, this.c.ranges)) queue?.retry({ range: retry, avoid: mirror })
-    }
-    return r.returned
   }
 
   /** A piece from peers: SHA-1 checked and its slices written in a worker (the bytes move there, not copied). */

@@ -9,7 +9,7 @@ import { discoveryPending, noCdnPieces, scheduleCdn, type CdnReason, type Schedu
 import { packGeometry } from '../storage/pack-geometry.ts'
 import { openPeerSource, SETTLE_MS, type PeerSource, type PeerSourceOptions } from '../sources/peers/peer-source.ts'
 import type { Source } from '../sources/source.ts'
-import type { CdnWork } from '../install/stager.ts'
+import type { CdnWork } from '../sources/cdn/cdn-ranges.ts'
 import type { Refusals } from '../sources/peers/refusals.ts'
 
 /** The scheduler's settings for one job: the inputs of scheduleCdn that do not change as it runs. */

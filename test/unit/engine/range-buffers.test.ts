@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { RangeBuffers } from '../../../app/engine/install/range-buffers.ts'
+import { RangeBuffers } from '../../../app/engine/sources/cdn/range-buffers.ts'
 
 const settled = async <T>(p: Promise<T>): Promise<boolean> => {
   let done = false

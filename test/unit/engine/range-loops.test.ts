@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { runRangeLoops, type FetchJob, type FetchQueue } from '../../../app/engine/install/range-loops.ts'
-import { RangeBuffers } from '../../../app/engine/install/range-buffers.ts'
+import { runRangeLoops, type FetchJob, type FetchQueue } from '../../../app/engine/sources/cdn/range-loops.ts'
+import { RangeBuffers } from '../../../app/engine/sources/cdn/range-buffers.ts'
 
 const job: FetchJob = { range: { path: 'pack.chunks', start: 0, end: 16, chunks: new Uint32Array([0]) }, avoid: undefined }
 
