@@ -20,24 +20,20 @@ import { readInstalledRow } from '../../store/installs-table.ts'
 import { checkpointStatement, deleteJobOfDir, insertJob } from '../../store/jobs-table.ts'
 import type { LiveLimits } from '../../policy/live-limits.ts'
 import { CdnSource, type FetchSample } from '../sources/cdn/cdn-source.ts'
-import { DEFAULT_MIN_RATE, DEFAULT_TRICKLE } from '../sources/cdn/trickle-rule.ts'
+import { DEFAULT_TRICKLE } from '../sources/cdn/trickle-rule.ts'
 import type { RetryPolicy } from '../sources/cdn/retry-policy.ts'
 import { emptySourceBytes, type SourceBytes } from '../stats/source-bytes.ts'
 import { createBitfield, hasBit } from './bitfield.ts'
 import { lockInstallDir } from './dir-lock.ts'
 import { planInstall, type InstallPlan } from './install-plan.ts'
 import type { PlacementResult, PlacementTask } from './placement-tasks.ts'
-import { Stager, type PeerFetch } from './stager.ts'
+import { Stager } from './stager.ts'
+import { swarmFetch, type SwarmSettings, type SwarmTally } from './swarm-phase.ts'
 import { keepPatchesOf, patchReport, type PatchOutcome, type PatchReport } from './patch-apply.ts'
-import { usesLanDiscovery } from '../sources/peers/discovery-policy.ts'
 import { noCdnPieces, type CdnReason } from '../scheduler/cdn-scheduler.ts'
-import type { FinishBound } from '../../policy/finish-bound.ts'
 import { createSourceLedger } from '../stats/source-ledger.ts'
 import type { PeerClass } from '../stats/peer-class.ts'
-import { localAddresses } from '../../net/local-addresses.ts'
-import type { PeerEncryption } from '../sources/peers/peer-settings.ts'
-import type { SwarmResult } from '../session/fetch-session.ts'
-import { addRefusals, type Refusals } from '../sources/peers/refusals.ts'
+import type { Refusals } from '../sources/peers/refusals.ts'
 import { installOps, rollbackOps } from './switch-journal.ts'
 import { pathLimits, pathTooLong } from './path-limits.ts'
 import { carryUserFiles, type UserFiles } from './carry-user-files.ts'
@@ -73,35 +69,6 @@ export interface JobOptions {
   readonly onCdnSample?: (sample: FetchSample) => void
   /** Awaited after staging and before the switch: holds an update until the policy's install window. */
   readonly beforeSwitch?: () => Promise<void>
-}
-
-export interface SwarmSettings {
-  readonly peers: readonly string[]
-  readonly trackers: readonly string[]
-  readonly trackerToken: string | undefined
-  /** Peers that unchoked us and deliver nothing for this long count as gone: the CDN takes their pieces. */
-  readonly stallMs: number
-  /** Bytes per second the job holds by topping up from the CDN; 0: the finish bound decides. */
-  readonly targetRate: number
-  /** Without a target rate: how late the job may finish (see policy/finish-bound); undefined: the CDN only fills what peers cannot. */
-  readonly finishBound?: FinishBound
-  /** Until a peer has sent what it has, the CDN waits this long for discovery. */
-  readonly discoveryMs: number
-  /** Upload cap in bytes per second while the swarm runs; 0 is unlimited. */
-  readonly limitUp: number
-  /** Most peer connections at once, incoming included. */
-  readonly maxPeers: number
-  /** The address peers connect to; undefined listens on every interface. */
-  readonly listenHost: string | undefined
-  /** LAN discovery on or off; undefined leaves it to the release's scope. */
-  readonly lsd?: boolean
-  readonly encryption?: PeerEncryption
-  /** The swarm's admission private key, on the operator's machines: they issue their own peer pass. */
-  readonly admissionKey?: KeyObject | undefined
-  /** How often the swarm's revocation list is fetched again. */
-  readonly revocationCheckMs?: number | undefined
-  /** Site or group id told to the tracker. */
-  readonly site?: string | undefined
 }
 
 export interface GetOptions extends JobOptions {
@@ -145,11 +112,6 @@ export interface JobResult {
   readonly userFiles: UserFiles
   /** Changed files built by a patch against the installed version, and patches that failed (their files came from chunks). */
   readonly patches: PatchReport
-}
-
-/** What the swarm phase adds to a job's result. */
-interface SwarmTally extends Omit<SwarmResult, 'wasted' | 'peerAuthError'> {
-  peerAuthError: string | undefined
 }
 
 /**
@@ -292,7 +254,7 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: Prep
   const workers = new WorkerPool<PlacementTask, PlacementResult>(new URL('./placement-worker.ts', import.meta.url), Math.max(1, availableParallelism()), { compileCache: userCompileCache() })
   const persist = checkpointStatement(o.db)
   const tally: SwarmTally = { banned: [], trickled: [], cdnPieces: noCdnPieces(), uploaded: { lan: 0, wan: 0 }, peerRefusals: {}, peerAuthError: undefined }
-  const peers = swarmFetch(o, manifest, bytes, tally, (now) => {
+  const peers = swarmFetch({ ...o, stallMs: o.stallMs ?? DEFAULT_STALL_MS }, manifest, bytes, tally, (now) => {
     Object.assign(connected, now)
     report()
   })
@@ -342,59 +304,6 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: Prep
   const w = written.snapshot()
   const usefulWritten = { cdn: w.cdn, lan: w.lan, wan: w.wan, local: w.local }
   return { product: manifest.product, version: manifest.version, fromVersion: row?.version, upToDate: false, resumed, bytes, written: usefulWritten, totalBytes: plan.totalBytes, seconds, bannedPeers: tally.banned, trickledPeers: tally.trickled, cdnPieces: tally.cdnPieces, uploaded: tally.uploaded, peerRefusals: tally.peerRefusals, peerAuthError: tally.peerAuthError, userFiles, patches: patchReport(patchOutcomes) }
-}
-
-/** The swarm phase of a job, when it has peers or trackers to ask: peers first, the CDN scheduled beside them. */
-function swarmFetch(
-  o: JobOptions,
-  manifest: Manifest,
-  bytes: SourceBytes,
-  tally: SwarmTally,
-  onPeers: (peers: Record<PeerClass, number>) => void,
-): PeerFetch | undefined {
-  const s = o.swarm
-  const lsd = usesLanDiscovery(manifest.scope, s?.lsd)
-  if (!s || (s.peers.length === 0 && s.trackers.length === 0 && manifest.pack.announce.length === 0 && !lsd)) return undefined
-  return async (pending, stagedAt, hooks) => {
-    // webtorrent and its dependencies load only for a job that has a swarm.
-    const { fetchFromSwarm } = await import('../session/fetch-session.ts')
-    const got = await fetchFromSwarm({
-      manifest,
-      pending,
-      stagedAt,
-      ...hooks,
-      peers: s.peers,
-      trackers: s.trackers,
-      trackerToken: s.trackerToken,
-      stallMs: s.stallMs,
-      minRate: o.minRate ?? DEFAULT_MIN_RATE,
-      trickleWindowMs: o.stallMs ?? DEFAULT_STALL_MS,
-      discoveryMs: s.discoveryMs,
-      schedule: { targetRate: s.targetRate, cdnBudget: Infinity, maxCdnPieces: 2 * o.connections, endgamePieces: 2, horizonMs: 2000, ...(s.finishBound ? { finishBound: s.finishBound } : {}) },
-      port: 0,
-      limitUp: s.limitUp,
-      maxPeers: s.maxPeers,
-      listenHost: s.listenHost,
-      lsd,
-      encryption: s.encryption,
-      publisherKey: o.publicKey,
-      admissionKey: s.admissionKey,
-      revocationCheckMs: s.revocationCheckMs,
-      site: s.site,
-      localAddresses: localAddresses(),
-      onPeers,
-      ...(o.signal ? { signal: o.signal } : {}),
-      ...(o.limits ? { limits: o.limits } : {}),
-    })
-    bytes.wasted += got.wasted
-    tally.banned.push(...got.banned)
-    tally.trickled.push(...got.trickled)
-    for (const [reason, n] of Object.entries(got.cdnPieces)) tally.cdnPieces[reason as CdnReason] += n
-    tally.uploaded.lan += got.uploaded.lan
-    tally.uploaded.wan += got.uploaded.wan
-    addRefusals(tally.peerRefusals, got.peerRefusals)
-    tally.peerAuthError ??= got.peerAuthError
-  }
 }
 
 /** Swaps the install with the kept previous version. */
