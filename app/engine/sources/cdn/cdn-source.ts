@@ -9,7 +9,9 @@ import type { Pool } from 'undici'
 import { ShoalError } from '../../../../shared/errors.ts'
 import { followRedirect, isRedirect } from '../../../release/redirect-rule.ts'
 import { createBucket, reserve, type TokenBucket } from '../../../policy/token-bucket.ts'
-import { abortMessage, Http1Pool, type BodyPlan, type ResponseHead } from './http1-pool.ts'
+import { describeMirror, newMirror, penalize, pickMirror, usable, type Mirror } from './mirror-health.ts'
+import { abortMessage, Http1Pool, type BodyPlan } from './http1-pool.ts'
+import type { ResponseHead } from './http1-head.ts'
 import { backoffMs, DEFAULT_RETRY, retryAfterMs, type RetryPolicy } from './retry-policy.ts'
 import { DEFAULT_TRICKLE, judgeWindow, nextMirrorRate, type TrickleRule } from './trickle-rule.ts'
 
@@ -44,17 +46,6 @@ export interface FetchSample {
   readonly bodyMs: number
 }
 
-export interface Mirror {
-  readonly base: URL
-  /** Verification failures and protocol lies; demoted at 1, dropped at DROP_AFTER. */
-  failures: number
-  /** Set once the mirror answered a range request with the whole object. */
-  ignoresRanges: boolean
-  /** Bytes per second its recent requests delivered (moving average); undefined until one completed. */
-  rate: number | undefined
-  lastProblem: string | undefined
-}
-
 export interface FetchedRange {
   readonly bytes: Buffer
   readonly mirror: Mirror
@@ -68,7 +59,6 @@ export interface RangeProgress {
   mirror: Mirror | undefined
 }
 
-const DROP_AFTER = 3
 /** A redirect's body is read into this and dropped, so that its connection stays reusable. */
 const REDIRECT_BODY = Buffer.alloc(4096)
 const KEEP_ALIVE_MS = 30_000
@@ -100,15 +90,14 @@ export class CdnSource {
     if (o.mirrors.length === 0) throw new ShoalError('E_USAGE', 'no CDN mirror to fetch from')
     this.o = o
     this.now = o.now ?? Date.now
-    this.mirrors = o.mirrors.map((base) => ({ base: new URL(base.href.endsWith('/') ? base.href : base.href + '/'), failures: 0, ignoresRanges: false, rate: undefined, lastProblem: undefined }))
+    this.mirrors = o.mirrors.map(newMirror)
     this.bucket = o.bucket ?? createBucket(o.limitDown, this.now())
     o.signal?.addEventListener('abort', () => this.http1.forEach((pool) => pool.close()), { once: true })
   }
 
   /** Marks bytes from `mirror` as failing verification: demote now, drop after repeated failures. */
   penalize(mirror: Mirror, problem: string): void {
-    mirror.failures++
-    mirror.lastProblem = problem
+    penalize(mirror, problem)
   }
 
   /**
@@ -139,7 +128,7 @@ export class CdnSource {
     let last: AttemptError | undefined
     for (let attempt = 0; attempt < policy.attempts; attempt++) {
       this.o.signal?.throwIfAborted()
-      const mirror = this.pick(avoid)
+      const mirror = pickMirror(this.mirrors, avoid, this.next++)
       if (!mirror) break
       try {
         await this.attempt(mirror, path, start, out, paced)
@@ -182,16 +171,6 @@ export class CdnSource {
     if (paced) return undefined
     const wait = reserve(this.bucket, bytes, this.now())
     return wait > 0 ? sleep(wait, undefined, { signal: this.o.signal }) : undefined
-  }
-
-  private pick(avoid: Mirror | undefined): Mirror | undefined {
-    const usable = this.mirrors.filter((m) => m.failures < DROP_AFTER)
-    if (usable.length === 0) return undefined
-    const preferred = usable.filter((m) => m !== avoid)
-    const pool = preferred.length > 0 ? preferred : usable
-    const best = Math.min(...pool.map((m) => m.failures + (m.ignoresRanges ? 1 : 0)))
-    const healthiest = pool.filter((m) => m.failures + (m.ignoresRanges ? 1 : 0) === best)
-    return healthiest[this.next++ % healthiest.length]
   }
 
   private async poolFor(url: URL): Promise<Pool> {
@@ -256,7 +235,7 @@ export class CdnSource {
     let slow = 0
     let watch: NodeJS.Timeout | undefined
     const judge = () => {
-      const others = this.mirrors.filter((m) => m !== mirror && m.failures < DROP_AFTER && m.rate !== undefined).map((m) => m.rate!)
+      const others = this.mirrors.filter((m) => m !== mirror && usable(m) && m.rate !== undefined).map((m) => m.rate!)
       const verdict = judgeWindow(slow, got - judged, this.o.stallMs, others.length > 0 ? Math.max(...others) : undefined, rule)
       judged = got
       slow = verdict.slow
@@ -397,7 +376,7 @@ export class CdnSource {
   }
 
   private noSourceError(path: string, start: number, end: number, last: AttemptError | undefined): ShoalError {
-    const states = this.mirrors.map((m) => `${m.base.href} (${m.failures >= DROP_AFTER ? 'dropped' : m.failures > 0 ? 'demoted' : 'ok'}${m.lastProblem ? `: ${m.lastProblem}` : ''})`)
+    const states = this.mirrors.map(describeMirror)
     return new ShoalError('E_FETCH', `no CDN mirror delivered ${path} bytes ${start}-${end - 1}; last problem: ${last?.message ?? 'every mirror was dropped'}; mirrors: ${states.join('; ')}`, 'check the mirrors, or retry later: verified chunks are kept')
   }
 }

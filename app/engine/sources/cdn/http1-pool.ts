@@ -3,12 +3,7 @@
 // read and streamed it, and the caller copied it into the range buffer: for 1 GiB that cost about
 // 1.2 s of CPU and 85 MB of garbage-collected memory here (README, "CDN engine"). HTTPS stays on undici.
 import { connect, type Socket } from 'node:net'
-
-export interface ResponseHead {
-  readonly status: number
-  /** The first value of a header, by lower-case name. */
-  header(name: string): string | undefined
-}
+import { parseHead, type Chunked, type Framing, type ResponseHead } from './http1-head.ts'
 
 /** Where a body goes: its first `skip` bytes are dropped, the next ones fill `into`. */
 export interface BodyPlan {
@@ -40,14 +35,6 @@ const SCRATCH_BYTES = 64 * 1024
 const MAX_HEAD_BYTES = 64 * 1024
 const MAX_LINE_BYTES = 4096
 
-interface Chunked {
-  readonly kind: 'chunked'
-  state: 'size' | 'data' | 'data-end' | 'trailer' | 'done'
-  remaining: number
-  line: string
-}
-type Framing = { readonly kind: 'length'; remaining: number } | Chunked | { readonly kind: 'close' }
-
 interface Exchange {
   readonly request: PoolRequest
   readonly resolve: (r: PoolReply) => void
@@ -71,29 +58,6 @@ class StallError extends Error {}
 /** The message of an abort signal's reason. */
 export function abortMessage(signal: AbortSignal): string {
   return signal.reason instanceof Error ? signal.reason.message : String(signal.reason)
-}
-
-function parseHead(text: string): { head: ResponseHead; framing: Framing; keepAlive: boolean } {
-  const lines = text.split('\r\n')
-  const m = /^HTTP\/1\.([01]) (\d{3})/.exec(lines[0]!)
-  if (!m) throw new Error(`not an HTTP/1.x response: "${lines[0]!.slice(0, 80)}"`)
-  const headers = new Map<string, string>()
-  for (const line of lines.slice(1)) {
-    const colon = line.indexOf(':')
-    if (colon <= 0) continue
-    const name = line.slice(0, colon).trim().toLowerCase()
-    if (!headers.has(name)) headers.set(name, line.slice(colon + 1).trim())
-  }
-  const status = Number(m[2])
-  const length = headers.get('content-length')
-  let framing: Framing
-  if (/chunked/i.test(headers.get('transfer-encoding') ?? '')) framing = { kind: 'chunked', state: 'size', remaining: 0, line: '' }
-  else if (status === 204 || status === 304) framing = { kind: 'length', remaining: 0 }
-  else if (length !== undefined && /^\d+$/.test(length)) framing = { kind: 'length', remaining: Number(length) }
-  else framing = { kind: 'close' }
-  const connection = headers.get('connection')?.toLowerCase() ?? ''
-  const keepAlive = (m[1] === '1' ? !connection.includes('close') : connection.includes('keep-alive')) && framing.kind !== 'close'
-  return { head: { status, header: (name) => headers.get(name) }, framing, keepAlive }
 }
 
 /** One socket, carrying one exchange at a time. */

@@ -3,7 +3,8 @@
 // one is spare. A range cut short still has its whole chunks placed, and every loop settles
 // (placing what it has) before a failure goes on. The loops pull their work: from a fixed list
 // when the CDN serves everything, from the fetch session's scheduler while peers share the job.
-import type { FetchedRange, Mirror, RangeProgress } from './cdn-source.ts'
+import type { FetchedRange, RangeProgress } from './cdn-source.ts'
+import type { Mirror } from './mirror-health.ts'
 import type { StoreRange } from './range-planner.ts'
 import type { RangeBuffers } from './range-buffers.ts'
 
