@@ -152,7 +152,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
       if (discoveryPending({ now: t, startedAt, discoveryMs: o.discoveryMs, trackersPending: swarm.trackersPending, peersConnecting: swarm.connecting, peersSilent: swarm.silent, lastPeerChange: swarm.lastChange, settleMs: SETTLE_MS })) return undefined
       const needed = neededPieces.filter((p) => !arrived.has(p))
       const fromPeers = new Set<number>()
-      if (swarm.sources > 0 && swarm.inFlight.size > 0) for (const p of needed) if (swarm.inFlight.has(p)) fromPeers.add(p)
+      if (swarm.sources > 0) for (const p of swarm.inFlight.pieces()) if (neededSet.has(p) && !arrived.has(p)) fromPeers.add(p)
       const cdnMs = cdnBusyMs + (cdnBusySince === undefined ? 0 : t - cdnBusySince)
       // The best rate seen: sharing the link with peers only lowers what the CDN gets.
       if (cdnBytes > 0 && cdnMs > 0) cdnRateSeen = Math.max(cdnRateSeen, (cdnBytes * 1000) / cdnMs)

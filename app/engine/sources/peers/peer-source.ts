@@ -135,7 +135,7 @@ export class PeerSource implements Source {
   private readonly bans = createPeerBans()
   private readonly accounting: ReturnType<typeof createPeerAccounting>
   private readonly availability: PieceAvailability<Wire>
-  private inFlight: PiecesInFlight = { has: () => false, size: 0, askAgain: () => {} }
+  private inFlight: PiecesInFlight = { pieces: () => [], askAgain: () => {} }
   private readonly unwatch: (() => void) | undefined
   private readonly trickled = new Set<string>()
   /** Who sent blocks of each piece: webtorrent does not attribute hash failures. */

@@ -30,14 +30,25 @@ export function knownPeers(torrent: Torrent): number {
   return internals(torrent)._peersLength
 }
 
+interface ConnPoolInternals {
+  tcpServer: Server
+  /** ConnPool's 'connection' listener: reads the BitTorrent (or MSE) handshake in plaintext. */
+  _onTCPConnectionBound: (conn: Socket) => void
+}
+
+function connPool(client: WebTorrent, what: string): ConnPoolInternals {
+  const pool = (client as unknown as { _connPool?: ConnPoolInternals })._connPool
+  if (!pool) throw new Error(`webtorrent has no TCP listener to ${what}`)
+  return pool
+}
+
 /**
  * webtorrent listens on every interface and has no option for an address (webtorrent#2158).
  * Its TCP server binds synchronously in the constructor, so it is re-bound at once to the
  * configured address, before any peer could have connected.
  */
 export function bindListener(client: WebTorrent, host: string, port: number): void {
-  const server = (client as unknown as { _connPool?: { tcpServer: Server } })._connPool?.tcpServer
-  if (!server) throw new Error('webtorrent has no TCP listener to bind')
+  const server = connPool(client, 'bind').tcpServer
   server.close()
   server.listen(port, host)
 }
@@ -47,15 +58,7 @@ export function bindListener(client: WebTorrent, host: string, port: number): vo
  * handshake (and whoever then reads it: webtorrent, or takeIncoming's transport).
  */
 export function onIncomingConnection(client: WebTorrent, seen: (remoteAddress: string | undefined) => void): void {
-  const server = (client as unknown as { _connPool?: { tcpServer: Server } })._connPool?.tcpServer
-  if (!server) throw new Error('webtorrent has no TCP listener to watch')
-  server.on('connection', (conn: Socket) => seen(conn.remoteAddress))
-}
-
-interface ConnPoolInternals {
-  tcpServer: Server
-  /** ConnPool's 'connection' listener: reads the BitTorrent (or MSE) handshake in plaintext. */
-  _onTCPConnectionBound: (conn: Socket) => void
+  connPool(client, 'watch').tcpServer.on('connection', (conn: Socket) => seen(conn.remoteAddress))
 }
 
 /**
@@ -63,8 +66,7 @@ interface ConnPoolInternals {
  * reader, on the same port (the one announced): a transport that wraps them first (TLS).
  */
 export function takeIncoming(client: WebTorrent, onConnection: (conn: Socket) => void): void {
-  const pool = (client as unknown as { _connPool?: ConnPoolInternals })._connPool
-  if (!pool) throw new Error('webtorrent has no TCP listener to take over')
+  const pool = connPool(client, 'take over')
   pool.tcpServer.removeListener('connection', pool._onTCPConnectionBound)
   pool.tcpServer.on('connection', onConnection)
 }
@@ -125,10 +127,8 @@ const BLOCK = 16 * 1024
 const LARGE_REQUEST_BLOCKS = 8
 
 export interface PiecesInFlight {
-  /** Whether peers are bringing `piece`: blocks of it are asked for or in, or it is being placed. */
-  has(piece: number): boolean
-  /** How many pieces peers are bringing (at most `maxPieces`). */
-  readonly size: number
+  /** The pieces peers are bringing: blocks of them are asked for or in, or they are being placed (at most `maxPieces`). */
+  pieces(): Iterable<number>
   /** Asks peers again now: pieces `skip` refused are theirs to take (webtorrent only asks on a wire's events). */
   askAgain(): void
 }
@@ -263,11 +263,8 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
     return true
   }
   return {
-    has: (piece) => receiving.has(piece) || placed.has(piece),
     askAgain: update,
-    get size() {
-      return receiving.size + placed.size
-    },
+    pieces: () => [...receiving.keys(), ...placed],
   }
 }
 
