@@ -448,10 +448,13 @@ export function simulate(sc: Scenario): SimResult {
     }
     const haves: Uint8Array[] = []
     const mates: number[] = []
+    let lan = false
     for (const id of c.neighbours) {
       const n = clients[id]!
       if (n.have) haves.push(n.have)
-      if (c.site >= 0 && n.site === c.site && n.state === 'downloading') mates.push(n.key)
+      if (c.site < 0 || n.site !== c.site) continue
+      lan = true
+      if (n.state === 'downloading') mates.push(n.key)
     }
     for (const p of window) {
       let n = 0
@@ -480,8 +483,8 @@ export function simulate(sc: Scenario): SimResult {
       horizonMs: sc.horizonMs,
       ...(mode.kind === 'finish' ? { finishBound: mode.bound } : {}),
       cdnRate: c.cdnRateSeen,
-      // A site's machines share its WAN link to the CDN: they are the scheduler's group.
-      ...(c.site >= 0 ? { group: { self: c.key, others: mates } } : {}),
+      // Machines on one LAN share its WAN link to the CDN: with LAN peers, the client is in a group (as in the fetch session).
+      ...(lan ? { group: { self: c.key, others: mates } } : {}),
     }
     for (const a of scheduleCdn(input)) {
       cdnPieces[a.reason]++

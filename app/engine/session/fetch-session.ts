@@ -9,6 +9,7 @@ import type { Manifest } from '../../../shared/release-schema.ts'
 import { encodeTorrentFile, torrentInfoOf } from '../../release/torrent.ts'
 import { unmapAddress, type PeerClass } from '../stats/peer-class.ts'
 import { discoveryPending, isPeerSource, noCdnPieces, scheduleCdn, type CdnReason, type SchedulerInput } from '../scheduler/cdn-scheduler.ts'
+import { memberKey } from '../scheduler/piece-owner.ts'
 import { createPeerAccounting, type ChunkFromPeers } from '../sources/peers/peer-accounting.ts'
 import { createPeerBans } from '../sources/peers/peer-bans.ts'
 import { judgePeers } from '../sources/peers/peer-trickle.ts'
@@ -218,6 +219,8 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     // charge every sender of a piece that fails, and drop banned peers (the guard drops
     // their incoming wires too).
     const senders = new Map<number, Set<string>>()
+    // LAN peers share our link to the CDN: with them we are in the scheduler's group.
+    const lanWires = new WeakSet<Wire>()
     const wires = guardWires(torrent, {
       maxPeers: o.maxPeers,
       isBanned: bans.isBanned,
@@ -227,6 +230,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
         return r === undefined || (r.uploadAllowed && (cls === 'lan' || r.uploadWan))
       },
       onWire: (wire, address, cls) => {
+        if (cls === 'lan') lanWires.add(wire)
         lightenWireReads(wire)
         batchWireWrites(torrent, wire)
         boundWireUploads(torrent, wire, uploadQueuePerWire)
@@ -342,6 +346,8 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
       const cdnMs = cdnBusyMs + (cdnBusySince === undefined ? 0 : t - cdnBusySince)
       // The best rate seen: sharing the link with peers only lowers what the CDN gets.
       if (cdnBytes > 0 && cdnMs > 0) cdnRateSeen = Math.max(cdnRateSeen, (cdnBytes * 1000) / cdnMs)
+      const lan = sources.filter((w) => lanWires.has(w) && w.peerId !== null)
+      const mates = lan.filter((w) => neededPieces.some((p) => !arrived.has(p) && !w.peerPieces.get(p)))
       const [next] = scheduleCdn({
         now: t,
         startedAt,
@@ -353,6 +359,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
         bytesDone,
         peerRate: sources.length > 0 ? torrent.downloadSpeed : 0,
         cdnRate: cdnRateSeen,
+        ...(lan.length > 0 ? { group: { self: memberKey(client.peerId), others: mates.map((w) => memberKey(w.peerId!)) } } : {}),
         ...o.schedule,
       })
       if (!next) return undefined
