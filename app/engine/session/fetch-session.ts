@@ -219,7 +219,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     // charge every sender of a piece that fails, and drop banned peers (the guard drops
     // their incoming wires too).
     const senders = new Map<number, Set<string>>()
-    // LAN peers share our link to the CDN: with them we are in the scheduler's group.
+    // LAN peers share our link to the CDN: with Shoal ones we are in the scheduler's group.
     const lanWires = new WeakSet<Wire>()
     const wires = guardWires(torrent, {
       maxPeers: o.maxPeers,
@@ -346,7 +346,8 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
       const cdnMs = cdnBusyMs + (cdnBusySince === undefined ? 0 : t - cdnBusySince)
       // The best rate seen: sharing the link with peers only lowers what the CDN gets.
       if (cdnBytes > 0 && cdnMs > 0) cdnRateSeen = Math.max(cdnRateSeen, (cdnBytes * 1000) / cdnMs)
-      const lan = sources.filter((w) => lanWires.has(w) && w.peerId !== null)
+      // Shoal peers on the LAN run this rule too; those still missing some of our pieces bring their own in.
+      const lan = sources.filter((w) => lanWires.has(w) && isShoalPeer(w))
       const mates = lan.filter((w) => neededPieces.some((p) => !arrived.has(p) && !w.peerPieces.get(p)))
       const [next] = scheduleCdn({
         now: t,
