@@ -54,6 +54,9 @@ export function eligible(requester: SwarmPeer, peer: SwarmPeer): boolean {
   // By peer id, never by address: colleagues behind one NAT address share it.
   if (peer.peerId === requester.peerId) return false
   if (peer.spare === 0) return false
+  // Machines that name different sites sit behind different WAN links: a piece between them
+  // crosses both, where the CDN's copy crosses one. Peers that name no site may still serve.
+  if (requester.site !== undefined && peer.site !== undefined && peer.site !== requester.site) return false
   // Two seeders have nothing to give each other.
   return !(requester.seeder && peer.seeder)
 }

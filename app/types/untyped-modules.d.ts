@@ -93,6 +93,8 @@ declare module 'webtorrent' {
   }
   export default class WebTorrent extends EventEmitter {
     constructor(opts?: ClientOptions)
+    /** Ours, hex. */
+    readonly peerId: string
     readonly torrentPort: number
     readonly listening: boolean
     readonly destroyed: boolean

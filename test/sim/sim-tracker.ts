@@ -15,7 +15,10 @@ interface Entry extends SwarmPeer {
   readonly id: number
 }
 
-const entry = (id: number, ip: string, site: number): Entry => ({ id, ip, peerId: id.toString(16).padStart(40, '0'), port: 6881, seeder: false, ...(site >= 0 ? { site: `site-${site}` } : {}) })
+/** A simulated client's peer id: its number in 40 hex digits. */
+export const peerIdOf = (id: number): string => id.toString(16).padStart(40, '0')
+
+const entry = (id: number, ip: string, site: number): Entry => ({ id, ip, peerId: peerIdOf(id), port: 6881, seeder: false, ...(site >= 0 ? { site: `site-${site}` } : {}) })
 
 /** Members of one swarm, in O(1) add and remove, grouped by site. */
 class Members {

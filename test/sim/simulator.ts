@@ -11,11 +11,12 @@
 // back in proportion. A transfer that finishes a piece goes on into the next one in the
 // same step, so a coarse step does not cost throughput.
 import { noCdnPieces, scheduleCdn, type CdnReason, type SchedulerInput } from '../../app/engine/scheduler/cdn-scheduler.ts'
+import { memberKey } from '../../app/engine/scheduler/piece-owner.ts'
 import { splitDownCap } from '../../app/policy/cap-split.ts'
 import { EventQueue } from './event-queue.ts'
 import { draw, pairBlocked, seeded, type Rng } from './random.ts'
 import type { Scenario } from './scenario.ts'
-import { SimTracker } from './sim-tracker.ts'
+import { peerIdOf, SimTracker } from './sim-tracker.ts'
 
 /** Pieces of the client's order the scheduler sees at once (SchedulerInput.piecesLeft). */
 const WINDOW = 16
@@ -47,6 +48,8 @@ interface Client {
   readonly id: number
   readonly ip: string
   readonly site: number
+  /** memberKey of its peer id, for the scheduler's group (its site's machines). */
+  readonly key: number
   readonly cdnRate: number
   readonly downCap: number | null
   readonly joinAt: number
@@ -165,6 +168,7 @@ export function simulate(sc: Scenario): SimResult {
       id,
       ip,
       site,
+      key: memberKey(peerIdOf(id)),
       cdnRate,
       downCap: !seeder && capped ? down * CAP_FRACTION : null,
       joinAt,
@@ -443,9 +447,14 @@ export function simulate(sc: Scenario): SimResult {
       k++
     }
     const haves: Uint8Array[] = []
+    const mates: number[] = []
+    let lan = false
     for (const id of c.neighbours) {
-      const h = clients[id]!.have
-      if (h) haves.push(h)
+      const n = clients[id]!
+      if (n.have) haves.push(n.have)
+      if (c.site < 0 || n.site !== c.site) continue
+      lan = true
+      if (n.state === 'downloading') mates.push(n.key)
     }
     for (const p of window) {
       let n = 0
@@ -474,6 +483,8 @@ export function simulate(sc: Scenario): SimResult {
       horizonMs: sc.horizonMs,
       ...(mode.kind === 'finish' ? { finishBound: mode.bound } : {}),
       cdnRate: c.cdnRateSeen,
+      // Machines on one LAN share its WAN link to the CDN: with LAN peers, the client is in a group (as in the fetch session).
+      ...(lan ? { group: { self: c.key, others: mates } } : {}),
     }
     for (const a of scheduleCdn(input)) {
       cdnPieces[a.reason]++

@@ -5,6 +5,7 @@
 // the simulator (test/sim/) share it.
 
 import type { FinishBound } from '../../policy/finish-bound.ts'
+import { owns } from './piece-owner.ts'
 
 export type { FinishBound }
 
@@ -44,6 +45,13 @@ export interface SchedulerInput {
   readonly finishBound?: FinishBound
   /** The CDN's measured rate for this client, bytes per second; 0 while unknown. */
   readonly cdnRate?: number
+  /**
+   * The group this client trades with cheaply, behind the same link to the CDN (a site's LAN):
+   * its own memberKey and those of connected members still downloading. A piece no peer has
+   * comes from the CDN to its owner alone (piece-owner.ts); the others fetch it from the owner,
+   * unless the finish bound needs it sooner.
+   */
+  readonly group?: { readonly self: number; readonly others: readonly number[] }
 }
 
 /** The least share of the CDN's rate a finish-bound shortfall must need before the CDN takes it on. */
@@ -83,8 +91,10 @@ export function scheduleCdn(s: SchedulerInput): CdnAssignment[] {
   }
   const open = s.needed.filter((p) => !s.fromCdn.has(p))
 
-  // 1. What no connected peer has can only come from the CDN.
-  for (const p of open) if ((s.availability[p] ?? 0) === 0 && !take(p, 'no-peer')) return out
+  // 1. What no connected peer has can only come from the CDN; in a group, to its owner.
+  const group = s.group
+  const mine = (p: number) => group === undefined || owns(p, group.self, group.others)
+  for (const p of open) if ((s.availability[p] ?? 0) === 0 && mine(p) && !take(p, 'no-peer')) return out
 
   // 2. Endgame, when the job has a target rate: at that rate the job has a deadline. In the
   //    tail (no more pieces left than the CDN carries at once), when peers at their current
@@ -113,7 +123,8 @@ export function scheduleCdn(s: SchedulerInput): CdnAssignment[] {
     const cdnRate = s.cdnRate ?? 0
     const deadline = finishDeadline(s.finishBound, s.startedAt, s.bytesDone + (s.piecesLeft ?? s.needed.length) * s.pieceLength, cdnRate)
     if (deadline === undefined) {
-      if (s.fromCdn.size + taken.size === 0) for (const p of open) if (take(p, 'probe')) break
+      // In a group the pieces it owns measure the CDN; a probe would be one more copy over the link.
+      if (s.fromCdn.size + taken.size === 0 && group === undefined) for (const p of open) if (take(p, 'probe')) break
       return out
     }
     if (!rateKnown) return out
@@ -132,7 +143,9 @@ export function scheduleCdn(s: SchedulerInput): CdnAssignment[] {
     const share = secondsLeft > 0 && cdnRate > 0 ? shortfall / secondsLeft / cdnRate : 1
     if (share < MIN_CDN_SHARE) return out
     let pieces = Math.min(Math.ceil(share * s.maxCdnPieces), Math.ceil(shortfall / s.pieceLength)) - (s.fromCdn.size + taken.size)
-    for (const p of rarestFirst(open.filter((q) => !s.fromPeers.has(q) && !taken.has(q)), s.availability)) {
+    // The group's owners bring their pieces in anyway: the shortfall takes this client's own first.
+    const candidates = rarestFirst(open.filter((q) => !s.fromPeers.has(q) && !taken.has(q)), s.availability)
+    for (const p of group === undefined ? candidates : [...candidates.filter(mine), ...candidates.filter((q) => !mine(q))]) {
       if (pieces-- <= 0 || !take(p, 'finish-bound')) break
     }
     return out

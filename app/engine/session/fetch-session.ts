@@ -148,9 +148,9 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     /** The CDN's next piece, as the scheduler decides it now; undefined: none now. */
     const decide = (): number[] | undefined => {
       const t = now()
-      const swarm = peers.view(t)
-      if (discoveryPending({ now: t, startedAt, discoveryMs: o.discoveryMs, trackersPending: swarm.trackersPending, peersConnecting: swarm.connecting, peersSilent: swarm.silent, lastPeerChange: swarm.lastChange, settleMs: SETTLE_MS })) return undefined
       const needed = neededPieces.filter((p) => !arrived.has(p))
+      const swarm = peers.view(t, needed)
+      if (discoveryPending({ now: t, startedAt, discoveryMs: o.discoveryMs, trackersPending: swarm.trackersPending, peersConnecting: swarm.connecting, peersSilent: swarm.silent, lastPeerChange: swarm.lastChange, settleMs: SETTLE_MS })) return undefined
       const fromPeers = new Set<number>()
       if (swarm.sources > 0) for (const p of swarm.inFlight.pieces()) if (neededSet.has(p) && !arrived.has(p)) fromPeers.add(p)
       const cdnMs = cdnBusyMs + (cdnBusySince === undefined ? 0 : t - cdnBusySince)
@@ -167,6 +167,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
         bytesDone,
         peerRate: swarm.rate,
         cdnRate: cdnRateSeen,
+        ...(swarm.group ? { group: swarm.group } : {}),
         ...o.schedule,
       })
       if (!next) return undefined

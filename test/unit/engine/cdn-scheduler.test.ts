@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_FINISH_SLIP } from '../../../app/policy/finish-bound.ts'
+import { memberKey, owns } from '../../../app/engine/scheduler/piece-owner.ts'
 import { CHOKED_PATIENCE_MS, discoveryPending, finishDeadline, isPeerSource, scheduleCdn, type DiscoveryInput, type SchedulerInput } from '../../../app/engine/scheduler/cdn-scheduler.ts'
 
 const MiB = 1024 * 1024
@@ -21,6 +22,8 @@ const base = (over: Partial<SchedulerInput> = {}): SchedulerInput => ({
   horizonMs: 2000,
   ...over,
 })
+
+const keys = (n: number) => Array.from({ length: n }, (_, i) => memberKey(i.toString(16).padStart(40, '0')))
 
 describe('CDN scheduler', () => {
   it('takes nothing while peers have every piece and there is no target', () => {
@@ -225,5 +228,40 @@ describe('which connected peers are sources', () => {
 
   it('a --peer-stall longer than the patience holds for choking peers too', () => {
     expect(isPeerSource({ choking: true, activeAt: 0 }, 60_000, 90_000)).toBe(true)
+  })
+})
+
+describe('a group behind one link (a site)', () => {
+  const group = keys(3)
+  const self = group[0]!
+  const others = group.slice(1)
+  const mine = (p: number) => owns(p, self, others)
+  const none = new Array(100).fill(0)
+
+  it('takes from the CDN only the pieces no peer has that it owns; the owners bring the rest', () => {
+    const r = scheduleCdn(base({ availability: none, group: { self, others }, maxCdnPieces: 100 }))
+    expect(r.length).toBeGreaterThan(0)
+    expect(r.every((a) => mine(a.piece) && a.reason === 'no-peer')).toBe(true)
+    expect(r.length).toBe(Array.from({ length: 100 }, (_, p) => p).filter(mine).length)
+    // Alone in its group, it owns everything.
+    expect(scheduleCdn(base({ availability: none, group: { self, others: [] }, maxCdnPieces: 100 }))).toHaveLength(100)
+  })
+
+  it('does not probe: its own pieces measure the CDN, and the LAN brings the rest', () => {
+    const finishBound = { slip: DEFAULT_FINISH_SLIP }
+    expect(scheduleCdn(base({ finishBound, cdnRate: 0, group: { self, others } }))).toEqual([])
+  })
+
+  it('a finish-bound shortfall takes its own pieces first, then the others\u2019 (a fake clock)', () => {
+    const finishBound = { slip: DEFAULT_FINISH_SLIP }
+    const at = (now: number, peerRate: number) => scheduleCdn(base({ now, finishBound, cdnRate: 10e6, peerRate, group: { self, others }, maxCdnPieces: 50 }))
+    // On time with the LAN's pieces: nothing.
+    expect(at(5_000, 20e6)).toEqual([])
+    // Past the deadline: every slot, its own pieces ahead of the others'.
+    const late = at(60_000, 1e6)
+    expect(late).toHaveLength(50)
+    const owned = Array.from({ length: 100 }, (_, p) => p).filter(mine).length
+    expect(late.slice(0, owned).every((a) => mine(a.piece))).toBe(true)
+    expect(late.slice(owned).some((a) => !mine(a.piece))).toBe(true)
   })
 })

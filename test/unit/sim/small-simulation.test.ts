@@ -34,6 +34,8 @@ describe('a 100-client simulation', () => {
     const into = run.siteWan.reduce((s, w) => s + w.down, 0)
     const out = run.siteWan.reduce((s, w) => s + w.up, 0)
     expect(into).toBeCloseTo(run.cdnBytes + out, 0)
+    // The tracker sends no machines of other sites: only the CDN's bytes cross a WAN link.
+    expect(run.peerBytes.wan).toBe(0)
     expect(f.siteWanTimesRelease?.perSiteDown).toHaveLength(5)
   })
 

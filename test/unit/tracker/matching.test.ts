@@ -102,4 +102,14 @@ describe('matching', () => {
     // Expected 1000 each; the seeded draw lands within a few percent of it.
     for (const p of same) expect(Math.abs((first.get(p) ?? 0) - 1000)).toBeLessThan(100)
   })
+
+  it('gives a machine that names its site no machines of other sites (their bytes would cross both WAN links), but peers with no site', () => {
+    const me = leecher('10.1.0.5', { site: 'berlin' })
+    const mate = leecher('10.1.0.6', { site: 'berlin' })
+    const paris = leecher('10.2.0.6', { site: 'paris' })
+    const server = peer('203.0.113.9')
+    expect(matchPeers(me, [paris, mate, server], 10, seeded(3))).toEqual([mate, server])
+    // Without a site of its own, the requester gets everyone, nearest first.
+    expect(matchPeers(leecher('10.1.0.7'), [paris, mate, server], 10, seeded(3))).toHaveLength(3)
+  })
 })

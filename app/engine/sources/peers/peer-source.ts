@@ -9,7 +9,8 @@ import type { Manifest } from '../../../../shared/release-schema.ts'
 import { isShoalError } from '../../../../shared/errors.ts'
 import type { LiveLimits } from '../../../policy/live-limits.ts'
 import { encodeTorrentFile, torrentInfoOf } from '../../../release/torrent.ts'
-import { isPeerSource } from '../../scheduler/cdn-scheduler.ts'
+import { isPeerSource, type SchedulerInput } from '../../scheduler/cdn-scheduler.ts'
+import { memberKey } from '../../scheduler/piece-owner.ts'
 import { unmapAddress, type PeerClass } from '../../stats/peer-class.ts'
 import type { PackGeometry } from '../../storage/pack-geometry.ts'
 import { InstallPieceStore, PieceReader, torrentBitfield, type FilePosition } from '../../storage/install-piece-store.ts'
@@ -82,6 +83,11 @@ export interface SwarmView {
   readonly silent: number
   /** When the set of peers or what they have last changed. */
   readonly lastChange: number
+  /**
+   * With Shoal peers on the LAN (they share our link to the CDN and run the same rule): this
+   * client's member key and those of the LAN peers still missing some of the needed pieces.
+   */
+  readonly group: SchedulerInput['group']
 }
 
 export interface PeerSourceResult {
@@ -140,6 +146,8 @@ export class PeerSource implements Source {
   private readonly trickled = new Set<string>()
   /** Who sent blocks of each piece: webtorrent does not attribute hash failures. */
   private readonly senders = new Map<number, Set<string>>()
+  /** Wires from the LAN: they share our link to the CDN. */
+  private readonly lanWires = new WeakSet<Wire>()
   /** Wires that said what they have (or had time to). */
   private readonly settled = new Set<Wire>()
   /** When each wire last unchoked us or sent a block: a holder that chokes us is still a source (stock clients unchoke in rounds of ~10 s). */
@@ -247,15 +255,19 @@ export class PeerSource implements Source {
     })
   }
 
-  /** The swarm as the CDN scheduler sees it at `now`. */
-  view(now: number): SwarmView {
+  /** The swarm as the CDN scheduler sees it at `now`, while `needed` are still to come. */
+  view(now: number, needed: readonly number[]): SwarmView {
     let sources = 0
+    const lan: Wire[] = []
     for (const wire of this.torrent.wires) {
       const source = isPeerSource({ choking: wire.peerChoking, activeAt: this.activeAt.get(wire) ?? now }, now, this.o.stallMs)
       if (source) sources++
       if (source && !this.availability.isCounted(wire)) this.availability.count(wire, (p) => wire.peerPieces.get(p))
       else if (!source) this.availability.forget(wire)
+      // A stock client on the LAN would never fetch its share from the CDN: only Shoal peers make a group.
+      if (source && this.lanWires.has(wire) && isShoalPeer(wire)) lan.push(wire)
     }
+    const mates = lan.filter((w) => needed.some((p) => !w.peerPieces.get(p)))
     return {
       sources,
       availability: this.availability.counts,
@@ -265,6 +277,7 @@ export class PeerSource implements Source {
       connecting: Math.max(0, knownPeers(this.torrent) - this.torrent.wires.length) + (this.peering?.pending() ?? 0),
       silent: Math.max(0, this.torrent.wires.length - this.settled.size),
       lastChange: this.lastChange,
+      group: lan.length > 0 ? { self: memberKey(this.client.peerId), others: mates.map((w) => memberKey(w.peerId!)) } : undefined,
     }
   }
 
@@ -343,6 +356,7 @@ export class PeerSource implements Source {
   }
 
   private watchWire(wire: Wire, address: string, cls: PeerClass): void {
+    if (cls === 'lan') this.lanWires.add(wire)
     lightenWireReads(wire)
     batchWireWrites(this.torrent, wire)
     boundWireUploads(this.torrent, wire, uploadQueuePerWire)

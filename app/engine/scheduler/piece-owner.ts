@@ -1,0 +1,31 @@
+// Pure: which member of a group of downloaders that trade cheaply with each other (the machines
+// of one site, behind one WAN link) brings a piece in from outside, so that the group takes one
+// copy and passes it on. Rendezvous hashing: every member that sees the same members names the
+// same owner without talking, and a member joining or leaving moves only its own share. Where
+// views differ, following "who owns it" always climbs to a member that owns it in its own view,
+// so no piece is left to nobody.
+
+/** A member's key for `owns`: a 32-bit hash of its peer id (FNV-1a). */
+export function memberKey(peerId: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < peerId.length; i++) h = Math.imul(h ^ peerId.charCodeAt(i), 0x01000193)
+  return h >>> 0
+}
+
+/** The member's weight for a piece: a hash of both (murmur3's finaliser). */
+function weight(key: number, piece: number): number {
+  let h = (key ^ Math.imul(piece + 1, 0x9e3779b1)) >>> 0
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35)
+  return (h ^ (h >>> 16)) >>> 0
+}
+
+/** Whether `self` brings `piece` in for its group: its weight beats every other member's (ties to the lower key). */
+export function owns(piece: number, self: number, others: readonly number[]): boolean {
+  const mine = weight(self, piece)
+  for (const k of others) {
+    const theirs = weight(k, piece)
+    if (theirs > mine || (theirs === mine && k < self)) return false
+  }
+  return true
+}
