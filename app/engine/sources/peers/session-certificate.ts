@@ -19,12 +19,15 @@ function pem(label: string, der: Buffer): string {
   return `-----BEGIN ${label}-----\n${der.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END ${label}-----\n`
 }
 
-export function makeSessionCertificate(now: Date): SessionCertificate {
+/** `random` gives the serial number's 8 bytes. */
+export function makeSessionCertificate(now: Date, random: (n: number) => Buffer = randomBytes): SessionCertificate {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519')
   const alg = new AlgorithmIdentifier({ algorithm: ED25519 })
   const name = new Name([new RelativeDistinguishedName([new AttributeTypeAndValue({ type: COMMON_NAME, value: new DirectoryString({ utf8String: 'shoal-peer' }) })])])
-  const serial = randomBytes(8)
-  serial[0]! &= 0x7f // a positive INTEGER
+  const serial = random(8)
+  // A positive INTEGER in its shortest form: a first byte of 0 before one below 0x80 is padding
+  // that OpenSSL refuses ("illegal padding"), which failed 1 in 256 peer listeners.
+  serial[0] = (serial[0]! & 0x3f) | 0x40
   const tbs = new TBSCertificate({
     version: Version.v3,
     serialNumber: new Uint8Array(serial).buffer,
