@@ -1,6 +1,6 @@
 // The jobs table: at most one engine job per install folder (a download, repair or rollback),
-// with its signed manifest, the chunks staged so far, and, once it switches, the journal of file
-// operations and how many of them are done. Finishing a switch turns the row into the folder's
+// with its signed manifest and, once it switches, the journal of file operations and how many
+// of them are done; and job_progress: the chunks a staging job has placed so far. Finishing a switch turns the row into the folder's
 // installs row (engine/install/install-records.ts, in one transaction).
 import type { StateDb } from './state-db.ts'
 
@@ -38,7 +38,7 @@ export interface JobJournal {
 }
 
 export function stagingJob(db: StateDb, installDir: string): StagingJob | undefined {
-  return db.prepare<[string], StagingJob>("SELECT id, manifest_sha256, done FROM jobs WHERE dir = ? AND phase = 'staging'").get(installDir)
+  return db.prepare<[string], StagingJob>("SELECT j.id, j.manifest_sha256, p.done FROM jobs j LEFT JOIN job_progress p ON p.job_id = j.id WHERE j.dir = ? AND j.phase = 'staging'").get(installDir)
 }
 
 export function switchingJobId(db: StateDb, installDir: string): number | undefined {
@@ -66,12 +66,12 @@ export function jobRelease(db: StateDb, jobId: number): JobRelease {
  * the last seconds: chunks it misses are fetched again, and every staged file is checked whole.
  */
 export function checkpointStatement(db: StateDb): { run(done: Buffer, jobId: number): unknown } {
-  const update = db.prepare<[Buffer, number]>('UPDATE jobs SET done = ? WHERE id = ?')
+  const save = db.prepare<[number, Buffer]>('INSERT INTO job_progress (job_id, done) VALUES (?, ?) ON CONFLICT (job_id) DO UPDATE SET done = excluded.done')
   return {
     run: (done, jobId) => {
       db.pragma('synchronous = NORMAL')
       try {
-        return update.run(done, jobId)
+        return save.run(jobId, done)
       } finally {
         db.pragma('synchronous = FULL')
       }
@@ -94,15 +94,23 @@ export function advanceJournal(db: StateDb, jobId: number, nextOp: number): void
 }
 
 export function deleteJob(db: StateDb, jobId: number): void {
-  db.prepare('DELETE FROM jobs WHERE id = ?').run(jobId)
+  deleteJobsWhere(db, 'id = ?', jobId)
 }
 
 /** Drops the folder's job, whatever its phase. */
 export function deleteJobOfDir(db: StateDb, installDir: string): void {
-  db.prepare('DELETE FROM jobs WHERE dir = ?').run(installDir)
+  deleteJobsWhere(db, 'dir = ?', installDir)
 }
 
 /** Drops the folder's download, if one is staging; a job already switching stays. */
 export function deleteStagingJob(db: StateDb, installDir: string): void {
-  db.prepare("DELETE FROM jobs WHERE dir = ? AND phase = 'staging'").run(installDir)
+  deleteJobsWhere(db, "dir = ? AND phase = 'staging'", installDir)
+}
+
+/** Deletes the jobs `where` selects, with their progress, in one transaction. */
+function deleteJobsWhere(db: StateDb, where: string, value: string | number): void {
+  db.transaction(() => {
+    db.prepare(`DELETE FROM job_progress WHERE job_id IN (SELECT id FROM jobs WHERE ${where})`).run(value)
+    db.prepare(`DELETE FROM jobs WHERE ${where}`).run(value)
+  })()
 }

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3'
 
 // Ordered schema steps; the database records how many it has applied. Each table's reads and
 // writes live in its owner module beside this one (installs-table.ts, jobs-table.ts, ...).
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE installs (
      dir TEXT PRIMARY KEY,
      product TEXT NOT NULL,
@@ -82,6 +82,14 @@ const MIGRATIONS: readonly string[] = [
      month TEXT PRIMARY KEY,
      bytes INTEGER NOT NULL
    );`,
+  // A staging job's done bits in a row of their own: updated in the jobs row every second, they
+  // made SQLite rebuild that row, manifest included (17 ms of the main thread for a 1 GiB release).
+  `CREATE TABLE job_progress (
+     job_id INTEGER PRIMARY KEY,
+     done BLOB NOT NULL
+   );
+   INSERT INTO job_progress (job_id, done) SELECT id, done FROM jobs WHERE done IS NOT NULL;
+   ALTER TABLE jobs DROP COLUMN done;`,
 ]
 
 export type StateDb = Database.Database
