@@ -140,6 +140,8 @@ export class PeerSource implements Source {
   private readonly guard: WireGuard
   private readonly bans = createPeerBans()
   private readonly accounting: ReturnType<typeof createPeerAccounting>
+  /** Every piece's SHA-1 from the signed torrent info, 20 bytes each. */
+  private readonly pieceHashes: Buffer
   private readonly availability: PieceAvailability<Wire>
   private inFlight: PiecesInFlight = { pieces: () => [], askAgain: () => {} }
   private readonly unwatch: (() => void) | undefined
@@ -178,7 +180,8 @@ export class PeerSource implements Source {
     this.availability = new PieceAvailability(o.geometry.pieceCount)
     this.accounting = createPeerAccounting(o.geometry, m.chunks.size, o.pending, o.isDone)
     // Uploads while the job runs are read from the staged files.
-    const layout = { geometry: o.geometry, pieceHashes: Buffer.from(m.pack.pieces, 'base64'), readFrom: o.stagedAt }
+    this.pieceHashes = Buffer.from(m.pack.pieces, 'base64')
+    const layout = { geometry: o.geometry, pieceHashes: this.pieceHashes, readFrom: o.stagedAt }
     this.client = createSwarmClient(o)
     const torrentFile = encodeTorrentFile(torrentInfoOf(m), announce, new Date(m.createdAt))
     // Pieces whose chunks are all placed already (a resumed job, an update) are complete from
@@ -215,7 +218,7 @@ export class PeerSource implements Source {
   /** Asks peers for the needed pieces; settles when stopped, or rejects when a piece from peers could not be placed. */
   run(): Promise<void> {
     const o = this.o
-    const pieceHashes = Buffer.from(o.manifest.pack.pieces, 'base64')
+    const pieceHashes = this.pieceHashes
     // Peers' pieces skip webtorrent's SHA-1 on the main thread and its store: a worker checks
     // each whole piece against the signed SHA-1 and writes its pending chunk slices.
     this.inFlight = routePieces(
