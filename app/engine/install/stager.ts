@@ -22,6 +22,7 @@ import { isOwnedFile } from './owned-file.ts'
 import { EarlyWriteback } from './early-writeback.ts'
 import type { PlacePieceResult, PlacePieceTask, PlaceResult, PlaceTask, PlacementResult, PlacementTask, VerifyFileResult } from './placement-tasks.ts'
 import type { FilePosition } from '../storage/install-piece-store.ts'
+import type { PieceSlice } from '../storage/pack-geometry.ts'
 import type { ChunkFromPeers } from '../sources/peers/peer-accounting.ts'
 
 export type PlacedFrom = 'cdn' | 'local' | 'lan' | 'wan'
@@ -38,15 +39,6 @@ export interface SwarmHooks {
   readonly isDone: (chunk: number) => boolean
 }
 
-/** Bytes of a pending chunk that a piece carries. */
-export interface PieceSlice {
-  readonly chunk: number
-  readonly offsetInChunk: number
-  readonly offsetInPiece: number
-  readonly length: number
-}
-
-/** The CDN's share of a fetch session, decided piece by piece while the CDN runs. */
 /** Fetches pending chunks from peers into staging, with the CDN filling what peers cannot; `stagedAt` is one staged place of a chunk, for uploads. */
 export type PeerFetch = (pending: ReadonlySet<number>, stagedAt: (chunk: number) => FilePosition | undefined, hooks: SwarmHooks) => Promise<void>
 

@@ -75,3 +75,22 @@ export function packGeometry(m: Manifest): PackGeometry {
     },
   }
 }
+
+/** Bytes of a pending chunk that a piece carries. */
+export interface PieceSlice {
+  readonly chunk: number
+  readonly offsetInChunk: number
+  readonly offsetInPiece: number
+  readonly length: number
+}
+
+/** The slices of piece `index` that carry chunks `wanted` still takes. */
+export function wantedSlices(geometry: PackGeometry, index: number, wanted: (chunk: number) => boolean): PieceSlice[] {
+  const slices: PieceSlice[] = []
+  let at = 0
+  for (const seg of geometry.segments(index)) {
+    if (seg.kind === 'chunk' && wanted(seg.chunk)) slices.push({ chunk: seg.chunk, offsetInChunk: seg.offset, offsetInPiece: at, length: seg.length })
+    at += seg.length
+  }
+  return slices
+}

@@ -20,3 +20,13 @@ export const DEFAULT_MAX_PEERS = 55
 export function uploadQueuePerWire(wires: number): number {
   return Math.max(256 * 1024, Math.min(2 * 1024 * 1024, Math.floor((16 * 1024 * 1024) / Math.max(1, wires))))
 }
+
+/** A peer's bitfield follows its handshake within milliseconds on a LAN; 500 ms covers a loaded machine. */
+export const SETTLE_MS = 500
+/**
+ * Pieces from peers in memory at once, being received or placed: 4 MiB each at the default
+ * piece size. Enough to keep both placement workers and several peers busy.
+ */
+export const PEER_PIECES_IN_FLIGHT = 8
+/** Bytes requested and not received per wire: a LAN's bandwidth-delay product many times over, and 64 Mbit/s at 1 s RTT. */
+export const BYTES_IN_FLIGHT_PER_WIRE = 8 * 1024 * 1024

@@ -12,16 +12,15 @@ import { encodeTorrentFile, torrentInfoOf } from '../../../release/torrent.ts'
 import { isPeerSource, type SchedulerInput } from '../../scheduler/cdn-scheduler.ts'
 import { memberKey } from '../../scheduler/piece-owner.ts'
 import { unmapAddress, type PeerClass } from '../../stats/peer-class.ts'
-import type { PackGeometry } from '../../storage/pack-geometry.ts'
+import { wantedSlices, type PackGeometry } from '../../storage/pack-geometry.ts'
 import { InstallPieceStore, PieceReader, torrentBitfield, type FilePosition } from '../../storage/install-piece-store.ts'
-import type { PieceSlice, SwarmHooks } from '../../install/stager.ts'
-import { DEFAULT_TRICKLE } from '../cdn/trickle-rule.ts'
+import type { SwarmHooks } from '../../install/stager.ts'
 import type { Source } from '../source.ts'
 import { createPeerAccounting, type ChunkFromPeers } from './peer-accounting.ts'
 import { createPeerBans } from './peer-bans.ts'
-import { uploadQueuePerWire } from './peer-settings.ts'
-import { judgePeers } from './peer-trickle.ts'
+import { BYTES_IN_FLIGHT_PER_WIRE, PEER_PIECES_IN_FLIGHT, SETTLE_MS, uploadQueuePerWire } from './peer-settings.ts'
 import { PieceAvailability } from './piece-availability.ts'
+import { TrickleWatch } from './trickle-watch.ts'
 import type { Refusals } from './refusals.ts'
 import { joinAdmission, secureSwarm, type AdmissionSettings, type SwarmAdmission } from './swarm-admission.ts'
 import { createSwarmClient, isShoalPeer, type SwarmClientOptions } from './swarm-client.ts'
@@ -99,15 +98,6 @@ export interface PeerSourceResult {
 }
 
 const FAILED_PIECE = /^Piece (\d+) failed verification/
-/** A peer's bitfield follows its handshake within milliseconds on a LAN; 500 ms covers a loaded machine. */
-export const SETTLE_MS = 500
-/**
- * Pieces from peers in memory at once, being received or placed: 4 MiB each at the default
- * piece size. Enough to keep both placement workers and several peers busy.
- */
-const PEER_PIECES_IN_FLIGHT = 8
-/** Bytes requested and not received per wire: a LAN's bandwidth-delay product many times over, and 64 Mbit/s at 1 s RTT. */
-const BYTES_IN_FLIGHT_PER_WIRE = 8 * 1024 * 1024
 
 /** Joins the swarm (a peer pass first, for a swarm that admits) and waits for the torrent; without a pass, says why. */
 export async function openPeerSource(o: PeerSourceOptions): Promise<PeerSource | { readonly authError: string }> {
@@ -156,9 +146,7 @@ export class PeerSource implements Source {
   private readonly activeAt = new Map<Wire, number>()
   /** Pieces the CDN completed: their 'verified' events are not a peer's. */
   private readonly markedElsewhere = new Set<number>()
-  private readonly windowBytes = new Map<Wire, number>()
-  private slowWires = new Map<Wire, number>()
-  private windowStart: number
+  private readonly trickle: TrickleWatch<Wire>
   private trackersPending: boolean
   private lastChange: number
   private peersSeen = ''
@@ -173,7 +161,7 @@ export class PeerSource implements Source {
     this.admission = admission
     const m = o.manifest
     const start = o.now()
-    this.windowStart = start
+    this.trickle = new TrickleWatch(start, o.minRate, o.trickleWindowMs)
     this.lastChange = start
     this.lastBlockAt = start
     this.trackersPending = announce.length > 0
@@ -225,12 +213,7 @@ export class PeerSource implements Source {
       this.torrent,
       {
         received: async (index, piece) => {
-          const slices: PieceSlice[] = []
-          let at = 0
-          for (const seg of o.geometry.segments(index)) {
-            if (seg.kind === 'chunk' && o.pending.has(seg.chunk) && !o.isDone(seg.chunk)) slices.push({ chunk: seg.chunk, offsetInChunk: seg.offset, offsetInPiece: at, length: seg.length })
-            at += seg.length
-          }
+          const slices = wantedSlices(o.geometry, index, (c) => o.pending.has(c) && !o.isDone(c))
           try {
             return await o.placePiece(piece, pieceHashes.subarray(index * 20, index * 20 + 20), slices)
           } catch (err) {
@@ -308,13 +291,7 @@ export class PeerSource implements Source {
       this.peersSeen = `${peers.lan}/${peers.wan}`
       this.o.onPeers?.(peers)
     }
-    if (this.o.minRate <= 0 || now - this.windowStart < this.o.trickleWindowMs) return
-    const wires = this.torrent.wires.map((w) => ({ key: w, bytes: this.windowBytes.get(w) ?? 0, owes: w.requests.length > 0 }))
-    const verdict = judgePeers(this.slowWires, wires, now - this.windowStart, this.o.minRate, DEFAULT_TRICKLE.windows)
-    this.slowWires = verdict.slow
-    this.windowBytes.clear()
-    this.windowStart = now
-    for (const w of verdict.cut) {
+    for (const w of this.trickle.judge(now, () => this.torrent.wires.map((wire) => ({ key: wire, owes: wire.requests.length > 0 })))) {
       this.trickled.add(unmapAddress(w.remoteAddress ?? ''))
       w.destroy()
     }
@@ -387,7 +364,7 @@ export class PeerSource implements Source {
       this.peerChanged()
     })
     wire.on('piece', (index: number, _offset: number, block: Uint8Array) => {
-      this.windowBytes.set(wire, (this.windowBytes.get(wire) ?? 0) + block.length)
+      this.trickle.received(wire, block.length)
       this.senders.set(index, (this.senders.get(index) ?? new Set()).add(address))
       this.accounting.block(index, cls, block.length)
       this.lastBlockAt = this.o.now()
