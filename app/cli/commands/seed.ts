@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { ShoalError } from '../../../shared/errors.ts'
 import { formatBytes } from '../../../shared/units.ts'
 import { addRefusals, installPaths, loadReleaseRecord, loadSeeding, type PeerEncryption, type Refusals, type Seeding } from '../../engine/engine.ts'
-import { readInstalledRow } from '../../store/installs-table.ts'
+import { installedAt, readInstalledRow } from '../../store/installs-table.ts'
 import { openStateDb } from '../../store/state-db.ts'
 import { loadPrivateKey, loadPublicKey } from '../key-files.ts'
 import { peakRssBytes } from '../peak-rss.ts'
@@ -41,16 +41,16 @@ export async function seedCommand(out: Output, dataDir: string, flags: SeedFlags
     const publicKey = await loadPublicKey(flags.pubkey)
     const admissionKey = flags.admissionKey ? await loadPrivateKey(flags.admissionKey, '--admission-key') : undefined
     const installDir = installPaths(flags.dir).install
-    const installed = () => readInstalledRow(db, installDir)?.manifest
-    const start = async (): Promise<{ seeding: Seeding; manifest: Buffer | undefined }> => {
-      const manifest = installed()
+    const installed = () => readInstalledRow(db, installDir)
+    const start = async (): Promise<{ seeding: Seeding; manifest: Buffer | undefined; installedAt: string | undefined }> => {
+      const row = installed()
       const seeding = await startSeeding({ db, installDir: flags.dir, publicKey, trackers: flags.tracker, trackerToken: token, port: flags.port, limitUp: flags.limitUp, maxPeers: flags.maxPeers, listenHost: flags.listen, lsd: flags.lsd, encryption: flags.peerEncryption, admissionKey, revocationCheckMs: flags.revocationCheck, site: flags.site }).catch((err: NodeJS.ErrnoException) => {
         if (err.code === 'EADDRINUSE') throw new ShoalError('E_IO', `port ${flags.port} is in use`, 'choose another --port')
         throw err
       })
       out.event('seeding', { product: seeding.product, version: seeding.version, infoHash: seeding.infoHash, port: seeding.port, pieces: seeding.pieces, pieceCount: seeding.pieceCount, lsd: seeding.lsd })
       out.info(`seeding ${seeding.product} ${seeding.version} (${seeding.pieces} of ${seeding.pieceCount} pieces) on port ${seeding.port}${seeding.lsd ? ', announced on the LAN' : ''}; stop with Ctrl-C`)
-      return { seeding, manifest }
+      return { seeding, manifest: row?.manifest, installedAt: row?.installed_at }
     }
     // Listening for the stop signals before saying "seeding": a SIGTERM sent the moment that line
     // is read must not meet the default action (an exit by signal, without the `stopped` line).
@@ -78,7 +78,11 @@ export async function seedCommand(out: Output, dataDir: string, flags: SeedFlags
     const follow = async () => {
       // A switch made with another data dir (the agent's, root's) reaches this one through the record beside the install.
       await adoptReleaseRecord(db, installDir, publicKey)
-      const manifest = installed()
+      // The install time first: the manifest is megabytes for a large release, read only when it may have changed.
+      const at = installedAt(db, installDir) ?? undefined
+      if (at === current.installedAt) return
+      const manifest = installed()?.manifest
+      current.installedAt = at
       if (!manifest || (current.manifest && manifest.equals(current.manifest))) return
       Object.assign(before, { uploaded: uploaded(), ...byClass() })
       addRefusals(refusedBefore, current.seeding.refusals())
