@@ -10,6 +10,11 @@
 // transfer gets its fair share of its tightest link, then what links leave unused is handed
 // back in proportion. A transfer that finishes a piece goes on into the next one in the
 // same step, so a coarse step does not cost throughput.
+//
+// As in the engine (routePieces), a client has at most `peerPieces` pieces in flight from
+// peers, and every connected peer that holds one of them sends its blocks: one transfer per
+// neighbour, many transfers per piece. The blocks are fluid here (a piece completes when its
+// bytes are in, whoever sent them); blocks a departed peer had sent stay in the piece.
 import { noCdnPieces, scheduleCdn, type CdnReason, type SchedulerInput } from '../../app/engine/scheduler/cdn-scheduler.ts'
 import { memberKey } from '../../app/engine/scheduler/piece-owner.ts'
 import { splitDownCap } from '../../app/policy/cap-split.ts'
@@ -30,17 +35,18 @@ const CDN_CONNECTIONS = 4
 /** webtorrent's download speed is a moving figure over a few seconds. */
 const PEER_RATE_WINDOW_MS = 5000
 
+/** Links one transfer crosses, at most (resources()), plus their count: a transfer's row in `flowLinks`. */
+const LINKS = 8
+
 interface Flow {
-  /** Where it sits in the list of flows (for O(1) removal). */
+  /** Where it sits in the list of flows (for O(1) removal), and its row in the typed arrays. */
   at: number
   /** The last step that moved it. */
   moved: number
   readonly from: number
   readonly to: number
+  /** One of the receiver's pieces in flight. */
   piece: number
-  done: number
-  rate: number
-  readonly res: readonly number[]
   readonly lan: boolean
 }
 
@@ -68,9 +74,11 @@ interface Client {
   activeMs: number
   doneAt: number | undefined
   readonly neighbours: Set<number>
+  /** The transfer from each neighbour that sends to it. */
   readonly inFrom: Map<number, Flow>
   readonly out: Set<Flow>
-  readonly fromPeers: Set<number>
+  /** Pieces in flight from peers, and the bytes each still needs. */
+  readonly fromPeers: Map<number, number>
   readonly cdnQueue: number[]
   cdnHeadDone: number
   cdnCap: number
@@ -188,7 +196,7 @@ export function simulate(sc: Scenario): SimResult {
       neighbours: new Set(),
       inFrom: new Map(),
       out: new Set(),
-      fromPeers: new Set(),
+      fromPeers: new Map(),
       cdnQueue: [],
       cdnHeadDone: 0,
       cdnCap: Infinity,
@@ -217,6 +225,28 @@ export function simulate(sc: Scenario): SimResult {
   const cdnPieces = noCdnPieces()
   const siteWan = Array.from({ length: S }, () => ({ down: 0, up: 0 }))
   const flows: Flow[] = []
+  // Each transfer's links and rate by its place in `flows`, in typed arrays: the rate
+  // allocation walks them every step, and 100,000 objects' arrays made it the slow part.
+  let flowLinks = new Int32Array(1024 * LINKS)
+  let flowRate = new Float64Array(1024)
+  const addFlow = (from: number, to: number, piece: number): Flow => {
+    const { res, lan } = resources(from, to)
+    const at = flows.length
+    if (at >= flowRate.length) {
+      const links = new Int32Array(flowLinks.length * 2)
+      links.set(flowLinks)
+      flowLinks = links
+      const rate = new Float64Array(flowRate.length * 2)
+      rate.set(flowRate)
+      flowRate = rate
+    }
+    flowLinks[at * LINKS] = res.length
+    flowLinks.set(res, at * LINKS + 1)
+    flowRate[at] = 0
+    const f: Flow = { at, moved: 0, from, to, piece, lan }
+    flows.push(f)
+    return f
+  }
   const timeline: TimelinePoint[] = []
   const availability = new Uint16Array(P)
   const downloading = new Set<number>()
@@ -262,16 +292,20 @@ export function simulate(sc: Scenario): SimResult {
     const last = flows.pop()!
     if (last !== f) {
       flows[f.at] = last
+      flowLinks.copyWithin(f.at * LINKS, last.at * LINKS, last.at * LINKS + LINKS)
+      flowRate[f.at] = flowRate[last.at]!
       last.at = f.at
     }
     clients[f.to]!.inFrom.delete(f.from)
-    clients[f.to]!.fromPeers.delete(f.piece)
     clients[f.from]!.out.delete(f)
   }
 
-  const cancelFlow = (f: Flow) => {
-    wasted += f.done
-    removeFlow(f)
+  /** Drops a piece in flight from peers: the bytes it had are lost. */
+  const dropInFlight = (c: Client, piece: number) => {
+    const left = c.fromPeers.get(piece)
+    if (left === undefined) return
+    wasted += L - left
+    c.fromPeers.delete(piece)
   }
 
   /** Leaves the swarm: connections close, transfers to and from it are lost. */
@@ -279,7 +313,8 @@ export function simulate(sc: Scenario): SimResult {
     tracker.leave(c.id, c.site)
     for (const n of c.neighbours) clients[n]!.neighbours.delete(c.id)
     c.neighbours.clear()
-    for (const f of [...c.out, ...c.inFrom.values()]) cancelFlow(f)
+    for (const f of [...c.out, ...c.inFrom.values()]) removeFlow(f)
+    for (const p of [...c.fromPeers.keys()]) dropInFlight(c, p)
     if (c.cdnQueue.length > 0) wasted += c.cdnHeadDone
     c.cdnQueue.length = 0
     c.cdnHeadDone = 0
@@ -298,10 +333,12 @@ export function simulate(sc: Scenario): SimResult {
     return { res, lan }
   }
 
-  /** A piece `from` has that `to` needs and fetches from nobody yet; undefined: none found. */
+  /** A piece in flight that `from` has, else a new one it has that `to` needs, while fewer than `peerPieces` are in flight; undefined: none. */
   const pieceFor = (to: Client, from: Client): number | undefined => {
     const have = to.have!
     const theirs = from.have!
+    for (const p of to.fromPeers.keys()) if (theirs[p]) return p
+    if (to.fromPeers.size >= sc.peerPieces) return undefined
     const missing = to.missing!
     const exhaustive = to.missingLen <= PROBES * 4
     const tries = exhaustive ? to.missingLen : PROBES
@@ -314,7 +351,10 @@ export function simulate(sc: Scenario): SimResult {
         if (exhaustive) t--
         continue
       }
-      if (theirs[p] && !to.fromPeers.has(p) && !to.cdnQueue.includes(p)) return p
+      if (theirs[p] && !to.fromPeers.has(p) && !to.cdnQueue.includes(p)) {
+        to.fromPeers.set(p, L)
+        return p
+      }
     }
     return undefined
   }
@@ -327,20 +367,15 @@ export function simulate(sc: Scenario): SimResult {
     c.have![piece] = 1
     c.haveCount++
     useful += L
-    // Whoever else was bringing this piece stops; what they sent is lost.
-    if (source === 'cdn' || c.fromPeers.has(piece)) {
+    // The peers that were bringing this piece go on to another; if the CDN brought it, what they sent is lost.
+    if (c.fromPeers.has(piece)) {
+      if (source === 'cdn') dropInFlight(c, piece)
+      else c.fromPeers.delete(piece)
       for (const f of c.inFrom.values()) {
-        if (f !== source && f.piece === piece) {
-          wasted += f.done
-          f.done = 0
-          c.fromPeers.delete(piece)
-          const next = pieceFor(c, clients[f.from]!)
-          if (next === undefined) removeFlow(f)
-          else {
-            f.piece = next
-            c.fromPeers.add(next)
-          }
-        }
+        if (f === source || f.piece !== piece) continue
+        const next = pieceFor(c, clients[f.from]!)
+        if (next === undefined) removeFlow(f)
+        else f.piece = next
       }
     }
     const q = c.cdnQueue.indexOf(piece)
@@ -361,7 +396,7 @@ export function simulate(sc: Scenario): SimResult {
     completed++
     c.state = 'seeding'
     downloading.delete(c.id)
-    for (const f of [...c.inFrom.values()]) cancelFlow(f)
+    for (const f of [...c.inFrom.values()]) removeFlow(f)
     c.missing = undefined
     c.cdnQueue.length = 0
     if (!peers) {
@@ -417,21 +452,25 @@ export function simulate(sc: Scenario): SimResult {
   const fillPeers = (c: Client) => {
     const ns = [...c.neighbours]
     const before = c.inFrom.size
-    for (let i = 0; i < ns.length && c.inFrom.size < sc.peerPieces; i++) {
+    for (let i = 0; i < ns.length; i++) {
       const from = clients[ns[(c.rotate + i) % ns.length]!]!
       if (c.inFrom.has(from.id) || !from.have) continue
       const piece = pieceFor(c, from)
       if (piece === undefined) continue
-      const { res, lan } = resources(from.id, c.id)
-      const f: Flow = { at: flows.length, moved: 0, from: from.id, to: c.id, piece, done: 0, rate: 0, res, lan }
-      flows.push(f)
+      const f = addFlow(from.id, c.id, piece)
       c.inFrom.set(from.id, f)
-      c.fromPeers.add(piece)
       from.out.add(f)
     }
     c.rotate++
+    if (c.inFrom.size > before) return
     // Nothing to fetch from anyone: look again a little later, or when the neighbours change.
-    if (c.inFrom.size === before) c.nextFill = now + sc.decideEveryMs
+    c.nextFill = now + sc.decideEveryMs
+    // A piece in flight that no neighbour has any more (its senders left) frees its place: its bytes are lost.
+    for (const p of [...c.fromPeers.keys()]) {
+      let held = false
+      for (const n of c.neighbours) if (clients[n]!.have?.[p]) held = true
+      if (!held) dropInFlight(c, p)
+    }
   }
 
   const decideCdn = (c: Client) => {
@@ -472,7 +511,7 @@ export function simulate(sc: Scenario): SimResult {
       needed: window,
       piecesLeft: P - c.haveCount,
       availability,
-      fromPeers: c.fromPeers,
+      fromPeers: new Set(c.fromPeers.keys()),
       fromCdn: new Set(c.cdnQueue),
       bytesDone: (c.haveCount - c.sessionBase) * L,
       peerRate: c.peerRate,
@@ -496,7 +535,11 @@ export function simulate(sc: Scenario): SimResult {
 
   const allocate = () => {
     count.fill(0)
-    for (const f of flows) for (const r of f.res) count[r]!++
+    const n = flows.length
+    for (let i = 0; i < n; i++) {
+      const row = i * LINKS
+      for (let j = 1; j <= flowLinks[row]!; j++) count[flowLinks[row + j]!]!++
+    }
     for (const id of downloading) {
       const c = clients[id]!
       if (c.cdnQueue.length === 0) continue
@@ -514,11 +557,16 @@ export function simulate(sc: Scenario): SimResult {
     }
     used.fill(0)
     const cdnRates = new Map<number, number>()
-    for (const f of flows) {
+    for (let i = 0; i < n; i++) {
+      const row = i * LINKS
+      const links = flowLinks[row]!
       let r = Infinity
-      for (const x of f.res) r = Math.min(r, cap[x]! / count[x]!)
-      f.rate = r
-      for (const x of f.res) used[x]! += r
+      for (let j = 1; j <= links; j++) {
+        const x = flowLinks[row + j]!
+        r = Math.min(r, cap[x]! / count[x]!)
+      }
+      flowRate[i] = r
+      for (let j = 1; j <= links; j++) used[flowLinks[row + j]!]! += r
     }
     for (const id of downloading) {
       const c = clients[id]!
@@ -533,10 +581,11 @@ export function simulate(sc: Scenario): SimResult {
     }
     // What the tightest links leave unused goes back to the transfers through the others.
     const room = (x: number) => (used[x]! > 0 ? cap[x]! / used[x]! : Infinity)
-    for (const f of flows) {
+    for (let i = 0; i < n; i++) {
+      const row = i * LINKS
       let k = Infinity
-      for (const x of f.res) k = Math.min(k, room(x))
-      f.rate *= Number.isFinite(k) ? k : 1
+      for (let j = 1; j <= flowLinks[row]!; j++) k = Math.min(k, room(flowLinks[row + j]!))
+      if (Number.isFinite(k)) flowRate[i]! *= k
     }
     for (const [id, r] of cdnRates) {
       const c = clients[id]!
@@ -557,28 +606,26 @@ export function simulate(sc: Scenario): SimResult {
       if (f === undefined || f.moved === step) continue
       f.moved = step
       const to = clients[f.to]!
-      let budget = f.rate * dt
+      let budget = flowRate[f.at]! * dt
       for (;;) {
-        const need = L - f.done
-        if (budget < need) {
-          f.done += budget
+        const need = to.fromPeers.get(f.piece)
+        if (need !== undefined && budget < need) {
+          to.fromPeers.set(f.piece, need - budget)
           account(f, budget)
           break
         }
-        account(f, need)
-        budget -= need
-        const piece = f.piece
-        f.done = 0
-        to.fromPeers.delete(piece)
-        complete(to, piece, f)
-        if (to.state !== 'downloading' || to.inFrom.get(f.from) !== f) break
+        if (need !== undefined) {
+          account(f, need)
+          budget -= need
+          complete(to, f.piece, f)
+          if (to.state !== 'downloading' || to.inFrom.get(f.from) !== f) break
+        }
         const next = pieceFor(to, clients[f.from]!)
         if (next === undefined) {
           removeFlow(f)
           break
         }
         f.piece = next
-        to.fromPeers.add(next)
       }
     }
     for (const [id, rate] of cdnRates) {
@@ -635,7 +682,7 @@ export function simulate(sc: Scenario): SimResult {
       if (c.cdnQueue.length < sc.maxCdnPieces && now >= c.nextDecision) decideCdn(c)
       // A finish bound needs the CDN's rate: its probe runs first, alone on the link, as it does while the session's discovery is pending.
       const probing = sc.mode.kind === 'finish' && 'slip' in sc.mode.bound && c.cdnRateSeen === 0 && c.cdnQueue.length > 0
-      if (peers && !probing && c.inFrom.size < sc.peerPieces && now >= c.nextFill) fillPeers(c)
+      if (peers && !probing && c.inFrom.size < c.neighbours.size && now >= c.nextFill) fillPeers(c)
     }
     move(sc.stepMs, allocate())
     for (const id of downloading) {
