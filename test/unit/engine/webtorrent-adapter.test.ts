@@ -6,7 +6,7 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import WebTorrent, { type Torrent } from 'webtorrent'
 import { afterEach, describe, expect, it } from 'vitest'
-import { bindListener, knownPeers, markPieceComplete, onIncomingConnection } from '../../../app/engine/sources/peers/webtorrent-adapter.ts'
+import { bindListener, knownPeers, markPieceComplete, onIncomingConnection, routePieces } from '../../../app/engine/sources/peers/webtorrent-adapter.ts'
 import { makeFixture } from '../../support/release-fixture.ts'
 import { useTempDirs } from '../../support/temp-dir.ts'
 
@@ -16,7 +16,51 @@ afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => new Promise<void>((r) => c.destroy(() => r()))))
 })
 
-async function torrentOfFixture(): Promise<{ client: WebTorrent; torrent: Torrent }> {
+type Callback<T = void> = (err: Error | null, value?: T) => void
+
+/** A store that has every piece, all zeros: for a peer whose bytes the test's sink does not check. */
+class ZeroStore {
+  readonly chunkLength: number
+  private readonly length: number
+  constructor(chunkLength: number, opts: { length: number }) {
+    this.chunkLength = chunkLength
+    this.length = opts.length
+  }
+  put(_index: number, _buf: Uint8Array, cb?: Callback): void {
+    cb?.(null)
+  }
+  get(index: number, opts: { offset?: number; length?: number } | Callback<Uint8Array> | null, callback?: Callback<Uint8Array>): void {
+    const cb = typeof opts === 'function' ? opts : callback!
+    const range = typeof opts === 'function' ? null : opts
+    const size = Math.min(this.chunkLength, this.length - index * this.chunkLength)
+    const offset = range?.offset ?? 0
+    cb(null, Buffer.alloc(range?.length ?? size - offset))
+  }
+  close(cb?: Callback): void {
+    cb?.(null)
+  }
+  destroy(cb?: Callback): void {
+    cb?.(null)
+  }
+}
+
+/** A peer on 127.0.0.1 that has every piece of `torrentFile`, sending at most `uploadRate` bytes/s (-1: no cap). */
+async function zeroSeeder(torrentFile: Buffer, uploadRate: number): Promise<{ client: WebTorrent; port: number }> {
+  const client = new WebTorrent({ dht: false, lsd: false, natUpnp: false, natPmp: false, utp: false, tracker: false, webSeeds: false })
+  clients.push(client)
+  bindListener(client, '127.0.0.1', 0)
+  client.throttleUpload(uploadRate)
+  const torrent = client.add(torrentFile, { store: ZeroStore, skipVerify: true })
+  await new Promise((r) => torrent.once('ready', r))
+  for (let i = 0; i < 100 && !client.address()?.port; i++) await new Promise((r) => setTimeout(r, 10))
+  return { client, port: client.address()!.port }
+}
+
+async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
+  for (const end = Date.now() + ms; !ok(); await new Promise((r) => setTimeout(r, 20))) if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+}
+
+async function torrentOfFixture(): Promise<{ client: WebTorrent; torrent: Torrent; torrentFile: Buffer }> {
   const dir = await tempDir()
   const f = await makeFixture(dir, 2 * 1024 * 1024)
   expect((await f.publish(f.build, '1.0.0', ['--piece-size', '256KiB'])).code).toBe(0)
@@ -26,7 +70,7 @@ async function torrentOfFixture(): Promise<{ client: WebTorrent; torrent: Torren
   clients.push(client)
   const torrent = client.add(torrentFile, { path: join(dir, 'data'), deselect: true })
   await new Promise((r) => torrent.once('ready', r))
-  return { client, torrent }
+  return { client, torrent, torrentFile }
 }
 
 describe('webtorrent adapter (private fields)', () => {
@@ -89,5 +133,37 @@ describe('webtorrent adapter (private fields)', () => {
     } finally {
       wire.destroy()
     }
+  })
+
+  it('frees the place of a piece whose only sender left, and the piece comes whole from another peer', async () => {
+    const { torrent, torrentFile } = await torrentOfFixture()
+    const received = new Map<number, number>()
+    const inFlight = routePieces(
+      torrent,
+      {
+        received: async (index, piece) => {
+          received.set(index, piece.length)
+          return { ok: true, returned: undefined }
+        },
+      },
+      { maxPieces: 1, maxBytesPerWire: 64 * 1024, largeBlocks: () => false, skip: () => false },
+    )
+    torrent.select(0, torrent.pieces.length - 1, 1)
+    // A sender at 32 KiB/s: a 256 KiB piece is still coming when it leaves.
+    const slow = await zeroSeeder(torrentFile, 32 * 1024)
+    torrent.addPeer(`127.0.0.1:${slow.port}`)
+    await until('the first blocks', () => torrent.downloaded > 0)
+    const [partial] = [...inFlight.pieces()]
+    expect(partial).toBeTypeOf('number')
+    clients.splice(clients.indexOf(slow.client), 1)
+    await new Promise<void>((r) => slow.client.destroy(() => r()))
+    await until('the wire to close', () => torrent.wires.length === 0)
+    await new Promise((r) => setTimeout(r, 50))
+    expect([...inFlight.pieces()]).toEqual([])
+
+    const fast = await zeroSeeder(torrentFile, -1)
+    torrent.addPeer(`127.0.0.1:${fast.port}`)
+    await until('every piece', () => received.size === torrent.pieces.length)
+    expect(received.get(partial!)).toBe(256 * 1024)
   })
 })

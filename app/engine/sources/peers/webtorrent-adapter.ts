@@ -183,6 +183,27 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
       if (!t.destroyed) t._update()
     })
   }
+  // A piece being received that no connected peer has any more (the peers sending it left)
+  // would hold its place among the maxPieces for good, and keep the CDN off it as a piece
+  // peers are bringing: it starts over, its place free. Only a closing wire makes one, and its
+  // requests are answered (with an error) before the next turn.
+  const releaseOrphans = () => {
+    if (t.destroyed) return
+    let released = false
+    for (const [index, buf] of receiving) {
+      if (t._reservations[index]?.some((w) => w !== null)) continue
+      if (torrent.wires.some((w) => !w.destroyed && w.peerPieces.get(index))) continue
+      receiving.delete(index)
+      keep(buf.buffer as ArrayBuffer)
+      const piece = t.pieces[index]
+      if (piece) t.pieces[index] = new (piece.constructor as new (length: number) => PieceInternals)(piece.length)
+      released = true
+    }
+    if (released) update()
+  }
+  const watchClose = (wire: Wire) => wire.once('close', () => setImmediate(releaseOrphans))
+  for (const wire of torrent.wires) watchClose(wire)
+  torrent.on('wire', watchClose)
   t._request = (wire, index, hotswap) => {
     const blocksPerRequest = o.largeBlocks(wire) ? LARGE_REQUEST_BLOCKS : 1
     if (t.destroyed || torrent.bitfield.get(index) || placed.has(index) || o.skip(index) || wire.requests.length * blocksPerRequest * BLOCK >= o.maxBytesPerWire) return false
