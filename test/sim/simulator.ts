@@ -41,13 +41,8 @@ const LINKS = 8
 interface Flow {
   /** Where it sits in the list of flows (for O(1) removal), and its row in the typed arrays. */
   at: number
-  /** The last step that moved it. */
-  moved: number
   readonly from: number
   readonly to: number
-  /** One of the receiver's pieces in flight. */
-  piece: number
-  readonly lan: boolean
 }
 
 interface Client {
@@ -77,8 +72,6 @@ interface Client {
   /** The transfer from each neighbour that sends to it. */
   readonly inFrom: Map<number, Flow>
   readonly out: Set<Flow>
-  /** Pieces in flight from peers, and the bytes each still needs. */
-  readonly fromPeers: Map<number, number>
   readonly cdnQueue: number[]
   cdnHeadDone: number
   cdnCap: number
@@ -87,7 +80,6 @@ interface Client {
   /** The CDN's best measured rate so far (the fetch session's estimate): sharing the link with peers only lowers what it measures. */
   cdnRateSeen: number
   peerRate: number
-  peerBytesStep: number
   nextDecision: number
   /** When to look for peers to fetch from again, after a look found nothing. */
   nextFill: number
@@ -196,7 +188,6 @@ export function simulate(sc: Scenario): SimResult {
       neighbours: new Set(),
       inFrom: new Map(),
       out: new Set(),
-      fromPeers: new Map(),
       cdnQueue: [],
       cdnHeadDone: 0,
       cdnCap: Infinity,
@@ -204,7 +195,6 @@ export function simulate(sc: Scenario): SimResult {
       cdnBusyMs: 0,
       cdnRateSeen: 0,
       peerRate: 0,
-      peerBytesStep: 0,
       nextDecision: 0,
       nextFill: 0,
       rotate: 0,
@@ -224,26 +214,63 @@ export function simulate(sc: Scenario): SimResult {
   let completed = 0
   const cdnPieces = noCdnPieces()
   const siteWan = Array.from({ length: S }, () => ({ down: 0, up: 0 }))
+  /** Bytes from peers each client got in this step. */
+  const peerBytesStep = new Float64Array(N)
+  // A client's pieces in flight from peers, `peerPieces` places each: the piece (-1: free place) and the bytes it still needs.
+  const K = sc.peerPieces
+  const slotPiece = new Int32Array(N * K).fill(-1)
+  const slotLeft = new Float64Array(N * K)
+  const slotOf = (c: Client, piece: number): number => {
+    for (let x = c.id * K; x < c.id * K + K; x++) if (slotPiece[x] === piece) return x
+    return -1
+  }
+  const piecesInFlight = (c: Client): number[] => {
+    const out: number[] = []
+    for (let x = c.id * K; x < c.id * K + K; x++) if (slotPiece[x]! >= 0) out.push(slotPiece[x]!)
+    return out
+  }
+  /** Drops a piece in flight from peers: the bytes it had are lost. */
+  const dropSlot = (x: number) => {
+    wasted += L - slotLeft[x]!
+    slotPiece[x] = -1
+  }
+
   const flows: Flow[] = []
-  // Each transfer's links and rate by its place in `flows`, in typed arrays: the rate
-  // allocation walks them every step, and 100,000 objects' arrays made it the slow part.
+  // Each transfer's row by its place in `flows`, in typed arrays: every step walks them all,
+  // and 100,000 objects with their arrays made the allocation and the move the slow parts.
   let flowLinks = new Int32Array(1024 * LINKS)
   let flowRate = new Float64Array(1024)
-  const addFlow = (from: number, to: number, piece: number): Flow => {
+  /** The receiver's place (slot) of the piece it brings. */
+  let flowSlot = new Int32Array(1024)
+  /** The last step that moved it. */
+  let flowMoved = new Int32Array(1024)
+  let flowTo = new Int32Array(1024)
+  /** 0: inside a site's LAN; 1: across the internet; 2: across the internet from or to a site (its WAN counts). */
+  let flowPath = new Uint8Array(1024)
+  const grown = <T extends Int32Array | Float64Array | Uint8Array>(a: T): T => {
+    const b = new (a.constructor as new (n: number) => T)(a.length * 2)
+    b.set(a)
+    return b
+  }
+  const addFlow = (from: number, to: number, slot: number): Flow => {
     const { res, lan } = resources(from, to)
     const at = flows.length
     if (at >= flowRate.length) {
-      const links = new Int32Array(flowLinks.length * 2)
-      links.set(flowLinks)
-      flowLinks = links
-      const rate = new Float64Array(flowRate.length * 2)
-      rate.set(flowRate)
-      flowRate = rate
+      flowLinks = grown(flowLinks)
+      flowRate = grown(flowRate)
+      flowSlot = grown(flowSlot)
+      flowMoved = grown(flowMoved)
+      flowTo = grown(flowTo)
+      flowPath = grown(flowPath)
     }
     flowLinks[at * LINKS] = res.length
     flowLinks.set(res, at * LINKS + 1)
     flowRate[at] = 0
-    const f: Flow = { at, moved: 0, from, to, piece, lan }
+    flowSlot[at] = slot
+    flowMoved[at] = 0
+    flowTo[at] = to
+    flowPath[at] = lan ? 0 : clients[from]!.site >= 0 || clients[to]!.site >= 0 ? 2 : 1
+    const f: Flow = { at, from, to }
     flows.push(f)
     return f
   }
@@ -294,18 +321,14 @@ export function simulate(sc: Scenario): SimResult {
       flows[f.at] = last
       flowLinks.copyWithin(f.at * LINKS, last.at * LINKS, last.at * LINKS + LINKS)
       flowRate[f.at] = flowRate[last.at]!
+      flowSlot[f.at] = flowSlot[last.at]!
+      flowMoved[f.at] = flowMoved[last.at]!
+      flowTo[f.at] = flowTo[last.at]!
+      flowPath[f.at] = flowPath[last.at]!
       last.at = f.at
     }
     clients[f.to]!.inFrom.delete(f.from)
     clients[f.from]!.out.delete(f)
-  }
-
-  /** Drops a piece in flight from peers: the bytes it had are lost. */
-  const dropInFlight = (c: Client, piece: number) => {
-    const left = c.fromPeers.get(piece)
-    if (left === undefined) return
-    wasted += L - left
-    c.fromPeers.delete(piece)
   }
 
   /** Leaves the swarm: connections close, transfers to and from it are lost. */
@@ -314,7 +337,7 @@ export function simulate(sc: Scenario): SimResult {
     for (const n of c.neighbours) clients[n]!.neighbours.delete(c.id)
     c.neighbours.clear()
     for (const f of [...c.out, ...c.inFrom.values()]) removeFlow(f)
-    for (const p of [...c.fromPeers.keys()]) dropInFlight(c, p)
+    for (let x = c.id * K; x < c.id * K + K; x++) if (slotPiece[x]! >= 0) dropSlot(x)
     if (c.cdnQueue.length > 0) wasted += c.cdnHeadDone
     c.cdnQueue.length = 0
     c.cdnHeadDone = 0
@@ -333,12 +356,17 @@ export function simulate(sc: Scenario): SimResult {
     return { res, lan }
   }
 
-  /** A piece in flight that `from` has, else a new one it has that `to` needs, while fewer than `peerPieces` are in flight; undefined: none. */
-  const pieceFor = (to: Client, from: Client): number | undefined => {
+  /** The place of a piece in flight that `from` has, else of a new one it has that `to` needs, while a place is free; -1: none. */
+  const slotFor = (to: Client, from: Client): number => {
     const have = to.have!
     const theirs = from.have!
-    for (const p of to.fromPeers.keys()) if (theirs[p]) return p
-    if (to.fromPeers.size >= sc.peerPieces) return undefined
+    let free = -1
+    for (let x = to.id * K; x < to.id * K + K; x++) {
+      const p = slotPiece[x]!
+      if (p < 0) free = x
+      else if (theirs[p]) return x
+    }
+    if (free < 0) return -1
     const missing = to.missing!
     const exhaustive = to.missingLen <= PROBES * 4
     const tries = exhaustive ? to.missingLen : PROBES
@@ -351,12 +379,13 @@ export function simulate(sc: Scenario): SimResult {
         if (exhaustive) t--
         continue
       }
-      if (theirs[p] && !to.fromPeers.has(p) && !to.cdnQueue.includes(p)) {
-        to.fromPeers.set(p, L)
-        return p
+      if (theirs[p] && slotOf(to, p) < 0 && !to.cdnQueue.includes(p)) {
+        slotPiece[free] = p
+        slotLeft[free] = L
+        return free
       }
     }
-    return undefined
+    return -1
   }
 
   const complete = (c: Client, piece: number, source: 'cdn' | Flow) => {
@@ -368,14 +397,15 @@ export function simulate(sc: Scenario): SimResult {
     c.haveCount++
     useful += L
     // The peers that were bringing this piece go on to another; if the CDN brought it, what they sent is lost.
-    if (c.fromPeers.has(piece)) {
-      if (source === 'cdn') dropInFlight(c, piece)
-      else c.fromPeers.delete(piece)
+    const x = slotOf(c, piece)
+    if (x >= 0) {
+      if (source === 'cdn') dropSlot(x)
+      else slotPiece[x] = -1
       for (const f of c.inFrom.values()) {
-        if (f === source || f.piece !== piece) continue
-        const next = pieceFor(c, clients[f.from]!)
-        if (next === undefined) removeFlow(f)
-        else f.piece = next
+        if (f === source || flowSlot[f.at] !== x) continue
+        const next = slotFor(c, clients[f.from]!)
+        if (next < 0) removeFlow(f)
+        else flowSlot[f.at] = next
       }
     }
     const q = c.cdnQueue.indexOf(piece)
@@ -455,9 +485,9 @@ export function simulate(sc: Scenario): SimResult {
     for (let i = 0; i < ns.length; i++) {
       const from = clients[ns[(c.rotate + i) % ns.length]!]!
       if (c.inFrom.has(from.id) || !from.have) continue
-      const piece = pieceFor(c, from)
-      if (piece === undefined) continue
-      const f = addFlow(from.id, c.id, piece)
+      const slot = slotFor(c, from)
+      if (slot < 0) continue
+      const f = addFlow(from.id, c.id, slot)
       c.inFrom.set(from.id, f)
       from.out.add(f)
     }
@@ -466,10 +496,12 @@ export function simulate(sc: Scenario): SimResult {
     // Nothing to fetch from anyone: look again a little later, or when the neighbours change.
     c.nextFill = now + sc.decideEveryMs
     // A piece in flight that no neighbour has any more (its senders left) frees its place: its bytes are lost.
-    for (const p of [...c.fromPeers.keys()]) {
+    for (let x = c.id * K; x < c.id * K + K; x++) {
+      const p = slotPiece[x]!
+      if (p < 0) continue
       let held = false
       for (const n of c.neighbours) if (clients[n]!.have?.[p]) held = true
-      if (!held) dropInFlight(c, p)
+      if (!held) dropSlot(x)
     }
   }
 
@@ -511,7 +543,7 @@ export function simulate(sc: Scenario): SimResult {
       needed: window,
       piecesLeft: P - c.haveCount,
       availability,
-      fromPeers: new Set(c.fromPeers.keys()),
+      fromPeers: new Set(piecesInFlight(c)),
       fromCdn: new Set(c.cdnQueue),
       bytesDone: (c.haveCount - c.sessionBase) * L,
       peerRate: c.peerRate,
@@ -602,30 +634,39 @@ export function simulate(sc: Scenario): SimResult {
     // Backwards, so that a flow removed here moves an already moved one into its place; a
     // flow cancelled elsewhere may move one twice into view, which the stamp skips.
     for (let i = flows.length - 1; i >= 0; i--) {
-      const f = flows[i]
-      if (f === undefined || f.moved === step) continue
-      f.moved = step
+      if (i >= flows.length || flowMoved[i] === step) continue
+      flowMoved[i] = step
+      let budget = flowRate[i]! * dt
+      const x = flowSlot[i]!
+      // Most transfers only add to a piece: typed arrays alone.
+      if (slotPiece[x]! >= 0 && budget < slotLeft[x]!) {
+        slotLeft[x]! -= budget
+        account(i, budget)
+        continue
+      }
+      const f = flows[i]!
       const to = clients[f.to]!
-      let budget = flowRate[f.at]! * dt
       for (;;) {
-        const need = to.fromPeers.get(f.piece)
-        if (need !== undefined && budget < need) {
-          to.fromPeers.set(f.piece, need - budget)
-          account(f, budget)
+        const slot = flowSlot[f.at]!
+        const need = slotLeft[slot]!
+        const piece = slotPiece[slot]!
+        if (piece >= 0 && budget < need) {
+          slotLeft[slot] = need - budget
+          account(f.at, budget)
           break
         }
-        if (need !== undefined) {
-          account(f, need)
+        if (piece >= 0) {
+          account(f.at, need)
           budget -= need
-          complete(to, f.piece, f)
+          complete(to, piece, f)
           if (to.state !== 'downloading' || to.inFrom.get(f.from) !== f) break
         }
-        const next = pieceFor(to, clients[f.from]!)
-        if (next === undefined) {
+        const next = slotFor(to, clients[f.from]!)
+        if (next < 0) {
           removeFlow(f)
           break
         }
-        f.piece = next
+        flowSlot[f.at] = next
       }
     }
     for (const [id, rate] of cdnRates) {
@@ -657,12 +698,16 @@ export function simulate(sc: Scenario): SimResult {
     }
   }
 
-  const account = (f: Flow, bytes: number) => {
+  /** Counts bytes a transfer (by its row) brought. */
+  const account = (row: number, bytes: number) => {
     sent += bytes
-    clients[f.to]!.peerBytesStep += bytes
-    if (f.lan) lanBytes += bytes
+    peerBytesStep[flowTo[row]!]! += bytes
+    const path = flowPath[row]!
+    if (path === 0) lanBytes += bytes
     else {
       wanBytes += bytes
+      if (path === 1) return
+      const f = flows[row]!
       const a = clients[f.from]!
       const b = clients[f.to]!
       if (a.site >= 0) siteWan[a.site]!.up += bytes
@@ -687,8 +732,8 @@ export function simulate(sc: Scenario): SimResult {
     move(sc.stepMs, allocate())
     for (const id of downloading) {
       const c = clients[id]!
-      c.peerRate += alpha * ((c.peerBytesStep * 1000) / sc.stepMs - c.peerRate)
-      c.peerBytesStep = 0
+      c.peerRate += alpha * ((peerBytesStep[id]! * 1000) / sc.stepMs - c.peerRate)
+      peerBytesStep[id] = 0
     }
     now += sc.stepMs
     if (now - lastSample >= sc.sampleMs) {
