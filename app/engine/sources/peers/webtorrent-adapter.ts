@@ -192,7 +192,7 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
     let released = false
     for (const [index, buf] of receiving) {
       if (t._reservations[index]?.some((w) => w !== null)) continue
-      if (torrent.wires.some((w) => !w.destroyed && w.peerPieces.get(index))) continue
+      if (torrent.wires.some((w) => !(w as Wire & { destroyed: boolean }).destroyed && w.peerPieces.get(index))) continue
       receiving.delete(index)
       keep(buf.buffer as ArrayBuffer)
       const piece = t.pieces[index]
