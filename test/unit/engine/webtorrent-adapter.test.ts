@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import WebTorrent, { type Torrent } from 'webtorrent'
 import { afterEach, describe, expect, it } from 'vitest'
 import { bindListener, knownPeers, markPieceComplete, onIncomingConnection, routePieces } from '../../../app/engine/sources/peers/webtorrent-adapter.ts'
+import { constantStore } from '../../support/constant-store.ts'
 import { makeFixture } from '../../support/release-fixture.ts'
 import { useTempDirs } from '../../support/temp-dir.ts'
 
@@ -16,41 +17,13 @@ afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => new Promise<void>((r) => c.destroy(() => r()))))
 })
 
-type Callback<T = void> = (err: Error | null, value?: T) => void
-
-/** A store that has every piece, all zeros: for a peer whose bytes the test's sink does not check. */
-class ZeroStore {
-  readonly chunkLength: number
-  private readonly length: number
-  constructor(chunkLength: number, opts: { length: number }) {
-    this.chunkLength = chunkLength
-    this.length = opts.length
-  }
-  put(_index: number, _buf: Uint8Array, cb?: Callback): void {
-    cb?.(null)
-  }
-  get(index: number, opts: { offset?: number; length?: number } | Callback<Uint8Array> | null, callback?: Callback<Uint8Array>): void {
-    const cb = typeof opts === 'function' ? opts : callback!
-    const range = typeof opts === 'function' ? null : opts
-    const size = Math.min(this.chunkLength, this.length - index * this.chunkLength)
-    const offset = range?.offset ?? 0
-    cb(null, Buffer.alloc(range?.length ?? size - offset))
-  }
-  close(cb?: Callback): void {
-    cb?.(null)
-  }
-  destroy(cb?: Callback): void {
-    cb?.(null)
-  }
-}
-
 /** A peer on 127.0.0.1 that has every piece of `torrentFile`, sending at most `uploadRate` bytes/s (-1: no cap). */
 async function zeroSeeder(torrentFile: Buffer, uploadRate: number): Promise<{ client: WebTorrent; port: number }> {
   const client = new WebTorrent({ dht: false, lsd: false, natUpnp: false, natPmp: false, utp: false, tracker: false, webSeeds: false })
   clients.push(client)
   bindListener(client, '127.0.0.1', 0)
   client.throttleUpload(uploadRate)
-  const torrent = client.add(torrentFile, { store: ZeroStore, skipVerify: true })
+  const torrent = client.add(torrentFile, { store: constantStore(0), skipVerify: true })
   await new Promise((r) => torrent.once('ready', r))
   for (let i = 0; i < 100 && !client.address()?.port; i++) await new Promise((r) => setTimeout(r, 10))
   return { client, port: client.address()!.port }
