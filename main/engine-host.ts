@@ -2,6 +2,7 @@
 // never blocks the window or the tray, and restarts it if it dies. Main talks to it through the
 // same local API as every other client, so `client` is a ShoalClient that survives restarts.
 import { utilityProcess, type UtilityProcess } from 'electron'
+import * as v from 'valibot'
 import type { ApiEvent, ShoalClient } from '../shared/api-contract.ts'
 import { nodeAgentClient } from '../app/agent/agent-client.ts'
 import { engineReadySchema } from '../shared/ipc-contract.ts'
@@ -45,9 +46,9 @@ export function startEngine(options: EngineHostOptions): EngineHost {
     })
     child = proc
     proc.on('message', (message: unknown) => {
-      const parsed = engineReadySchema.safeParse(message)
+      const parsed = v.safeParse(engineReadySchema, message)
       if (!parsed.success) return
-      const client = nodeAgentClient(parsed.data.url, parsed.data.token)
+      const client = nodeAgentClient(parsed.output.url, parsed.output.token)
       current = client
       delay = options.restartDelayMs ?? 500
       unsubscribe?.()

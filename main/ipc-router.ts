@@ -1,6 +1,7 @@
 // Routes the renderer's IPC calls to the engine's ShoalClient. Every call is checked twice:
 // the sender must be our renderer's top frame, and the arguments must match the contract.
 import { ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron'
+import * as v from 'valibot'
 import type { ApiEvent, ShoalClient } from '../shared/api-contract.ts'
 import { IPC_EVENT_CHANNEL, IPC_METHODS, IPC_SUBSCRIBE_CHANNEL, type IpcMethod } from '../shared/ipc-contract.ts'
 import { ShoalError } from '../shared/errors.ts'
@@ -35,11 +36,11 @@ export function registerIpc(options: IpcRouterOptions): IpcRouter {
     channels.push(spec.channel)
     ipcMain.handle(spec.channel, async (event, ...raw: unknown[]) => {
       guard(event, spec.channel)
-      const parsed = spec.args.safeParse(raw)
-      if (!parsed.success) throw new ShoalError('E_USAGE', `IPC ${spec.channel}: invalid arguments: ${parsed.error.issues.map((i) => i.message).join('; ')}`)
+      const parsed = v.safeParse(spec.args, raw)
+      if (!parsed.success) throw new ShoalError('E_USAGE', `IPC ${spec.channel}: invalid arguments: ${parsed.issues.map((i) => i.message).join('; ')}`)
       const client = options.client()
       const call = client[method] as (...args: unknown[]) => Promise<unknown>
-      return await call.apply(client, parsed.data)
+      return await call.apply(client, parsed.output)
     })
   }
 

@@ -1,6 +1,6 @@
 // ShoalClient over the agent's local HTTP + WebSocket API. Runs in a browser (the renderer) and
 // in Node (Electron main); the caller passes fetch and WebSocket so this module needs no DOM types.
-import type { z } from 'zod'
+import * as v from 'valibot'
 import {
   apiErrorSchema,
   apiEventSchema,
@@ -46,7 +46,7 @@ function errorCode(code: string): ErrorCode {
 export function createAgentClient(options: AgentClientOptions): ShoalClient {
   const base = options.baseUrl.replace(/\/+$/, '')
 
-  async function call<T>(method: string, path: string, schema: z.ZodType<T> | null, body?: unknown): Promise<T> {
+  async function call<T>(method: string, path: string, schema: v.GenericSchema<unknown, T> | null, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { authorization: `Bearer ${options.token}` }
     if (body !== undefined) headers['content-type'] = 'application/json'
     let res: FetchResponseLike
@@ -58,11 +58,11 @@ export function createAgentClient(options: AgentClientOptions): ShoalClient {
     const text = await res.text()
     const json: unknown = text ? JSON.parse(text) : undefined
     if (!res.ok) {
-      const parsed = apiErrorSchema.safeParse(json)
-      if (parsed.success) throw new ShoalError(errorCode(parsed.data.error.code), parsed.data.error.message)
+      const parsed = v.safeParse(apiErrorSchema, json)
+      if (parsed.success) throw new ShoalError(errorCode(parsed.output.error.code), parsed.output.error.message)
       throw new ShoalError('E_INTERNAL', `the agent answered ${method} ${path} with HTTP ${res.status}`)
     }
-    return schema ? schema.parse(json) : (undefined as T)
+    return schema ? v.parse(schema, json) : (undefined as T)
   }
 
   const id = encodeURIComponent
@@ -86,8 +86,8 @@ export function createAgentClient(options: AgentClientOptions): ShoalClient {
         socket = ws
         ws.addEventListener('message', (event) => {
           if (typeof event.data !== 'string') return
-          const parsed = apiEventSchema.safeParse(JSON.parse(event.data))
-          if (parsed.success) onEvent(parsed.data)
+          const parsed = v.safeParse(apiEventSchema, JSON.parse(event.data))
+          if (parsed.success) onEvent(parsed.output)
         })
         ws.addEventListener('close', () => {
           if (stopped || socket !== ws) return

@@ -1,6 +1,6 @@
 // The Electron IPC contract: one invoke channel per ShoalClient method, plus one event channel.
 // Main validates every argument with these schemas; the preload only forwards allowlisted channels.
-import { z } from 'zod'
+import * as v from 'valibot'
 import {
   addProductRequestSchema,
   apiEventSchema,
@@ -15,21 +15,22 @@ import {
   type ApiEvent,
   type ShoalClient,
 } from './api-contract.ts'
+import { url } from './schema-rules.ts'
 
-const id = z.string().min(1).max(200)
+const id = v.pipe(v.string(), v.minLength(1), v.maxLength(200))
 
 /** Method name → channel, argument tuple and result schema (null: no result). */
 export const IPC_METHODS = {
-  status: { channel: 'shoal:status', args: z.tuple([]), result: statusSchema },
-  addProduct: { channel: 'shoal:add-product', args: z.tuple([addProductRequestSchema]), result: productSchema },
-  removeProduct: { channel: 'shoal:remove-product', args: z.tuple([id]), result: null },
-  checkProduct: { channel: 'shoal:check-product', args: z.tuple([id]), result: productSchema },
-  createJob: { channel: 'shoal:create-job', args: z.tuple([createJobRequestSchema]), result: jobSchema },
-  jobAction: { channel: 'shoal:job-action', args: z.tuple([id, z.enum(JOB_ACTIONS)]), result: jobSchema },
-  setPausedAll: { channel: 'shoal:set-paused-all', args: z.tuple([z.boolean()]), result: null },
-  patchSettings: { channel: 'shoal:patch-settings', args: z.tuple([settingsPatchSchema]), result: settingsViewSchema },
-  history: { channel: 'shoal:history', args: z.tuple([]), result: historySchema },
-} as const satisfies Record<Exclude<keyof ShoalClient, 'subscribe'>, { channel: string; args: z.ZodType<unknown[]>; result: z.ZodType | null }>
+  status: { channel: 'shoal:status', args: v.strictTuple([]), result: statusSchema },
+  addProduct: { channel: 'shoal:add-product', args: v.strictTuple([addProductRequestSchema]), result: productSchema },
+  removeProduct: { channel: 'shoal:remove-product', args: v.strictTuple([id]), result: null },
+  checkProduct: { channel: 'shoal:check-product', args: v.strictTuple([id]), result: productSchema },
+  createJob: { channel: 'shoal:create-job', args: v.strictTuple([createJobRequestSchema]), result: jobSchema },
+  jobAction: { channel: 'shoal:job-action', args: v.strictTuple([id, v.picklist(JOB_ACTIONS)]), result: jobSchema },
+  setPausedAll: { channel: 'shoal:set-paused-all', args: v.strictTuple([v.boolean()]), result: null },
+  patchSettings: { channel: 'shoal:patch-settings', args: v.strictTuple([settingsPatchSchema]), result: settingsViewSchema },
+  history: { channel: 'shoal:history', args: v.strictTuple([]), result: historySchema },
+} as const satisfies Record<Exclude<keyof ShoalClient, 'subscribe'>, { channel: string; args: v.GenericSchema<unknown, unknown[]>; result: v.GenericSchema | null }>
 
 export type IpcMethod = keyof typeof IPC_METHODS
 
@@ -52,7 +53,7 @@ export function createBridgeClient(bridge: ShoalBridge): ShoalClient {
   const call = async (method: IpcMethod, ...args: unknown[]): Promise<unknown> => {
     const spec = IPC_METHODS[method]
     const result = await bridge.invoke(spec.channel, ...args)
-    return spec.result ? spec.result.parse(result) : undefined
+    return spec.result ? v.parse(spec.result, result) : undefined
   }
   return {
     status: () => call('status') as ReturnType<ShoalClient['status']>,
@@ -66,8 +67,8 @@ export function createBridgeClient(bridge: ShoalBridge): ShoalClient {
     history: () => call('history') as ReturnType<ShoalClient['history']>,
     subscribe(onEvent: (event: ApiEvent) => void): () => void {
       const off = bridge.onEvent((raw) => {
-        const parsed = apiEventSchema.safeParse(raw)
-        if (parsed.success) onEvent(parsed.data)
+        const parsed = v.safeParse(apiEventSchema, raw)
+        if (parsed.success) onEvent(parsed.output)
       })
       void bridge.invoke(IPC_SUBSCRIBE_CHANNEL, true)
       return () => {
@@ -79,5 +80,5 @@ export function createBridgeClient(bridge: ShoalBridge): ShoalClient {
 }
 
 /** The engine's utility process tells main where its API listens, once it is ready. */
-export const engineReadySchema = z.object({ type: z.literal('ready'), url: z.url(), token: z.string().min(16) })
-export type EngineReady = z.infer<typeof engineReadySchema>
+export const engineReadySchema = v.object({ type: v.literal('ready'), url: url(), token: v.pipe(v.string(), v.minLength(16)) })
+export type EngineReady = v.InferOutput<typeof engineReadySchema>

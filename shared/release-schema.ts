@@ -1,4 +1,5 @@
-import { z } from 'zod'
+import * as v from 'valibot'
+import { int, url } from './schema-rules.ts'
 
 // Bounds keep a hostile manifest from exhausting memory before it is rejected.
 export const RELEASE_LIMITS = {
@@ -29,31 +30,34 @@ export const SCHEMA_VERSION = 1
 export const TOP_SCHEMA_VERSION = 2
 
 const semver = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/
-export const productId = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'product ids are 1-64 of a-z 0-9 . _ - starting with a letter or digit')
-export const versionString = z.string().max(128).regex(semver, 'versions are semver, e.g. 1.4.0')
-export const channelName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'channel names are 1-32 of a-z 0-9 _ -')
-const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `expected ${bytes * 2} lowercase hex digits`)
-const count = z.number().int().nonnegative()
-const byteCount = z.number().int().nonnegative().max(RELEASE_LIMITS.maxBytes)
-const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'expected base64')
-const isoTime = z.iso.datetime()
+export const productId = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'product ids are 1-64 of a-z 0-9 . _ - starting with a letter or digit'))
+export const versionString = v.pipe(v.string(), v.maxLength(128), v.regex(semver, 'versions are semver, e.g. 1.4.0'))
+export const channelName = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'channel names are 1-32 of a-z 0-9 _ -'))
+const hex = (bytes: number) => v.pipe(v.string(), v.regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `expected ${bytes * 2} lowercase hex digits`))
+const count = int(0)
+const byteCount = int(0, RELEASE_LIMITS.maxBytes)
+const base64 = v.pipe(v.string(), v.regex(/^[A-Za-z0-9+/]*={0,2}$/, 'expected base64'))
+// zod's iso.datetime(), whose rule this copies: a real calendar date, hours, minutes and seconds,
+// an optional fraction, and "Z": no offset.
+const isoDate = String.raw`(?:(?:\d\d[2468][048]|\d\d[13579][26]|\d\d0[48]|[02468][048]00|[13579][26]00)-02-29|\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|02-(?:0[1-9]|1\d|2[0-8])))`
+const isoTime = v.pipe(v.string(), v.regex(new RegExp(String.raw`^${isoDate}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?Z$`), 'expected an ISO 8601 UTC time, e.g. 2026-01-01T00:00:00Z'))
 /** A path relative to the product root, e.g. "1.2.0/pack.chunks"; resolved with URL rules. */
-const productRelative = z.string().max(512).regex(/^(?!\/)(?!.*\.\.)[A-Za-z0-9._+/-]+$/, 'expected a product-relative path')
+const productRelative = v.pipe(v.string(), v.maxLength(512), v.regex(/^(?!\/)(?!.*\.\.)[A-Za-z0-9._+/-]+$/, 'expected a product-relative path'))
 
-export const pointerSchema = z.strictObject({
-  schema: z.literal(SCHEMA_VERSION),
+export const pointerSchema = v.strictObject({
+  schema: v.literal(SCHEMA_VERSION),
   product: productId,
   channel: channelName,
   version: versionString,
-  manifest: z.strictObject({ path: productRelative, sha256: hex(32), size: byteCount }),
+  manifest: v.strictObject({ path: productRelative, sha256: hex(32), size: byteCount }),
   sequence: count,
   issuedAt: isoTime,
   expiresAt: isoTime,
-  mirrors: z.array(z.url()).max(RELEASE_LIMITS.mirrors),
+  mirrors: v.pipe(v.array(url()), v.maxLength(RELEASE_LIMITS.mirrors)),
 })
-export type ChannelPointer = z.infer<typeof pointerSchema>
+export type ChannelPointer = v.InferOutput<typeof pointerSchema>
 
-export const sectionSchema = z.strictObject({
+export const sectionSchema = v.strictObject({
   version: versionString,
   /** Offset of the section's first byte in the raw pack: always a multiple of the piece length. */
   offset: byteCount,
@@ -61,11 +65,11 @@ export const sectionSchema = z.strictObject({
   length: byteCount,
   firstChunk: count,
   chunkCount: count,
-  store: z.strictObject({ path: productRelative, size: byteCount }),
+  store: v.strictObject({ path: productRelative, size: byteCount }),
 })
-export type PackSection = z.infer<typeof sectionSchema>
+export type PackSection = v.InferOutput<typeof sectionSchema>
 
-export const patchSchema = z.strictObject({
+export const patchSchema = v.strictObject({
   /** The file it builds: an index into `files`. */
   file: count,
   fromVersion: versionString,
@@ -77,9 +81,9 @@ export const patchSchema = z.strictObject({
   /** Offset of the patch's first byte in its section's CDN store file (the chunk table implies it; checked). */
   storeOffset: byteCount,
   /** Chunks holding the patch's bytes, in order, in a patch section. */
-  chunks: z.array(count).min(1).max(RELEASE_LIMITS.chunks),
+  chunks: v.pipe(v.array(count), v.minLength(1), v.maxLength(RELEASE_LIMITS.chunks)),
 })
-export type FilePatch = z.infer<typeof patchSchema>
+export type FilePatch = v.InferOutput<typeof patchSchema>
 
 /**
  * Where a release may be shared: `private` only with the release's trackers and given peers,
@@ -90,59 +94,60 @@ export const releaseScopes = ['private', 'lan', 'public'] as const
 export type ReleaseScope = (typeof releaseScopes)[number]
 
 const fileFields = {
-  path: z.string().max(4096),
-  mode: z.union([z.literal(0o644), z.literal(0o755)]),
+  path: v.pipe(v.string(), v.maxLength(4096)),
+  mode: v.picklist([0o644, 0o755]),
   size: byteCount,
   sha256: hex(32),
 }
 
-export const manifestSchema = z.strictObject({
-  schema: z.literal(SCHEMA_VERSION),
+export const manifestSchema = v.strictObject({
+  schema: v.literal(SCHEMA_VERSION),
   product: productId,
   version: versionString,
   createdAt: isoTime,
   /** Optional so that manifests published before scopes existed still parse (as `private`). */
-  scope: z.enum(releaseScopes).optional(),
+  scope: v.optional(v.picklist(releaseScopes)),
   /**
    * Who admits peers to the swarm (app/release/admission.ts): an ed25519 public key, SPKI DER in
    * base64. Absent: the publisher's own key. Signed with the rest, so no one else can name one.
    */
-  admission: z.strictObject({ key: base64.max(128) }).optional(),
-  chunking: z.strictObject({ algorithm: z.string().max(64), min: count, avg: count, max: count }),
-  pack: z.strictObject({
-    name: z.string().min(1).max(255),
-    pieceLength: z.number().int().min(16 * 1024).max(256 * 1024 * 1024),
+  admission: v.optional(v.strictObject({ key: v.pipe(base64, v.maxLength(128)) })),
+  chunking: v.strictObject({ algorithm: v.pipe(v.string(), v.maxLength(64)), min: count, avg: count, max: count }),
+  pack: v.strictObject({
+    name: v.pipe(v.string(), v.minLength(1), v.maxLength(255)),
+    pieceLength: int(16 * 1024, 256 * 1024 * 1024),
     length: byteCount,
-    private: z.boolean(),
-    announce: z.array(z.url()).max(RELEASE_LIMITS.trackers),
+    private: v.boolean(),
+    announce: v.pipe(v.array(url()), v.maxLength(RELEASE_LIMITS.trackers)),
     /** SHA-1 of every piece, concatenated (20 bytes each). */
     pieces: base64,
     infoHash: hex(20),
-    sections: z.array(sectionSchema).min(1).max(RELEASE_LIMITS.sections),
+    sections: v.pipe(v.array(sectionSchema), v.minLength(1), v.maxLength(RELEASE_LIMITS.sections)),
   }),
-  chunks: z.strictObject({
+  chunks: v.strictObject({
     /** SHA-256 of every chunk in pack order, concatenated (32 bytes each). */
     sha256: base64,
-    size: z.array(z.number().int().positive().max(RELEASE_LIMITS.chunkBytes)).max(RELEASE_LIMITS.chunks),
+    size: v.pipe(v.array(int(1, RELEASE_LIMITS.chunkBytes)), v.maxLength(RELEASE_LIMITS.chunks)),
     /** Bytes in the CDN store; smaller than `size` means zstd-compressed. */
-    stored: z.array(z.number().int().positive().max(RELEASE_LIMITS.chunkBytes)).max(RELEASE_LIMITS.chunks),
+    stored: v.pipe(v.array(int(1, RELEASE_LIMITS.chunkBytes)), v.maxLength(RELEASE_LIMITS.chunks)),
   }),
-  files: z
-    .array(
-      z.strictObject({
+  files: v.pipe(
+    v.array(
+      v.strictObject({
         ...fileFields,
-        chunks: z.array(count).max(RELEASE_LIMITS.chunks),
+        chunks: v.pipe(v.array(count), v.maxLength(RELEASE_LIMITS.chunks)),
       }),
-    )
-    .max(RELEASE_LIMITS.files),
-  totals: z.strictObject({ files: count, bytes: byteCount, chunkRefs: count, uniqueChunks: count, uniqueBytes: byteCount }),
+    ),
+    v.maxLength(RELEASE_LIMITS.files),
+  ),
+  totals: v.strictObject({ files: count, bytes: byteCount, chunkRefs: count, uniqueChunks: count, uniqueBytes: byteCount }),
   /**
    * Per-file patches (zstd, the old file as dictionary) against earlier versions. Their bytes are
    * chunks of the release's patch section, so the CDN and peers serve them like any chunk.
    */
-  patches: z.array(patchSchema).max(RELEASE_LIMITS.files).optional(),
+  patches: v.optional(v.pipe(v.array(patchSchema), v.maxLength(RELEASE_LIMITS.files))),
 })
-export type Manifest = z.infer<typeof manifestSchema>
+export type Manifest = v.InferOutput<typeof manifestSchema>
 export type ManifestFile = Manifest['files'][number]
 
 /**
@@ -150,36 +155,38 @@ export type ManifestFile = Manifest['files'][number]
  * chunk list (4 bytes per reference), stored zstd-compressed at `offset` in an index file.
  * `sha256` is over the raw object, so a client can rebuild it from a manifest it already has.
  */
-export const manifestObjectSchema = z.strictObject({
+export const manifestObjectSchema = v.strictObject({
   path: productRelative,
   offset: byteCount,
   /** Compressed bytes in the index file. */
-  size: z.number().int().positive().max(RELEASE_LIMITS.chunks * 40),
+  size: int(1, RELEASE_LIMITS.chunks * 40),
   /** Chunks of a table, or references of a list. */
-  items: z.number().int().nonnegative().max(RELEASE_LIMITS.chunks),
+  items: int(0, RELEASE_LIMITS.chunks),
   sha256: hex(32),
 })
-export type ManifestObject = z.infer<typeof manifestObjectSchema>
+export type ManifestObject = v.InferOutput<typeof manifestObjectSchema>
 
 /** The signed top of a two-level manifest: the full manifest less `chunks`, with objects in place of the long lists. */
-export const topManifestSchema = manifestSchema.omit({ schema: true, chunks: true, files: true, pack: true }).extend({
-  schema: z.literal(TOP_SCHEMA_VERSION),
-  pack: manifestSchema.shape.pack.omit({ sections: true }).extend({
-    sections: z.array(sectionSchema.extend({ table: count })).min(1).max(RELEASE_LIMITS.sections),
+export const topManifestSchema = v.strictObject({
+  ...v.omit(manifestSchema, ['schema', 'chunks', 'files', 'pack']).entries,
+  schema: v.literal(TOP_SCHEMA_VERSION),
+  pack: v.strictObject({
+    ...v.omit(manifestSchema.entries.pack, ['sections']).entries,
+    sections: v.pipe(v.array(v.strictObject({ ...sectionSchema.entries, table: count })), v.minLength(1), v.maxLength(RELEASE_LIMITS.sections)),
   }),
-  files: z.array(z.strictObject({ ...fileFields, list: count })).max(RELEASE_LIMITS.files),
-  objects: z.array(manifestObjectSchema).max(RELEASE_LIMITS.files + RELEASE_LIMITS.sections),
+  files: v.pipe(v.array(v.strictObject({ ...fileFields, list: count })), v.maxLength(RELEASE_LIMITS.files)),
+  objects: v.pipe(v.array(manifestObjectSchema), v.maxLength(RELEASE_LIMITS.files + RELEASE_LIMITS.sections)),
 })
-export type TopManifest = z.infer<typeof topManifestSchema>
+export type TopManifest = v.InferOutput<typeof topManifestSchema>
 
 /** The one signed container for pointers and manifests. */
-export const envelopeSchema = z.strictObject({
-  format: z.literal('shoal-signed-v1'),
-  type: z.enum(['pointer', 'manifest']),
-  alg: z.literal('ed25519'),
+export const envelopeSchema = v.strictObject({
+  format: v.literal('shoal-signed-v1'),
+  type: v.picklist(['pointer', 'manifest']),
+  alg: v.literal('ed25519'),
   keyId: hex(8),
   signature: base64,
-  encoding: z.enum(['utf8', 'zstd+base64']),
-  payload: z.string(),
+  encoding: v.picklist(['utf8', 'zstd+base64']),
+  payload: v.string(),
 })
-export type SignedEnvelope = z.infer<typeof envelopeSchema>
+export type SignedEnvelope = v.InferOutput<typeof envelopeSchema>

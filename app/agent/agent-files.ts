@@ -3,14 +3,15 @@
 import { randomBytes } from 'node:crypto'
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { z } from 'zod'
+import * as v from 'valibot'
 import { ShoalError } from '../../shared/errors.ts'
+import { int } from '../../shared/schema-rules.ts'
 
 export const TOKEN_FILE = 'agent.token'
 export const ENDPOINT_FILE = 'agent.json'
 
-const endpointSchema = z.object({ port: z.number().int().positive(), pid: z.number().int().positive(), startedAt: z.string() })
-export type AgentEndpoint = z.infer<typeof endpointSchema>
+const endpointSchema = v.object({ port: int(1), pid: int(1), startedAt: v.string() })
+export type AgentEndpoint = v.InferOutput<typeof endpointSchema>
 
 /** The agent's token; the first start creates it, readable by this user only. */
 export function ensureToken(dataDir: string): string {
@@ -41,7 +42,7 @@ export function findAgent(dataDir: string): AgentEndpoint & { token: string } {
   const notRunning = (why: string) => new ShoalError('E_AGENT', `no shoal agent runs for data dir ${dataDir} (${why})`, `start one with: shoal agent --data-dir ${dataDir}`)
   let endpoint: AgentEndpoint
   try {
-    endpoint = endpointSchema.parse(JSON.parse(readFileSync(join(dataDir, ENDPOINT_FILE), 'utf8')))
+    endpoint = v.parse(endpointSchema, JSON.parse(readFileSync(join(dataDir, ENDPOINT_FILE), 'utf8')))
   } catch {
     throw notRunning(`${ENDPOINT_FILE} is missing or unreadable`)
   }

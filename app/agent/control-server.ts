@@ -1,6 +1,6 @@
 // The local control API: HTTP + WebSocket on 127.0.0.1 only. Every request passes the
 // DNS-rebinding checks (Host, then Origin: 403) and the bearer token (401) before any
-// route runs, and every body and message is checked against the shared zod schemas.
+// route runs, and every body and message is checked against the shared valibot schemas.
 //
 // The agent listens with a bare node:http server, and fastify, @fastify/websocket and ws (about
 // 8 MiB of an idle agent's memory, README "An idle agent's memory") load when the first request
@@ -12,7 +12,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { z } from 'zod'
+import * as v from 'valibot'
 import {
   addProductRequestSchema,
   apiEventSchema,
@@ -55,25 +55,28 @@ function sameSecret(expected: string, given: string | undefined): boolean {
   return a.length === b.length && timingSafeEqual(a, b)
 }
 
-function parse<T extends z.ZodType>(schema: T, value: unknown, what: string): z.infer<T> {
-  const r = schema.safeParse(value)
-  if (!r.success) throw new AgentError(400, 'E_SCHEMA', `${what}: ${r.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`)
-  return r.data
+function parse<T extends v.GenericSchema>(schema: T, value: unknown, what: string): v.InferOutput<T> {
+  const r = v.safeParse(schema, value)
+  if (!r.success) throw new AgentError(400, 'E_SCHEMA', `${what}: ${r.issues.map((i) => `${v.getDotPath(i) || '(body)'}: ${i.message}`).join('; ')}`)
+  return r.output
 }
+
+const productsSchema = v.array(productSchema)
+const jobsSchema = v.array(jobSchema)
 
 const idParam = (req: FastifyRequest) => (req.params as Record<string, string>)['id']!
 
 /**
  * Fastify builds its JSON-schema compilers (ajv, fast-json-stringify: about 115 modules) from these
- * factories when a route declares a fastify schema. No route does (zod checks every body and
+ * factories when a route declares a fastify schema. No route does (valibot checks every body and
  * answer), so they are never called; without them fastify would load both as it loads.
  */
 const noFastifySchemas = {
   buildValidator: () => {
-    throw new Error('the control API checks bodies with zod (shared/api-contract.ts), not fastify schemas')
+    throw new Error('the control API checks bodies with valibot (shared/api-contract.ts), not fastify schemas')
   },
   buildSerializer: () => {
-    throw new Error('the control API checks answers with zod (shared/api-contract.ts), not fastify schemas')
+    throw new Error('the control API checks answers with valibot (shared/api-contract.ts), not fastify schemas')
   },
 }
 
@@ -199,24 +202,24 @@ async function buildApp(server: Server, port: number, o: ControlServerOptions): 
 
   const { agent } = o
 
-  app.get('/api/status', async () => statusSchema.parse(agent.status()))
-  app.get('/api/products', async () => productSchema.array().parse(agent.products()))
+  app.get('/api/status', async () => v.parse(statusSchema, agent.status()))
+  app.get('/api/products', async () => v.parse(productsSchema, agent.products()))
   app.post('/api/products', async (req, reply) => {
     const body = parse(addProductRequestSchema, req.body, 'product')
     const own = [body.channelUrl, ...(body.mirrors ?? [])].find((url) => isOwnApiAddress(url, port))
     if (own !== undefined) throw new AgentError(400, 'E_USAGE', `${own} is this agent's own control API, not a CDN`)
-    return reply.code(201).send(productSchema.parse(await agent.addProduct(body)))
+    return reply.code(201).send(v.parse(productSchema, await agent.addProduct(body)))
   })
   app.delete('/api/products/:id', async (req, reply) => {
     await agent.removeProduct(idParam(req))
     return reply.code(204).send()
   })
-  app.post('/api/products/:id/check', async (req) => productSchema.parse(await agent.checkProduct(idParam(req))))
-  app.get('/api/jobs', async () => jobSchema.array().parse(agent.status().jobs))
-  app.post('/api/jobs', async (req, reply) => reply.code(201).send(jobSchema.parse(agent.createJob(parse(createJobRequestSchema, req.body, 'job')))))
+  app.post('/api/products/:id/check', async (req) => v.parse(productSchema, await agent.checkProduct(idParam(req))))
+  app.get('/api/jobs', async () => v.parse(jobsSchema, agent.status().jobs))
+  app.post('/api/jobs', async (req, reply) => reply.code(201).send(v.parse(jobSchema, agent.createJob(parse(createJobRequestSchema, req.body, 'job')))))
   app.post('/api/jobs/:id/:action', async (req) => {
     const action = parse(jobActionSchema, (req.params as Record<string, string>)['action'], 'action')
-    return jobSchema.parse(await agent.jobAction(idParam(req), action))
+    return v.parse(jobSchema, await agent.jobAction(idParam(req), action))
   })
   app.post('/api/pause', async (req, reply) => {
     parse(setPausedRequestSchema, req.body ?? {}, 'pause')
@@ -228,12 +231,12 @@ async function buildApp(server: Server, port: number, o: ControlServerOptions): 
     await agent.setPausedAll(false)
     return reply.code(204).send()
   })
-  app.get('/api/settings', async () => settingsViewSchema.parse(agent.settingsView()))
-  app.patch('/api/settings', async (req) => settingsViewSchema.parse(await agent.patchSettings(parse(settingsPatchSchema, req.body, 'settings'))))
-  app.get('/api/history', async () => historySchema.parse(agent.history()))
+  app.get('/api/settings', async () => v.parse(settingsViewSchema, agent.settingsView()))
+  app.patch('/api/settings', async (req) => v.parse(settingsViewSchema, await agent.patchSettings(parse(settingsPatchSchema, req.body, 'settings'))))
+  app.get('/api/history', async () => v.parse(historySchema, agent.history()))
 
   app.get('/api/events', { websocket: true }, (socket) => {
-    const send = (event: ApiEvent) => socket.send(JSON.stringify(apiEventSchema.parse(event)))
+    const send = (event: ApiEvent) => socket.send(JSON.stringify(v.parse(apiEventSchema, event)))
     const unsubscribe = agent.hub.subscribe(send)
     socket.on('message', (data: Buffer) => {
       let message: unknown
@@ -243,7 +246,7 @@ async function buildApp(server: Server, port: number, o: ControlServerOptions): 
         message = undefined
       }
       // 1008: policy violation, the close code for a message that breaks the contract.
-      if (!clientMessageSchema.safeParse(message).success) return socket.close(1008, 'invalid message')
+      if (!v.is(clientMessageSchema, message)) return socket.close(1008, 'invalid message')
       send({ type: 'snapshot', status: agent.status() })
     })
     socket.on('close', unsubscribe)

@@ -1,5 +1,6 @@
 // The API's history: finished installs under the id of the product that owns the folder now
 // (the engine records the release's product name), with totals per month.
+import * as v from 'valibot'
 import { historySchema, type History } from '../../shared/api-contract.ts'
 import { recentHistory } from '../store/history-table.ts'
 import { listProducts } from '../store/products-table.ts'
@@ -18,5 +19,5 @@ export function installHistory(db: StateDb, limit = 500): History {
     m.cdn += e.bytes.cdn
   }
   for (const u of uploadsByMonth(db)) month(u.month).uploaded += u.bytes
-  return historySchema.parse({ entries, monthly: [...months.values()].sort((a, b) => b.month.localeCompare(a.month)) })
+  return v.parse(historySchema, { entries, monthly: [...months.values()].sort((a, b) => b.month.localeCompare(a.month)) })
 }

@@ -11,7 +11,7 @@ import type { FetchFlags, GetFlags } from './commands/get.ts'
 import type { SeedFlags } from './commands/seed.ts'
 import { DEFAULT_CONNECTIONS, DEFAULT_MAX_PEERS, DEFAULT_MIN_RATE, PEER_ENCRYPTION } from '../engine/engine.ts'
 import { defaultDataDir } from './data-dir.ts'
-import { DEFAULT_PATCH_FROM_VERSIONS } from '../release/publish.ts'
+import { DEFAULT_PATCH_FROM_VERSIONS } from '../release/publish-defaults.ts'
 import { Output } from './output.ts'
 
 function bytesArg(value: string): number {

@@ -1,35 +1,34 @@
 // The machine-wide policy an administrator (or an MSI/pkg install) writes: products with
 // their channels and keys, and any setting. Whatever it sets is locked for the user.
 // An invalid file never stops the agent: it runs on safe defaults and says why.
-import { z } from 'zod'
+import * as v from 'valibot'
 import { fetchUrlSchema, settingsPatchSchema, type SettingsPatch } from '../../shared/api-contract.ts'
+import { plainObject } from '../../shared/schema-rules.ts'
 import { patchPaths } from './settings-merge.ts'
 
-export const managedProductSchema = z
-  .object({
-    /** Stable id for the product; the user cannot remove it. */
-    id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/),
-    name: z.string().min(1).optional(),
-    channelUrl: fetchUrlSchema,
-    /** base64 of the raw 32-byte ed25519 key, or its SPKI PEM. */
-    publicKey: z.string().min(1),
-    installDir: z.string().min(1),
-    mirrors: z.array(fetchUrlSchema).optional(),
-  })
-  .strict()
-export type ManagedProduct = z.infer<typeof managedProductSchema>
+export const managedProductSchema = v.strictObject({
+  /** Stable id for the product; the user cannot remove it. */
+  id: v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9._-]{0,63}$/)),
+  name: v.optional(v.pipe(v.string(), v.minLength(1))),
+  channelUrl: fetchUrlSchema,
+  /** base64 of the raw 32-byte ed25519 key, or its SPKI PEM. */
+  publicKey: v.pipe(v.string(), v.minLength(1)),
+  installDir: v.pipe(v.string(), v.minLength(1)),
+  mirrors: v.optional(v.array(fetchUrlSchema)),
+})
+export type ManagedProduct = v.InferOutput<typeof managedProductSchema>
 
-export const managedPolicySchema = z
-  .object({
-    products: z.array(managedProductSchema).optional(),
-    settings: settingsPatchSchema.optional(),
+export const managedPolicySchema = plainObject(
+  v.strictObject({
+    products: v.optional(v.array(managedProductSchema)),
+    settings: v.optional(settingsPatchSchema),
     /**
      * The organisation's tracker token: sent with announces, and the enrollment credential the
      * control service wants before it issues peer passes for private and lan releases.
      */
-    trackerToken: z.string().min(16).max(512).optional(),
-  })
-  .strict()
+    trackerToken: v.optional(v.pipe(v.string(), v.minLength(16), v.maxLength(512))),
+  }),
+)
 
 export interface ManagedPolicy {
   readonly products: readonly ManagedProduct[]
@@ -63,15 +62,15 @@ export function parsePolicy(text: string): PolicyParse {
   } catch (err) {
     return { ok: false, error: `not JSON: ${(err as Error).message}` }
   }
-  const parsed = managedPolicySchema.safeParse(json)
-  if (!parsed.success) return { ok: false, error: parsed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ') }
-  const products = parsed.data.products ?? []
+  const parsed = v.safeParse(managedPolicySchema, json)
+  if (!parsed.success) return { ok: false, error: parsed.issues.map((i) => `${v.getDotPath(i) || '(top)'}: ${i.message}`).join('; ') }
+  const products = parsed.output.products ?? []
   const ids = new Set<string>()
   for (const p of products) {
     if (ids.has(p.id)) return { ok: false, error: `products: id "${p.id}" appears twice` }
     ids.add(p.id)
   }
-  const settings = parsed.data.settings ?? {}
-  const token = parsed.data.trackerToken !== undefined ? { trackerToken: parsed.data.trackerToken } : {}
+  const settings = parsed.output.settings ?? {}
+  const token = parsed.output.trackerToken !== undefined ? { trackerToken: parsed.output.trackerToken } : {}
   return { ok: true, policy: { products, settings, ...token, locked: [...patchPaths(settings), ...products.map((p) => `products.${p.id}`)] } }
 }

@@ -1,5 +1,6 @@
 // Settings as layers: built-in defaults, then the user's changes, then the managed
 // policy, whose every field is locked. Pure: values in, values out.
+import * as v from 'valibot'
 import { settingsSchema, type Settings, type SettingsPatch } from '../../shared/api-contract.ts'
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -31,7 +32,7 @@ function merge(base: unknown, patch: unknown): unknown {
 
 /** `settings` with `patch` applied: objects merge field by field, arrays and values replace. */
 export function applyPatch(settings: Settings, patch: SettingsPatch): Settings {
-  return settingsSchema.parse(merge(settings, patch))
+  return v.parse(settingsSchema, merge(settings, patch))
 }
 
 /** Dotted paths of every value a patch sets (arrays count as one value), e.g. "caps.down.global". */

@@ -7,7 +7,8 @@
 // another machine, or relayed by a man in the middle, is worth nothing. Pure: keys, bytes and a
 // clock in, decisions out.
 import { createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto'
-import { z } from 'zod'
+import * as v from 'valibot'
+import { int } from '../../shared/schema-rules.ts'
 
 /** Why a peer was refused admission; counted per reason in status, the agent API and metrics. */
 export const refusalReasons = ['no-certificate', 'malformed', 'expired', 'wrong-swarm', 'wrong-authority', 'bad-signature', 'revoked', 'key-mismatch', 'unknown-swarm'] as const
@@ -29,14 +30,14 @@ export interface PeerPass {
   readonly notAfter: number
 }
 
-const passSchema = z.strictObject({
-  v: z.literal(1),
-  swarm: z.string().regex(/^[0-9a-f]{40}$/),
-  key: z.string().max(128),
-  issuer: z.string().max(128),
-  serial: z.string().regex(/^[0-9a-f]{32}$/),
-  notBefore: z.number().int().nonnegative(),
-  notAfter: z.number().int().nonnegative(),
+const passSchema = v.strictObject({
+  v: v.literal(1),
+  swarm: v.pipe(v.string(), v.regex(/^[0-9a-f]{40}$/)),
+  key: v.pipe(v.string(), v.maxLength(128)),
+  issuer: v.pipe(v.string(), v.maxLength(128)),
+  serial: v.pipe(v.string(), v.regex(/^[0-9a-f]{32}$/)),
+  notBefore: int(0),
+  notAfter: int(0),
 })
 
 /** Longest pass a control service issues: passes are short-lived, revocation is the rest. */
@@ -110,8 +111,8 @@ export function issuePass(admissionKey: KeyObject, r: PassRequest): string {
 export function readPass(encoded: string): PeerPass | undefined {
   const body = encoded.split('.')[0] ?? ''
   try {
-    const parsed = passSchema.safeParse(JSON.parse(Buffer.from(body, 'base64url').toString('utf8')))
-    return parsed.success ? parsed.data : undefined
+    const parsed = v.safeParse(passSchema, JSON.parse(Buffer.from(body, 'base64url').toString('utf8')))
+    return parsed.success ? parsed.output : undefined
   } catch {
     return undefined
   }
@@ -126,10 +127,10 @@ export interface RevocationList {
   readonly keys: readonly string[]
 }
 
-const revocationSchema = z.strictObject({
-  issuedAt: z.number().int().nonnegative(),
-  serials: z.array(z.string().max(64)).max(100_000),
-  keys: z.array(z.string().max(128)).max(100_000),
+const revocationSchema = v.strictObject({
+  issuedAt: int(0),
+  serials: v.pipe(v.array(v.pipe(v.string(), v.maxLength(64))), v.maxLength(100_000)),
+  keys: v.pipe(v.array(v.pipe(v.string(), v.maxLength(128))), v.maxLength(100_000)),
 })
 
 export function signRevocations(admissionKey: KeyObject, list: RevocationList): string {
@@ -140,8 +141,8 @@ export function signRevocations(admissionKey: KeyObject, list: RevocationList): 
 export function readRevocations(encoded: string, admissionKey: KeyObject): RevocationList | undefined {
   const opened = unseal(REVOKED_DOMAIN, encoded, admissionKey)
   if (!opened?.signed) return undefined
-  const parsed = revocationSchema.safeParse(opened.json)
-  return parsed.success ? parsed.data : undefined
+  const parsed = v.safeParse(revocationSchema, opened.json)
+  return parsed.success ? parsed.output : undefined
 }
 
 function proofMessage(role: 'dialer' | 'listener', keyingMaterial: Buffer): Buffer {

@@ -1,22 +1,23 @@
 import { readFile } from 'node:fs/promises'
 import type { KeyObject } from 'node:crypto'
 import { join } from 'node:path'
-import { z } from 'zod'
+import * as v from 'valibot'
 import { ShoalError } from '../../shared/errors.ts'
 import { versionString, type Manifest, type ManifestObject } from '../../shared/release-schema.ts'
+import { int } from '../../shared/schema-rules.ts'
 import { cdnPaths } from './cdn-layout.ts'
 import { readPublishedManifest } from './cdn-manifest.ts'
 
 // Publisher-side bookkeeping of a product's pack lineage. Clients never read it;
 // the publisher trusts it only after the base manifest's hash and signature check out.
-export const lineageSchema = z.strictObject({
-  product: z.string(),
-  pieceLength: z.number().int().positive(),
+export const lineageSchema = v.strictObject({
+  product: v.string(),
+  pieceLength: int(1),
   /** Chunk sizes of the latest release; the next one uses them unless told otherwise, so chunks keep matching. */
-  chunking: z.strictObject({ min: z.number().int(), avg: z.number().int(), max: z.number().int() }),
-  releases: z.array(z.strictObject({ version: versionString, manifest: z.string(), sha256: z.string(), publishedAt: z.string() })),
+  chunking: v.strictObject({ min: int(), avg: int(), max: int() }),
+  releases: v.array(v.strictObject({ version: versionString, manifest: v.string(), sha256: v.string(), publishedAt: v.string() })),
 })
-export type Lineage = z.infer<typeof lineageSchema>
+export type Lineage = v.InferOutput<typeof lineageSchema>
 
 export async function readLineage(productRoot: string): Promise<Lineage | undefined> {
   const text = await readFile(join(productRoot, cdnPaths.lineage), 'utf8').catch((err: NodeJS.ErrnoException) => {
@@ -24,9 +25,9 @@ export async function readLineage(productRoot: string): Promise<Lineage | undefi
     throw err
   })
   if (text === undefined) return undefined
-  const parsed = lineageSchema.safeParse(JSON.parse(text))
+  const parsed = v.safeParse(lineageSchema, JSON.parse(text))
   if (!parsed.success) throw new ShoalError('E_LINEAGE', `${join(productRoot, cdnPaths.lineage)} is malformed`, 'restore it from backup; it records which releases the pack holds')
-  return parsed.data
+  return parsed.output
 }
 
 /** The manifests of the `count` latest releases, newest first, and where their objects live on the CDN (by SHA-256). */

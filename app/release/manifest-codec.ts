@@ -1,4 +1,5 @@
 import { createHash, type KeyObject } from 'node:crypto'
+import * as v from 'valibot'
 import { ShoalError } from '../../shared/errors.ts'
 import { manifestSchema, pointerSchema, RELEASE_LIMITS, TOP_SCHEMA_VERSION, topManifestSchema, type ChannelPointer, type Manifest, type TopManifest } from '../../shared/release-schema.ts'
 import { pathSetProblem } from '../../shared/safe-path.ts'
@@ -6,7 +7,6 @@ import { hydrate } from './manifest-objects.ts'
 import { alignUp } from './pack-planner.ts'
 import { openEnvelope, sealEnvelope, storedPayload } from './signing.ts'
 import { infoHash, torrentInfoOf } from './torrent.ts'
-import type { z } from 'zod'
 
 /** A full manifest (schema 1, as old releases and tests forge them) or the top of a two-level one. */
 export function encodeManifest(manifest: Manifest | TopManifest, key: KeyObject): Buffer {
@@ -25,24 +25,20 @@ function parseJson(text: string, what: string): unknown {
   }
 }
 
-function parseSigned<T>(text: string, schema: Pick<z.ZodType<T>, 'safeParse'>, what: string): T {
-  return validate(parseJson(text, what), schema, what)
-}
-
-function validate<T>(json: unknown, schema: Pick<z.ZodType<T>, 'safeParse'>, what: string): T {
-  const result = schema.safeParse(json)
+/** The parsed value, or the first issue as an error: E_LIMIT when a bound was passed. */
+function validate<S extends v.GenericSchema>(result: v.SafeParseResult<S>, what: string): v.InferOutput<S> {
   if (!result.success) {
-    const issue = result.error.issues[0]
-    const where = issue?.path.join('.') || '(root)'
-    const code = issue?.code === 'too_big' ? 'E_LIMIT' : 'E_SCHEMA'
-    throw new ShoalError(code, `${what} field ${where}: ${issue?.message ?? 'invalid'}`)
+    const [issue] = result.issues
+    const where = v.getDotPath(issue) || '(root)'
+    const code = issue.type === 'max_length' || issue.type === 'max_value' ? 'E_LIMIT' : 'E_SCHEMA'
+    throw new ShoalError(code, `${what} field ${where}: ${issue.message}`)
   }
-  return result.data
+  return result.output
 }
 
 export function decodePointer(file: Uint8Array, key: KeyObject, what = 'channel pointer'): ChannelPointer {
   if (file.length > RELEASE_LIMITS.pointerBytes) throw new ShoalError('E_LIMIT', `${what} is ${file.length} bytes, more than ${RELEASE_LIMITS.pointerBytes}`)
-  return parseSigned(openEnvelope(file, 'pointer', key, RELEASE_LIMITS.pointerBytes, what), pointerSchema, what)
+  return validate(v.safeParse(pointerSchema, parseJson(openEnvelope(file, 'pointer', key, RELEASE_LIMITS.pointerBytes, what), what)), what)
 }
 
 /** A signed manifest file as the CDN serves it: a full manifest (schema 1), or the top of a two-level one (schema 2). */
@@ -51,8 +47,8 @@ export type SignedManifest = { readonly schema: 1; readonly manifest: Manifest }
 export function decodeSignedManifest(file: Uint8Array, key: KeyObject, what = 'manifest'): SignedManifest {
   if (file.length > RELEASE_LIMITS.manifestBytes) throw new ShoalError('E_LIMIT', `${what} is ${file.length} bytes, more than ${RELEASE_LIMITS.manifestBytes}`)
   const json = parseJson(openEnvelope(file, 'manifest', key, RELEASE_LIMITS.manifestJsonBytes, what), what)
-  if ((json as { schema?: unknown } | null)?.schema === TOP_SCHEMA_VERSION) return { schema: 2, top: validate(json, topManifestSchema, what) }
-  const manifest = validate(json, liftedManifestSchema, what)
+  if ((json as { schema?: unknown } | null)?.schema === TOP_SCHEMA_VERSION) return { schema: 2, top: validate(v.safeParse(topManifestSchema, json), what) }
+  const manifest = validate(parseFullManifest(json), what)
   checkManifest(manifest, what)
   return { schema: 1, manifest }
 }
@@ -123,31 +119,29 @@ const numbers = (a: unknown, ok: (n: unknown) => boolean): a is number[] => Arra
 
 /**
  * The manifest schema, with its three long number lists (chunk sizes, stored sizes, each file's
- * chunk list) checked by hand against the same rules first and left out of zod's pass: zod
- * checks and copies every element through its generic machinery, which took 74 ms and the most
- * memory of a 1 GiB manifest's decode (57k chunks), against under 5 ms this way. Anything that
- * fails the hand check goes through zod whole, so errors read exactly as before.
+ * chunk list) checked by hand against the same rules first and left out of the schema's pass,
+ * which checks and copies every element through its generic machinery: with zod that took 74 ms
+ * and the most memory of a 1 GiB manifest's decode (57k chunks), against under 5 ms this way.
+ * Anything that fails the hand check goes through the schema whole, so errors read the same.
  */
-const liftedManifestSchema = {
-  safeParse(json: unknown): ReturnType<typeof manifestSchema.safeParse> {
-    const m = json as { chunks?: { size?: unknown; stored?: unknown }; files?: unknown }
-    const files = Array.isArray(m?.files) ? (m.files as { chunks?: unknown }[]) : undefined
-    // Before any list is checked or copied, and before the engine plans a position per reference.
-    const refs = files?.reduce((n, f) => n + (Array.isArray(f?.chunks) ? f.chunks.length : 0), 0) ?? 0
-    if (refs > RELEASE_LIMITS.chunkRefs) throw new ShoalError('E_LIMIT', `manifest files reference ${refs} chunks in all, more than ${RELEASE_LIMITS.chunkRefs}`)
-    const lifts = m?.chunks && numbers(m.chunks.size, isChunkSize) && numbers(m.chunks.stored, isChunkSize) && files?.every((f) => numbers(f?.chunks, isChunkIndex))
-    if (!lifts || !files) return manifestSchema.safeParse(json)
-    const { size, stored } = m.chunks as { size: number[]; stored: number[] }
-    const lists = files.map((f) => f.chunks as number[])
-    const light = { ...m, chunks: { ...m.chunks, size: [], stored: [] }, files: files.map((f) => ({ ...f, chunks: [] })) }
-    const result = manifestSchema.safeParse(light)
-    if (result.success) {
-      result.data.chunks.size = size
-      result.data.chunks.stored = stored
-      result.data.files.forEach((f, i) => (f.chunks = lists[i]!))
-    }
-    return result
-  },
+function parseFullManifest(json: unknown): v.SafeParseResult<typeof manifestSchema> {
+  const m = json as { chunks?: { size?: unknown; stored?: unknown }; files?: unknown }
+  const files = Array.isArray(m?.files) ? (m.files as { chunks?: unknown }[]) : undefined
+  // Before any list is checked or copied, and before the engine plans a position per reference.
+  const refs = files?.reduce((n, f) => n + (Array.isArray(f?.chunks) ? f.chunks.length : 0), 0) ?? 0
+  if (refs > RELEASE_LIMITS.chunkRefs) throw new ShoalError('E_LIMIT', `manifest files reference ${refs} chunks in all, more than ${RELEASE_LIMITS.chunkRefs}`)
+  const lifts = m?.chunks && numbers(m.chunks.size, isChunkSize) && numbers(m.chunks.stored, isChunkSize) && files?.every((f) => numbers(f?.chunks, isChunkIndex))
+  if (!lifts || !files) return v.safeParse(manifestSchema, json)
+  const { size, stored } = m.chunks as { size: number[]; stored: number[] }
+  const lists = files.map((f) => f.chunks as number[])
+  const light = { ...m, chunks: { ...m.chunks, size: [], stored: [] }, files: files.map((f) => ({ ...f, chunks: [] })) }
+  const result = v.safeParse(manifestSchema, light)
+  if (result.success) {
+    result.output.chunks.size = size
+    result.output.chunks.stored = stored
+    result.output.files.forEach((f, i) => (f.chunks = lists[i]!))
+  }
+  return result
 }
 
 function fail(what: string, message: string): never {

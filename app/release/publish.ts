@@ -3,6 +3,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { zstdCompressSync } from 'node:zlib'
 import semver from 'semver'
+import * as v from 'valibot'
 import { ShoalError } from '../../shared/errors.ts'
 import { channelName, productId, SCHEMA_VERSION, versionString, type ChannelPointer, type Manifest, type ManifestObject, type ReleaseScope, type TopManifest } from '../../shared/release-schema.ts'
 import { spkiBase64 } from './admission.ts'
@@ -15,14 +16,12 @@ import { readLineage, readRecentReleases, type Lineage } from './lineage.ts'
 import { decodePointer, encodeManifest, encodePointer } from './manifest-codec.ts'
 import { splitManifest } from './manifest-objects.ts'
 import { planPack, type KnownChunks, type PackPlan } from './pack-planner.ts'
+import { DEFAULT_PATCH_FROM_VERSIONS, DEFAULT_PIECE_LENGTH } from './publish-defaults.ts'
 import { ReleaseWorkers, type ChunkedFile } from './release-workers.ts'
 import { buildPatchSection, type PatchSection } from './patch-section.ts'
 import { writeSection, type SectionResult } from './section-writer.ts'
 import { encodeTorrentFile, infoHash, type TorrentInfo } from './torrent.ts'
 
-export const DEFAULT_PIECE_LENGTH = 4 * 1024 * 1024
-/** Changed files get a patch from each of this many previous versions (README, "Patches"). */
-export const DEFAULT_PATCH_FROM_VERSIONS = 2
 
 export interface PublishOptions {
   readonly buildDir: string
@@ -72,8 +71,8 @@ export interface PublishResult {
 function checkArguments(o: PublishOptions): void {
   const ids = [['--product', productId, o.product], ['--version', versionString, o.version], ['--channel', channelName, o.channel]] as const
   for (const [flag, schema, value] of ids) {
-    const r = schema.safeParse(value)
-    if (!r.success) throw new ShoalError('E_USAGE', `${flag} "${value}": ${r.error.issues[0]?.message ?? 'invalid'}`)
+    const r = v.safeParse(schema, value)
+    if (!r.success) throw new ShoalError('E_USAGE', `${flag} "${value}": ${r.issues[0].message}`)
   }
   const k = o.patchFromVersions
   if (k !== undefined && (!Number.isInteger(k) || k < 0 || k > 16)) throw new ShoalError('E_USAGE', `--patch-from-versions ${k} must be a whole number from 0 to 16`)

@@ -1,5 +1,6 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto'
 import { zstdCompressSync, zstdDecompressSync } from 'node:zlib'
+import * as v from 'valibot'
 import { envelopeSchema, RELEASE_LIMITS, type SignedEnvelope } from '../../shared/release-schema.ts'
 import { ShoalError } from '../../shared/errors.ts'
 
@@ -98,11 +99,11 @@ function parseEnvelope(file: Uint8Array, what: string): SignedEnvelope {
   } catch {
     throw new ShoalError('E_SIGNATURE', `${what} is not a signed Shoal document (not JSON)`, 'the file is damaged or not a Shoal pointer/manifest')
   }
-  const result = envelopeSchema.safeParse(parsed)
+  const result = v.safeParse(envelopeSchema, parsed)
   if (!result.success) {
-    throw new ShoalError('E_SIGNATURE', `${what} is not a signed Shoal document: ${result.error.issues[0]?.message ?? 'bad envelope'}`)
+    throw new ShoalError('E_SIGNATURE', `${what} is not a signed Shoal document: ${result.issues[0].message}`)
   }
-  return result.data
+  return result.output
 }
 
 function payloadText(env: SignedEnvelope, bytes: Buffer, maxPayloadBytes: number, what: string): string {

@@ -1,5 +1,6 @@
 // The agent_jobs table: the agent's job queue as the API shows it, kept so that a restart
 // resumes it. Live figures (rates, ETA, peers) are not stored: they read as zero after a load.
+import * as v from 'valibot'
 import { sourceBytesSchema, type Job } from '../../shared/api-contract.ts'
 import { errorText, parseErrorText } from './error-column.ts'
 import type { StateDb } from './state-db.ts'
@@ -28,7 +29,7 @@ export function listAgentJobs(db: StateDb): Job[] {
     .prepare<[], RawJob>('SELECT * FROM agent_jobs ORDER BY created_at, id')
     .all()
     .map((r) => {
-      const bytes = sourceBytesSchema.parse(JSON.parse(r.bytes))
+      const bytes = v.parse(sourceBytesSchema, JSON.parse(r.bytes))
       const received = bytes.cdn + bytes.lan + bytes.wan
       return {
         id: r.id,

@@ -8,8 +8,9 @@ import type { KeyObject } from 'node:crypto'
 import { createPublicKey } from 'node:crypto'
 import { readFileSync, statSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { z } from 'zod'
+import * as v from 'valibot'
 import { issuePass, MAX_PASS_SECONDS, signRevocations } from '../release/admission.ts'
+import { int } from '../../shared/schema-rules.ts'
 
 export interface AdmissionServiceOptions {
   /** The admission private key the releases name (or the publisher's own). */
@@ -30,10 +31,10 @@ export interface AdmissionService {
   metrics(): string
 }
 
-const passRequestSchema = z.strictObject({
-  swarm: z.string().regex(/^[0-9a-f]{40}$/),
-  key: z.string().max(128),
-  seconds: z.number().int().positive().optional(),
+const passRequestSchema = v.strictObject({
+  swarm: v.pipe(v.string(), v.regex(/^[0-9a-f]{40}$/)),
+  key: v.pipe(v.string(), v.maxLength(128)),
+  seconds: v.optional(int(1)),
 })
 
 const MAX_BODY_BYTES = 4096
@@ -78,9 +79,9 @@ export function admissionService(o: AdmissionServiceOptions): AdmissionService {
       return answer(res, 403, 'text/plain', 'a peer pass needs the enrollment credential (Authorization: Bearer <token>)')
     }
     const body = await readBody(req)
-    let parsed: z.infer<typeof passRequestSchema> | undefined
+    let parsed: v.InferOutput<typeof passRequestSchema> | undefined
     try {
-      parsed = passRequestSchema.parse(JSON.parse(body ?? ''))
+      parsed = v.parse(passRequestSchema, JSON.parse(body ?? ''))
     } catch {
       parsed = undefined
     }

@@ -1,24 +1,23 @@
 // Operator metrics of the tracker in Prometheus text format, the announce counts behind them,
 // and opt-in offload reports from clients. Pure: counts and the clock come in, text comes out.
-import { z } from 'zod'
+import * as v from 'valibot'
 import type { TrackerSnapshot } from './tracker-store.ts'
 import { refusalReasons } from '../release/admission.ts'
+import { int, record } from '../../shared/schema-rules.ts'
 
 /** Reasons a peer can be refused admission, and the dials a peer turned away: a closed set of labels. */
 export const refusalLabels = [...refusalReasons, 'refused-by-peer'] as const
 
 /** A client's opt-in report of one finished job: bytes by source. */
-export const offloadReportSchema = z
-  .object({
-    infoHash: z.string().regex(/^[0-9a-f]{40}$/),
-    cdn: z.number().int().nonnegative(),
-    lan: z.number().int().nonnegative(),
-    wan: z.number().int().nonnegative(),
-    /** Peers the job's swarm refused admission (or that refused it), by reason. */
-    peerRefusals: z.partialRecord(z.enum(refusalLabels), z.number().int().nonnegative()).optional(),
-  })
-  .strict()
-export type OffloadReport = z.infer<typeof offloadReportSchema>
+export const offloadReportSchema = v.strictObject({
+  infoHash: v.pipe(v.string(), v.regex(/^[0-9a-f]{40}$/)),
+  cdn: int(0),
+  lan: int(0),
+  wan: int(0),
+  /** Peers the job's swarm refused admission (or that refused it), by reason. */
+  peerRefusals: v.optional(record(v.picklist(refusalLabels), int(0))),
+})
+export type OffloadReport = v.InferOutput<typeof offloadReportSchema>
 
 /** Announces are counted in 10-second buckets, shared by all instances through the store. */
 export const BUCKET_MS = 10_000

@@ -4,6 +4,7 @@
 // orders the peers, announce-response.ts encodes them. HTTP only: UDP cannot carry a token.
 import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http'
+import * as v from 'valibot'
 import { announceFront } from './announce-front.ts'
 import { parseAnnounce, parseQuery } from './announce-request.ts'
 import { encodeAnswer, encodeFailure, encodeScrape } from './announce-response.ts'
@@ -63,8 +64,8 @@ function readReport(req: IncomingMessage, done: (report: OffloadReport | undefin
   })
   req.on('end', () => {
     try {
-      const parsed = offloadReportSchema.safeParse(JSON.parse(body))
-      done(parsed.success ? parsed.data : undefined)
+      const parsed = v.safeParse(offloadReportSchema, JSON.parse(body))
+      done(parsed.success ? parsed.output : undefined)
     } catch {
       done(undefined)
     }

@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto'
 import { readdir, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import * as v from 'valibot'
 import { apiEventSchema, MAX_CHECK_INTERVAL_MINUTES, statusSchema, type ApiEvent } from '../../shared/api-contract.ts'
 import { agentStatus, rawStatus, startAgent } from '../support/agent-process.ts'
 import { runCli } from '../support/run-cli.ts'
@@ -15,7 +16,7 @@ function firstEvents(url: string, count: number): Promise<ApiEvent[]> {
     const ws = new WebSocket(url)
     const got: ApiEvent[] = []
     ws.addEventListener('message', (m) => {
-      got.push(apiEventSchema.parse(JSON.parse(String(m.data))))
+      got.push(v.parse(apiEventSchema, JSON.parse(String(m.data))))
       if (got.length === count) {
         ws.close()
         resolve(got)
@@ -44,7 +45,7 @@ describe('shoal agent control API', () => {
 
       const status = await agent.api('GET', '/api/status')
       expect(status.status).toBe(200)
-      expect(statusSchema.parse(status.json).policy).toMatchObject({ loaded: false, error: null })
+      expect(v.parse(statusSchema, status.json).policy).toMatchObject({ loaded: false, error: null })
 
       expect((await agent.api('PATCH', '/api/settings', { caps: { down: { global: -1 } } })).status).toBe(400)
       expect((await agent.api('PATCH', '/api/settings', { nonsense: true })).status).toBe(400)

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
+import * as v from 'valibot'
 import { startStaticServer } from '../../app/demo/static-server.ts'
 import { apiEventSchema } from '../../shared/api-contract.ts'
 import { agentStatus, rawStatus, startAgent, waitForJob } from '../support/agent-process.ts'
@@ -19,6 +20,10 @@ const WEBTORRENT = /\/node_modules\/webtorrent\//
 const JOB_ENGINE = /\/app\/engine\/install\/install-job\.ts$/
 const FASTIFY = /\/node_modules\/(fastify|@fastify\/websocket|ws)\//
 const SCHEMA_COMPILERS = /\/node_modules\/(ajv|@fastify\/ajv-compiler|@fastify\/fast-json-stringify-compiler)\//
+/** The publisher: the CLI's help shows its defaults, which once loaded it (the chunker, the codecs and semver's 49 modules) into every command. */
+const PUBLISHER = /\/app\/release\/publish\.ts$/
+/** semver's index (fastify loads it too, with the first request). */
+const SEMVER_INDEX = /\/node_modules\/semver\/index\.js$/
 
 /** A WebSocket upgrade with no token: its HTTP status (101 once upgraded). */
 function upgradeStatus(port: number, path: string): Promise<number> {
@@ -30,7 +35,7 @@ function firstEvent(url: string): Promise<unknown> {
     const ws = new WebSocket(url)
     ws.addEventListener('message', (m) => {
       ws.close()
-      resolve(apiEventSchema.parse(JSON.parse(String(m.data))))
+      resolve(v.parse(apiEventSchema, JSON.parse(String(m.data))))
     })
     ws.addEventListener('error', () => reject(new Error('websocket failed')))
   })
@@ -54,6 +59,8 @@ describe('an idle shoal agent', () => {
       expect(await matching(WEBTORRENT)).toEqual([])
       expect(await matching(JOB_ENGINE)).toEqual([])
       expect(await matching(FASTIFY)).toEqual([])
+      expect(await matching(PUBLISHER)).toEqual([])
+      expect(await matching(SEMVER_INDEX)).toEqual([])
 
       // The first contact is a WebSocket upgrade: it waits for fastify, then passes the same checks as ever.
       expect(await upgradeStatus(agent.port, '/api/events')).toBe(401)
@@ -70,6 +77,7 @@ describe('an idle shoal agent', () => {
       expect((await agentStatus(agent)).sharing?.seeding).toEqual([])
       expect(await matching(JOB_ENGINE)).not.toEqual([])
       expect(await matching(WEBTORRENT)).toEqual([])
+      expect(await matching(PUBLISHER)).toEqual([])
 
       // Sharing on: the agent seeds the install, and only now loads webtorrent.
       expect((await agent.api('PATCH', '/api/settings', { sharing: { consentGiven: true, mode: 'lan', minFreeDisk: 0 } })).status).toBe(200)

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import * as v from 'valibot'
 import { seededBytes, seededText } from '../../app/demo/sample-build.ts'
 import { runCli } from '../support/run-cli.ts'
 import { jobSchema, type Job } from '../../shared/api-contract.ts'
@@ -54,7 +55,7 @@ async function addAndInstall(agent: RunningAgent, installDir: string): Promise<J
   expect(added.status, JSON.stringify(added.json)).toBe(201)
   const created = await agent.api('POST', '/api/jobs', { productId: added.json['id'], kind: 'install' })
   expect(created.status, JSON.stringify(created.json)).toBe(201)
-  return jobSchema.parse(created.json)
+  return v.parse(jobSchema, created.json)
 }
 
 describe('agent jobs against nginx', () => {

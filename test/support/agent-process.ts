@@ -2,6 +2,7 @@ import { request } from 'node:http'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import * as v from 'valibot'
 import { statusSchema, type Job, type Status } from '../../shared/api-contract.ts'
 import { startCli, type LongRunningCli } from './long-running-cli.ts'
 
@@ -38,7 +39,7 @@ export async function startAgent(dataDir: string, policy: string, extra: string[
 }
 
 export async function agentStatus(agent: RunningAgent): Promise<Status> {
-  return statusSchema.parse((await agent.api('GET', '/api/status')).json)
+  return v.parse(statusSchema, (await agent.api('GET', '/api/status')).json)
 }
 
 /** Polls the status until job `id` passes `test`; a failed job throws with its error. */

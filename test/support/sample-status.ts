@@ -1,4 +1,5 @@
 // A valid agent status for tests of main/ and renderer/ that never reach the engine.
+import * as v from 'valibot'
 import { statusSchema, type Job, type Status } from '../../shared/api-contract.ts'
 
 export function sampleJob(overrides: Partial<Job> = {}): Job {
@@ -27,7 +28,7 @@ export function sampleJob(overrides: Partial<Job> = {}): Job {
 }
 
 export function sampleStatus(jobs: Job[] = [sampleJob()]): Status {
-  return statusSchema.parse({
+  return v.parse(statusSchema, {
     apiVersion: 1,
     agentVersion: '0.1.0',
     startedAt: '2026-11-22T10:00:00.000Z',

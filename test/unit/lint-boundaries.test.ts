@@ -59,7 +59,7 @@ describe('folder boundaries are enforced by lint', () => {
     ['app/demo/x.ts', "import { offloadRatio } from '../engine/engine.ts'\nexport const o = offloadRatio"],
     ['app/engine/install/x.ts', "import { DEFAULT_MAX_PEERS } from '../sources/peers/peer-settings.ts'\nexport const d = DEFAULT_MAX_PEERS"],
     ['app/engine/x.ts', "import { sharingDecision } from '../policy/sharing.ts'\nexport const s = sharingDecision"],
-    ['app/policy/x.ts', "import { z } from 'zod'\nexport const s = z.string()"],
+    ['app/policy/x.ts', "import * as v from 'valibot'\nexport const s = v.string()"],
     ['app/policy/x.ts', "import { formatBytes } from '../../shared/units.ts'\nexport const f = formatBytes"],
     ['app/store/x.ts', "import Database from 'better-sqlite3'\nexport const f = (db: Database.Database) => db.prepare('SELECT 1')"],
     ['app/store/x.ts', "import { DEFAULT_SETTINGS } from '../policy/settings-merge.ts'\nexport const d = DEFAULT_SETTINGS"],

@@ -4,32 +4,32 @@
 // seeding against a version that is gone.
 import type { KeyObject } from 'node:crypto'
 import { readdir, readFile, stat } from 'node:fs/promises'
-import { z } from 'zod'
+import * as v from 'valibot'
 import { decodeManifest } from '../../release/manifest-codec.ts'
 import { writeFileAtomic } from '../../release/atomic-file.ts'
 import { readInstalledRow, saveInstall, type InstalledRow } from '../../store/installs-table.ts'
 import type { StateDb } from '../../store/state-db.ts'
 import { installPaths } from './install-paths.ts'
 
-const recordSchema = z.strictObject({
-  product: z.string(),
-  version: z.string(),
+const recordSchema = v.strictObject({
+  product: v.string(),
+  version: v.string(),
   /** The signed manifest file, base64: whoever adopts it checks the signature with its own key. */
-  manifest: z.string(),
-  pubkey_id: z.string(),
-  installed_at: z.string(),
-  product_root: z.string(),
-  mirrors: z.string(),
+  manifest: v.string(),
+  pubkey_id: v.string(),
+  installed_at: v.string(),
+  product_root: v.string(),
+  mirrors: v.string(),
   /** The version the folder beside it keeps for rollback, as the switch left it. */
-  previous_version: z.string().nullable(),
-  previous_manifest: z.string().nullable(),
+  previous_version: v.nullable(v.string()),
+  previous_manifest: v.nullable(v.string()),
 })
 
 /** Writes the folder's current release (its installs row) beside it. */
 export async function writeReleaseRecord(db: StateDb, installDir: string): Promise<void> {
   const row = readInstalledRow(db, installDir)
   if (!row) return
-  const record: z.infer<typeof recordSchema> = { product: row.product, version: row.version, manifest: row.manifest.toString('base64'), pubkey_id: row.pubkey_id, installed_at: row.installed_at, product_root: row.product_root, mirrors: row.mirrors, previous_version: row.previous_version, previous_manifest: row.previous_manifest?.toString('base64') ?? null }
+  const record: v.InferOutput<typeof recordSchema> = { product: row.product, version: row.version, manifest: row.manifest.toString('base64'), pubkey_id: row.pubkey_id, installed_at: row.installed_at, product_root: row.product_root, mirrors: row.mirrors, previous_version: row.previous_version, previous_manifest: row.previous_manifest?.toString('base64') ?? null }
   await writeFileAtomic(installPaths(installDir).record, JSON.stringify(record))
 }
 
@@ -49,12 +49,12 @@ export async function adoptReleaseRecord(db: StateDb, installDir: string, public
   const stamp = st && `${st.size}:${st.mtimeMs}`
   if (!stamp || seen.get(path) === stamp) return false
   const row = readInstalledRow(db, paths.install)
-  const parsed = recordSchema.safeParse(JSON.parse(await readFile(path, 'utf8').catch(() => 'null')))
+  const parsed = v.safeParse(recordSchema, JSON.parse(await readFile(path, 'utf8').catch(() => 'null')))
   seen.set(path, stamp)
   if (!parsed.success) return false
   // A folder removed since (the user deleted the game) leaves its record behind: never adopted.
   if (!row && (await readdir(paths.install).catch(() => [])).length === 0) return false
-  const r = parsed.data
+  const r = parsed.output
   const manifest = Buffer.from(r.manifest, 'base64')
   if (row && (r.product !== row.product || r.installed_at <= row.installed_at || manifest.equals(row.manifest))) return false
   try {

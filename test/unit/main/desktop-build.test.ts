@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { build } from 'vite'
 import { describe, expect, it, onTestFinished } from 'vitest'
+import * as v from 'valibot'
 import { engineReadySchema } from '../../../shared/ipc-contract.ts'
 import { useTempDirs } from '../../support/temp-dir.ts'
 
@@ -47,7 +48,7 @@ describe('desktop bundle', () => {
         engine.once('message', resolve)
         engine.once('exit', (code) => reject(new Error(`engine exited with ${code}`)))
       })
-      const { url, token } = engineReadySchema.parse(ready)
+      const { url, token } = v.parse(engineReadySchema, ready)
       const res = await fetch(`${url}/api/status`, { headers: { authorization: `Bearer ${token}` } })
       expect(((await res.json()) as { apiVersion: number }).apiVersion).toBe(1)
     } finally {

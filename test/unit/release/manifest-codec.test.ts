@@ -2,6 +2,7 @@ import { createPrivateKey, createPublicKey } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import * as v from 'valibot'
 import { isShoalError } from '../../../shared/errors.ts'
 import { manifestSchema, RELEASE_LIMITS, type Manifest } from '../../../shared/release-schema.ts'
 import { seededBytes } from '../../../app/demo/sample-build.ts'
@@ -25,7 +26,7 @@ describe('manifest decode', () => {
     const publicKey = createPublicKey(pair.publicPem)
     await publish({ buildDir: build, product: 'codec', version: '1.0.0', channel: 'stable', privateKey, cdnRoot: join(dir, 'cdn'), trackers: [], mirrors: [], pieceLength: undefined, chunking: {}, expiresInMs: 86_400_000, allowDowngrade: false, now: () => new Date() })
     const { manifest: good } = await readPublishedManifest(join(dir, 'cdn', 'codec'), '1.0.0/manifest.json', publicKey)
-    expect(good).toEqual(manifestSchema.parse(JSON.parse(JSON.stringify(good))))
+    expect(good).toEqual(v.parse(manifestSchema, JSON.parse(JSON.stringify(good))))
 
     const edits: [string, (m: Manifest) => void][] = [
       ['zero chunk size', (m) => void (m.chunks.size[0] = 0)],
@@ -40,7 +41,7 @@ describe('manifest decode', () => {
     for (const [name, edit] of edits) {
       const bad = structuredClone(good)
       edit(bad)
-      const issue = manifestSchema.safeParse(bad).error?.issues[0]
+      const issue = v.safeParse(manifestSchema, bad).issues?.[0]
       expect(issue, name).toBeDefined()
       let caught: unknown
       try {
@@ -48,7 +49,7 @@ describe('manifest decode', () => {
       } catch (err) {
         caught = err
       }
-      expect(isShoalError(caught) && caught.message, name).toBe(`manifest field ${issue!.path.join('.')}: ${issue!.message}`)
+      expect(isShoalError(caught) && caught.message, name).toBe(`manifest field ${v.getDotPath(issue!)}: ${issue!.message}`)
     }
   })
 
