@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { seededBytes } from '../../../app/demo/sample-build.ts'
-import { applyPatch, makeDeltaPatch, makeDictPatch, makePatch } from '../../../app/release/file-patch.ts'
+import { applyPatch, dictWorthTrying, makeDeltaPatch, makeDictPatch, makePatch } from '../../../app/release/file-patch.ts'
 
 /** One byte in every 4 KiB changed, and 1000 bytes inserted a third of the way in: a recompiled binary. */
 function rebuilt(old: Buffer): Buffer {
@@ -33,6 +33,14 @@ describe('file patches', () => {
     const other = applyPatch(seededBytes('other', old.length), delta, next.length)
     expect(other instanceof Error || !other.equals(next)).toBe(true)
     expect(applyPatch(old, delta, next.length - 1)).toBeInstanceOf(Error)
+  })
+
+  it('skip the slow dictionary form only for a large file whose delta is already a sliver of it', () => {
+    const MiB = 1024 * 1024
+    expect(dictWorthTrying(15 * MiB, 1000)).toBe(true)
+    expect(dictWorthTrying(60 * MiB, 0.02 * 60 * MiB)).toBe(true)
+    expect(dictWorthTrying(60 * MiB, 51_425)).toBe(false)
+    expect(dictWorthTrying(16 * MiB, 0.01 * 16 * MiB)).toBe(false)
   })
 
   it('in the dictionary form, rebuild the new file across many segments, each a fraction of the new bytes', () => {
