@@ -225,7 +225,7 @@ function applyDeltaPatch(oldFile: Uint8Array, p: Buffer, size: number): Buffer |
 /**
  * Files from this size whose delta is at most this share of them keep the delta without trying
  * the dictionary form: zstd -19 runs at about 2.5 MB/s here (a 60 MiB asset with 24 scattered
- * edits: delta 51 KB in 10.6 s, dictionary 55 KB in 24 s), and could save at most the delta's
+ * edits: delta 51 KB in 3.5 s, dictionary 55 KB in 24 s), and could save at most the delta's
  * bytes. The bench's update pairs stay below one bound or the other.
  */
 const DICT_SKIP_FROM_BYTES = 16 * 1024 * 1024
