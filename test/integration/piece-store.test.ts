@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import WebTorrent, { type ClientOptions, type Torrent } from 'webtorrent'
 import { afterEach, describe, expect, it } from 'vitest'
 import { InstallPieceStore, PieceReader, pieceStoreLayout, torrentBitfield } from '../../app/engine/storage/install-piece-store.ts'
+import { giveBackOnWrite } from '../../app/engine/storage/upload-loans.ts'
 import type { PlacementResult, PlacementTask } from '../../app/engine/install/placement-tasks.ts'
 import { WorkerPool } from '../../app/release/worker-pool.ts'
 import { writeRawPack } from '../support/raw-pack.ts'
@@ -74,5 +75,40 @@ describe('install piece store', () => {
     expect(refused).toHaveLength(1)
     expect(refused[0]!.message).toMatch(/does not match its SHA-1; not uploading it/)
     await new Promise((r) => store.close(r))
+  })
+
+  it('a lent block keeps its bytes until a socket has written it, while later reads reuse the other buffers', async () => {
+    const dir = await tempDir()
+    const f = await makeFixture(dir, 1024 * 1024)
+    expect((await f.publish(f.build, '1.0.0', ['--piece-size', '64KiB'])).code).toBe(0)
+    const m = await f.readManifest('1.0.0')
+    await writeRawPack(m, f.build, join(dir, 'expected.pack'))
+    const pack = await readFile(join(dir, 'expected.pack'))
+    const pieces = Math.ceil(m.pack.length / m.pack.pieceLength)
+    expect(pieces).toBeGreaterThan(12)
+    const reader = new PieceReader(pieceStoreLayout(m, f.build), readers())
+    const at = (i: number) => i * m.pack.pieceLength
+
+    // Blocks of pieces 0-3 are lent (views of their piece), and stay unwritten while every other
+    // piece is read through the six-piece cache: their buffers must not go back to the worker
+    // (a transfer would empty the views).
+    const lent = await Promise.all([0, 1, 2, 3].map((i) => reader.block(i, 1000, 16_384)))
+    for (const b of lent) expect(giveBackOnWrite(b)).toBeTypeOf('function')
+    const served = [...lent]
+    for (let i = 4; i < pieces; i++) served.push(await reader.block(i, 0, 16_384))
+    // With four pieces out of the cache and unwritten, blocks are copies: a slow peer cannot hold more pieces.
+    const copied = await reader.block(pieces - 1, 0, 16_384)
+    expect(giveBackOnWrite(copied)).toBeUndefined()
+    lent.forEach((b, i) => expect(Buffer.compare(b, pack.subarray(at(i) + 1000, at(i) + 1000 + 16_384))).toBe(0))
+
+    // Written, they come back: blocks are lent again, and every byte served is the pack's.
+    for (const b of served) giveBackOnWrite(b)?.()
+    const again = await reader.block(5, 0, 16_384)
+    expect(giveBackOnWrite(again)).toBeTypeOf('function')
+    for (let i = 0; i < pieces; i++) {
+      const b = await reader.block(i, 0, m.pack.pieceLength)
+      expect(Buffer.compare(b, pack.subarray(at(i), at(i) + b.byteLength))).toBe(0)
+      giveBackOnWrite(b)!()
+    }
   })
 })

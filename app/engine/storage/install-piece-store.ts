@@ -7,6 +7,7 @@ import type { Manifest } from '../../../shared/release-schema.ts'
 import type { WorkerPool } from '../../release/worker-pool.ts'
 import type { PlacementResult, PlacementTask, ReadPieceResult } from '../install/placement-tasks.ts'
 import { packGeometry, type PackGeometry } from './pack-geometry.ts'
+import { allBack, lend, onAllBack } from './upload-loans.ts'
 
 export interface FilePosition {
   readonly path: string
@@ -54,15 +55,21 @@ const VERIFIED_MAX = 65_536
 const CACHED_PIECES = 6
 /** Pieces being read at once; more wait. The reads share one worker, so more would only hold more buffers. */
 const READS_AT_ONCE = 2
+/**
+ * Pieces out of the cache whose blocks still wait in sockets' queues. Beyond these, blocks are
+ * copied: a slow peer holding one block would otherwise hold a whole piece.
+ */
+const LENT_PIECES = 4
 
 /**
  * Reads pieces for upload in a worker and serves blocks from a few cached pieces. A piece is
  * checked against its SHA-1 the first time, and again whenever a file it reads has changed
  * identity (device, inode, size, mtime) since it last verified; the identities of verified
- * pieces are kept in a bounded map. Memory is CACHED_PIECES + READS_AT_ONCE pieces, whatever
- * the number of peers (50 peers on different pieces held 200 MB of reads before the bound): each block handed out is a copy, so a cached piece's buffer
- * goes back to the worker for the next read (fresh buffers per read cost more in page faults
- * than the copies: 3.4 s of system time per GiB uploaded).
+ * pieces are kept in a bounded map. Memory is CACHED_PIECES + READS_AT_ONCE + LENT_PIECES
+ * pieces, whatever the number of peers (50 peers on different pieces held 200 MB of reads before
+ * the bound). Blocks are lent as views of a cached piece (upload-loans.ts), and a piece's buffer
+ * goes back to the worker for the next read once its lent bytes are written (fresh buffers per
+ * read cost more in page faults than copies: 3.4 s of system time per GiB uploaded).
  */
 export class PieceReader {
   private readonly layout: PieceStoreLayout
@@ -72,6 +79,10 @@ export class PieceReader {
   private readonly cached = new Map<number, Buffer>()
   private readonly reading = new Map<number, Promise<Buffer>>()
   private readonly spare: ArrayBuffer[] = []
+  /** Pieces out of the cache with lent bytes still out. */
+  private lentOut = 0
+  /** A lent piece whose last view was dropped unwritten (its wire closed) is out no more. */
+  private readonly lentDropped = new FinalizationRegistry<undefined>(() => this.lentOut--)
   private reads = 0
   private readonly waiting: (() => void)[] = []
 
@@ -80,11 +91,31 @@ export class PieceReader {
     this.workers = workers
   }
 
-  /** Bytes [offset, offset + length) of a piece, as a Buffer of their own. */
+  /**
+   * Bytes [offset, offset + length) of a piece, for a socket: lent (a view, given back by the
+   * socket's write; see upload-loans.ts) or, with LENT_PIECES pieces still out, copied.
+   */
   async block(index: number, offset: number, length: number): Promise<Buffer> {
-    // Copied in the same turn the piece is found in, before any read could reuse its buffer.
+    // Lent or copied in the same turn the piece is found in, before any read could reuse its buffer.
     const piece = await this.piece(index)
-    return Buffer.copyBytesFrom(piece, offset, Math.min(length, piece.length - offset))
+    const end = Math.min(offset + length, piece.length)
+    if (this.lentOut >= LENT_PIECES) return Buffer.copyBytesFrom(piece, offset, end - offset)
+    const view = piece.subarray(offset, end)
+    lend(view)
+    return view
+  }
+
+  /** A piece buffer leaving the cache: spare for the next read once every byte lent from it is back. */
+  private retire(buffer: ArrayBuffer): void {
+    if (allBack(buffer)) return void this.spare.push(buffer)
+    this.lentOut++
+    const token = {}
+    this.lentDropped.register(buffer, undefined, token)
+    onAllBack(buffer, () => {
+      this.lentDropped.unregister(token)
+      this.lentOut--
+      if (this.spare.length < READS_AT_ONCE) this.spare.push(buffer)
+    })
   }
 
   private piece(index: number): Promise<Buffer> {
@@ -145,7 +176,7 @@ export class PieceReader {
     if (this.cached.size > CACHED_PIECES) {
       const [oldest, buffer] = this.cached.entries().next().value!
       this.cached.delete(oldest)
-      this.spare.push(buffer.buffer as ArrayBuffer)
+      this.retire(buffer.buffer as ArrayBuffer)
     }
     return piece
   }

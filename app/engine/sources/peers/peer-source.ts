@@ -14,6 +14,7 @@ import { memberKey } from '../../scheduler/piece-owner.ts'
 import { unmapAddress, type PeerClass } from '../../stats/peer-class.ts'
 import { wantedSlices, type PackGeometry } from '../../storage/pack-geometry.ts'
 import { InstallPieceStore, PieceReader, torrentBitfield, type FilePosition } from '../../storage/install-piece-store.ts'
+import { giveBackOnWrite } from '../../storage/upload-loans.ts'
 import type { SwarmHooks } from '../../install/stager.ts'
 import type { Source } from '../source.ts'
 import { createPeerAccounting, type ChunkFromPeers } from './peer-accounting.ts'
@@ -338,7 +339,7 @@ export class PeerSource implements Source {
   private watchWire(wire: Wire, address: string, cls: PeerClass): void {
     if (cls === 'lan') this.lanWires.add(wire)
     lightenWireReads(wire)
-    batchWireWrites(this.torrent, wire)
+    batchWireWrites(this.torrent, wire, giveBackOnWrite)
     boundWireUploads(this.torrent, wire, uploadQueuePerWire)
     this.peerChanged()
     const settle = () => {

@@ -11,6 +11,7 @@ import { readInstalledRow } from '../../../store/installs-table.ts'
 import type { StateDb } from '../../../store/state-db.ts'
 import { installPaths, patchBlobPath, type InstallPaths } from '../../install/install-paths.ts'
 import { InstallPieceStore, PieceReader, pieceStoreLayout, torrentBitfield, type ChunkFile } from '../../storage/install-piece-store.ts'
+import { giveBackOnWrite } from '../../storage/upload-loans.ts'
 import { WorkerPool } from '../../../release/worker-pool.ts'
 import { userCompileCache } from '../../../release/compile-cache.ts'
 import type { PlacementResult, PlacementTask } from '../../install/placement-tasks.ts'
@@ -100,7 +101,7 @@ export async function startSeeding(o: SeedOptions): Promise<Seeding> {
     localAddresses: localAddresses(),
     onWire: (wire) => {
       lightenWireReads(wire)
-      batchWireWrites(torrent, wire)
+      batchWireWrites(torrent, wire, giveBackOnWrite)
       boundWireUploads(torrent, wire, uploadQueuePerWire)
     },
   })

@@ -363,9 +363,10 @@ interface PeerInternals {
  * Each BitTorrent message reaches the socket as its own write (a block is two: its header and
  * its bytes), so 1 GiB took 131k write calls on the seeder and 65k request writes on the leecher.
  * The wire's socket is corked from its first write in a turn of the event loop until the next
- * turn, so what one turn produces goes out in one writev.
+ * turn, so what one turn produces goes out in one writev. `written` may return a callback for a
+ * chunk, called once the socket is done with it (upload-loans.ts).
  */
-export function batchWireWrites(torrent: Torrent, wire: Wire): void {
+export function batchWireWrites(torrent: Torrent, wire: Wire, written: (chunk: Uint8Array) => (() => void) | undefined = () => undefined): void {
   const peers = (torrent as unknown as { _peers: Map<string, PeerInternals> | null })._peers
   let conn: PeerInternals['conn'] = null
   for (const p of peers?.values() ?? []) if (p.wire === wire) conn = p.conn
@@ -381,6 +382,16 @@ export function batchWireWrites(torrent: Torrent, wire: Wire): void {
         corked = false
         socket.uncork!()
       })
+    }
+    const done = args[0] instanceof Uint8Array ? written(args[0]) : undefined
+    if (done) {
+      const last = args.at(-1)
+      if (typeof last === 'function') {
+        args[args.length - 1] = (err?: Error | null) => {
+          done()
+          ;(last as (err?: Error | null) => void)(err)
+        }
+      } else args.push(done)
     }
     return write(...args)
   }
