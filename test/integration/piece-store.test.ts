@@ -1,9 +1,10 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import WebTorrent, { type ClientOptions, type Torrent } from 'webtorrent'
+import WebTorrent, { type ClientOptions, type Torrent, type Wire } from 'webtorrent'
 import { afterEach, describe, expect, it } from 'vitest'
 import { InstallPieceStore, PieceReader, pieceStoreLayout, torrentBitfield } from '../../app/engine/storage/install-piece-store.ts'
 import { giveBackOnWrite } from '../../app/engine/storage/upload-loans.ts'
+import { batchWireWrites } from '../../app/engine/sources/peers/webtorrent-adapter.ts'
 import type { PlacementResult, PlacementTask } from '../../app/engine/install/placement-tasks.ts'
 import { WorkerPool } from '../../app/release/worker-pool.ts'
 import { writeRawPack } from '../support/raw-pack.ts'
@@ -35,7 +36,7 @@ function client(): WebTorrent {
 const allPieces = (count: number) => torrentBitfield(Array.from({ length: count }, (_, i) => i), count)
 
 describe('install piece store', () => {
-  it('a real webtorrent peer seeds pieces read from install files, and a stock leecher gets exactly the raw pack', async () => {
+  it('a real webtorrent peer seeds pieces read from install files, its sockets give lent blocks back, and a stock leecher gets exactly the raw pack', async () => {
     const dir = await tempDir()
     const f = await makeFixture(dir, 6 * 1024 * 1024)
     expect((await f.publish(f.build, '1.0.0')).code).toBe(0)
@@ -45,6 +46,14 @@ describe('install piece store', () => {
     const seeder = client()
     const seedLayout = pieceStoreLayout(m, f.build)
     const seeding: Torrent = seeder.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: new PieceReader(seedLayout, readers()) }, bitfield: allPieces(seedLayout.geometry.pieceCount) })
+    // The seeder's socket writes give lent blocks back, as in a Shoal job (upload-loans.ts).
+    let givenBack = 0
+    seeding.on('wire', (wire: Wire) =>
+      batchWireWrites(seeding, wire, (chunk) => {
+        const back = giveBackOnWrite(chunk)
+        return back && (() => (givenBack++, back()))
+      }),
+    )
     await new Promise((r) => seeding.once('ready', r))
     if (!seeder.listening) await new Promise((r) => seeder.once('listening', r))
 
@@ -57,6 +66,7 @@ describe('install piece store', () => {
     await new Promise((r) => (leeching.done ? r(undefined) : leeching.once('done', r)))
     await writeRawPack(m, f.build, join(dir, 'expected.pack'))
     expect((await readFile(join(target, m.pack.name))).equals(await readFile(join(dir, 'expected.pack')))).toBe(true)
+    expect(givenBack).toBeGreaterThan(0)
   })
 
   it('refuses to serve a piece whose installed bytes were altered', async () => {
