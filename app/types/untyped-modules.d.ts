@@ -36,6 +36,11 @@ declare module 'webtorrent' {
     readonly peerId: string | null
     /** Block requests sent and not answered yet. */
     readonly requests: readonly unknown[]
+    /** Bytes per second received from the peer over the last few seconds. */
+    downloadSpeed(): number
+    /** The peer's extension handshake (BEP 10); `reqq` is how many requests it queues. */
+    readonly peerExtendedHandshake: { readonly reqq?: unknown } | undefined
+    readonly destroyed: boolean
     request(index: number, offset: number, length: number, cb: (err: Error | null, block: Uint8Array | null) => void): void
     /** Choking a peer stops serving its requests; webtorrent unchokes every interested peer. */
     choke(): void

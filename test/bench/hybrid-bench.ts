@@ -5,7 +5,8 @@
 // (2) one seeder -> one leecher, the CDN refusing the pack: Shoal against libtorrent;
 // (3) one seeder + N leechers starting together, the CDN refusing the pack: aggregate MB/s;
 // (4) the peer transport: seeder -> leecher over TLS 1.3 with admission (private and lan
-//     releases) against the same bytes published public, over plain BitTorrent and over MSE.
+//     releases) against the same bytes published public, over plain BitTorrent and over MSE;
+// (5) as (3) with the seeder's upload capped on both sides, so the leechers must trade.
 // Bytes written to disk per byte installed (`writtenToDisk`) come with every Shoal install.
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto'
 import { copyFile, mkdir, readFile, rm } from 'node:fs/promises'
@@ -27,7 +28,7 @@ export interface HybridBenchOptions {
   readonly size: number
   readonly repeat: number
   readonly leechers: number
-  /** Which cases to run: any of "1", "2", "3", "4". */
+  /** Which cases to run: any of "1" to "5". */
   readonly cases: readonly string[]
 }
 
@@ -200,18 +201,23 @@ async function seederToLeecher(o: HybridBenchOptions, s: Setup, results: Record<
   results['seederToLeecher'] = { shoal: shoalRuns, libtorrent: ltRuns, ratio: sh / lt }
 }
 
-/** (3) One seeder + N leechers starting together, the pack refused by the CDN: aggregate MB/s, Shoal against libtorrent. */
-async function swarmOfLeechers(o: HybridBenchOptions, s: Setup, results: Record<string, unknown>): Promise<void> {
+/**
+ * (3) One seeder + N leechers starting together, the pack refused by the CDN: aggregate MB/s,
+ * Shoal against libtorrent. (5) The same with the seeder's upload capped at `seederCap` bytes per
+ * second on both sides: what the leechers trade with each other decides the time.
+ */
+async function swarmOfLeechers(o: HybridBenchOptions, s: Setup, results: Record<string, unknown>, seederCap?: number): Promise<void> {
   const work = join(o.work, 'swarm')
   const channel = `${s.noPack.url}/bench/channels/stable.json`
   const gib = o.size / 2 ** 30
+  const capArgs = seederCap ? ['--limit-up', String(seederCap)] : []
   const rows: Record<string, unknown> = {}
-  const sides: Record<string, { seconds: number; peakRss: number[]; cpu: number[]; seederRss: number }> = {}
+  const sides: Record<string, { seconds: number; peakRss: number[]; cpu: number[]; seederRss: number; seederUploaded: number }> = {}
   for (let r = 0; r < o.repeat; r++) {
     await rm(work, { recursive: true, force: true })
     await mkdir(work, { recursive: true })
     await run('sync')
-    const seeder = shoal(['seed', '--dir', s.seedInstall, '--pubkey', s.pub, '--no-lsd', '--listen', '127.0.0.1'], s.seedData)
+    const seeder = shoal(['seed', '--dir', s.seedInstall, '--pubkey', s.pub, '--no-lsd', '--listen', '127.0.0.1', ...capArgs], s.seedData)
     const port = (await seeder.waitFor('seeding'))['port'] as number
     let t = performance.now()
     const leechers = Array.from({ length: o.leechers }, (_, i) => shoal(['get', channel, '--pubkey', s.pub, '--dir', join(work, `s${i}`), '--peer', `127.0.0.1:${port}`, '--no-lsd'], join(work, `s${i}-data`)))
@@ -220,12 +226,13 @@ async function swarmOfLeechers(o: HybridBenchOptions, s: Setup, results: Record<
     const shoalSeconds = (performance.now() - t) / 1000
     const seederRss = await seeder.peakRss()
     await seeder.stop()
-    const shoalRun = { seconds: shoalSeconds, peakRss: done.map((e) => e['peakRssBytes'] as number), cpu: done.map(cpuOfDone), seederRss }
+    const seederUploaded = (await seeder.waitFor('stopped'))['uploaded'] as number
+    const shoalRun = { seconds: shoalSeconds, peakRss: done.map((e) => e['peakRssBytes'] as number), cpu: done.map(cpuOfDone), seederRss, seederUploaded }
 
     await rm(work, { recursive: true, force: true })
     await mkdir(work, { recursive: true })
     await run('sync')
-    const ltSeed = startLibtorrent('seed', { torrent: s.torrent, dir: s.rawDir })
+    const ltSeed = startLibtorrent('seed', { torrent: s.torrent, dir: s.rawDir, ...(seederCap ? { uploadLimit: seederCap } : {}) })
     const ltPort = (await ltSeed.waitFor('seeding'))['port'] as number
     // libtorrent has no tracker here: each leecher is told the seeder and every other leecher.
     const ports = await Promise.all(Array.from({ length: o.leechers }, () => freePort()))
@@ -239,20 +246,23 @@ async function swarmOfLeechers(o: HybridBenchOptions, s: Setup, results: Record<
     const ltSeconds = (performance.now() - t) / 1000
     const ltSeederRss = await ltSeed.peakRss()
     await ltSeed.stop()
-    const ltRun = { seconds: ltSeconds, peakRss: ltDone.map((e) => e['peakRssBytes'] as number), cpu: ltDone.map((e) => e['cpuSeconds'] as number), seederRss: ltSeederRss }
+    const ltUploaded = (await ltSeed.waitFor('stopped'))['uploaded'] as number
+    const ltRun = { seconds: ltSeconds, peakRss: ltDone.map((e) => e['peakRssBytes'] as number), cpu: ltDone.map((e) => e['cpuSeconds'] as number), seederRss: ltSeederRss, seederUploaded: ltUploaded }
     for (const [name, row] of [['shoal', shoalRun], ['libtorrent', ltRun]] as const) {
       if (!sides[name] || row.seconds < sides[name].seconds) sides[name] = row
     }
     rows[`run${r}`] = { shoal: shoalRun, libtorrent: ltRun }
   }
   await rm(work, { recursive: true, force: true })
-  console.log(`(3) 1 seeder + ${o.leechers} leechers starting together, CDN refusing the pack (best of ${o.repeat}; goal: aggregate >= 1.0x libtorrent)`)
+  const total = o.leechers * o.size
+  if (seederCap) console.log(`(5) 1 seeder capped at ${formatBytes(seederCap)}/s + ${o.leechers} leechers starting together, CDN refusing the pack (best of ${o.repeat}; the leechers must trade)`)
+  else console.log(`(3) 1 seeder + ${o.leechers} leechers starting together, CDN refusing the pack (best of ${o.repeat}; goal: aggregate >= 1.0x libtorrent)`)
   for (const [name, r] of Object.entries(sides)) {
-    console.log(`  ${name.padEnd(10)} ${r.seconds.toFixed(2)} s  aggregate ${((o.leechers * o.size) / 1e6 / r.seconds).toFixed(0)} MB/s  leecher peak RSS ${formatBytes(Math.max(...r.peakRss))}, seeder ${formatBytes(r.seederRss)}  leecher CPU ${(median(r.cpu) / gib).toFixed(1)} s/GiB`)
+    console.log(`  ${name.padEnd(10)} ${r.seconds.toFixed(2)} s  aggregate ${(total / 1e6 / r.seconds).toFixed(0)} MB/s  seeder sent ${((100 * r.seederUploaded) / total).toFixed(0)} % of the leechers' bytes  leecher peak RSS ${formatBytes(Math.max(...r.peakRss))}, seeder ${formatBytes(r.seederRss)}  leecher CPU ${(median(r.cpu) / gib).toFixed(1)} s/GiB`)
   }
   const ratio = sides['libtorrent']!.seconds / sides['shoal']!.seconds
   console.log(`  shoal aggregate / libtorrent aggregate: ${ratio.toFixed(2)}x`)
-  results['swarmOfLeechers'] = { ...rows, aggregateRatio: ratio }
+  results[seederCap ? 'cappedSeeder' : 'swarmOfLeechers'] = { ...rows, aggregateRatio: ratio, ...(seederCap ? { seederCap } : {}) }
 }
 
 /** One Shoal seeder -> one Shoal leecher of `product` with the pack refused by the CDN; `args` go to both sides. */
@@ -327,6 +337,9 @@ export async function hybridBench(o: HybridBenchOptions, results: Record<string,
     if (o.cases.includes('2')) await seederToLeecher({ ...o, work }, s, rows)
     if (o.cases.includes('3')) await swarmOfLeechers({ ...o, work }, s, rows)
     if (o.cases.includes('4')) await transport({ ...o, work }, s, rows)
+    // A 32nd of the release per second: the seeder needs 32 s to send one copy, while libtorrent's
+    // 8 leechers took about 30 s with an uncapped seeder that sent them 1.7 copies.
+    if (o.cases.includes('5')) await swarmOfLeechers({ ...o, work }, s, rows, Math.round(o.size / 32))
   } finally {
     await s.stop()
     await rm(work, { recursive: true, force: true })

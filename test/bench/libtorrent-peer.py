@@ -23,7 +23,8 @@ on PATH has no `libtorrent` module. Measured with libtorrent 2.0.8 (python3-libt
 Both modes: listen on 127.0.0.1 only; DHT, LSD, UPnP, NAT-PMP and PEX off; the torrent's trackers
 and web seeds dropped before it starts, so nothing is announced or fetched over HTTP; an IP filter
 that lets through only 127.0.0.0/8 and the --peer addresses; several connections per IP allowed;
-no rate limits; TCP only (uTP off, as Shoal runs without uTP); libtorrent's default settings
+no rate limits unless `--upload-limit BYTES` (per second, for every peer: loopback peers
+too, which libtorrent otherwise leaves unlimited as local); TCP only (uTP off, as Shoal runs without uTP); libtorrent's default settings
 otherwise. `--preset high-performance-seed` applies libtorrent's high_performance_seed() pack
 instead. `--tick-ms N` sets tick_interval (default 500 ms), which also paces dialling: a leecher
 dials its --peer on libtorrent's first tick, about 0.5 s after it starts with the default.
@@ -92,7 +93,7 @@ def session_settings(args):
         "announce_to_all_trackers": False,
         "announce_to_all_tiers": False,
         "allow_multiple_connections_per_ip": True,
-        "upload_rate_limit": 0,
+        "upload_rate_limit": args.upload_limit,
         "download_rate_limit": 0,
         "out_enc_policy": int(policy),
         "in_enc_policy": int(policy),
@@ -126,6 +127,7 @@ def main():
     p.add_argument("--peer", type=parse_peer, action="append", default=[])
     p.add_argument("--encryption", choices=list(ENCRYPTION), default="off")
     p.add_argument("--preset", choices=["default", "high-performance-seed"], default="default")
+    p.add_argument("--upload-limit", type=int, default=0, help="upload cap in bytes per second, loopback peers included (default: none)")
     p.add_argument("--tick-ms", type=int, help="libtorrent's tick_interval (default 500 ms); also how long a --peer waits to be dialled")
     args = p.parse_args()
     if args.mode == "leech" and not args.peer:
@@ -137,6 +139,12 @@ def main():
 
     ses = lt.session(session_settings(args))
     ses.set_ip_filter(loopback_filter(args.peer))
+    if args.upload_limit:
+        # By default 127/8 falls in the local peer class, which rate limits do not touch.
+        every = lt.ip_filter()
+        every.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
+        every.add_rule("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 1 << lt.session.global_peer_class_id)
+        ses.set_peer_class_filter(every)
 
     try:
         ti = lt.torrent_info(args.torrent)

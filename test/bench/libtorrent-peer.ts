@@ -19,11 +19,14 @@ export interface LibtorrentOptions {
   readonly peers?: readonly string[]
   /** MSE/PE, as Shoal's --peer-encryption; `off` (plaintext) when unset. */
   readonly encryption?: 'off' | 'prefer' | 'require'
+  /** Upload cap, bytes per second, loopback peers included; none when unset. */
+  readonly uploadLimit?: number
 }
 
 export function startLibtorrent(mode: LibtorrentMode, o: LibtorrentOptions): JsonProcess {
   const args = [SCRIPT, '--mode', mode, '--torrent', o.torrent, '--dir', o.dir, '--encryption', o.encryption ?? 'off']
   if (o.port !== undefined) args.push('--port', String(o.port))
   for (const peer of o.peers ?? []) args.push('--peer', peer)
+  if (o.uploadLimit) args.push('--upload-limit', String(o.uploadLimit))
   return jsonProcess(PYTHON, args)
 }

@@ -6,7 +6,7 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import WebTorrent, { type Torrent } from 'webtorrent'
 import { afterEach, describe, expect, it } from 'vitest'
-import { bindListener, knownPeers, markPieceComplete, onIncomingConnection, routePieces } from '../../../app/engine/sources/peers/webtorrent-adapter.ts'
+import { bindListener, knownPeers, markPieceComplete, onIncomingConnection, routePieces, selectInOrder } from '../../../app/engine/sources/peers/webtorrent-adapter.ts'
 import { constantStore } from '../../support/constant-store.ts'
 import { makeFixture } from '../../support/release-fixture.ts'
 import { useTempDirs } from '../../support/temp-dir.ts'
@@ -91,13 +91,13 @@ describe('webtorrent adapter (private fields)', () => {
   it('still has the fields the requester, the wire patches and the upload bound use', async () => {
     const { torrent } = await torrentOfFixture()
     const t = torrent as unknown as Record<string, unknown>
-    for (const method of ['_request', '_hotswap', '_update', '_markVerified', '_checkDone']) expect(typeof t[method], method).toBe('function')
+    for (const method of ['_request', '_hotswap', '_update', '_updateWire', '_markVerified', '_checkDone', '_select']) expect(typeof t[method], method).toBe('function')
     expect(t['_peers']).toBeInstanceOf(Map)
     // bittorrent-protocol's Wire, as webtorrent builds one per connection.
     const { default: Wire } = await import('bittorrent-protocol')
     const wire = new Wire()
     try {
-      for (const method of ['_write', '_processBuffer', '_onMessage', 'request', 'piece']) expect(typeof wire[method], method).toBe('function')
+      for (const method of ['_write', '_processBuffer', '_onMessage', 'request', 'piece', 'downloadSpeed']) expect(typeof wire[method], method).toBe('function')
       expect(Array.isArray(wire['_buffer'])).toBe(true)
       expect(typeof wire['_bufferSize']).toBe('number')
       expect(typeof wire['_parserSize']).toBe('number')
@@ -139,5 +139,34 @@ describe('webtorrent adapter (private fields)', () => {
     torrent.addPeer(`127.0.0.1:${fast.port}`)
     await until('every piece', () => received.size === pieceCount)
     expect(received.get(partial!)).toBe(256 * 1024)
+  })
+
+  it('asks for pieces in the order of its runs, and with its one place taken still takes every block of that piece', async () => {
+    const { torrent, torrentFile } = await torrentOfFixture()
+    const order: number[] = []
+    routePieces(
+      torrent,
+      {
+        received: async (index) => {
+          order.push(index)
+          return { ok: true, returned: undefined }
+        },
+      },
+      // One place and 64 KiB per wire: each 256 KiB piece needs several rounds with its place taken.
+      { maxPieces: 1, maxBytesPerWire: 64 * 1024, largeBlocks: () => false, skip: () => false },
+    )
+    const pieceCount = (torrent as unknown as { pieces: unknown[] }).pieces.length
+    expect(pieceCount).toBeGreaterThanOrEqual(6)
+    // Adjacent runs out of order: webtorrent would join plain selections and start from piece 0.
+    selectInOrder(torrent, [
+      [4, pieceCount - 1],
+      [0, 3],
+    ])
+    const seeder = await zeroSeeder(torrentFile, -1)
+    torrent.addPeer(`127.0.0.1:${seeder.port}`)
+    await until('every piece', () => order.length === pieceCount)
+    // A new wire's first request (webtorrent's validateWire) takes the last piece of the last run; then the runs in order.
+    expect(order[0]).toBe(3)
+    expect(order.slice(1)).toEqual([...Array.from({ length: pieceCount - 4 }, (_, i) => i + 4), 0, 1, 2])
   })
 })

@@ -11,6 +11,7 @@ import type { LiveLimits } from '../../../policy/live-limits.ts'
 import { encodeTorrentFile, torrentInfoOf } from '../../../release/torrent.ts'
 import { isPeerSource, type SchedulerInput } from '../../scheduler/cdn-scheduler.ts'
 import { memberKey } from '../../scheduler/piece-owner.ts'
+import { peerPieceRuns } from '../../scheduler/peer-piece-order.ts'
 import { unmapAddress, type PeerClass } from '../../stats/peer-class.ts'
 import { wantedSlices, type PackGeometry } from '../../storage/pack-geometry.ts'
 import { InstallPieceStore, PieceReader, torrentBitfield, type FilePosition } from '../../storage/install-piece-store.ts'
@@ -26,7 +27,7 @@ import type { Refusals } from './refusals.ts'
 import { joinAdmission, secureSwarm, type AdmissionSettings, type SwarmAdmission } from './swarm-admission.ts'
 import { createSwarmClient, isShoalPeer, type SwarmClientOptions } from './swarm-client.ts'
 import type { TlsPeering } from './tls-peers.ts'
-import { batchWireWrites, boundWireUploads, knownPeers, lightenWireReads, markPieceComplete, routePieces, type PiecesInFlight } from './webtorrent-adapter.ts'
+import { batchWireWrites, boundWireUploads, knownPeers, lightenWireReads, markPieceComplete, routePieces, selectInOrder, type PiecesInFlight } from './webtorrent-adapter.ts'
 import { guardWires, type WireGuard } from './wire-guard.ts'
 
 export interface PeerSourceOptions extends SwarmClientOptions, AdmissionSettings {
@@ -226,14 +227,10 @@ export class PeerSource implements Source {
       { maxPieces: PEER_PIECES_IN_FLIGHT, maxBytesPerWire: BYTES_IN_FLIGHT_PER_WIRE, largeBlocks: isShoalPeer, skip: o.skip },
     )
     // One selection per run of needed pieces: webtorrent walks its selections for every block it
-    // asks for, and a selection per piece made that walk as long as the release.
+    // asks for, and a selection per piece made that walk as long as the release. Each job starts
+    // at its own random piece (peer-piece-order.ts).
     const needed = o.neededPieces
-    for (let i = 0; i < needed.length; ) {
-      let j = i
-      while (j + 1 < needed.length && needed[j + 1] === needed[j]! + 1) j++
-      this.torrent.select(needed[i]!, needed[j]!, 1)
-      i = j + 1
-    }
+    selectInOrder(this.torrent, peerPieceRuns(needed, Math.random() * needed.length))
     for (const peer of o.peers) this.torrent.addPeer(peer)
     return new Promise<void>((resolve, reject) => {
       if (this.failure !== undefined) return reject(this.failure)

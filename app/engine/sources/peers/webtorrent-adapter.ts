@@ -97,6 +97,16 @@ export function addConnectedPeer(torrent: Torrent, conn: Duplex & { remoteAddres
   return (torrent as unknown as { addPeer: AddPeer }).addPeer(conn)
 }
 
+/**
+ * Selects runs of pieces, to be asked for in the order given. webtorrent joins adjacent
+ * selections into one (and then asks from its first piece), so a run split where a job starts
+ * would be whole again: these are its stream selections, which it keeps apart.
+ */
+export function selectInOrder(torrent: Torrent, runs: readonly (readonly [number, number])[]): void {
+  const t = torrent as unknown as { _select(from: number, to: number, priority: number, notify: undefined, isStreamSelection: boolean): void }
+  for (const [from, to] of runs) t._select(from, to, 1, undefined, true)
+}
+
 /** Where whole pieces from peers go instead of webtorrent's own SHA-1 check and store. */
 export interface PieceSink {
   /**
@@ -123,6 +133,16 @@ export interface PieceRouting {
 }
 
 const BLOCK = 16 * 1024
+/** webtorrent's request pipeline: at least half a second's worth of blocks in the air per wire, topped up to a second's. */
+const PIPELINE_MIN_S = 0.5
+const PIPELINE_MAX_S = 1
+
+/** Requests a wire may have in the air to cover `seconds` at its rate, as webtorrent counts them (`getBlockPipelineLength`). */
+function pipeline(wire: Wire, seconds: number): number {
+  const length = 2 + Math.ceil((seconds * wire.downloadSpeed()) / BLOCK)
+  const reqq = wire.peerExtendedHandshake?.reqq
+  return typeof reqq === 'number' && reqq > 0 ? Math.min(length, reqq) : length
+}
 /** Blocks per request to peers that take large requests: 128 KiB, webtorrent's limit. */
 const LARGE_REQUEST_BLOCKS = 8
 
@@ -149,6 +169,7 @@ interface RequestInternals {
   _reservations: (unknown[] | null)[]
   _request(wire: Wire, index: number, hotswap: boolean): boolean
   _hotswap(wire: Wire, index: number): boolean
+  _updateWire(wire: Wire): void
   _markVerified(index: number): void
   _checkDone(): void
   _update(): void
@@ -192,7 +213,7 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
     let released = false
     for (const [index, buf] of receiving) {
       if (t._reservations[index]?.some((w) => w !== null)) continue
-      if (torrent.wires.some((w) => !(w as Wire & { destroyed: boolean }).destroyed && w.peerPieces.get(index))) continue
+      if (torrent.wires.some((w) => !w.destroyed && w.peerPieces.get(index))) continue
       receiving.delete(index)
       keep(buf.buffer as ArrayBuffer)
       const piece = t.pieces[index]
@@ -208,16 +229,36 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
   // refused: the refusal allocates nothing (the closures of a request live in `ask`, whose
   // context V8 would otherwise allocate on every call, 260 MB per GiB received).
   t._request = (wire, index, hotswap) => {
-    const blocksPerRequest = o.largeBlocks(wire) ? LARGE_REQUEST_BLOCKS : 1
-    if (t.destroyed || torrent.bitfield.get(index) || placed.has(index) || o.skip(index) || wire.requests.length * blocksPerRequest * BLOCK >= o.maxBytesPerWire) return false
+    if (t.destroyed || torrent.bitfield.get(index) || placed.has(index) || o.skip(index)) return false
+    if (!receiving.has(index) && receiving.size + placed.size >= o.maxPieces) return false
     const piece = t.pieces[index]
     if (!piece) return false
-    if (!receiving.has(index) && receiving.size + placed.size >= o.maxPieces) return false
+    const blocksPerRequest = o.largeBlocks(wire) ? LARGE_REQUEST_BLOCKS : 1
+    if (wire.requests.length * blocksPerRequest * BLOCK >= o.maxBytesPerWire) return false
     let reservation = piece.reserve()
     if (reservation === -1 && hotswap && t._hotswap(wire, index)) reservation = piece.reserve()
     if (reservation === -1) return false
     ask(wire, index, piece, reservation, blocksPerRequest)
     return true
+  }
+  // webtorrent's request round (`_updateWire`) walks every selected piece on every wire and
+  // offers each to `_request`. With every place taken, only the pieces being received can take
+  // a request, so the round asks for those alone, oldest first, within webtorrent's pipeline,
+  // and hot-swaps only when it asked for nothing. In 8 leechers that trade, the rounds took
+  // 6.1-7.7 s of each one's main thread per GiB under the profiler, 1.6-2.7 s after, and the
+  // walk grows with the release.
+  const updateWire = t._updateWire
+  t._updateWire = (wire) => {
+    if (receiving.size + placed.size < o.maxPieces) return updateWire.call(t, wire)
+    if (t.destroyed || wire.destroyed || wire.peerChoking || wire.requests.length >= pipeline(wire, PIPELINE_MIN_S)) return
+    const most = pipeline(wire, PIPELINE_MAX_S)
+    let asked = false
+    for (const index of receiving.keys()) {
+      if (!wire.peerPieces.get(index)) continue
+      while (wire.requests.length < most && t._request(wire, index, false)) asked = true
+    }
+    if (asked) return
+    for (const index of receiving.keys()) if (wire.peerPieces.get(index) && t._request(wire, index, true)) return
   }
   const ask = (wire: Wire, index: number, piece: PieceInternals, reservation: number, blocksPerRequest: number) => {
     // A large request takes the blocks that follow, as long as they are free in a row.
