@@ -23,9 +23,9 @@ on PATH has no `libtorrent` module. Measured with libtorrent 2.0.8 (python3-libt
 Both modes: listen on 127.0.0.1 only; DHT, LSD, UPnP, NAT-PMP and PEX off; the torrent's trackers
 and web seeds dropped before it starts, so nothing is announced or fetched over HTTP; an IP filter
 that lets through only 127.0.0.0/8 and the --peer addresses; several connections per IP allowed;
-no rate limits unless `--upload-limit BYTES` (per second, for every peer: loopback peers
-too, which libtorrent otherwise leaves unlimited as local); TCP only (uTP off, as Shoal runs without uTP); libtorrent's default settings
-otherwise. `--preset high-performance-seed` applies libtorrent's high_performance_seed() pack
+no rate limits unless `--upload-limit BYTES` (per second, for every peer: loopback peers too,
+which libtorrent otherwise leaves unlimited as local); TCP only (uTP off, as Shoal runs without
+uTP); libtorrent's default settings otherwise. `--preset high-performance-seed` applies libtorrent's high_performance_seed() pack
 instead. `--tick-ms N` sets tick_interval (default 500 ms), which also paces dialling: a leecher
 dials its --peer on libtorrent's first tick, about 0.5 s after it starts with the default.
 Encryption (MSE/PE) as Shoal's --peer-encryption: `off` (default, plaintext both ways, to match a
