@@ -1,20 +1,28 @@
-// Pure: the order a job asks peers for its pieces. Each job starts at its own piece and wraps
-// around. Leechers that all asked from the first piece held the same pieces at the same time
-// and had little to trade: beside 8 of them, one seeder sent 7.7 of their 8 GiB.
+// Pure: the order a job asks peers for its pieces. Runs of a few consecutive pieces, in an order
+// of the job's own. When every job asked from the first piece, 8 leechers beside one seeder held
+// the same pieces at the same moment and the seeder sent 99 % of their bytes; with each job
+// starting at its own piece and going on in order, a leecher that caught up with the one ahead
+// asked the seeder for the pieces that one was fetching (a seeder capped at a 32nd of the release
+// per second sent 38-44 %). With runs in a random order the seeder sent 22 %, libtorrent's 19 %.
+// Within a run pieces stay in order, so a file's leading pieces still come together for its hash.
 
-/** Runs of consecutive pieces, as [first, last]: `needed` (ascending) from index `start` to its end, then from its beginning. */
-export function peerPieceRuns(needed: readonly number[], start: number): [number, number][] {
-  const at = needed.length === 0 ? 0 : ((Math.floor(start) % needed.length) + needed.length) % needed.length
-  return [...runsOf(needed, at, needed.length), ...runsOf(needed, 0, at)]
-}
+/** Pieces per run: 32 MiB at the default 4 MiB pieces. */
+export const PEER_RUN_PIECES = 8
 
-function runsOf(pieces: readonly number[], from: number, to: number): [number, number][] {
+/** Runs of at most `span` consecutive pieces of `needed` (ascending), as [first, last], shuffled with `random` (Fisher-Yates). */
+export function peerPieceRuns(needed: readonly number[], span: number, random: () => number): [number, number][] {
   const runs: [number, number][] = []
-  for (let i = from; i < to; ) {
+  for (let i = 0; i < needed.length; ) {
     let j = i
-    while (j + 1 < to && pieces[j + 1] === pieces[j]! + 1) j++
-    runs.push([pieces[i]!, pieces[j]!])
+    while (j + 1 < needed.length && needed[j + 1] === needed[j]! + 1 && j + 1 - i < span) j++
+    runs.push([needed[i]!, needed[j]!])
     i = j + 1
+  }
+  for (let i = runs.length - 1; i > 0; i--) {
+    const k = Math.floor(random() * (i + 1))
+    const t = runs[i]!
+    runs[i] = runs[k]!
+    runs[k] = t
   }
   return runs
 }

@@ -1,38 +1,42 @@
 import { describe, expect, it } from 'vitest'
 import { peerPieceRuns } from '../../../app/engine/scheduler/peer-piece-order.ts'
+import { seeded } from '../../sim/random.ts'
+
+const piecesOf = (runs: readonly (readonly [number, number])[]) => runs.flatMap(([a, b]) => Array.from({ length: b - a + 1 }, (_, i) => a + i))
 
 describe('peer piece order', () => {
-  it('starts at the given needed piece and wraps around to the first', () => {
-    expect(peerPieceRuns([0, 1, 2, 3, 4, 5], 4)).toEqual([
-      [4, 5],
-      [0, 3],
+  it('cuts the needed pieces into runs of at most `span` consecutive pieces, gaps kept', () => {
+    const runs = peerPieceRuns([0, 1, 2, 3, 4, 7, 8, 20], 2, () => 0.999)
+    expect(runs.toSorted((a, b) => a[0] - b[0])).toEqual([
+      [0, 1],
+      [2, 3],
+      [4, 4],
+      [7, 8],
+      [20, 20],
     ])
   })
 
-  it('keeps gaps between needed pieces as separate runs, also across the start', () => {
-    expect(peerPieceRuns([1, 2, 5, 6, 7, 9], 3)).toEqual([
-      [6, 7],
-      [9, 9],
-      [1, 2],
-      [5, 5],
-    ])
-  })
-
-  it('covers every needed piece exactly once from any start', () => {
-    const needed = [0, 1, 2, 7, 8, 20, 21, 22, 23, 40]
-    for (let start = 0; start < needed.length; start++) {
-      const pieces = peerPieceRuns(needed, start).flatMap(([a, b]) => Array.from({ length: b - a + 1 }, (_, i) => a + i))
-      expect(pieces.toSorted((a, b) => a - b)).toEqual(needed)
-      expect(pieces[0]).toBe(needed[start])
+  it('keeps pieces in order within a run and covers every needed piece exactly once', () => {
+    const needed = Array.from({ length: 300 }, (_, i) => i).filter((p) => p % 37 !== 5)
+    const random = seeded(7)
+    for (let n = 0; n < 20; n++) {
+      const runs = peerPieceRuns(needed, 8, random)
+      for (const [a, b] of runs) expect(b - a).toBeLessThan(8)
+      expect(piecesOf(runs).toSorted((a, b) => a - b)).toEqual(needed)
     }
   })
 
-  it('takes a fractional or out-of-range start (a random draw) and an empty list', () => {
-    expect(peerPieceRuns([3, 4, 5], 1.7)).toEqual([
-      [4, 5],
-      [3, 3],
-    ])
-    expect(peerPieceRuns([3, 4, 5], 3)).toEqual([[3, 5]])
-    expect(peerPieceRuns([], 0.5)).toEqual([])
+  it('gives jobs with their own draws different orders, the same draws the same order', () => {
+    const needed = Array.from({ length: 256 }, (_, i) => i)
+    const a = peerPieceRuns(needed, 8, seeded(1))
+    const b = peerPieceRuns(needed, 8, seeded(2))
+    expect(a).not.toEqual(b)
+    expect(peerPieceRuns(needed, 8, seeded(1))).toEqual(a)
+    // Not just a rotation: the runs after the first are not in ascending order.
+    expect(a.slice(1).some(([first], i) => first < a[i]![0])).toBe(true)
+  })
+
+  it('takes an empty list', () => {
+    expect(peerPieceRuns([], 8, Math.random)).toEqual([])
   })
 })

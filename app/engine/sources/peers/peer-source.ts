@@ -11,7 +11,7 @@ import type { LiveLimits } from '../../../policy/live-limits.ts'
 import { encodeTorrentFile, torrentInfoOf } from '../../../release/torrent.ts'
 import { isPeerSource, type SchedulerInput } from '../../scheduler/cdn-scheduler.ts'
 import { memberKey } from '../../scheduler/piece-owner.ts'
-import { peerPieceRuns } from '../../scheduler/peer-piece-order.ts'
+import { PEER_RUN_PIECES, peerPieceRuns } from '../../scheduler/peer-piece-order.ts'
 import { unmapAddress, type PeerClass } from '../../stats/peer-class.ts'
 import { wantedSlices, type PackGeometry } from '../../storage/pack-geometry.ts'
 import { InstallPieceStore, PieceReader, torrentBitfield, type FilePosition } from '../../storage/install-piece-store.ts'
@@ -227,10 +227,10 @@ export class PeerSource implements Source {
       { maxPieces: PEER_PIECES_IN_FLIGHT, maxBytesPerWire: BYTES_IN_FLIGHT_PER_WIRE, largeBlocks: isShoalPeer, skip: o.skip },
     )
     // One selection per run of needed pieces: webtorrent walks its selections for every block it
-    // asks for, and a selection per piece made that walk as long as the release. Each job starts
-    // at its own random piece (peer-piece-order.ts).
+    // asks for, and a selection per piece made that walk as long as the release. The runs are
+    // short and in a random order of this job's own (peer-piece-order.ts).
     const needed = o.neededPieces
-    selectInOrder(this.torrent, peerPieceRuns(needed, Math.random() * needed.length))
+    selectInOrder(this.torrent, peerPieceRuns(needed, PEER_RUN_PIECES, Math.random))
     for (const peer of o.peers) this.torrent.addPeer(peer)
     return new Promise<void>((resolve, reject) => {
       if (this.failure !== undefined) return reject(this.failure)
