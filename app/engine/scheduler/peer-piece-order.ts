@@ -3,7 +3,7 @@
 // the same pieces at the same moment and the seeder sent 99 % of their bytes; with each job
 // starting at its own piece and going on in order, a leecher that caught up with the one ahead
 // asked the seeder for the pieces that one was fetching (a seeder capped at a 32nd of the release
-// per second sent 38-44 %). With runs in a random order the seeder sent 22 %, libtorrent's 19 %.
+// per second sent 38-44 %). With runs in a random order it sent 21-22 %, libtorrent's 18-19 %.
 // Within a run pieces stay in order, so a file's leading pieces still come together for its hash.
 
 /** Pieces per run: 32 MiB at the default 4 MiB pieces. */

@@ -98,9 +98,9 @@ export function addConnectedPeer(torrent: Torrent, conn: Duplex & { remoteAddres
 }
 
 /**
- * Selects runs of pieces, to be asked for in the order given. webtorrent joins adjacent
- * selections into one (and then asks from its first piece), so a run split where a job starts
- * would be whole again: these are its stream selections, which it keeps apart.
+ * Selects runs of pieces, to be asked for in the order given. webtorrent joins plain selections
+ * that touch into one and asks for it from its first piece, so runs given out of order would be
+ * asked in ascending order again: these are its stream selections, which it keeps apart.
  */
 export function selectInOrder(torrent: Torrent, runs: readonly (readonly [number, number])[]): void {
   const t = torrent as unknown as { _select(from: number, to: number, priority: number, notify: undefined, isStreamSelection: boolean): void }
