@@ -21,6 +21,8 @@ export const RELEASE_LIMITS = {
   sections: 10_000,
   mirrors: 32,
   trackers: 32,
+  /** Manifest deltas a pointer lists: one per earlier version a client may hold. */
+  manifestDeltas: 8,
   maxBytes: 2 ** 50,
 } as const
 
@@ -49,7 +51,16 @@ export const pointerSchema = v.strictObject({
   product: productId,
   channel: channelName,
   version: versionString,
-  manifest: v.strictObject({ path: productRelative, sha256: hex(32), size: byteCount }),
+  /** The signed manifest file: `path`, `sha256` and `size` are its own; `zstd` and `deltas` are cheaper ways to the same bytes. */
+  manifest: v.strictObject({
+    path: productRelative,
+    sha256: hex(32),
+    size: byteCount,
+    /** The file zstd-compressed: what a client without an earlier version fetches. */
+    zstd: v.optional(v.strictObject({ path: productRelative, size: byteCount })),
+    /** The file as a patch against the manifest file of version `from` (README, "Manifest deltas"). */
+    deltas: v.optional(v.pipe(v.array(v.strictObject({ from: versionString, path: productRelative, size: byteCount })), v.maxLength(RELEASE_LIMITS.manifestDeltas))),
+  }),
   sequence: count,
   issuedAt: isoTime,
   expiresAt: isoTime,

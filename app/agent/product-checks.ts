@@ -4,8 +4,8 @@ import type { KeyObject } from 'node:crypto'
 import semverGt from 'semver/functions/gt.js'
 import semverValid from 'semver/functions/valid.js'
 import type { CreateJobRequest, Settings } from '../../shared/api-contract.ts'
-import type { Manifest } from '../../shared/release-schema.ts'
 import { nextCheckDelay } from '../policy/check-timer.ts'
+import type { LocalRelease } from '../release/resolve.ts'
 import { installedVersion, readInstalledRow } from '../store/installs-table.ts'
 import { saveProduct, type ProductRow } from '../store/products-table.ts'
 import type { StateDb } from '../store/state-db.ts'
@@ -93,15 +93,16 @@ export class ProductChecks {
 }
 
 /**
- * The installed release's manifest, whose objects a check then need not fetch again (they are
- * matched by SHA-256, so any verified manifest serves); none when the row does not verify.
+ * The installed release's manifest, from which a check takes the manifest file when it is still
+ * the channel's, a delta's base, and the objects it need not fetch again (they are matched by
+ * SHA-256, so any verified manifest serves); none when the row does not verify.
  */
-async function installedRelease(db: StateDb, installDir: string, key: KeyObject): Promise<Manifest | undefined> {
+async function installedRelease(db: StateDb, installDir: string, key: KeyObject): Promise<LocalRelease | undefined> {
   const row = readInstalledRow(db, installDir)
   if (!row) return undefined
   const { decodeManifest } = await import('../release/manifest-codec.ts')
   try {
-    return decodeManifest(row.manifest, key)
+    return { manifest: decodeManifest(row.manifest, key), stored: row.manifest }
   } catch {
     return undefined
   }

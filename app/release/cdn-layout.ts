@@ -7,6 +7,9 @@ export const cdnPaths = {
   lineage: 'lineage.json',
   channel: (channel: string) => `channels/${channel}.json`,
   manifest: (version: string) => `${version}/manifest.json`,
+  /** The manifest file zstd-compressed, and as a patch against an earlier version's (README, "Manifest deltas"). */
+  manifestZstd: (version: string) => `${version}/manifest.json.zst`,
+  manifestDelta: (version: string, from: string) => `${version}/manifest.from-${from}.patch`,
   /** The objects of a two-level manifest that earlier releases did not have, each zstd-compressed. */
   index: (version: string) => `${version}/index`,
   store: (version: string) => `${version}/pack.chunks`,

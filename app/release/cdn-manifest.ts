@@ -12,6 +12,8 @@ export interface PublishedManifest {
   readonly manifest: Manifest
   /** The top's objects (none for a schema-1 manifest): a later release refers to these instead of writing them again. */
   readonly objects: readonly ManifestObject[]
+  /** The signed manifest file as published: a later release's manifest delta is made against it. */
+  readonly file: Buffer
 }
 
 /** Reads `path` (relative to the product root) and, when `sha256` is given, refuses a file that differs from it. */
@@ -22,7 +24,7 @@ export async function readPublishedManifest(productRoot: string, path: string, p
     throw new ShoalError('E_MANIFEST_HASH', `${file} does not match the hash recorded in lineage.json`, 'the CDN copy was altered; restore it before publishing')
   }
   const signed = decodeSignedManifest(bytes, publicKey, file)
-  if (signed.schema === 1) return { manifest: signed.manifest, objects: [] }
+  if (signed.schema === 1) return { manifest: signed.manifest, objects: [], file: bytes }
   const { top } = signed
   const { unit } = objectUses(top, file)
   const handles = new Map<string, Promise<FileHandle>>()
@@ -36,7 +38,7 @@ export async function readPublishedManifest(productRoot: string, path: string, p
       if (bytesRead !== o.size) throw new ShoalError('E_MANIFEST_HASH', `${file}: object ${i} runs past the end of ${o.path}`)
       raws.push(inflateObject(stored, o, unit[i]!, file))
     }
-    return { manifest: hydrateTop(top, raws, file), objects: top.objects }
+    return { manifest: hydrateTop(top, raws, file), objects: top.objects, file: bytes }
   } finally {
     for (const h of handles.values()) await h.then((f) => f.close(), () => undefined)
   }

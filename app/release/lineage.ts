@@ -30,12 +30,12 @@ export async function readLineage(productRoot: string): Promise<Lineage | undefi
   return parsed.output
 }
 
-/** The manifests of the `count` latest releases, newest first, and where their objects live on the CDN (by SHA-256). */
-export async function readRecentReleases(productRoot: string, lineage: Lineage, publicKey: KeyObject, count: number): Promise<{ manifests: Manifest[]; objects: Map<string, ManifestObject> }> {
+/** The manifests of the `count` latest releases, newest first, their signed files, and where their objects live on the CDN (by SHA-256). */
+export async function readRecentReleases(productRoot: string, lineage: Lineage, publicKey: KeyObject, count: number): Promise<{ manifests: Manifest[]; files: Buffer[]; objects: Map<string, ManifestObject> }> {
   const releases = lineage.releases.slice(Math.max(0, lineage.releases.length - count)).reverse()
   const read = await Promise.all(releases.map((r) => readPublishedManifest(productRoot, r.manifest, publicKey, r.sha256)))
   const objects = new Map<string, ManifestObject>()
   // Oldest first, so an object both name keeps the place it was first written to.
   for (const r of [...read].reverse()) for (const o of r.objects) if (!objects.has(o.sha256)) objects.set(o.sha256, o)
-  return { manifests: read.map((r) => r.manifest), objects }
+  return { manifests: read.map((r) => r.manifest), files: read.map((r) => r.file), objects }
 }

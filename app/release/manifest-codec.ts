@@ -8,9 +8,18 @@ import { alignUp } from './pack-planner.ts'
 import { openEnvelope, sealEnvelope, storedPayload } from './signing.ts'
 import { infoHash, torrentInfoOf } from './torrent.ts'
 
-/** A full manifest (schema 1, as old releases and tests forge them) or the top of a two-level one. */
+/** A full manifest (schema 1, as old releases and tests forge them), its payload compressed. */
 export function encodeManifest(manifest: Manifest | TopManifest, key: KeyObject): Buffer {
   return sealEnvelope('manifest', JSON.stringify(manifest), key, true)
+}
+
+/**
+ * The top of a two-level manifest, as published: its JSON left uncompressed inside the signed
+ * file, so the next release's file differs from it only where the release does, and a patch
+ * against it is small (README, "Manifest deltas"). The CDN also serves it zstd-compressed.
+ */
+export function encodeTop(top: TopManifest, key: KeyObject): Buffer {
+  return sealEnvelope('manifest', JSON.stringify(top), key, false)
 }
 
 export function encodePointer(pointer: ChannelPointer, key: KeyObject): Buffer {
@@ -101,9 +110,14 @@ function splitBundle(file: Uint8Array, what: string): { top: Buffer; objects: Bu
   return { top, objects }
 }
 
-/** SHA-256 of the signed manifest file as the CDN serves it (the pointer names it), from a stored manifest of either form. */
+/** The signed manifest file as the pointer named it (the top of a two-level one), from a stored manifest of either form. */
+export function signedManifestFile(stored: Uint8Array): Uint8Array {
+  return splitBundle(stored, 'stored manifest')?.top ?? stored
+}
+
+/** SHA-256 of the signed manifest file (the pointer names it), from a stored manifest of either form. */
 export function manifestFileSha256(stored: Uint8Array): string {
-  return createHash('sha256').update(splitBundle(stored, 'stored manifest')?.top ?? stored).digest('hex')
+  return createHash('sha256').update(signedManifestFile(stored)).digest('hex')
 }
 
 /** The file paths of a manifest read back from the state database (see storedPayload). */

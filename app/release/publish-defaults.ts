@@ -4,3 +4,5 @@
 export const DEFAULT_PIECE_LENGTH = 4 * 1024 * 1024
 /** Changed files get a patch from each of this many previous versions (README, "Patches"). */
 export const DEFAULT_PATCH_FROM_VERSIONS = 2
+/** The manifest file gets a delta from each of this many previous versions' (README, "Manifest deltas"). */
+export const MANIFEST_DELTA_VERSIONS = 2

@@ -13,10 +13,11 @@ import { cdnPaths } from './cdn-layout.ts'
 import { chooseChunking, type ChunkFlags } from './chunk-defaults.ts'
 import { CHUNKER_ID, validateChunkParams, type ChunkParams } from './fastcdc.ts'
 import { readLineage, readRecentReleases, type Lineage } from './lineage.ts'
-import { decodePointer, encodeManifest, encodePointer } from './manifest-codec.ts'
+import { decodePointer, encodePointer, encodeTop } from './manifest-codec.ts'
+import { manifestForms } from './manifest-forms.ts'
 import { splitManifest } from './manifest-objects.ts'
 import { planPack, type KnownChunks, type PackPlan } from './pack-planner.ts'
-import { DEFAULT_PATCH_FROM_VERSIONS, DEFAULT_PIECE_LENGTH } from './publish-defaults.ts'
+import { DEFAULT_PATCH_FROM_VERSIONS, DEFAULT_PIECE_LENGTH, MANIFEST_DELTA_VERSIONS } from './publish-defaults.ts'
 import { ReleaseWorkers, type ChunkedFile } from './release-workers.ts'
 import { buildPatchSection, type PatchSection } from './patch-section.ts'
 import { writeSection, type SectionResult } from './section-writer.ts'
@@ -56,8 +57,10 @@ export interface PublishProgress {
 export interface PublishResult {
   readonly manifest: Manifest
   readonly pointer: ChannelPointer
-  /** The signed top manifest, and the objects this release added to its index file. */
+  /** The signed top manifest as a fresh client fetches it (zstd-compressed), and the objects this release added to its index file. */
   readonly manifestBytes: number
+  /** The manifest file's deltas from earlier versions, in bytes each (README, "Manifest deltas"). */
+  readonly manifestDeltas: readonly { readonly from: string; readonly bytes: number }[]
   readonly indexBytes: number
   readonly newChunks: number
   readonly newBytes: number
@@ -224,8 +227,9 @@ export async function publish(o: PublishOptions): Promise<PublishResult> {
   const chunkProblem = validateChunkParams(chunking)
   if (chunkProblem) throw new ShoalError('E_USAGE', chunkProblem)
   const lineage: Lineage = existing ?? { product: o.product, pieceLength: o.pieceLength ?? DEFAULT_PIECE_LENGTH, chunking, releases: [] }
-  // The base the new section extends, and the versions changed files are patched from.
-  const { manifests: earlier, objects: earlierObjects } = await readRecentReleases(productRoot, lineage, publicKey, Math.max(1, o.patchFromVersions ?? DEFAULT_PATCH_FROM_VERSIONS))
+  // The base the new section extends, the versions changed files are patched from, and those the manifest file gets a delta from.
+  const recent = await readRecentReleases(productRoot, lineage, publicKey, Math.max(MANIFEST_DELTA_VERSIONS, o.patchFromVersions ?? DEFAULT_PATCH_FROM_VERSIONS))
+  const { manifests: earlier, objects: earlierObjects } = recent
   const base = earlier[0]
   const known: KnownChunks & { readonly stored: readonly number[] } = base
     ? { digests: Buffer.from(base.chunks.sha256, 'base64'), sizes: base.chunks.size, stored: base.chunks.stored, packLength: base.pack.length }
@@ -248,8 +252,12 @@ export async function publish(o: PublishOptions): Promise<PublishResult> {
   }
   const manifest = buildManifest(o, files, base, known, built, chunking, torrent, createdAt)
   const { top, index } = twoLevels(manifest, o.version, earlierObjects)
-  const manifestFile = encodeManifest(top, o.privateKey)
-  await writeFile(join(staging, 'manifest.json'), manifestFile)
+  const manifestFile = encodeTop(top, o.privateKey)
+  const forms = manifestForms(manifestFile, recent.files.slice(0, MANIFEST_DELTA_VERSIONS).map((file, i) => ({ version: earlier[i]!.version, file })))
+  const inStaging = (path: string) => join(staging, path.slice(o.version.length + 1))
+  await writeFile(inStaging(cdnPaths.manifest(o.version)), manifestFile)
+  await writeFile(inStaging(cdnPaths.manifestZstd(o.version)), forms.zstd)
+  for (const d of forms.deltas) await writeFile(inStaging(cdnPaths.manifestDelta(o.version, d.from)), d.patch)
   await writeFile(join(staging, 'index'), index)
   await writeFile(join(staging, 'pack.torrent'), encodeTorrentFile(torrent, o.trackers, createdAt))
   await rename(staging, join(productRoot, o.version))
@@ -263,7 +271,13 @@ export async function publish(o: PublishOptions): Promise<PublishResult> {
     product: o.product,
     channel: o.channel,
     version: o.version,
-    manifest: { path: cdnPaths.manifest(o.version), sha256: manifestSha256, size: manifestFile.length },
+    manifest: {
+      path: cdnPaths.manifest(o.version),
+      sha256: manifestSha256,
+      size: manifestFile.length,
+      zstd: { path: cdnPaths.manifestZstd(o.version), size: forms.zstd.length },
+      ...(forms.deltas.length > 0 ? { deltas: forms.deltas.map((d) => ({ from: d.from, path: cdnPaths.manifestDelta(o.version, d.from), size: d.patch.length })) } : {}),
+    },
     sequence: (previous?.sequence ?? 0) + 1,
     issuedAt: createdAt.toISOString(),
     expiresAt: new Date(createdAt.getTime() + o.expiresInMs).toISOString(),
@@ -272,5 +286,5 @@ export async function publish(o: PublishOptions): Promise<PublishResult> {
   const pointerPath = join(productRoot, cdnPaths.channel(o.channel))
   await mkdir(join(productRoot, 'channels'), { recursive: true })
   await writeFileAtomic(pointerPath, encodePointer(pointer, o.privateKey))
-  return { manifest, pointer, manifestBytes: manifestFile.length, indexBytes: index.length, newChunks: built.plan.newChunks.length, newBytes: built.plan.section.length, storeBytes: built.section.storeSize, patches: built.patches.patches.length, patchBytes: built.patches.section?.length ?? 0, pointerPath }
+  return { manifest, pointer, manifestBytes: forms.zstd.length, manifestDeltas: forms.deltas.map((d) => ({ from: d.from, bytes: d.patch.length })), indexBytes: index.length, newChunks: built.plan.newChunks.length, newBytes: built.plan.section.length, storeBytes: built.section.storeSize, patches: built.patches.patches.length, patchBytes: built.patches.section?.length ?? 0, pointerPath }
 }

@@ -67,7 +67,7 @@ async function setup(o: HybridBenchOptions): Promise<Setup> {
   await rm(build, { recursive: true })
   const noPackRoot = join(o.work, 'cdn-no-pack')
   for (const product of withPublic ? ['bench', 'bench-public'] : ['bench']) {
-    for (const f of ['channels/stable.json', '1.0.0/manifest.json', '1.0.0/index', '1.0.0/pack.torrent']) {
+    for (const f of ['channels/stable.json', '1.0.0/manifest.json', '1.0.0/manifest.json.zst', '1.0.0/index', '1.0.0/pack.torrent']) {
       await mkdir(join(noPackRoot, product, f, '..'), { recursive: true })
       await copyFile(join(cdn, product, f), join(noPackRoot, product, f))
     }

@@ -129,9 +129,12 @@ describe('tampering is caught, each with its own code', () => {
   afterAll(() => rm(shared, { recursive: true, force: true }))
   const inspect = (extra: string[] = []) => runCli(['inspect', f.pointerPath, '--pubkey', join(f.keyDir, 'publisher.pub'), '--json', ...extra])
 
+  // The manifest as a client without an earlier version fetches it: zstd-compressed.
+  const servedManifest = () => join(f.cdn, 'game', '1.0.0', 'manifest.json.zst')
+
   it('a flipped byte anywhere in the pointer or the manifest', async () => {
     const pointerBytes = await readFile(f.pointerPath)
-    const manifestPath = join(f.cdn, 'game', '1.0.0', 'manifest.json')
+    const manifestPath = servedManifest()
     const manifestBytes = await readFile(manifestPath)
     const url = locationToUrl(f.pointerPath)
     for (let i = 0; i < 24; i++) {
@@ -155,7 +158,7 @@ describe('tampering is caught, each with its own code', () => {
   })
 
   it('a manifest flip through the CLI names the check', async () => {
-    const manifestPath = join(f.cdn, 'game', '1.0.0', 'manifest.json')
+    const manifestPath = servedManifest()
     const good = await readFile(manifestPath)
     const bad = Buffer.from(good)
     bad[100]! ^= 0x20
@@ -164,7 +167,7 @@ describe('tampering is caught, each with its own code', () => {
     await writeFile(manifestPath, good)
     expect(run.code).toBe(1)
     expect(run.last).toMatchObject({ code: 'E_MANIFEST_HASH' })
-    expect(run.stderr).toMatch(/manifest .* has SHA-256 [0-9a-f]+, but the pointer names/)
+    expect(run.stderr).toMatch(/manifest \S+manifest.json.zst (decompresses to SHA-256 [0-9a-f]+, but the pointer names|does not decompress to the \d+ bytes the pointer names)/)
   })
 
   it('a wrong public key', async () => {

@@ -65,7 +65,8 @@ export async function forgeInto(f: Fixture, edit: (m: Manifest) => void, editPoi
   edit(manifest)
   const bytes = encodeManifest(manifest, f.key)
   await writeFile(manifestPath, bytes)
-  const next = { ...pointer, manifest: { ...pointer.manifest, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length } }
+  // The forged file alone: the compressed copy and the deltas stay those of the real one.
+  const next = { ...pointer, manifest: { path: pointer.manifest.path, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length } }
   editPointer?.(next)
   await writeFile(f.pointerPath, encodePointer(next, f.key))
 }

@@ -194,7 +194,7 @@ async function prepareGet(o: GetOptions, paths: InstallPaths): Promise<PreparedJ
   // Decoded before resolving, so the objects of a two-level manifest it shares are not fetched again;
   // if it does not verify, the check below says why once the channel's product is known.
   const local = row ? installedIfValid(row.manifest, o.publicKey) : undefined
-  const release = await resolveRelease(o.pointerUrl, o.publicKey, o.now(), local)
+  const release = await resolveRelease(o.pointerUrl, o.publicKey, o.now(), local && row && { manifest: local, stored: row.manifest })
   const { manifest, pointer } = release
   const installed = local && row?.product === manifest.product ? local : await installedManifest(row, paths, o.publicKey, manifest.product)
   if (installed && semverLt(manifest.version, installed.version) && !o.allowDowngrade) {
