@@ -174,6 +174,8 @@ export const manifestObjectSchema = v.strictObject({
   /** Chunks of a table, or references of a list. */
   items: int(0, RELEASE_LIMITS.chunks),
   sha256: hex(32),
+  /** `delta`: a chunk list stored as each reference's difference from the one before (README, "Two levels"). */
+  coding: v.optional(v.literal('delta')),
 })
 export type ManifestObject = v.InferOutput<typeof manifestObjectSchema>
 

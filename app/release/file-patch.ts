@@ -33,8 +33,17 @@ interface Segment {
   readonly frame: Uint8Array
 }
 
-/** Files must be below 4 GiB: offsets are 32-bit (patches stop far below, see PATCH_MAX_FILE_BYTES). Tests pass smaller segments. */
-export function makeDictPatch(oldFile: Uint8Array, newFile: Uint8Array, segmentBytes = SEGMENT_BYTES, marginBytes = MARGIN_BYTES): Buffer {
+export interface DictPatchOptions {
+  /** Tests pass smaller segments. */
+  readonly segmentBytes?: number
+  readonly marginBytes?: number
+  /** zstd's level; manifest deltas of large releases take a faster one (manifest-forms.ts). */
+  readonly level?: number
+}
+
+/** Files must be below 4 GiB: offsets are 32-bit (patches stop far below, see PATCH_MAX_FILE_BYTES). */
+export function makeDictPatch(oldFile: Uint8Array, newFile: Uint8Array, o: DictPatchOptions = {}): Buffer {
+  const { segmentBytes = SEGMENT_BYTES, marginBytes = MARGIN_BYTES, level = PATCH_LEVEL } = o
   const segments: Segment[] = []
   for (let start = 0; start < newFile.length || segments.length === 0; start += segmentBytes) {
     const end = Math.min(newFile.length, start + segmentBytes)
@@ -44,7 +53,7 @@ export function makeDictPatch(oldFile: Uint8Array, newFile: Uint8Array, segmentB
     const frame = zstdCompressSync(newFile.subarray(start, end), {
       ...(dictEnd > dictStart ? { dictionary: oldFile.subarray(dictStart, dictEnd) } : {}),
       params: {
-        [constants.ZSTD_c_compressionLevel]: PATCH_LEVEL,
+        [constants.ZSTD_c_compressionLevel]: level,
         [constants.ZSTD_c_windowLog]: Math.max(20, Math.ceil(Math.log2(dictEnd - dictStart + end - start + 1))),
         [constants.ZSTD_c_checksumFlag]: 0,
       },

@@ -5,7 +5,14 @@
 import { constants, zstdCompressSync } from 'node:zlib'
 import { makeDictPatch } from './file-patch.ts'
 
-const ZSTD_LEVEL = 19
+/**
+ * zstd -19 takes about a second per megabyte of manifest here. Above this size (a release of
+ * some 12,000 files) both forms use level 12: for a 100,000-file top of 32 MB, the compressed
+ * copy is 9.0 MB in 1.7 s instead of 7.3 MB in 37 s, and a delta for 1 % of the files changed
+ * 56 KB in 1.3 s instead of 42 KB in 55 s.
+ */
+const SMALL_BYTES = 4 * 1024 * 1024
+const levelFor = (bytes: number) => (bytes <= SMALL_BYTES ? 19 : 12)
 
 export interface ManifestForms {
   readonly zstd: Buffer
@@ -14,7 +21,8 @@ export interface ManifestForms {
 }
 
 export function manifestForms(file: Uint8Array, earlier: readonly { readonly version: string; readonly file: Uint8Array }[]): ManifestForms {
-  const zstd = zstdCompressSync(file, { params: { [constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL } })
-  const deltas = earlier.map((e) => ({ from: e.version, patch: makeDictPatch(e.file, file) })).filter((d) => d.patch.length < zstd.length)
+  const level = levelFor(file.length)
+  const zstd = zstdCompressSync(file, { params: { [constants.ZSTD_c_compressionLevel]: level } })
+  const deltas = earlier.map((e) => ({ from: e.version, patch: makeDictPatch(e.file, file, { level }) })).filter((d) => d.patch.length < zstd.length)
   return { zstd, deltas }
 }

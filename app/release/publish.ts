@@ -1,7 +1,6 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto'
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { zstdCompressSync } from 'node:zlib'
 import semver from 'semver'
 import * as v from 'valibot'
 import { ShoalError } from '../../shared/errors.ts'
@@ -15,7 +14,7 @@ import { CHUNKER_ID, validateChunkParams, type ChunkParams } from './fastcdc.ts'
 import { readLineage, readRecentReleases, type Lineage } from './lineage.ts'
 import { decodePointer, encodePointer, encodeTop } from './manifest-codec.ts'
 import { manifestForms } from './manifest-forms.ts'
-import { splitManifest } from './manifest-objects.ts'
+import { splitManifest, storeObject } from './manifest-objects.ts'
 import { planPack, type KnownChunks, type PackPlan } from './pack-planner.ts'
 import { DEFAULT_PATCH_FROM_VERSIONS, DEFAULT_PIECE_LENGTH, MANIFEST_DELTA_VERSIONS } from './publish-defaults.ts'
 import { ReleaseWorkers, type ChunkedFile } from './release-workers.ts'
@@ -208,10 +207,10 @@ function twoLevels(manifest: Manifest, version: string, earlier: ReadonlyMap<str
   const top = splitManifest(manifest, (o) => {
     const known = earlier.get(o.sha256)
     if (known) return known
-    const stored = zstdCompressSync(o.raw)
+    const { stored, coding } = storeObject(o)
     written.push(stored)
     offset += stored.length
-    return { path: cdnPaths.index(version), offset: offset - stored.length, size: stored.length }
+    return { path: cdnPaths.index(version), offset: offset - stored.length, size: stored.length, ...(coding ? { coding } : {}) }
   })
   return { top, index: Buffer.concat(written) }
 }

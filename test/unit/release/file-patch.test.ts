@@ -44,7 +44,7 @@ describe('file patches', () => {
   })
 
   it('in the dictionary form, rebuild the new file across many segments, each a fraction of the new bytes', () => {
-    const patch = makeDictPatch(old, next, 128 * 1024, 64 * 1024)
+    const patch = makeDictPatch(old, next, { segmentBytes: 128 * 1024, marginBytes: 64 * 1024 })
     expect(patch.length).toBeLessThan(next.length / 20)
     expect(applyPatch(old, patch, next.length)).toEqual(next)
   })
@@ -56,7 +56,7 @@ describe('file patches', () => {
   })
 
   it('refuse, as an Error and never a throw, a patch without its header, with a wrong size, or segments past the files', () => {
-    const patch = makeDictPatch(old, next, 256 * 1024, 64 * 1024)
+    const patch = makeDictPatch(old, next, { segmentBytes: 256 * 1024, marginBytes: 64 * 1024 })
     expect(applyPatch(old, patch.subarray(4), next.length)).toBeInstanceOf(Error)
     expect(applyPatch(old, patch, next.length + 1)).toBeInstanceOf(Error)
     expect(applyPatch(old.subarray(0, 1000), patch, next.length)).toBeInstanceOf(Error)
@@ -66,7 +66,7 @@ describe('file patches', () => {
   })
 
   it('build something else against another old file, which the caller catches by SHA-256', () => {
-    const patch = makeDictPatch(old, next, 256 * 1024, 64 * 1024)
+    const patch = makeDictPatch(old, next, { segmentBytes: 256 * 1024, marginBytes: 64 * 1024 })
     const other = applyPatch(seededBytes('other', old.length), patch, next.length)
     expect(other instanceof Error || !other.equals(next)).toBe(true)
   })

@@ -4,11 +4,13 @@ import { join } from 'node:path'
 import { zstdCompressSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { isShoalError } from '../../../shared/errors.ts'
-import type { Manifest, TopManifest } from '../../../shared/release-schema.ts'
+import { RELEASE_LIMITS, type Manifest, type TopManifest } from '../../../shared/release-schema.ts'
 import { seededBytes } from '../../../app/demo/sample-build.ts'
 import { readPublishedManifest } from '../../../app/release/cdn-manifest.ts'
-import { decodeManifest, decodeSignedManifest, encodeBundle, encodeManifest, manifestFileSha256, storedManifestPaths } from '../../../app/release/manifest-codec.ts'
-import { hydrate, localObjects, splitManifest } from '../../../app/release/manifest-objects.ts'
+import { applyPatch } from '../../../app/release/file-patch.ts'
+import { decodeManifest, decodeSignedManifest, encodeBundle, encodeManifest, encodeTop, manifestFileSha256, storedManifestPaths } from '../../../app/release/manifest-codec.ts'
+import { manifestForms } from '../../../app/release/manifest-forms.ts'
+import { chunkList, hydrate, inflateObject, LIST_ITEM_BYTES, localObjects, sectionTable, splitManifest, storeObject, TABLE_ITEM_BYTES } from '../../../app/release/manifest-objects.ts'
 import { fetchObjects } from '../../../app/release/object-fetch.ts'
 import { publish } from '../../../app/release/publish.ts'
 import { generateKeyPair } from '../../../app/release/signing.ts'
@@ -62,6 +64,23 @@ describe('two-level manifest', () => {
     expect(top.objects.find((o) => o.items === 0)?.path).toBe('1.0.0/index')
   })
 
+  it('stores a chunk list as its differences when smaller, and rebuilds it exactly; a table never, and a table that claims it is refused', () => {
+    const running = chunkList(Array.from({ length: 500 }, (_, i) => 1_000 + i))
+    const scattered = chunkList([7, 3, 0xffff_fff0, 2, 2, 9])
+    const table = sectionTable({ chunks: { sha256: randomBytes(32 * 3).toString('base64'), size: [5, 6, 7], stored: [5, 6, 7] } }, { firstChunk: 0, chunkCount: 3 })
+    const at = { path: '1.0.0/index', offset: 0 }
+    const runningStored = storeObject(running)
+    expect(runningStored.coding).toBe('delta')
+    expect(runningStored.stored.length).toBeLessThan(zstdCompressSync(running.raw).length / 10)
+    expect(inflateObject(runningStored.stored, { ...at, size: runningStored.stored.length, items: running.items, sha256: running.sha256, coding: 'delta' }, LIST_ITEM_BYTES, 'test')).toEqual(running.raw)
+    // Differences wrap around 2^32 and back.
+    const coded = zstdCompressSync(Buffer.from(Uint32Array.from([7, 0xffff_fffc, 0xffff_ffed, 0x12, 0, 7]).buffer))
+    expect(inflateObject(coded, { ...at, size: coded.length, items: scattered.items, sha256: scattered.sha256, coding: 'delta' }, LIST_ITEM_BYTES, 'test')).toEqual(scattered.raw)
+    expect(storeObject(table).coding).toBeUndefined()
+    const stored = storeObject(table).stored
+    expect(codeOf(() => inflateObject(stored, { ...at, size: stored.length, items: 3, sha256: table.sha256, coding: 'delta' }, TABLE_ITEM_BYTES, 'test'))).toBe('E_SCHEMA')
+  })
+
   it('refuses an object that does not match its hash (E_MANIFEST_HASH), in memory and in the index file', async () => {
     const { productRoot, top, raws } = await twoReleases()
     const bad = raws.map((r) => Buffer.from(r))
@@ -113,7 +132,7 @@ describe('two-level manifest', () => {
     expect(codeOf(() => decodeManifest(bundle.subarray(0, bundle.length - 1), publicKey))).toBe('E_SCHEMA')
   })
 
-  it('keeps the signed top of a 50 GB release in 100,000 files to a quarter of the one-level manifest', { timeout: 120_000 }, () => {
+  it('keeps the signed top of a 50 GB release in 100,000 files, compressed, to a quarter of the one-level manifest, and its delta for 1,000 changed files to a sliver', { timeout: 120_000 }, () => {
     const files = 100_000
     const perFile = 8
     const chunkBytes = 64 * 1024
@@ -138,11 +157,20 @@ describe('two-level manifest', () => {
       offset += size
       return { path: '1.0.0/index', offset: offset - size, size }
     })
-    const topBytes = encodeManifest(top, privateKey).length
+    const topFile = encodeTop(top, privateKey)
+    const topBytes = manifestForms(topFile, []).zstd.length
     const fullBytes = encodeManifest(full, privateKey).length
-    console.log(`100,000 files, ${length} bytes: signed top ${topBytes} bytes, index ${offset} bytes; one-level manifest ${fullBytes} bytes`)
-    // Two SHA-256s per file (its content, its chunk list) are most of it: 6.4 MB that do not compress, in base64.
+    // An update that changes 1 % of the files: their SHA-256s.
+    const next: TopManifest = { ...top, version: '1.1.0', files: top.files.map((f, i) => (i % 100 === 0 ? { ...f, sha256: randomBytes(32).toString('hex') } : f)) }
+    const nextFile = encodeTop(next, privateKey)
+    const forms = manifestForms(nextFile, [{ version: '1.0.0', file: topFile }])
+    const delta = forms.deltas[0]!.patch
+    console.log(`100,000 files, ${length} bytes: signed top ${topFile.length} bytes, ${topBytes} compressed; index ${offset} bytes; one-level manifest ${fullBytes} bytes; delta for 1,000 changed files ${delta.length} bytes`)
+    // Two SHA-256s per file (its content, its chunk list) are most of it: 6.4 MB that do not compress.
     expect(topBytes).toBeLessThan(fullBytes / 3)
-    expect(topBytes).toBeLessThan(16 * 1024 * 1024)
+    expect(topFile.length).toBeLessThan(RELEASE_LIMITS.manifestBytes)
+    expect(delta.length).toBeLessThan(forms.zstd.length / 50)
+    const rebuilt = applyPatch(topFile, delta, nextFile.length)
+    expect(rebuilt instanceof Buffer && rebuilt.equals(nextFile)).toBe(true)
   })
 })
