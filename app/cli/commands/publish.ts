@@ -61,6 +61,7 @@ export async function publishCommand(out: Output, buildDir: string, flags: Publi
       patches: result.patches,
       patchBytes: result.patchBytes,
       manifestBytes: result.manifestBytes,
+      manifestDeltas: result.manifestDeltas.map((d) => ({ ...d })),
       indexBytes: result.indexBytes,
       packLength: m.pack.length,
       infoHash: m.pack.infoHash,
@@ -73,6 +74,7 @@ export async function publishCommand(out: Output, buildDir: string, flags: Publi
         `  ${m.totals.files} files, ${formatBytes(m.totals.bytes)}; ${result.newChunks} new chunks, ${formatBytes(result.newBytes)} new (${formatBytes(result.storeBytes)} stored)`,
         ...(result.patches > 0 ? [`  ${result.patches} patches from earlier versions, ${formatBytes(result.patchBytes)}`] : []),
         `  manifest ${formatBytes(result.manifestBytes)} (+ ${formatBytes(result.indexBytes)} index), pack ${formatBytes(m.pack.length)}, infohash ${m.pack.infoHash}`,
+        ...(result.manifestDeltas.length > 0 ? [`  manifest deltas: ${result.manifestDeltas.map((d) => `from ${d.from} ${formatBytes(d.bytes)}`).join(', ')}`] : []),
         `  pointer: ${result.pointerPath}`,
       ].join('\n'),
   )

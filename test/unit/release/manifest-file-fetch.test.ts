@@ -20,6 +20,7 @@ let root: string
 let productRoot: URL
 /** Each version's pointer, as its channel named it when it was published. */
 const pointers = new Map<string, ChannelPointer>()
+const published = new Map<string, Awaited<ReturnType<typeof publish>>>()
 const file = (path: string) => readFile(join(root, path))
 
 /** Three versions of a 40-file build, each changing one file. */
@@ -32,7 +33,8 @@ beforeAll(async () => {
   for (let i = 0; i < 40; i++) await writeFile(join(build, `f${i}.bin`), seededBytes(`forms-${i}`, 2_000 + i * 100))
   for (const [version, changed] of [['1.0.0', -1], ['1.1.0', 3], ['1.2.0', 17]] as const) {
     if (changed >= 0) await writeFile(join(build, `f${changed}.bin`), seededBytes(`forms-${changed}-${version}`, 2_500))
-    await publish({ buildDir: build, product: 'game', version, channel: 'stable', privateKey, cdnRoot: join(dir, 'cdn'), trackers: [], mirrors: [], pieceLength: undefined, chunking: {}, expiresInMs: 86_400_000, allowDowngrade: false, now: () => new Date() })
+    const result = await publish({ buildDir: build, product: 'game', version, channel: 'stable', privateKey, cdnRoot: join(dir, 'cdn'), trackers: [], mirrors: [], pieceLength: undefined, chunking: {}, expiresInMs: 86_400_000, allowDowngrade: false, now: () => new Date() })
+    published.set(version, result)
     pointers.set(version, decodePointer(await file('channels/stable.json'), publicKey))
   }
 })
@@ -45,6 +47,7 @@ describe('the manifest file a pointer names', () => {
     expect(named.deltas!.map((d) => [d.from, d.path])).toEqual([['1.1.0', '1.2.0/manifest.from-1.1.0.patch'], ['1.0.0', '1.2.0/manifest.from-1.0.0.patch']])
     for (const d of named.deltas!) expect(d.size).toBeLessThan(named.zstd!.size / 4)
     expect(pointers.get('1.0.0')!.manifest.deltas).toBeUndefined()
+    expect(published.get('1.2.0')).toMatchObject({ manifestBytes: named.zstd!.size, manifestDeltas: named.deltas!.map((d) => ({ from: d.from, bytes: d.size })) })
   })
 
   it('comes from a delta against the installed version’s file, and is that file byte for byte', async () => {
