@@ -106,9 +106,19 @@ describe('install piece store', () => {
     for (const b of lent) expect(giveBackOnWrite(b)).toBeTypeOf('function')
     const served = [...lent]
     for (let i = 4; i < pieces; i++) served.push(await reader.block(i, 0, 16_384))
-    // With four pieces out of the cache and unwritten, blocks are copies: a slow peer cannot hold more pieces.
+    // With four pieces out of the cache and unwritten, blocks are copies: a slow peer cannot hold
+    // more pieces. A copy is lent too, from a buffer of its own that is reused once written.
     const copied = await reader.block(pieces - 1, 0, 16_384)
-    expect(giveBackOnWrite(copied)).toBeUndefined()
+    expect(copied.buffer.byteLength).toBe(128 * 1024)
+    expect(Buffer.compare(copied, pack.subarray(at(pieces - 1), at(pieces - 1) + 16_384))).toBe(0)
+    const otherCopy = await reader.block(pieces - 2, 100, 16_384)
+    expect(otherCopy.buffer).not.toBe(copied.buffer)
+    giveBackOnWrite(copied)!()
+    const reused = await reader.block(pieces - 3, 200, 16_384)
+    expect(reused.buffer).toBe(copied.buffer)
+    expect(Buffer.compare(reused, pack.subarray(at(pieces - 3) + 200, at(pieces - 3) + 200 + 16_384))).toBe(0)
+    expect(Buffer.compare(otherCopy, pack.subarray(at(pieces - 2) + 100, at(pieces - 2) + 100 + 16_384))).toBe(0)
+    served.push(otherCopy, reused)
     lent.forEach((b, i) => expect(Buffer.compare(b, pack.subarray(at(i) + 1000, at(i) + 1000 + 16_384))).toBe(0))
 
     // Written, they come back: blocks are lent again, and every byte served is the pack's.
