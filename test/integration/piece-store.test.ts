@@ -87,6 +87,49 @@ describe('install piece store', () => {
     await new Promise((r) => store.close(r))
   })
 
+  it('a verified piece out of the cache is served a block at a time; once a file changes, the piece is read and verified whole again', async () => {
+    const dir = await tempDir()
+    const f = await makeFixture(dir, 1024 * 1024)
+    expect((await f.publish(f.build, '1.0.0', ['--piece-size', '64KiB'])).code).toBe(0)
+    const m = await f.readManifest('1.0.0')
+    await writeRawPack(m, f.build, join(dir, 'expected.pack'))
+    const pack = await readFile(join(dir, 'expected.pack'))
+    const pieces = Math.ceil(m.pack.length / m.pack.pieceLength)
+    const reader = new PieceReader(pieceStoreLayout(m, f.build), readers())
+    const at = (i: number) => i * m.pack.pieceLength
+    const served = async (i: number, offset: number, length: number) => {
+      const b = await reader.block(i, offset, length)
+      expect(Buffer.compare(b, pack.subarray(at(i) + offset, at(i) + offset + b.byteLength))).toBe(0)
+      giveBackOnWrite(b)!()
+      return b
+    }
+    // Every piece read (and verified) once; the first ones have left the six-piece cache since.
+    for (let i = 0; i < pieces; i++) expect((await served(i, 0, 16_384)).buffer.byteLength).toBe(m.pack.pieceLength)
+    // A block of piece 0 is read alone, into a block buffer, not into a piece buffer.
+    const alone = await served(0, 3000, 16_384)
+    expect(alone.buffer.byteLength).toBe(128 * 1024)
+    expect((await served(1, 60_000, 16_384)).byteLength).toBe(m.pack.pieceLength - 60_000)
+
+    // A file changes (its mtime; the same bytes): a piece of it is read whole and verified again.
+    // Then a byte of it changes: another of its pieces is refused. The last six pieces stay cached
+    // (blocks read alone do not go through the cache); mtime moves in coarse ticks, hence the waits.
+    const pieceAt = (offset: number) => Math.floor(offset / m.pack.pieceLength)
+    const file = m.files.find((x) => x.size > 3 * m.pack.pieceLength)!
+    const bytes = await readFile(join(f.build, file.path))
+    const start = pack.indexOf(bytes.subarray(0, 4096))
+    const [first, last] = [pieceAt(start), pieceAt(start + bytes.length - 1)]
+    expect(last).toBeLessThan(pieces - 6)
+    const tick = () => new Promise((r) => setTimeout(r, 50))
+    await tick()
+    await writeFile(join(f.build, file.path), bytes)
+    expect((await served(first + 1, 0, 16_384)).buffer.byteLength).toBe(m.pack.pieceLength)
+    expect((await served(first + 2, 0, 16_384)).buffer.byteLength).toBe(m.pack.pieceLength)
+    await tick()
+    bytes[bytes.length - 1]! ^= 1
+    await writeFile(join(f.build, file.path), bytes)
+    await expect(reader.block(last, 0, 16_384)).rejects.toThrow(/does not match its SHA-1; not uploading it/)
+  })
+
   it('a lent block keeps its bytes until a socket has written it, while later reads reuse the other buffers', async () => {
     const dir = await tempDir()
     const f = await makeFixture(dir, 1024 * 1024)

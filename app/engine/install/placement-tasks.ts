@@ -67,15 +67,22 @@ export interface ReadPieceTask {
   readonly length: number
   readonly sha1: Uint8Array
   readonly identity: string | undefined
+  /**
+   * Only bytes [from, to) of the piece, to the buffer's start, and only while every file still
+   * has `identity`: a block of a piece that verified, without reading or hashing the rest.
+   */
+  readonly range?: { readonly from: number; readonly to: number }
 }
 
 export interface ReadPieceResult {
   /** False when a file is short or the bytes do not match the SHA-1. */
   readonly ok: boolean
-  /** The buffer, the piece at its start. */
+  /** The buffer, the piece (or the range) at its start. */
   readonly into: ArrayBuffer
   /** The identity of the files read, to skip the hash next time. */
   readonly identity: string
+  /** With a range: a file has changed since the piece verified, and nothing was read. */
+  readonly changed?: boolean
 }
 
 /** Hash an installed file chunk by chunk against a manifest, and as a whole, in one read. */

@@ -159,31 +159,47 @@ function placePiece(task: PlacePieceTask): PlacePieceResult {
   return { ok: true, written, returned }
 }
 
-function readPiece(task: ReadPieceTask): ReadPieceResult {
-  const bytes = Buffer.from(task.into, 0, task.length)
-  const ids = new Map<number, string>()
+/** Device, inode, size and mtime of each file, in order: a piece's files as they were when it verified. */
+function identityOf(paths: readonly string[]): string {
+  return paths
+    .map((path) => {
+      const st = fstatSync(cachedFd(readFds, path, 'r'))
+      return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`
+    })
+    .join('/')
+}
+
+/** Bytes [from, to) of the piece `segments` lay out, to `bytes`' start; false when a file is short. */
+function readSegments(task: ReadPieceTask, bytes: Buffer, from: number, to: number): boolean {
   // What no segment covers is the zero padding between release sections.
-  let covered = 0
+  bytes.fill(0, 0, to - from)
   for (let i = 0; i * SEGMENT_FIELDS < task.segments.length; i++) {
     const f = i * SEGMENT_FIELDS
-    const file = task.segments[f]!
-    const fd = cachedFd(readFds, task.paths[file]!, 'r')
-    if (!ids.has(file)) {
-      const st = fstatSync(fd)
-      ids.set(file, `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`)
-    }
-    const length = task.segments[f + 3]!
-    bytes.fill(0, covered, task.segments[f + 2]!)
-    covered = task.segments[f + 2]! + length
+    const at = task.segments[f + 2]!
+    const start = Math.max(at, from)
+    const end = Math.min(at + task.segments[f + 3]!, to)
+    if (start >= end) continue
+    const fd = cachedFd(readFds, task.paths[task.segments[f]!]!, 'r')
+    const position = task.segments[f + 1]! + (start - at)
     let done = 0
-    while (done < length) {
-      const n = readSync(fd, bytes, task.segments[f + 2]! + done, length - done, task.segments[f + 1]! + done)
-      if (n === 0) return { ok: false, into: task.into, identity: '' }
+    while (done < end - start) {
+      const n = readSync(fd, bytes, start - from + done, end - start - done, position + done)
+      if (n === 0) return false
       done += n
     }
   }
-  bytes.fill(0, covered)
-  const identity = [...ids.values()].join('/')
+  return true
+}
+
+function readPiece(task: ReadPieceTask): ReadPieceResult {
+  const identity = identityOf(task.paths)
+  if (task.range) {
+    const { from, to } = task.range
+    if (identity !== task.identity) return { ok: false, changed: true, into: task.into, identity }
+    return { ok: readSegments(task, Buffer.from(task.into, 0, to - from), from, to), into: task.into, identity }
+  }
+  const bytes = Buffer.from(task.into, 0, task.length)
+  if (!readSegments(task, bytes, 0, task.length)) return { ok: false, into: task.into, identity: '' }
   if (identity === task.identity) return { ok: true, into: task.into, identity }
   const expected = Buffer.from(task.sha1.buffer, task.sha1.byteOffset, task.sha1.length).toString('binary')
   return { ok: hash('sha1', bytes, 'binary') === expected, into: task.into, identity }
