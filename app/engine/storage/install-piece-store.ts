@@ -73,9 +73,10 @@ const COPY_BUFFERS = 128
  * Reads pieces for upload in a worker and serves blocks from a few cached pieces. A piece is
  * checked against its SHA-1 the first time, and again whenever a file it reads has changed
  * identity (device, inode, size, mtime) since it last verified; the identities of verified
- * pieces are kept in a bounded map. Memory is CACHED_PIECES + READS_AT_ONCE + LENT_PIECES
- * pieces and COPY_BUFFERS blocks, whatever the number of peers (50 peers on different pieces held 200 MB of reads before
- * the bound). Blocks are lent as views of a cached piece (upload-loans.ts), and a piece's buffer
+ * pieces are kept in a bounded map, and a verified piece out of the cache is read a block at a
+ * time. Memory is CACHED_PIECES + READS_AT_ONCE + LENT_PIECES pieces and COPY_BUFFERS blocks,
+ * whatever the number of peers (50 peers on different pieces held 200 MB of reads before the
+ * bound). Blocks are lent as views of a cached piece (upload-loans.ts), and a piece's buffer
  * goes back to the worker for the next read once its lent bytes are written (fresh buffers per
  * read cost more in page faults than copies: 3.4 s of system time per GiB uploaded).
  */
@@ -103,7 +104,8 @@ export class PieceReader {
 
   /**
    * Bytes [offset, offset + length) of a piece, for a socket: lent (a view, given back by the
-   * socket's write; see upload-loans.ts) or, with LENT_PIECES pieces still out, copied.
+   * socket's write; see upload-loans.ts) or, with LENT_PIECES pieces still out, copied; or, for a
+   * verified piece out of the cache, read alone.
    */
   async block(index: number, offset: number, length: number): Promise<Buffer> {
     const identity = this.verified.get(index)
