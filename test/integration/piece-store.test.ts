@@ -27,6 +27,19 @@ function readers(): WorkerPool<PlacementTask, PlacementResult> {
   return pool
 }
 
+/** A 1 MiB release in 64 KiB pieces, its raw pack, and a reader of its build folder. */
+async function smallPieces() {
+  const dir = await tempDir()
+  const f = await makeFixture(dir, 1024 * 1024)
+  expect((await f.publish(f.build, '1.0.0', ['--piece-size', '64KiB'])).code).toBe(0)
+  const m = await f.readManifest('1.0.0')
+  await writeRawPack(m, f.build, join(dir, 'expected.pack'))
+  const pack = await readFile(join(dir, 'expected.pack'))
+  const pieces = Math.ceil(m.pack.length / m.pack.pieceLength)
+  const reader = new PieceReader(pieceStoreLayout(m, f.build), readers())
+  return { f, m, pack, pieces, reader, at: (i: number) => i * m.pack.pieceLength }
+}
+
 function client(): WebTorrent {
   const c = new WebTorrent(LOOPBACK_ONLY)
   clients.push(c)
@@ -88,15 +101,7 @@ describe('install piece store', () => {
   })
 
   it('a verified piece out of the cache is served a block at a time; once a file changes, the piece is read and verified whole again', async () => {
-    const dir = await tempDir()
-    const f = await makeFixture(dir, 1024 * 1024)
-    expect((await f.publish(f.build, '1.0.0', ['--piece-size', '64KiB'])).code).toBe(0)
-    const m = await f.readManifest('1.0.0')
-    await writeRawPack(m, f.build, join(dir, 'expected.pack'))
-    const pack = await readFile(join(dir, 'expected.pack'))
-    const pieces = Math.ceil(m.pack.length / m.pack.pieceLength)
-    const reader = new PieceReader(pieceStoreLayout(m, f.build), readers())
-    const at = (i: number) => i * m.pack.pieceLength
+    const { f, m, pack, pieces, reader, at } = await smallPieces()
     const served = async (i: number, offset: number, length: number) => {
       const b = await reader.block(i, offset, length)
       expect(Buffer.compare(b, pack.subarray(at(i) + offset, at(i) + offset + b.byteLength))).toBe(0)
@@ -131,16 +136,8 @@ describe('install piece store', () => {
   })
 
   it('a lent block keeps its bytes until a socket has written it, while later reads reuse the other buffers', async () => {
-    const dir = await tempDir()
-    const f = await makeFixture(dir, 1024 * 1024)
-    expect((await f.publish(f.build, '1.0.0', ['--piece-size', '64KiB'])).code).toBe(0)
-    const m = await f.readManifest('1.0.0')
-    await writeRawPack(m, f.build, join(dir, 'expected.pack'))
-    const pack = await readFile(join(dir, 'expected.pack'))
-    const pieces = Math.ceil(m.pack.length / m.pack.pieceLength)
+    const { m, pack, pieces, reader, at } = await smallPieces()
     expect(pieces).toBeGreaterThan(12)
-    const reader = new PieceReader(pieceStoreLayout(m, f.build), readers())
-    const at = (i: number) => i * m.pack.pieceLength
 
     // Blocks of pieces 0-3 are lent (views of their piece), and stay unwritten while every other
     // piece is read through the six-piece cache: their buffers must not go back to the worker
