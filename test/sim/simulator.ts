@@ -38,11 +38,8 @@ const PEER_RATE_WINDOW_MS = 5000
 /** Links one transfer crosses, at most (resources()), plus their count: a transfer's row in `flowLinks`. */
 const LINKS = 8
 
-/** Whether bitset `h` has piece `p`: 1 or 0. A byte per piece made 10,000 clients' sets 128 MB, read at random. */
-const has = (h: Uint32Array, p: number): number => (h[p >>> 5]! >>> (p & 31)) & 1
-
 interface Flow {
-  /** Where it sits in the list of flows (for O(1) removal), and its row in the typed arrays. */
+  /** Its row in the typed arrays, among its receiver's rows. */
   at: number
   readonly from: number
   readonly to: number
@@ -60,8 +57,7 @@ interface Client {
   readonly pauseAfterMs: number | undefined
   readonly pauseMs: number
   readonly seedMs: number
-  /** The pieces it has, a bit each (see has). */
-  have: Uint32Array | undefined
+  /** How many pieces it has (which: see `bits` in simulate). */
   haveCount: number
   /** Pieces still needed, in this client's order; entries already had are dropped lazily. */
   missing: Uint16Array | undefined
@@ -150,6 +146,13 @@ export function simulate(sc: Scenario): SimResult {
     cap[SITE_TOTAL + s] = sites!.total
   }
 
+  // The pieces each client has, a bit each, all clients in one array: W words per client.
+  // A byte per piece made 10,000 clients' sets 128 MB; one typed array per client cost a
+  // second cache miss per read (its header, then its data), and these reads are random.
+  const W = Math.ceil(P / 32)
+  const bits = new Uint32Array(N * W)
+  /** Whether client `id` has piece `p`: 1 or 0. */
+  const holds = (id: number, p: number): number => (bits[id * W + (p >>> 5)]! >>> (p & 31)) & 1
   const clients: Client[] = []
   for (let id = 0; id < N; id++) {
     const seeder = id < sc.seeders
@@ -179,7 +182,6 @@ export function simulate(sc: Scenario): SimResult {
       pauseAfterMs,
       pauseMs,
       seedMs,
-      have: undefined,
       haveCount: 0,
       missing: undefined,
       missingLen: 0,
@@ -207,7 +209,6 @@ export function simulate(sc: Scenario): SimResult {
   }
 
   let now = 0
-  let step = 0
   let cdnBytes = 0
   let lanBytes = 0
   let wanBytes = 0
@@ -239,43 +240,34 @@ export function simulate(sc: Scenario): SimResult {
     slotPiece[x] = -1
   }
 
-  const flows: Flow[] = []
-  // Each transfer's row by its place in `flows`, in typed arrays: every step walks them all,
-  // and 100,000 objects with their arrays made the allocation and the move the slow parts.
-  let flowLinks = new Int32Array(1024 * LINKS)
-  let flowRate = new Float64Array(1024)
+  // Each transfer's row in typed arrays, a block of `maxPeers` rows per receiver: every step
+  // walks them receiver by receiver, so the receiver's state stays in the caches (100,000
+  // objects with their arrays, and then rows in no order, made the move the slow part).
+  const M = sc.maxPeers
+  const rowFlow: (Flow | undefined)[] = new Array(N * M)
+  /** Transfers to each client: its rows are c * M up to c * M + inCount[c]. */
+  const inCount = new Int32Array(N)
+  const flowLinks = new Int32Array(N * M * LINKS)
+  const flowRate = new Float64Array(N * M)
   /** The receiver's place (slot) of the piece it brings. */
-  let flowSlot = new Int32Array(1024)
-  /** The last step that moved it. */
-  let flowMoved = new Int32Array(1024)
-  let flowTo = new Int32Array(1024)
+  const flowSlot = new Int32Array(N * M)
+  /** The piece it brings: when its place has moved on to another piece, the transfer finds a new one as it next moves. */
+  const flowPiece = new Int32Array(N * M)
+  const flowFrom = new Int32Array(N * M)
   /** 0: inside a site's LAN; 1: across the internet; 2: across the internet from or to a site (its WAN counts). */
-  let flowPath = new Uint8Array(1024)
-  const grown = <T extends Int32Array | Float64Array | Uint8Array>(a: T): T => {
-    const b = new (a.constructor as new (n: number) => T)(a.length * 2)
-    b.set(a)
-    return b
-  }
+  const flowPath = new Uint8Array(N * M)
   const addFlow = (from: number, to: number, slot: number): Flow => {
     const { res, lan } = resources(from, to)
-    const at = flows.length
-    if (at >= flowRate.length) {
-      flowLinks = grown(flowLinks)
-      flowRate = grown(flowRate)
-      flowSlot = grown(flowSlot)
-      flowMoved = grown(flowMoved)
-      flowTo = grown(flowTo)
-      flowPath = grown(flowPath)
-    }
+    const at = to * M + inCount[to]!++
     flowLinks[at * LINKS] = res.length
     flowLinks.set(res, at * LINKS + 1)
     flowRate[at] = 0
     flowSlot[at] = slot
-    flowMoved[at] = 0
-    flowTo[at] = to
+    flowPiece[at] = slotPiece[slot]!
+    flowFrom[at] = from
     flowPath[at] = lan ? 0 : clients[from]!.site >= 0 || clients[to]!.site >= 0 ? 2 : 1
     const f: Flow = { at, from, to }
-    flows.push(f)
+    rowFlow[at] = f
     return f
   }
   const timeline: TimelinePoint[] = []
@@ -295,13 +287,12 @@ export function simulate(sc: Scenario): SimResult {
 
   const join = (c: Client) => {
     if (c.id < sc.seeders) {
-      c.have = new Uint32Array(Math.ceil(P / 32)).fill(0xffffffff)
+      bits.fill(0xffffffff, c.id * W, c.id * W + W)
       c.haveCount = P
       c.state = 'seeding'
       startSession(c)
       return
     }
-    c.have = new Uint32Array(Math.ceil(P / 32))
     c.missing = new Uint16Array(P)
     for (let p = 0; p < P; p++) c.missing[p] = p
     // Each client's own random order: a shared order would have every client that starts at
@@ -319,18 +310,21 @@ export function simulate(sc: Scenario): SimResult {
     if (c.pauseAfterMs !== undefined) queue.push({ at: now + c.pauseAfterMs, kind: 'pause', client: c.id, session: c.session })
   }
 
+  /** Removes a transfer; the receiver's last row takes its place. */
   const removeFlow = (f: Flow) => {
-    const last = flows.pop()!
-    if (last !== f) {
-      flows[f.at] = last
-      flowLinks.copyWithin(f.at * LINKS, last.at * LINKS, last.at * LINKS + LINKS)
-      flowRate[f.at] = flowRate[last.at]!
-      flowSlot[f.at] = flowSlot[last.at]!
-      flowMoved[f.at] = flowMoved[last.at]!
-      flowTo[f.at] = flowTo[last.at]!
-      flowPath[f.at] = flowPath[last.at]!
-      last.at = f.at
+    const last = f.to * M + --inCount[f.to]!
+    if (last !== f.at) {
+      const g = rowFlow[last]!
+      rowFlow[f.at] = g
+      flowLinks.copyWithin(f.at * LINKS, last * LINKS, last * LINKS + LINKS)
+      flowRate[f.at] = flowRate[last]!
+      flowSlot[f.at] = flowSlot[last]!
+      flowPiece[f.at] = flowPiece[last]!
+      flowFrom[f.at] = flowFrom[last]!
+      flowPath[f.at] = flowPath[last]!
+      g.at = f.at
     }
+    rowFlow[last] = undefined
     clients[f.to]!.inFrom.delete(f.from)
     clients[f.from]!.out.delete(f)
   }
@@ -362,28 +356,32 @@ export function simulate(sc: Scenario): SimResult {
 
   /** The place of a piece in flight that `from` has, else of a new one it has that `to` needs, while a place is free; -1: none. */
   const slotFor = (to: Client, from: Client): number => {
-    const have = to.have!
-    const theirs = from.have!
+    const self = to.id
+    const them = from.id
+    // Most senders hold every piece (seeders, finished clients): no need to read their bitset.
+    const all = from.haveCount === P
     let free = -1
     for (let x = to.id * K; x < to.id * K + K; x++) {
       const p = slotPiece[x]!
       if (p < 0) free = x
-      else if (has(theirs, p)) return x
+      else if (all || holds(them, p)) return x
     }
     if (free < 0) return -1
     const missing = to.missing!
     const exhaustive = to.missingLen <= PROBES * 4
     const tries = exhaustive ? to.missingLen : PROBES
+    // The probes read a run of the (shuffled) order from a random place: random pieces, few cache lines.
+    const start = exhaustive ? 0 : Math.floor(rng() * to.missingLen)
     for (let t = 0; t < tries && to.missingLen > 0; t++) {
-      const k = exhaustive ? t : Math.floor(rng() * to.missingLen)
+      const k = exhaustive ? t : (start + t) % to.missingLen
       if (k >= to.missingLen) break
       const p = missing[k]!
-      if (has(have, p)) {
+      if (holds(self, p)) {
         missing[k] = missing[--to.missingLen]!
         if (exhaustive) t--
         continue
       }
-      if (has(theirs, p) && slotOf(to, p) < 0 && !to.cdnQueue.includes(p)) {
+      if ((all || holds(them, p)) && slotOf(to, p) < 0 && !to.cdnQueue.includes(p)) {
         slotPiece[free] = p
         slotLeft[free] = L
         return free
@@ -392,25 +390,20 @@ export function simulate(sc: Scenario): SimResult {
     return -1
   }
 
-  const complete = (c: Client, piece: number, source: 'cdn' | Flow) => {
-    if (has(c.have!, piece)) {
+  const complete = (c: Client, piece: number, source: 'cdn' | 'peers') => {
+    if (holds(c.id, piece)) {
       doubleCounted++
       return
     }
-    c.have![piece >>> 5]! |= 1 << (piece & 31)
+    bits[c.id * W + (piece >>> 5)]! |= 1 << (piece & 31)
     c.haveCount++
     useful += L
-    // The peers that were bringing this piece go on to another; if the CDN brought it, what they sent is lost.
+    // The place is free; the peers that were bringing this piece go on to another as they
+    // next move (see move). If the CDN brought it, what they sent is lost.
     const x = slotOf(c, piece)
     if (x >= 0) {
       if (source === 'cdn') dropSlot(x)
       else slotPiece[x] = -1
-      for (const f of c.inFrom.values()) {
-        if (f === source || flowSlot[f.at] !== x) continue
-        const next = slotFor(c, clients[f.from]!)
-        if (next < 0) removeFlow(f)
-        else flowSlot[f.at] = next
-      }
     }
     const q = c.cdnQueue.indexOf(piece)
     if (source !== 'cdn' && q >= 0) {
@@ -479,7 +472,6 @@ export function simulate(sc: Scenario): SimResult {
         if (e.session !== c.session || c.state !== 'seeding') return
         c.state = 'gone'
         disconnect(c)
-        c.have = undefined
     }
   }
 
@@ -488,7 +480,7 @@ export function simulate(sc: Scenario): SimResult {
     const before = c.inFrom.size
     for (let i = 0; i < ns.length; i++) {
       const from = clients[ns[(c.rotate + i) % ns.length]!]!
-      if (c.inFrom.has(from.id) || !from.have) continue
+      if (c.inFrom.has(from.id)) continue
       const slot = slotFor(c, from)
       if (slot < 0) continue
       const f = addFlow(from.id, c.id, slot)
@@ -504,10 +496,7 @@ export function simulate(sc: Scenario): SimResult {
       const p = slotPiece[x]!
       if (p < 0) continue
       let held = false
-      for (const n of c.neighbours) {
-        const h = clients[n]!.have
-        if (h && has(h, p)) held = true
-      }
+      for (const n of c.neighbours) if (holds(n, p)) held = true
       if (!held) dropSlot(x)
     }
   }
@@ -517,26 +506,29 @@ export function simulate(sc: Scenario): SimResult {
     const missing = c.missing!
     for (let k = 0; k < c.missingLen && window.length < WINDOW; ) {
       const p = missing[k]!
-      if (has(c.have!, p)) {
+      if (holds(c.id, p)) {
         missing[k] = missing[--c.missingLen]!
         continue
       }
       window.push(p)
       k++
     }
-    const haves: Uint32Array[] = []
+    const partial: number[] = []
     const mates: number[] = []
     let lan = false
+    // Neighbours that hold every piece count for each without a read of their bitsets.
+    let holdAll = 0
     for (const id of c.neighbours) {
       const n = clients[id]!
-      if (n.have) haves.push(n.have)
+      if (n.haveCount === P) holdAll++
+      else partial.push(id)
       if (c.site < 0 || n.site !== c.site) continue
       lan = true
       if (n.state === 'downloading') mates.push(n.key)
     }
     for (const p of window) {
-      let n = 0
-      for (const h of haves) n += has(h, p)
+      let n = holdAll
+      for (const id of partial) n += holds(id, p)
       availability[p] = n
     }
     const split = splitDownCap({ caps: { down: c.downCap, cdnDown: null, peerDown: null }, peersConnected: c.neighbours.size, peerRate: c.peerRate })
@@ -574,12 +566,11 @@ export function simulate(sc: Scenario): SimResult {
 
   const allocate = () => {
     count.fill(0)
-    const n = flows.length
-    for (let i = 0; i < n; i++) {
-      const row = i * LINKS
-      for (let j = 1; j <= flowLinks[row]!; j++) count[flowLinks[row + j]!]!++
-    }
     for (const id of downloading) {
+      for (let i = id * M; i < id * M + inCount[id]!; i++) {
+        const row = i * LINKS
+        for (let j = 1; j <= flowLinks[row]!; j++) count[flowLinks[row + j]!]!++
+      }
       const c = clients[id]!
       if (c.cdnQueue.length === 0) continue
       count[DOWN + id]! += CDN_CONNECTIONS
@@ -596,18 +587,18 @@ export function simulate(sc: Scenario): SimResult {
     }
     used.fill(0)
     const cdnRates = new Map<number, number>()
-    for (let i = 0; i < n; i++) {
-      const row = i * LINKS
-      const links = flowLinks[row]!
-      let r = Infinity
-      for (let j = 1; j <= links; j++) {
-        const x = flowLinks[row + j]!
-        r = Math.min(r, cap[x]! / count[x]!)
-      }
-      flowRate[i] = r
-      for (let j = 1; j <= links; j++) used[flowLinks[row + j]!]! += r
-    }
     for (const id of downloading) {
+      for (let i = id * M; i < id * M + inCount[id]!; i++) {
+        const row = i * LINKS
+        const links = flowLinks[row]!
+        let r = Infinity
+        for (let j = 1; j <= links; j++) {
+          const x = flowLinks[row + j]!
+          r = Math.min(r, cap[x]! / count[x]!)
+        }
+        flowRate[i] = r
+        for (let j = 1; j <= links; j++) used[flowLinks[row + j]!]! += r
+      }
       const c = clients[id]!
       if (c.cdnQueue.length === 0) continue
       const r = cdnShare(c)
@@ -620,11 +611,13 @@ export function simulate(sc: Scenario): SimResult {
     }
     // What the tightest links leave unused goes back to the transfers through the others.
     const room = (x: number) => (used[x]! > 0 ? cap[x]! / used[x]! : Infinity)
-    for (let i = 0; i < n; i++) {
-      const row = i * LINKS
-      let k = Infinity
-      for (let j = 1; j <= flowLinks[row]!; j++) k = Math.min(k, room(flowLinks[row + j]!))
-      if (Number.isFinite(k)) flowRate[i]! *= k
+    for (const id of downloading) {
+      for (let i = id * M; i < id * M + inCount[id]!; i++) {
+        const row = i * LINKS
+        let k = Infinity
+        for (let j = 1; j <= flowLinks[row]!; j++) k = Math.min(k, room(flowLinks[row + j]!))
+        if (Number.isFinite(k)) flowRate[i]! *= k
+      }
     }
     for (const [id, r] of cdnRates) {
       const c = clients[id]!
@@ -637,43 +630,45 @@ export function simulate(sc: Scenario): SimResult {
 
   const move = (dtMs: number, cdnRates: Map<number, number>) => {
     const dt = dtMs / 1000
-    step++
-    // Backwards, so that a flow removed here moves an already moved one into its place; a
-    // flow cancelled elsewhere may move one twice into view, which the stamp skips.
-    for (let i = flows.length - 1; i >= 0; i--) {
-      if (i >= flows.length || flowMoved[i] === step) continue
-      flowMoved[i] = step
-      let budget = flowRate[i]! * dt
-      const x = flowSlot[i]!
-      // Most transfers only add to a piece: typed arrays alone.
-      if (slotPiece[x]! >= 0 && budget < slotLeft[x]!) {
-        slotLeft[x]! -= budget
-        account(i, budget)
-        continue
-      }
-      const f = flows[i]!
-      const to = clients[f.to]!
-      for (;;) {
-        const slot = flowSlot[f.at]!
-        const need = slotLeft[slot]!
-        const piece = slotPiece[slot]!
-        if (piece >= 0 && budget < need) {
-          slotLeft[slot] = need - budget
-          account(f.at, budget)
-          break
+    for (const id of downloading) {
+      const to = clients[id]!
+      // Backwards, so that a transfer removed here moves an already moved one into its row.
+      for (let i = id * M + inCount[id]! - 1; i >= id * M && to.state === 'downloading'; i--) {
+        let budget = flowRate[i]! * dt
+        const x = flowSlot[i]!
+        // Most transfers only add to a piece: typed arrays alone.
+        if (slotPiece[x] === flowPiece[i] && slotPiece[x]! >= 0 && budget < slotLeft[x]!) {
+          slotLeft[x]! -= budget
+          account(i, id, budget)
+          continue
         }
-        if (piece >= 0) {
-          account(f.at, need)
-          budget -= need
-          complete(to, piece, f)
-          if (to.state !== 'downloading' || to.inFrom.get(f.from) !== f) break
+        const from = clients[flowFrom[i]!]!
+        for (;;) {
+          const slot = flowSlot[i]!
+          const need = slotLeft[slot]!
+          let piece = slotPiece[slot]!
+          // Its piece is done and the place holds another: it looks again (see complete).
+          if (piece >= 0 && piece !== flowPiece[i]) piece = -1
+          if (piece >= 0 && budget < need) {
+            slotLeft[slot] = need - budget
+            account(i, id, budget)
+            break
+          }
+          if (piece >= 0) {
+            account(i, id, need)
+            budget -= need
+            complete(to, piece, 'peers')
+            // Its last piece: finish removed every transfer to it.
+            if (to.state !== 'downloading') break
+          }
+          const next = slotFor(to, from)
+          if (next < 0) {
+            removeFlow(rowFlow[i]!)
+            break
+          }
+          flowSlot[i] = next
+          flowPiece[i] = slotPiece[next]!
         }
-        const next = slotFor(to, clients[f.from]!)
-        if (next < 0) {
-          removeFlow(f)
-          break
-        }
-        flowSlot[f.at] = next
       }
     }
     for (const [id, rate] of cdnRates) {
@@ -705,18 +700,17 @@ export function simulate(sc: Scenario): SimResult {
     }
   }
 
-  /** Counts bytes a transfer (by its row) brought. */
-  const account = (row: number, bytes: number) => {
+  /** Counts bytes a transfer (by its row) brought to client `to`. */
+  const account = (row: number, to: number, bytes: number) => {
     sent += bytes
-    peerBytesStep[flowTo[row]!]! += bytes
+    peerBytesStep[to]! += bytes
     const path = flowPath[row]!
     if (path === 0) lanBytes += bytes
     else {
       wanBytes += bytes
       if (path === 1) return
-      const f = flows[row]!
-      const a = clients[f.from]!
-      const b = clients[f.to]!
+      const a = clients[flowFrom[row]!]!
+      const b = clients[to]!
       if (a.site >= 0) siteWan[a.site]!.up += bytes
       if (b.site >= 0) siteWan[b.site]!.down += bytes
     }
