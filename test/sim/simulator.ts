@@ -15,6 +15,9 @@
 // peers, and every connected peer that holds one of them sends its blocks: one transfer per
 // neighbour, many transfers per piece. The blocks are fluid here (a piece completes when its
 // bytes are in, whoever sent them); blocks a departed peer had sent stay in the piece.
+// When a piece is done, its other senders look for their next piece as each next moves, as
+// a wire asks for its next blocks when its own requests are answered; moving every sender at
+// once on each piece done moved each one many times within a step, and took most of a run.
 import { noCdnPieces, scheduleCdn, type CdnReason, type SchedulerInput } from '../../app/engine/scheduler/cdn-scheduler.ts'
 import { memberKey } from '../../app/engine/scheduler/piece-owner.ts'
 import { splitDownCap } from '../../app/policy/cap-split.ts'
