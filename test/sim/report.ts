@@ -27,7 +27,7 @@ export interface Figures {
   readonly cdnPieces: SimResult['cdnPieces']
   readonly peerBytes: SimResult['peerBytes']
   readonly siteWanTimesRelease?: { readonly maxDown: number; readonly medianDown: number; readonly maxUp: number; readonly perSiteDown: readonly number[] }
-  readonly invariants: { readonly bytesConserved: boolean; readonly sentBytes: number; readonly usefulBytes: number; readonly wastedBytes: number; readonly doubleCounted: number; readonly everyClientCompleted: boolean }
+  readonly invariants: { readonly bytesConserved: boolean; readonly sentBytes: number; readonly usefulBytes: number; readonly wastedBytes: number; readonly doubleCounted: number; readonly unheldPieces: number; readonly everyClientCompleted: boolean }
   readonly simSeconds: number
 }
 
@@ -71,6 +71,7 @@ export function figures(description: string, r: SimResult, cdnOnly: SimResult): 
       usefulBytes: r.usefulBytes,
       wastedBytes: r.wastedBytes,
       doubleCounted: r.doubleCounted,
+      unheldPieces: r.unheldPieces,
       everyClientCompleted: r.completed === r.clients && r.usefulBytes === r.clients * release,
     },
     simSeconds: r.simSeconds,
@@ -88,6 +89,6 @@ export function describe(f: Figures): string {
     `  CDN pieces by reason ${JSON.stringify(f.cdnPieces)}; peer bytes LAN ${(f.peerBytes.lan / f.releaseBytes).toFixed(1)}x, WAN ${(f.peerBytes.wan / f.releaseBytes).toFixed(1)}x the release`,
   ]
   if (f.siteWanTimesRelease) lines.push(`  site WAN down, x the release: max ${f.siteWanTimesRelease.maxDown.toFixed(2)}, median ${f.siteWanTimesRelease.medianDown.toFixed(2)}; WAN up max ${f.siteWanTimesRelease.maxUp.toFixed(2)}`)
-  lines.push(`  invariants: bytes conserved ${f.invariants.bytesConserved}, pieces counted twice ${f.invariants.doubleCounted}, every client completed ${f.invariants.everyClientCompleted}; wasted ${(f.invariants.wastedBytes / f.releaseBytes).toFixed(3)}x the release`)
+  lines.push(`  invariants: bytes conserved ${f.invariants.bytesConserved}, pieces counted twice ${f.invariants.doubleCounted}, pieces from a peer that lacked them ${f.invariants.unheldPieces}, every client completed ${f.invariants.everyClientCompleted}; wasted ${(f.invariants.wastedBytes / f.releaseBytes).toFixed(3)}x the release`)
   return lines.join('\n')
 }

@@ -113,6 +113,8 @@ export interface SimResult {
   readonly sentBytes: number
   readonly usefulBytes: number
   readonly doubleCounted: number
+  /** Pieces a peer finished that it does not hold (a transfer that missed its piece moving on): must be 0. */
+  readonly unheldPieces: number
   readonly cdnPieces: Record<CdnReason, number>
   /** Each client's active download time, ms, by id (undefined: not completed). */
   readonly completionMs: readonly (number | undefined)[]
@@ -219,6 +221,7 @@ export function simulate(sc: Scenario): SimResult {
   let sent = 0
   let useful = 0
   let doubleCounted = 0
+  let unheldPieces = 0
   let completed = 0
   const cdnPieces = noCdnPieces()
   const siteWan = Array.from({ length: S }, () => ({ down: 0, up: 0 }))
@@ -660,6 +663,7 @@ export function simulate(sc: Scenario): SimResult {
           if (piece >= 0) {
             account(i, id, need)
             budget -= need
+            unheldPieces += 1 - holds(flowFrom[i]!, piece)
             complete(to, piece, 'peers')
             // Its last piece: finish removed every transfer to it.
             if (to.state !== 'downloading') break
@@ -760,6 +764,7 @@ export function simulate(sc: Scenario): SimResult {
     sentBytes: sent,
     usefulBytes: useful,
     doubleCounted,
+    unheldPieces,
     cdnPieces,
     completionMs: clients.slice(sc.seeders).map((c) => (c.doneAt === undefined ? undefined : c.activeMs)),
     siteWan,

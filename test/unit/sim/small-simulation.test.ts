@@ -13,6 +13,8 @@ const check = (sc: Scenario) => {
   expect(run.completed).toBe(sc.clients)
   expect(run.completionMs.every((t) => t !== undefined)).toBe(true)
   expect(run.doubleCounted).toBe(0)
+  // A peer sends only pieces it holds, also when its piece was finished by others and it moves on.
+  expect(run.unheldPieces).toBe(0)
   expect(run.usefulBytes).toBe(sc.clients * run.releaseBytes)
   // Bytes conserved: whatever a source sent was either used or counted as wasted.
   expect(f.invariants.bytesConserved).toBe(true)
