@@ -364,7 +364,7 @@ export function simulate(sc: Scenario): SimResult {
   const slotFor = (to: Client, from: Client): number => {
     const self = to.id
     const them = from.id
-    // Most senders hold every piece (seeders, finished clients): no need to read their bitset.
+    // A sender that holds every piece (a seeder, a finished client) needs no read of its bitset.
     const all = from.haveCount === P
     let free = -1
     for (let x = to.id * K; x < to.id * K + K; x++) {
