@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { timelineSvg } from './chart.ts'
 import { describe, figures, type Figures } from './report.ts'
+import type { Mode } from './scenario.ts'
 import { benchMeasured, scenarios } from './scenarios.ts'
 import { simulate } from './simulator.ts'
 
@@ -15,6 +16,7 @@ const { values } = parseArgs({
   options: {
     scenario: { type: 'string', default: DEFAULT.join(',') },
     clients: { type: 'string' },
+    'finish-slip': { type: 'string' },
     json: { type: 'boolean', default: false },
     out: { type: 'string', default: '.sim' },
   },
@@ -36,12 +38,21 @@ function validate(name: string, f: Figures): Validation | undefined {
   }
 }
 
+/** `--finish-slip PERCENT|off`, as `shoal get` takes it: the finish bound every scenario runs with, or offload first. */
+function slipMode(value: string): Mode {
+  if (value === 'off') return { kind: 'offload' }
+  const n = Number(value.replace(/%$/, ''))
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--finish-slip: expected a percentage such as 10 or 25%, or 'off'; got ${value}`)
+  return { kind: 'finish', bound: { slip: n / 100 } }
+}
+const mode = values['finish-slip'] === undefined ? undefined : slipMode(values['finish-slip'])
+
 await mkdir(values.out, { recursive: true })
 const results: Record<string, unknown>[] = []
 for (const name of values.scenario.split(',')) {
   const base = scenarios[name]
   if (!base) throw new Error(`no scenario ${name}; there are ${Object.keys(scenarios).join(', ')}`)
-  const sc = values.clients ? { ...base, clients: Number(values.clients) } : base
+  const sc = { ...base, ...(values.clients ? { clients: Number(values.clients) } : {}), ...(mode ? { mode } : {}) }
   const started = performance.now()
   const run = simulate(sc)
   const runSeconds = (performance.now() - started) / 1000
