@@ -2,7 +2,7 @@ import { createRequire } from 'node:module'
 import { ERROR_CODES, isShoalError, ShoalError } from '../../shared/errors.ts'
 import { formatBytes } from '../../shared/units.ts'
 
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue | undefined }
+export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { [key: string]: JsonValue | undefined }
 
 /** What a progress line adds to bytes done: a short text for people, fields for --json. */
 export interface ProgressDetail {

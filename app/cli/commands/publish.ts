@@ -61,7 +61,7 @@ export async function publishCommand(out: Output, buildDir: string, flags: Publi
       patches: result.patches,
       patchBytes: result.patchBytes,
       manifestBytes: result.manifestBytes,
-      manifestDeltas: result.manifestDeltas.map((d) => ({ ...d })),
+      manifestDeltas: result.manifestDeltas,
       indexBytes: result.indexBytes,
       packLength: m.pack.length,
       infoHash: m.pack.infoHash,
