@@ -115,6 +115,36 @@ describe('the CDN beside peers', () => {
   })
 })
 
+describe('clients with no seeder', () => {
+  it('split what no peer has: each brings its share from the CDN and takes the rest from the other', async () => {
+    const dir = await tempDir()
+    const f = await makeFixture(dir, 8 * 1024 * 1024)
+    const published = await f.publish(f.build, '1.0.0')
+    expect(published.code, published.stderr).toBe(0)
+    const nginx = await startNginx(f.cdn, join(dir, 'nginx'))
+    cleanups.push(() => nginx.stop())
+    const tracker = startCli(['tracker', '--port', '0'])
+    cleanups.push(() => tracker.stop())
+    const { announce } = (await tracker.waitFor('listening')) as { announce: string }
+    const pub = join(f.keyDir, 'publisher.pub')
+    const channel = `${nginx.url}/game/channels/stable.json`
+    const before = await nginx.bodyBytesSent(/pack\.chunks/)
+    // Capped, so that both are still downloading once they meet; offload first, so the CDN takes only what no peer has.
+    const get = (name: string) => runCli(['get', channel, '--pubkey', pub, '--dir', join(dir, name), '--tracker', announce, '--limit-down', '1MiB', '--finish-slip', 'off', '--json'], { SHOAL_DATA_DIR: join(dir, `data-${name}`) })
+    const runs = await Promise.all([get('a'), get('b')])
+    for (const run of runs) {
+      expect(run.code, run.stderr).toBe(0)
+      expect((run.last['bytes'] as Bytes).lan).toBeGreaterThan(0)
+    }
+    for (const name of ['a', 'b']) expect(await treeHash(join(dir, name))).toEqual(await treeHash(f.build))
+    const total = runs[0]!.last['totalBytes'] as number
+    const fromCdn = (await nginx.bodyBytesSent(/pack\.chunks/)) - before
+    console.log(`two clients, no seeder: the CDN sent ${fromCdn} bytes for ${total}; no-peer pieces ${runs.map((r) => JSON.stringify(r.last['cdnPieces'])).join(' / ')}`)
+    // Each piece no peer had went to one of them, not both (two whole copies without the group).
+    expect(fromCdn).toBeLessThan(1.3 * total)
+  })
+})
+
 describe('a peer that trickles', () => {
   it('is cut, and the CDN takes the pieces it was asked for', async () => {
     const dir = await tempDir()

@@ -19,7 +19,7 @@
 // a wire asks for its next blocks when its own requests are answered; moving every sender at
 // once on each piece done moved each one many times within a step, and took most of a run.
 import { noCdnPieces, scheduleCdn, type CdnReason, type SchedulerInput } from '../../app/engine/scheduler/cdn-scheduler.ts'
-import { memberKey } from '../../app/engine/scheduler/piece-owner.ts'
+import { groupMembers, memberKey } from '../../app/engine/scheduler/piece-owner.ts'
 import { splitDownCap } from '../../app/policy/cap-split.ts'
 import { EventQueue } from './event-queue.ts'
 import { draw, pairBlocked, seeded, type Rng } from './random.ts'
@@ -52,7 +52,7 @@ interface Client {
   readonly id: number
   readonly ip: string
   readonly site: number
-  /** memberKey of its peer id, for the scheduler's group (its site's machines). */
+  /** memberKey of its peer id, for the scheduler's group (its site's machines, or else its neighbours still downloading). */
   readonly key: number
   readonly cdnRate: number
   readonly downCap: number | null
@@ -520,18 +520,18 @@ export function simulate(sc: Scenario): SimResult {
       k++
     }
     const partial: number[] = []
-    const mates: number[] = []
-    let lan = false
+    const candidates: { peer: Client; lan: boolean }[] = []
     // Neighbours that hold every piece count for each without a read of their bitsets.
     let holdAll = 0
     for (const id of c.neighbours) {
       const n = clients[id]!
       if (n.haveCount === P) holdAll++
       else partial.push(id)
-      if (c.site < 0 || n.site !== c.site) continue
-      lan = true
-      if (n.state === 'downloading') mates.push(n.key)
+      candidates.push({ peer: n, lan: c.site >= 0 && n.site === c.site })
     }
+    // The group, as the fetch session makes it (every simulated client is Shoal and makes progress while downloading).
+    const { members, sharedLink } = groupMembers(candidates)
+    const mates = members.filter((n) => n.state === 'downloading').map((n) => n.key)
     for (const p of window) {
       let n = holdAll
       for (const id of partial) n += holds(id, p)
@@ -559,8 +559,7 @@ export function simulate(sc: Scenario): SimResult {
       horizonMs: sc.horizonMs,
       ...(mode.kind === 'finish' ? { finishBound: mode.bound } : {}),
       cdnRate: c.cdnRateSeen,
-      // Machines on one LAN share its WAN link to the CDN: with LAN peers, the client is in a group (as in the fetch session).
-      ...(lan ? { group: { self: c.key, others: mates } } : {}),
+      group: { self: c.key, others: mates, sharedLink },
     }
     for (const a of scheduleCdn(input)) {
       cdnPieces[a.reason]++

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_FINISH_SLIP } from '../../../app/policy/finish-bound.ts'
-import { memberKey, owns } from '../../../app/engine/scheduler/piece-owner.ts'
+import { groupMembers, isGroupMember, MEMBER_PATIENCE_MS, memberKey, owns } from '../../../app/engine/scheduler/piece-owner.ts'
 import { CHOKED_PATIENCE_MS, discoveryPending, finishDeadline, isPeerSource, scheduleCdn, type DiscoveryInput, type SchedulerInput } from '../../../app/engine/scheduler/cdn-scheduler.ts'
 
 const MiB = 1024 * 1024
@@ -231,7 +231,7 @@ describe('which connected peers are sources', () => {
   })
 })
 
-describe('a group behind one link (a site)', () => {
+describe('a group: a site behind one link, or the Shoal peers still downloading', () => {
   const group = keys(3)
   const self = group[0]!
   const others = group.slice(1)
@@ -239,22 +239,40 @@ describe('a group behind one link (a site)', () => {
   const none = new Array(100).fill(0)
 
   it('takes from the CDN only the pieces no peer has that it owns; the owners bring the rest', () => {
-    const r = scheduleCdn(base({ availability: none, group: { self, others }, maxCdnPieces: 100 }))
+    const r = scheduleCdn(base({ availability: none, group: { self, others, sharedLink: true }, maxCdnPieces: 100 }))
     expect(r.length).toBeGreaterThan(0)
     expect(r.every((a) => mine(a.piece) && a.reason === 'no-peer')).toBe(true)
     expect(r.length).toBe(Array.from({ length: 100 }, (_, p) => p).filter(mine).length)
     // Alone in its group, it owns everything.
-    expect(scheduleCdn(base({ availability: none, group: { self, others: [] }, maxCdnPieces: 100 }))).toHaveLength(100)
+    expect(scheduleCdn(base({ availability: none, group: { self, others: [], sharedLink: true }, maxCdnPieces: 100 }))).toHaveLength(100)
   })
 
   it('does not probe: its own pieces measure the CDN, and the LAN brings the rest', () => {
     const finishBound = { slip: DEFAULT_FINISH_SLIP }
-    expect(scheduleCdn(base({ finishBound, cdnRate: 0, group: { self, others } }))).toEqual([])
+    expect(scheduleCdn(base({ finishBound, cdnRate: 0, group: { self, others, sharedLink: true } }))).toEqual([])
+  })
+
+  it('over the internet (no shared link) it probes the CDN: it may own no piece that measures it', () => {
+    const finishBound = { slip: DEFAULT_FINISH_SLIP }
+    const all = new Array(100).fill(1)
+    expect(scheduleCdn(base({ finishBound, cdnRate: 0, availability: all, group: { self, others, sharedLink: false } }))).toEqual([{ piece: 0, reason: 'probe' }])
+  })
+
+  it('is the LAN’s members when there are any (they share the link), else every member', () => {
+    expect(groupMembers([{ peer: 'a', lan: false }, { peer: 'b', lan: true }])).toEqual({ members: ['b'], sharedLink: true })
+    expect(groupMembers([{ peer: 'a', lan: false }, { peer: 'c', lan: false }])).toEqual({ members: ['a', 'c'], sharedLink: false })
+    expect(groupMembers([])).toEqual({ members: [], sharedLink: false })
+  })
+
+  it('a member counts while it delivers, or for a while after it last announced a piece', () => {
+    expect(isGroupMember({ source: true, announcedAt: 0 }, 10 * MEMBER_PATIENCE_MS)).toBe(true)
+    expect(isGroupMember({ source: false, announcedAt: 1000 }, 1000 + MEMBER_PATIENCE_MS)).toBe(true)
+    expect(isGroupMember({ source: false, announcedAt: 1000 }, 1001 + MEMBER_PATIENCE_MS)).toBe(false)
   })
 
   it('a finish-bound shortfall takes its own pieces first, then the others\u2019 (a fake clock)', () => {
     const finishBound = { slip: DEFAULT_FINISH_SLIP }
-    const at = (now: number, peerRate: number) => scheduleCdn(base({ now, finishBound, cdnRate: 10e6, peerRate, group: { self, others }, maxCdnPieces: 50 }))
+    const at = (now: number, peerRate: number) => scheduleCdn(base({ now, finishBound, cdnRate: 10e6, peerRate, group: { self, others, sharedLink: true }, maxCdnPieces: 50 }))
     // On time with the LAN's pieces: nothing.
     expect(at(5_000, 20e6)).toEqual([])
     // Past the deadline: every slot, its own pieces ahead of the others'.

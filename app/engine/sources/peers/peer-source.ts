@@ -10,7 +10,7 @@ import { isShoalError } from '../../../../shared/errors.ts'
 import type { LiveLimits } from '../../../policy/live-limits.ts'
 import { encodeTorrentFile, torrentInfoOf } from '../../../release/torrent.ts'
 import { isPeerSource, type SchedulerInput } from '../../scheduler/cdn-scheduler.ts'
-import { memberKey } from '../../scheduler/piece-owner.ts'
+import { groupMembers, isGroupMember, memberKey } from '../../scheduler/piece-owner.ts'
 import { PEER_RUN_PIECES, peerPieceRuns } from '../../scheduler/peer-piece-order.ts'
 import { unmapAddress, type PeerClass } from '../../stats/peer-class.ts'
 import { wantedSlices, type PackGeometry } from '../../storage/pack-geometry.ts'
@@ -85,8 +85,9 @@ export interface SwarmView {
   /** When the set of peers or what they have last changed. */
   readonly lastChange: number
   /**
-   * With Shoal peers on the LAN (they share our link to the CDN and run the same rule): this
-   * client's member key and those of the LAN peers still missing some of the needed pieces.
+   * With Shoal peers connected (they run the same rule) that make progress: this client's member
+   * key and those of the peers still missing some of the needed pieces; the LAN's alone when it
+   * has any (they share our link to the CDN).
    */
   readonly group: SchedulerInput['group']
 }
@@ -146,6 +147,8 @@ export class PeerSource implements Source {
   private readonly settled = new Set<Wire>()
   /** When each wire last unchoked us or sent a block: a holder that chokes us is still a source (stock clients unchoke in rounds of ~10 s). */
   private readonly activeAt = new Map<Wire, number>()
+  /** When each wire connected or last announced a piece: whether a group member makes progress. */
+  private readonly announcedAt = new Map<Wire, number>()
   /** Pieces the CDN completed: their 'verified' events are not a peer's. */
   private readonly markedElsewhere = new Set<number>()
   private readonly trickle: TrickleWatch<Wire>
@@ -242,16 +245,17 @@ export class PeerSource implements Source {
   /** The swarm as the CDN scheduler sees it at `now`, while `needed` are still to come. */
   view(now: number, needed: readonly number[]): SwarmView {
     let sources = 0
-    const lan: Wire[] = []
+    const candidates: { peer: Wire; lan: boolean }[] = []
     for (const wire of this.torrent.wires) {
       const source = isPeerSource({ choking: wire.peerChoking, activeAt: this.activeAt.get(wire) ?? now }, now, this.o.stallMs)
       if (source) sources++
       if (source && !this.availability.isCounted(wire)) this.availability.count(wire, (p) => wire.peerPieces.get(p))
       else if (!source) this.availability.forget(wire)
-      // A stock client on the LAN would never fetch its share from the CDN: only Shoal peers make a group.
-      if (source && this.lanWires.has(wire) && isShoalPeer(wire)) lan.push(wire)
+      // A stock client would never fetch its share from the CDN: only Shoal peers make a group.
+      if (isShoalPeer(wire) && isGroupMember({ source, announcedAt: this.announcedAt.get(wire) ?? now }, now)) candidates.push({ peer: wire, lan: this.lanWires.has(wire) })
     }
-    const mates = lan.filter((w) => needed.some((p) => !w.peerPieces.get(p)))
+    const { members, sharedLink } = groupMembers(candidates)
+    const mates = members.filter((w) => needed.some((p) => !w.peerPieces.get(p)))
     return {
       sources,
       availability: this.availability.counts,
@@ -261,7 +265,7 @@ export class PeerSource implements Source {
       connecting: Math.max(0, knownPeers(this.torrent) - this.torrent.wires.length) + (this.peering?.pending() ?? 0),
       silent: Math.max(0, this.torrent.wires.length - this.settled.size),
       lastChange: this.lastChange,
-      group: lan.length > 0 ? { self: memberKey(this.client.peerId), others: mates.map((w) => memberKey(w.peerId!)) } : undefined,
+      group: members.length > 0 ? { self: memberKey(this.client.peerId), others: mates.map((w) => memberKey(w.peerId!)), sharedLink } : undefined,
     }
   }
 
@@ -352,12 +356,17 @@ export class PeerSource implements Source {
     }
     for (const event of ['bitfield', 'have-all', 'have-none']) wire.on(event, recount)
     wire.once('have', settle)
-    wire.on('have', (piece: number) => this.availability.have(wire, piece))
+    wire.on('have', (piece: number) => {
+      this.availability.have(wire, piece)
+      this.announcedAt.set(wire, this.o.now())
+    })
     this.activeAt.set(wire, this.o.now())
+    this.announcedAt.set(wire, this.o.now())
     wire.on('unchoke', () => this.activeAt.set(wire, this.o.now()))
     wire.once('close', () => {
       this.settled.delete(wire)
       this.activeAt.delete(wire)
+      this.announcedAt.delete(wire)
       this.availability.forget(wire)
       this.peerChanged()
     })
