@@ -25,9 +25,13 @@ import { EventQueue } from './event-queue.ts'
 import { draw, pairBlocked, seeded, type Rng } from './random.ts'
 import type { Scenario } from './scenario.ts'
 import { peerIdOf, SimTracker } from './sim-tracker.ts'
+import { FRONT_PIECES } from '../../app/engine/sources/peers/peer-settings.ts'
 
-/** Pieces of the client's order the scheduler sees at once (SchedulerInput.piecesLeft). */
-const WINDOW = 16
+/**
+ * Pieces of the client's order the scheduler sees at once (SchedulerInput.piecesLeft): its front,
+ * as the fetch session hands it (SchedulerInput.front), so the decision costs O(front).
+ */
+const WINDOW = FRONT_PIECES
 /** Random probes for a piece a peer has and we need, before trying the next peer. */
 const PROBES = 48
 /** Share of clients that cap their download, and where (a fraction of their link): the cap split decides. */

@@ -52,6 +52,13 @@ export interface SchedulerInput {
    * `sharedLink`: the members sit behind this client's link to the CDN (a site's LAN).
    */
   readonly group?: { readonly self: number; readonly others: readonly number[]; readonly sharedLink: boolean }
+  /**
+   * The pieces this client asks peers for next: the first of its own order (each client has its
+   * own). In a group, a piece no peer has goes to the CDN only once it is among them, or while no
+   * peer brings this client anything: until then another member's copy may reach it first.
+   * Undefined: every piece is due.
+   */
+  readonly front?: ReadonlySet<number>
 }
 
 /** The least share of the CDN's rate a finish-bound shortfall must need before the CDN takes it on. */
@@ -91,13 +98,15 @@ export function scheduleCdn(s: SchedulerInput): CdnAssignment[] {
   }
   const open = s.needed.filter((p) => !s.fromCdn.has(p))
 
-  // 1. What no connected peer has can only come from the CDN; in a group, to its owner alone. Over
-  //    the internet this matters most when a swarm starts from the CDN alone: in the simulator's
-  //    flash crowd (2,000 clients, no seeder, --finish-slip off) 29.7 copies of the release went to
-  //    pieces no neighbour had, and 1.55 once each neighbourhood sent one client per piece.
+  // 1. What no connected peer has can only come from the CDN; in a group, to its owner alone, and
+  //    only once the owner is about to need it. When a swarm starts from the CDN alone, each
+  //    neighbourhood's owner of a piece fetching it at once brought in 42 copies of the release,
+  //    one per neighbourhood; waiting until it is due, 1.55 (the simulator's flash crowd: 2,000
+  //    clients, no seeder, --finish-slip off; 117 with no group).
   const group = s.group
   const mine = (p: number) => group === undefined || owns(p, group.self, group.others)
-  for (const p of open) if ((s.availability[p] ?? 0) === 0 && mine(p) && !take(p, 'no-peer')) return out
+  const due = (p: number) => group === undefined || s.front === undefined || s.fromPeers.size === 0 || s.front.has(p)
+  for (const p of open) if ((s.availability[p] ?? 0) === 0 && mine(p) && due(p) && !take(p, 'no-peer')) return out
 
   // 2. Endgame, when the job has a target rate: at that rate the job has a deadline. In the
   //    tail (no more pieces left than the CDN carries at once), when peers at their current

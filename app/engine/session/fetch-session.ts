@@ -169,6 +169,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
         peerRate: swarm.rate,
         cdnRate: cdnRateSeen,
         ...(swarm.group ? { group: swarm.group } : {}),
+        front: swarm.front,
         ...o.schedule,
       })
       if (!next) return undefined

@@ -258,6 +258,18 @@ describe('a group: a site behind one link, or the Shoal peers still downloading'
     expect(scheduleCdn(base({ finishBound, cdnRate: 0, availability: all, group: { self, others, sharedLink: false } }))).toEqual([{ piece: 0, reason: 'probe' }])
   })
 
+  it('waits for a piece no peer has until it is due (among its next pieces), unless peers bring it nothing', () => {
+    const owned = Array.from({ length: 100 }, (_, p) => p).filter(mine)
+    const front = new Set(owned.slice(0, 2))
+    const busy = new Set([99])
+    const r = scheduleCdn(base({ availability: none, group: { self, others, sharedLink: false }, front, fromPeers: busy, maxCdnPieces: 100 }))
+    expect(r.map((a) => a.piece)).toEqual([...front])
+    // Nothing from peers: every piece it owns is due, so the group never waits on itself.
+    expect(scheduleCdn(base({ availability: none, group: { self, others, sharedLink: false }, front, maxCdnPieces: 100 }))).toHaveLength(owned.length)
+    // With no group, whatever no peer has is due at once.
+    expect(scheduleCdn(base({ availability: none, front, fromPeers: busy, maxCdnPieces: 100 }))).toHaveLength(100)
+  })
+
   it('is the LAN’s members when there are any (they share the link), else every member', () => {
     expect(groupMembers([{ peer: 'a', lan: false }, { peer: 'b', lan: true }])).toEqual({ members: ['b'], sharedLink: true })
     expect(groupMembers([{ peer: 'a', lan: false }, { peer: 'c', lan: false }])).toEqual({ members: ['a', 'c'], sharedLink: false })

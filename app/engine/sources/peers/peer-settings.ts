@@ -30,3 +30,9 @@ export const SETTLE_MS = 500
 export const PEER_PIECES_IN_FLIGHT = 8
 /** Bytes requested and not received per wire: a LAN's bandwidth-delay product many times over, and 64 Mbit/s at 1 s RTT. */
 export const BYTES_IN_FLIGHT_PER_WIRE = 8 * 1024 * 1024
+
+/**
+ * The pieces a job asks peers for next (two runs of its order): in a group, a piece no peer has
+ * waits for the CDN until it is among them (cdn-scheduler.ts, `front`).
+ */
+export const FRONT_PIECES = 16

@@ -20,7 +20,7 @@ import type { SwarmHooks } from '../../install/stager.ts'
 import type { Source } from '../source.ts'
 import { createPeerAccounting, type ChunkFromPeers } from './peer-accounting.ts'
 import { createPeerBans } from './peer-bans.ts'
-import { BYTES_IN_FLIGHT_PER_WIRE, PEER_PIECES_IN_FLIGHT, SETTLE_MS, uploadQueuePerWire } from './peer-settings.ts'
+import { BYTES_IN_FLIGHT_PER_WIRE, FRONT_PIECES, PEER_PIECES_IN_FLIGHT, SETTLE_MS, uploadQueuePerWire } from './peer-settings.ts'
 import { PieceAvailability } from './piece-availability.ts'
 import { TrickleWatch } from './trickle-watch.ts'
 import type { Refusals } from './refusals.ts'
@@ -90,6 +90,8 @@ export interface SwarmView {
    * has any (they share our link to the CDN).
    */
   readonly group: SchedulerInput['group']
+  /** The first pieces of this job's own order still to come. */
+  readonly front: ReadonlySet<number>
 }
 
 export interface PeerSourceResult {
@@ -147,6 +149,9 @@ export class PeerSource implements Source {
   private readonly settled = new Set<Wire>()
   /** When each wire last unchoked us or sent a block: a holder that chokes us is still a source (stock clients unchoke in rounds of ~10 s). */
   private readonly activeAt = new Map<Wire, number>()
+  /** The job's order for peers, flattened; the pieces before `orderDone` are all complete. */
+  private order: readonly number[] = []
+  private orderDone = 0
   /** When each wire connected or last announced a piece: whether a group member makes progress. */
   private readonly announcedAt = new Map<Wire, number>()
   /** Pieces the CDN completed: their 'verified' events are not a peer's. */
@@ -233,7 +238,9 @@ export class PeerSource implements Source {
     // asks for, and a selection per piece made that walk as long as the release. The runs are
     // short and in a random order of this job's own (peer-piece-order.ts).
     const needed = o.neededPieces
-    selectInOrder(this.torrent, peerPieceRuns(needed, PEER_RUN_PIECES, Math.random))
+    const runs = peerPieceRuns(needed, PEER_RUN_PIECES, Math.random)
+    selectInOrder(this.torrent, runs)
+    this.order = runs.flatMap(([first, last]) => Array.from({ length: last - first + 1 }, (_, i) => first + i))
     for (const peer of o.peers) this.torrent.addPeer(peer)
     return new Promise<void>((resolve, reject) => {
       if (this.failure !== undefined) return reject(this.failure)
@@ -266,7 +273,17 @@ export class PeerSource implements Source {
       silent: Math.max(0, this.torrent.wires.length - this.settled.size),
       lastChange: this.lastChange,
       group: members.length > 0 ? { self: memberKey(this.client.peerId), others: mates.map((w) => memberKey(w.peerId!)), sharedLink } : undefined,
+      front: this.front(FRONT_PIECES),
     }
+  }
+
+  /** The first `count` pieces of the job's order not complete yet. */
+  private front(count: number): Set<number> {
+    const done = this.torrent.bitfield
+    while (this.orderDone < this.order.length && done.get(this.order[this.orderDone]!)) this.orderDone++
+    const out = new Set<number>()
+    for (let i = this.orderDone; i < this.order.length && out.size < count; i++) if (!done.get(this.order[i]!)) out.add(this.order[i]!)
+    return out
   }
 
   /** Pieces `skip` refused are for peers again (the CDN gave them back). */
