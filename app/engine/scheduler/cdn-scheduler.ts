@@ -105,7 +105,7 @@ export function scheduleCdn(s: SchedulerInput): CdnAssignment[] {
   //    clients, no seeder, --finish-slip off; 117 with no group).
   const group = s.group
   const mine = (p: number) => group === undefined || owns(p, group.self, group.others)
-  const due = (p: number) => group === undefined || s.front === undefined || s.fromPeers.size === 0 || s.front.has(p)
+  const due = (p: number) => group === undefined || group.others.length === 0 || s.front === undefined || s.fromPeers.size === 0 || s.front.has(p)
   for (const p of open) if ((s.availability[p] ?? 0) === 0 && mine(p) && due(p) && !take(p, 'no-peer')) return out
 
   // 2. Endgame, when the job has a target rate: at that rate the job has a deadline. In the

@@ -1,9 +1,9 @@
 // Pure: which member of a group of downloaders brings a piece no peer has in from the CDN, so
 // that the group takes one copy and passes it on: the machines of one site behind one WAN link,
-// or else the connected Shoal peers still downloading. Rendezvous hashing: every member that sees the same members names the
-// same owner without talking, and a member joining or leaving moves only its own share. Where
-// views differ, following "who owns it" always climbs to a member that owns it in its own view,
-// so no piece is left to nobody.
+// or else the connected Shoal peers still downloading. Rendezvous hashing: every member that
+// sees the same members names the same owner without talking, and a member joining or leaving
+// moves only its own share. Where views differ, following "who owns it" always climbs to a
+// member that owns it in its own view, so no piece is left to nobody.
 
 /** A member's key for `owns`: a 32-bit hash of its peer id (FNV-1a). */
 export function memberKey(peerId: string): number {

@@ -266,6 +266,8 @@ describe('a group: a site behind one link, or the Shoal peers still downloading'
     expect(r.map((a) => a.piece)).toEqual([...front])
     // Nothing from peers: every piece it owns is due, so the group never waits on itself.
     expect(scheduleCdn(base({ availability: none, group: { self, others, sharedLink: false }, front, maxCdnPieces: 100 }))).toHaveLength(owned.length)
+    // With nobody else in the group still downloading, there is nobody to wait for.
+    expect(scheduleCdn(base({ availability: none, group: { self, others: [], sharedLink: false }, front, fromPeers: busy, maxCdnPieces: 100 }))).toHaveLength(100)
     // With no group, whatever no peer has is due at once.
     expect(scheduleCdn(base({ availability: none, front, fromPeers: busy, maxCdnPieces: 100 }))).toHaveLength(100)
   })
