@@ -157,7 +157,9 @@ export function scheduleCdn(s: SchedulerInput): CdnAssignment[] {
     let pieces = Math.min(Math.ceil(share * s.maxCdnPieces), Math.ceil(shortfall / s.pieceLength)) - (s.fromCdn.size + taken.size)
     // The group's owners bring their pieces in anyway: the shortfall takes this client's own first.
     const candidates = rarestFirst(open.filter((q) => !s.fromPeers.has(q) && !taken.has(q)), s.availability)
-    for (const p of group === undefined ? candidates : [...candidates.filter(mine), ...candidates.filter((q) => !mine(q))]) {
+    // Owners are only looked up when the shortfall leaves some candidates out (a lookup hashes every member).
+    const ordered = group === undefined || Math.min(pieces, slots) >= candidates.length ? candidates : ownFirst(candidates, mine)
+    for (const p of ordered) {
       if (pieces-- <= 0 || !take(p, 'finish-bound')) break
     }
     return out
@@ -179,6 +181,14 @@ export function scheduleCdn(s: SchedulerInput): CdnAssignment[] {
     }
   }
   return out
+}
+
+/** `pieces` with the ones `mine` accepts first, each asked once; the order is kept within both. */
+function ownFirst(pieces: readonly number[], mine: (p: number) => boolean): number[] {
+  const own: number[] = []
+  const others: number[] = []
+  for (const p of pieces) (mine(p) ? own : others).push(p)
+  return own.concat(others)
 }
 
 function rarestFirst(pieces: number[], availability: ArrayLike<number>): number[] {
