@@ -10,6 +10,8 @@ export default defineConfig({
     testTimeout: 240_000,
     hookTimeout: 240_000,
     fileParallelism: false,
+    // One swarm admission key for the run, removed at its end (test/support/admission-key.ts).
+    globalSetup: ['test/support/admission-key.ts'],
     reporters: ['default', './test/support/summary-reporter.ts'],
   },
 })

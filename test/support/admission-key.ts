@@ -25,7 +25,7 @@ export function testAdmissionKey(): { key: string; pub: string } {
   if (paths) return paths
   let dir = process.env[RUN_DIR]
   if (dir === undefined) {
-    // Outside vitest (Playwright's e2e): a key of this process's own, gone when it exits.
+    // Outside vitest's runs (a script): a key of this process's own, gone when it exits.
     const own = writeKey()
     process.once('exit', () => rmSync(own, { recursive: true, force: true }))
     dir = own
