@@ -26,3 +26,22 @@ export function peerPieceRuns(needed: readonly number[], span: number, random: (
   }
   return runs
 }
+
+/** A job's order for peers, its runs one piece after another, and the first pieces of it still to come. */
+export class PieceOrder {
+  private readonly order: readonly number[]
+  /** The pieces before this index are all done. */
+  private doneBefore = 0
+
+  constructor(runs: readonly (readonly [number, number])[]) {
+    this.order = runs.flatMap(([first, last]) => Array.from({ length: last - first + 1 }, (_, i) => first + i))
+  }
+
+  /** The first `count` pieces of the order that are not `done`. */
+  front(count: number, done: (piece: number) => boolean): Set<number> {
+    while (this.doneBefore < this.order.length && done(this.order[this.doneBefore]!)) this.doneBefore++
+    const out = new Set<number>()
+    for (let i = this.doneBefore; i < this.order.length && out.size < count; i++) if (!done(this.order[i]!)) out.add(this.order[i]!)
+    return out
+  }
+}

@@ -169,7 +169,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
         peerRate: swarm.rate,
         cdnRate: cdnRateSeen,
         ...(swarm.group ? { group: swarm.group } : {}),
-        front: swarm.front,
+        ...(swarm.front ? { front: swarm.front } : {}),
         ...o.schedule,
       })
       if (!next) return undefined

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { peerPieceRuns } from '../../../app/engine/scheduler/peer-piece-order.ts'
+import { PieceOrder, peerPieceRuns } from '../../../app/engine/scheduler/peer-piece-order.ts'
 import { seeded } from '../../sim/random.ts'
 
 const piecesOf = (runs: readonly (readonly [number, number])[]) => runs.flatMap(([a, b]) => Array.from({ length: b - a + 1 }, (_, i) => a + i))
@@ -38,5 +38,18 @@ describe('peer piece order', () => {
 
   it('takes an empty list', () => {
     expect(peerPieceRuns([], 8, Math.random)).toEqual([])
+  })
+})
+
+describe('a job\u2019s front', () => {
+  it('is the first pieces of its order not done yet, runs one after another', () => {
+    const order = new PieceOrder([[8, 10], [0, 2], [5, 5]])
+    const done = new Set<number>()
+    const front = (n: number) => [...order.front(n, (p) => done.has(p))]
+    expect(front(4)).toEqual([8, 9, 10, 0])
+    for (const p of [8, 9, 1]) done.add(p)
+    expect(front(4)).toEqual([10, 0, 2, 5])
+    for (const p of [10, 0, 2, 5]) done.add(p)
+    expect(front(4)).toEqual([])
   })
 })

@@ -9,9 +9,9 @@ import type { Manifest } from '../../../../shared/release-schema.ts'
 import { isShoalError } from '../../../../shared/errors.ts'
 import type { LiveLimits } from '../../../policy/live-limits.ts'
 import { encodeTorrentFile, torrentInfoOf } from '../../../release/torrent.ts'
-import { isPeerSource, type SchedulerInput } from '../../scheduler/cdn-scheduler.ts'
-import { groupMembers, isGroupMember, memberKey } from '../../scheduler/piece-owner.ts'
-import { PEER_RUN_PIECES, peerPieceRuns } from '../../scheduler/peer-piece-order.ts'
+import type { SchedulerInput } from '../../scheduler/cdn-scheduler.ts'
+import { groupMembers, memberKey } from '../../scheduler/piece-owner.ts'
+import { PEER_RUN_PIECES, PieceOrder, peerPieceRuns } from '../../scheduler/peer-piece-order.ts'
 import { unmapAddress, type PeerClass } from '../../stats/peer-class.ts'
 import { wantedSlices, type PackGeometry } from '../../storage/pack-geometry.ts'
 import { InstallPieceStore, PieceReader, torrentBitfield, type FilePosition } from '../../storage/install-piece-store.ts'
@@ -23,6 +23,7 @@ import { createPeerBans } from './peer-bans.ts'
 import { BYTES_IN_FLIGHT_PER_WIRE, FRONT_PIECES, PEER_PIECES_IN_FLIGHT, SETTLE_MS, uploadQueuePerWire } from './peer-settings.ts'
 import { PieceAvailability } from './piece-availability.ts'
 import { TrickleWatch } from './trickle-watch.ts'
+import { WireLiveness } from './wire-liveness.ts'
 import type { Refusals } from './refusals.ts'
 import { joinAdmission, secureSwarm, type AdmissionSettings, type SwarmAdmission } from './swarm-admission.ts'
 import { createSwarmClient, isShoalPeer, type SwarmClientOptions } from './swarm-client.ts'
@@ -90,8 +91,8 @@ export interface SwarmView {
    * has any (they share our link to the CDN).
    */
   readonly group: SchedulerInput['group']
-  /** The first pieces of this job's own order still to come. */
-  readonly front: ReadonlySet<number>
+  /** The first pieces of this job's own order still to come; only with others in the group, the one use of it. */
+  readonly front: ReadonlySet<number> | undefined
 }
 
 export interface PeerSourceResult {
@@ -145,15 +146,9 @@ export class PeerSource implements Source {
   private readonly senders = new Map<number, Set<string>>()
   /** Wires from the LAN: they share our link to the CDN. */
   private readonly lanWires = new WeakSet<Wire>()
-  /** Wires that said what they have (or had time to). */
-  private readonly settled = new Set<Wire>()
-  /** When each wire last unchoked us or sent a block: a holder that chokes us is still a source (stock clients unchoke in rounds of ~10 s). */
-  private readonly activeAt = new Map<Wire, number>()
-  /** The job's order for peers, flattened; the pieces before `orderDone` are all complete. */
-  private order: readonly number[] = []
-  private orderDone = 0
-  /** When each wire connected or last announced a piece: whether a group member makes progress. */
-  private readonly announcedAt = new Map<Wire, number>()
+  private readonly liveness = new WireLiveness<Wire>()
+  /** The job's order for peers, once it runs. */
+  private order = new PieceOrder([])
   /** Pieces the CDN completed: their 'verified' events are not a peer's. */
   private readonly markedElsewhere = new Set<number>()
   private readonly trickle: TrickleWatch<Wire>
@@ -240,7 +235,7 @@ export class PeerSource implements Source {
     const needed = o.neededPieces
     const runs = peerPieceRuns(needed, PEER_RUN_PIECES, Math.random)
     selectInOrder(this.torrent, runs)
-    this.order = runs.flatMap(([first, last]) => Array.from({ length: last - first + 1 }, (_, i) => first + i))
+    this.order = new PieceOrder(runs)
     for (const peer of o.peers) this.torrent.addPeer(peer)
     return new Promise<void>((resolve, reject) => {
       if (this.failure !== undefined) return reject(this.failure)
@@ -254,12 +249,12 @@ export class PeerSource implements Source {
     let sources = 0
     const candidates: { peer: Wire; lan: boolean }[] = []
     for (const wire of this.torrent.wires) {
-      const source = isPeerSource({ choking: wire.peerChoking, activeAt: this.activeAt.get(wire) ?? now }, now, this.o.stallMs)
+      const source = this.liveness.isSource(wire, wire.peerChoking, now, this.o.stallMs)
       if (source) sources++
       if (source && !this.availability.isCounted(wire)) this.availability.count(wire, (p) => wire.peerPieces.get(p))
       else if (!source) this.availability.forget(wire)
       // A stock client would never fetch its share from the CDN: only Shoal peers make a group.
-      if (isShoalPeer(wire) && isGroupMember({ source, announcedAt: this.announcedAt.get(wire) ?? now }, now)) candidates.push({ peer: wire, lan: this.lanWires.has(wire) })
+      if (isShoalPeer(wire) && this.liveness.isMember(wire, source, now)) candidates.push({ peer: wire, lan: this.lanWires.has(wire) })
     }
     const { members, sharedLink } = groupMembers(candidates)
     const mates = members.filter((w) => needed.some((p) => !w.peerPieces.get(p)))
@@ -270,20 +265,11 @@ export class PeerSource implements Source {
       rate: sources > 0 ? this.torrent.downloadSpeed : 0,
       trackersPending: this.trackersPending,
       connecting: Math.max(0, knownPeers(this.torrent) - this.torrent.wires.length) + (this.peering?.pending() ?? 0),
-      silent: Math.max(0, this.torrent.wires.length - this.settled.size),
+      silent: Math.max(0, this.torrent.wires.length - this.liveness.settled),
       lastChange: this.lastChange,
       group: members.length > 0 ? { self: memberKey(this.client.peerId), others: mates.map((w) => memberKey(w.peerId!)), sharedLink } : undefined,
-      front: this.front(FRONT_PIECES),
+      front: mates.length > 0 ? this.order.front(FRONT_PIECES, (p) => this.torrent.bitfield.get(p)) : undefined,
     }
-  }
-
-  /** The first `count` pieces of the job's order not complete yet. */
-  private front(count: number): Set<number> {
-    const done = this.torrent.bitfield
-    while (this.orderDone < this.order.length && done.get(this.order[this.orderDone]!)) this.orderDone++
-    const out = new Set<number>()
-    for (let i = this.orderDone; i < this.order.length && out.size < count; i++) if (!done.get(this.order[i]!)) out.add(this.order[i]!)
-    return out
   }
 
   /** Pieces `skip` refused are for peers again (the CDN gave them back). */
@@ -361,9 +347,7 @@ export class PeerSource implements Source {
     boundWireUploads(this.torrent, wire, uploadQueuePerWire)
     this.peerChanged()
     const settle = () => {
-      if (this.settled.has(wire)) return
-      this.settled.add(wire)
-      this.peerChanged()
+      if (this.liveness.settle(wire)) this.peerChanged()
     }
     setTimeout(settle, SETTLE_MS).unref()
     // A whole set of pieces at once: a bitfield, or the Fast extension's have-all and have-none.
@@ -375,15 +359,12 @@ export class PeerSource implements Source {
     wire.once('have', settle)
     wire.on('have', (piece: number) => {
       this.availability.have(wire, piece)
-      this.announcedAt.set(wire, this.o.now())
+      this.liveness.announced(wire, this.o.now())
     })
-    this.activeAt.set(wire, this.o.now())
-    this.announcedAt.set(wire, this.o.now())
-    wire.on('unchoke', () => this.activeAt.set(wire, this.o.now()))
+    this.liveness.connected(wire, this.o.now())
+    wire.on('unchoke', () => this.liveness.active(wire, this.o.now()))
     wire.once('close', () => {
-      this.settled.delete(wire)
-      this.activeAt.delete(wire)
-      this.announcedAt.delete(wire)
+      this.liveness.closed(wire)
       this.availability.forget(wire)
       this.peerChanged()
     })
@@ -392,7 +373,7 @@ export class PeerSource implements Source {
       this.senders.set(index, (this.senders.get(index) ?? new Set()).add(address))
       this.accounting.block(index, cls, block.length)
       this.lastBlockAt = this.o.now()
-      this.activeAt.set(wire, this.lastBlockAt)
+      this.liveness.active(wire, this.lastBlockAt)
     })
   }
 
