@@ -7,9 +7,10 @@
 // their times from a queue, then every transfer moves by its rate for one step. Rates are
 // shared out over the links they cross (the sender's up link, the receiver's down link and
 // its peer share of a capped download, a site's WAN both ways and its LAN's total): each
-// transfer gets its fair share of its tightest link, then what links leave unused is handed
-// back in proportion. A transfer that finishes a piece goes on into the next one in the
-// same step, so a coarse step does not cost throughput.
+// transfer gets its fair share of its tightest link, the CDN's connections also what the peers'
+// transfers leave of theirs, then what links leave unused is handed back in proportion. A
+// transfer that finishes a piece goes on into the next one in the same step, so a coarse step
+// does not cost throughput.
 //
 // As in the engine (routePieces), a client has at most `peerPieces` pieces in flight from
 // peers, and every connected peer that holds one of them sends its blocks: one transfer per
@@ -148,6 +149,8 @@ export function simulate(sc: Scenario): SimResult {
   const SITE_TOTAL = 3 * N + 2 * S
   const cap = new Float64Array(3 * N + 3 * S).fill(Infinity)
   const count = new Float64Array(cap.length)
+  /** The CDN's connections among `count`. */
+  const cdnCount = new Float64Array(cap.length)
   const used = new Float64Array(cap.length)
   for (let s = 0; s < S; s++) {
     cap[WAN_DOWN + s] = sites!.wanDown
@@ -575,6 +578,7 @@ export function simulate(sc: Scenario): SimResult {
 
   const allocate = () => {
     count.fill(0)
+    cdnCount.fill(0)
     for (const id of downloading) {
       for (let i = id * M; i < id * M + inCount[id]!; i++) {
         const row = i * LINKS
@@ -583,19 +587,15 @@ export function simulate(sc: Scenario): SimResult {
       const c = clients[id]!
       if (c.cdnQueue.length === 0) continue
       count[DOWN + id]! += CDN_CONNECTIONS
+      cdnCount[DOWN + id]! += CDN_CONNECTIONS
       if (c.site >= 0) {
         count[WAN_DOWN + c.site]! += CDN_CONNECTIONS
         count[SITE_TOTAL + c.site]! += CDN_CONNECTIONS
+        cdnCount[WAN_DOWN + c.site]! += CDN_CONNECTIONS
+        cdnCount[SITE_TOTAL + c.site]! += CDN_CONNECTIONS
       }
     }
-    const cdnShare = (c: Client) => {
-      const share = (x: number) => (CDN_CONNECTIONS * cap[x]!) / count[x]!
-      let r = Math.min(c.cdnRate, c.cdnCap, share(DOWN + c.id))
-      if (c.site >= 0) r = Math.min(r, share(WAN_DOWN + c.site), share(SITE_TOTAL + c.site))
-      return r
-    }
     used.fill(0)
-    const cdnRates = new Map<number, number>()
     for (const id of downloading) {
       for (let i = id * M; i < id * M + inCount[id]!; i++) {
         const row = i * LINKS
@@ -608,10 +608,21 @@ export function simulate(sc: Scenario): SimResult {
         flowRate[i] = r
         for (let j = 1; j <= links; j++) used[flowLinks[row + j]!]! += r
       }
+    }
+    // The CDN's connections get their fair share of a link, or what the peers' transfers leave of
+    // it when those are held back at their senders' links (TCP's max-min share): with the fair
+    // share alone, a client's 4 CDN connections beside 40 slow peers got a tenth of its link.
+    const cdnShare = (x: number) => Math.max((CDN_CONNECTIONS * cap[x]!) / count[x]!, (Math.max(0, cap[x]! - used[x]!) * CDN_CONNECTIONS) / cdnCount[x]!)
+    const cdnRates = new Map<number, number>()
+    for (const id of downloading) {
       const c = clients[id]!
       if (c.cdnQueue.length === 0) continue
-      const r = cdnShare(c)
+      let r = Math.min(c.cdnRate, c.cdnCap, cdnShare(DOWN + id))
+      if (c.site >= 0) r = Math.min(r, cdnShare(WAN_DOWN + c.site), cdnShare(SITE_TOTAL + c.site))
       cdnRates.set(id, r)
+    }
+    for (const [id, r] of cdnRates) {
+      const c = clients[id]!
       used[DOWN + id]! += r
       if (c.site >= 0) {
         used[WAN_DOWN + c.site]! += r
