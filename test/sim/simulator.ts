@@ -566,6 +566,7 @@ export function simulate(sc: Scenario): SimResult {
       horizonMs: sc.horizonMs,
       ...(mode.kind === 'finish' ? { finishBound: mode.bound } : {}),
       cdnRate: c.cdnRateSeen,
+      ...(Number.isFinite(c.cdnCap) ? { cdnRoom: c.cdnCap } : {}),
       group: { self: c.key, others: mates, sharedLink },
     }
     for (const a of scheduleCdn(input)) {

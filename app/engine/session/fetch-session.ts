@@ -157,6 +157,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
       const cdnMs = cdnBusyMs + (cdnBusySince === undefined ? 0 : t - cdnBusySince)
       // The best rate seen: sharing the link with peers only lowers what the CDN gets.
       if (cdnBytes > 0 && cdnMs > 0) cdnRateSeen = Math.max(cdnRateSeen, (cdnBytes * 1000) / cdnMs)
+      const cdnRoom = o.limits?.rates.cdnDown ?? 0
       const [next] = scheduleCdn({
         now: t,
         startedAt,
@@ -168,6 +169,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
         bytesDone,
         peerRate: swarm.rate,
         cdnRate: cdnRateSeen,
+        ...(cdnRoom > 0 ? { cdnRoom } : {}),
         ...(swarm.group ? { group: swarm.group } : {}),
         ...(swarm.front ? { front: swarm.front } : {}),
         ...o.schedule,

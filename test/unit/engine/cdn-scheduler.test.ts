@@ -165,6 +165,12 @@ describe('finish-time bound', () => {
     expect(scheduleCdn(at({ peerRate: 8e6 }))).toEqual([])
   })
 
+  it('weighs the shortfall against what a capped download leaves the CDN', () => {
+    // The same 2.2 MB/s shortfall is more than half of a 4 MB/s CDN share of the cap.
+    expect(scheduleCdn(at({ peerRate: 8e6, cdnRoom: 4e6 })).length).toBeGreaterThan(0)
+    expect(scheduleCdn(at({ peerRate: 8e6, cdnRoom: 20e6 }))).toEqual([])
+  })
+
   it('takes every slot once the deadline has passed', () => {
     const r = scheduleCdn(at({ now: 60_000, peerRate: 5e6 }))
     expect(r.length).toBe(8)
