@@ -68,6 +68,14 @@ const LENT_PIECES = 4
  */
 const COPY_BYTES = 128 * 1024
 const COPY_BUFFERS = 128
+/** Piece layouts kept for the blocks read one at a time: a few KiB each (a 4 MiB piece of 16 KiB chunks, 256 segments). */
+const LAYOUTS_KEPT = 64
+
+interface PieceLayout {
+  readonly paths: string[]
+  readonly segments: Float64Array
+  readonly length: number
+}
 
 /**
  * Reads pieces for upload in a worker and serves blocks from a few cached pieces. A piece is
@@ -96,6 +104,8 @@ export class PieceReader {
   private readonly lentDropped = new FinalizationRegistry<undefined>(() => this.lentOut--)
   private reads = 0
   private readonly waiting: (() => void)[] = []
+  /** Least recently used first. */
+  private readonly layouts = new Map<number, PieceLayout>()
 
   constructor(layout: PieceStoreLayout, workers: WorkerPool<PlacementTask, PlacementResult>) {
     this.layout = layout
@@ -208,8 +218,24 @@ export class PieceReader {
     }
   }
 
-  /** The files a piece reads and where its bytes lie in them (see ReadPieceTask). */
-  private pieceLayout(index: number): { paths: string[]; segments: Float64Array; length: number } {
+  /**
+   * The files a piece reads and where its bytes lie in them (see ReadPieceTask); kept for the
+   * next block, since a piece out of the cache is read a block at a time.
+   */
+  private pieceLayout(index: number): PieceLayout {
+    const kept = this.layouts.get(index)
+    if (kept) {
+      this.layouts.delete(index)
+      this.layouts.set(index, kept)
+      return kept
+    }
+    const layout = this.layOut(index)
+    this.layouts.set(index, layout)
+    if (this.layouts.size > LAYOUTS_KEPT) this.layouts.delete(this.layouts.keys().next().value!)
+    return layout
+  }
+
+  private layOut(index: number): PieceLayout {
     const paths: string[] = []
     const pathIndex = new Map<string, number>()
     const parts: number[] = []
