@@ -156,7 +156,7 @@ export async function swarmBench(o: SwarmBenchOptions, results: Record<string, u
     const b = await leechers(s, o.leechers, 5000, PACK, shoalLeecher('b', ['--seed']), o.size)
     console.log(`(b) ${o.leechers} leechers 5 s apart, no seeder (goal: CDN bytes <= 1.15x the release)`)
     line('shoal', b)
-    console.log(`  CDN bytes = ${(b.cdnBytes / o.size).toFixed(2)}x the release`)
+    console.log(`  CDN bytes = ${(b.cdnBytes / o.size).toFixed(2)}x the release; each leecher's job ${b.jobSeconds.map((t) => t.toFixed(1)).join(' / ')} s`)
     rows['staggeredNoSeeder'] = { ...b, cdnTimesRelease: b.cdnBytes / o.size }
     }
 
