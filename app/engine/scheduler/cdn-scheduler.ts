@@ -47,7 +47,8 @@ export interface SchedulerInput {
   readonly cdnRate?: number
   /**
    * The most the CDN may bring now, bytes per second (a capped download's CDN share, cap-split.ts);
-   * undefined: its measured rate. A shortfall is weighed against what the CDN can add.
+   * undefined: its measured rate. A slip bound's shortfall is weighed against what the CDN can add;
+   * a deadline hours away (background) is not, its CDN rate being LEDBAT's, which yields for a while.
    */
   readonly cdnRoom?: number
   /**
@@ -159,7 +160,7 @@ export function scheduleCdn(s: SchedulerInput): CdnAssignment[] {
     // a third fewer CDN bytes, the same finish times). Under a cap the CDN adds only its share of
     // the cap, so the shortfall is weighed against that (flash crowd: each client's p99 over its
     // CDN-only time 1.28 -> 1.22, CDN bytes +4 %).
-    const room = Math.min(cdnRate, s.cdnRoom ?? Infinity)
+    const room = 'slip' in s.finishBound ? Math.min(cdnRate, s.cdnRoom ?? Infinity) : cdnRate
     const share = secondsLeft > 0 && room > 0 ? shortfall / secondsLeft / room : 1
     if (share < MIN_CDN_SHARE) return out
     let pieces = Math.min(Math.ceil(share * s.maxCdnPieces), Math.ceil(shortfall / s.pieceLength)) - (s.fromCdn.size + taken.size)

@@ -157,9 +157,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
       const cdnMs = cdnBusyMs + (cdnBusySince === undefined ? 0 : t - cdnBusySince)
       // The best rate seen: sharing the link with peers only lowers what the CDN gets.
       if (cdnBytes > 0 && cdnMs > 0) cdnRateSeen = Math.max(cdnRateSeen, (cdnBytes * 1000) / cdnMs)
-      // A foreground job's CDN share of the cap; a background job's CDN rate is LEDBAT's, which
-      // yields to the user's traffic for a while: its deadline hours away is weighed against the CDN's rate.
-      const cdnRoom = o.schedule.finishBound !== undefined && 'slip' in o.schedule.finishBound ? (o.limits?.rates.cdnDown ?? 0) : 0
+      const cdnRoom = o.limits?.rates.cdnDown ?? 0
       const [next] = scheduleCdn({
         now: t,
         startedAt,

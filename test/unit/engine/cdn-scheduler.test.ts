@@ -171,6 +171,13 @@ describe('finish-time bound', () => {
     expect(scheduleCdn(at({ peerRate: 8e6, cdnRoom: 20e6 }))).toEqual([])
   })
 
+  it('weighs a background deadline against the CDN’s rate, not its LEDBAT share of the moment', () => {
+    // 419 MB in 3,000 s: peers at 0.1 MB/s leave a shortfall of 0.04 MB/s, twice a 0.02 MB/s LEDBAT
+    // share but well under half the CDN's 10 MB/s.
+    const background = { finishBound: { withinMs: 3_000_000 }, peerRate: 0.1e6, now: 5_000 }
+    expect(scheduleCdn(at({ ...background, cdnRoom: 0.02e6 }))).toEqual([])
+  })
+
   it('takes every slot once the deadline has passed', () => {
     const r = scheduleCdn(at({ now: 60_000, peerRate: 5e6 }))
     expect(r.length).toBe(8)
