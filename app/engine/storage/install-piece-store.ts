@@ -193,12 +193,8 @@ export class PieceReader {
   }
 
   private piece(index: number): Promise<Buffer> {
-    const hit = this.cached.get(index)
-    if (hit) {
-      this.cached.delete(index)
-      this.cached.set(index, hit)
-      return Promise.resolve(hit)
-    }
+    const hit = used(this.cached, index)
+    if (hit) return Promise.resolve(hit)
     let pending = this.reading.get(index)
     if (!pending) {
       pending = this.read(index).finally(() => this.reading.delete(index))
@@ -223,12 +219,8 @@ export class PieceReader {
    * next block, since a piece out of the cache is read a block at a time.
    */
   private pieceLayout(index: number): PieceLayout {
-    const kept = this.layouts.get(index)
-    if (kept) {
-      this.layouts.delete(index)
-      this.layouts.set(index, kept)
-      return kept
-    }
+    const kept = used(this.layouts, index)
+    if (kept) return kept
     const layout = this.layOut(index)
     this.layouts.set(index, layout)
     if (this.layouts.size > LAYOUTS_KEPT) this.layouts.delete(this.layouts.keys().next().value!)
@@ -276,6 +268,16 @@ export class PieceReader {
     }
     return piece
   }
+}
+
+/** `map`'s entry for `key`, moved to the end of a least-recently-used-first map. */
+function used<K, V>(map: Map<K, V>, key: K): V | undefined {
+  const value = map.get(key)
+  if (value !== undefined) {
+    map.delete(key)
+    map.set(key, value)
+  }
+  return value
 }
 
 type Callback<T = void> = (err: Error | null, value?: T) => void
