@@ -222,8 +222,7 @@ export class PieceReader {
     const kept = used(this.layouts, index)
     if (kept) return kept
     const layout = this.layOut(index)
-    this.layouts.set(index, layout)
-    if (this.layouts.size > LAYOUTS_KEPT) this.layouts.delete(this.layouts.keys().next().value!)
+    remember(this.layouts, index, layout, LAYOUTS_KEPT)
     return layout
   }
 
@@ -257,17 +256,24 @@ export class PieceReader {
       this.spare.push(r.into)
       throw new Error(`piece ${index} read from the release files does not match its SHA-1; not uploading it`)
     }
-    if (this.verified.size >= VERIFIED_MAX) this.verified.delete(this.verified.keys().next().value!)
-    this.verified.set(index, r.identity)
+    remember(this.verified, index, r.identity, VERIFIED_MAX)
     const piece = Buffer.from(r.into, 0, at)
-    this.cached.set(index, piece)
-    if (this.cached.size > CACHED_PIECES) {
-      const [oldest, buffer] = this.cached.entries().next().value!
-      this.cached.delete(oldest)
-      this.retire(buffer.buffer as ArrayBuffer)
-    }
+    const dropped = remember(this.cached, index, piece, CACHED_PIECES)
+    if (dropped) this.retire(dropped.buffer as ArrayBuffer)
     return piece
   }
+}
+
+/**
+ * Sets `key` (not in `map`) last in an oldest-first map, and drops the oldest entry once there
+ * are more than `max`; returns the value dropped.
+ */
+function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): V | undefined {
+  map.set(key, value)
+  if (map.size <= max) return undefined
+  const [oldest, dropped] = map.entries().next().value!
+  map.delete(oldest)
+  return dropped
 }
 
 /** `map`'s entry for `key`, moved to the end of a least-recently-used-first map. */
