@@ -119,3 +119,9 @@ declare module 'bittorrent-protocol' {
   const Wire: new () => Record<string, unknown> & { destroy(): void }
   export default Wire
 }
+
+/** webtorrent's Peer class: only the adapter replaces one of its methods (directPeerPipes). */
+declare module 'webtorrent/lib/peer.js' {
+  const Peer: { prototype: { setThrottlePipes(): void } }
+  export default Peer
+}

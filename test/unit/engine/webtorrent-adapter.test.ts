@@ -6,7 +6,7 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import WebTorrent, { type Torrent } from 'webtorrent'
 import { afterEach, describe, expect, it } from 'vitest'
-import { bindListener, knownPeers, markPieceComplete, onIncomingConnection, routePieces, selectInOrder } from '../../../app/engine/sources/peers/webtorrent-adapter.ts'
+import { bindListener, directPeerPipes, knownPeers, markPieceComplete, onIncomingConnection, routePieces, selectInOrder } from '../../../app/engine/sources/peers/webtorrent-adapter.ts'
 import { constantStore } from '../../support/constant-store.ts'
 import { makeFixture } from '../../support/release-fixture.ts'
 import { useTempDirs } from '../../support/temp-dir.ts'
@@ -17,16 +17,49 @@ afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => new Promise<void>((r) => c.destroy(() => r()))))
 })
 
-/** A peer on 127.0.0.1 that has every piece of `torrentFile`, sending at most `uploadRate` bytes/s (-1: no cap). */
-async function zeroSeeder(torrentFile: Buffer, uploadRate: number): Promise<{ client: WebTorrent; port: number }> {
+/** A peer on 127.0.0.1 that has every piece of `torrentFile`, sending at most `uploadRate` bytes/s (-1: no cap); its bytes are zeros unless `store` says otherwise. */
+async function zeroSeeder(torrentFile: Buffer, uploadRate: number, store: unknown = constantStore(0)): Promise<{ client: WebTorrent; torrent: Torrent; port: number }> {
   const client = new WebTorrent({ dht: false, lsd: false, natUpnp: false, natPmp: false, utp: false, tracker: false, webSeeds: false })
   clients.push(client)
   bindListener(client, '127.0.0.1', 0)
   client.throttleUpload(uploadRate)
-  const torrent = client.add(torrentFile, { store: constantStore(0), skipVerify: true })
+  const torrent = client.add(torrentFile, { store, skipVerify: true })
   await new Promise((r) => torrent.once('ready', r))
   for (let i = 0; i < 100 && !client.address()?.port; i++) await new Promise((r) => setTimeout(r, 10))
-  return { client, port: client.address()!.port }
+  return { client, torrent, port: client.address()!.port }
+}
+
+/** Byte p of the pattern seeder's torrent: (p / 1 KiB) mod 251, so a block out of place shows. */
+function patternBytes(from: number, length: number): Buffer {
+  const out = Buffer.allocUnsafe(length)
+  for (let i = 0; i < length; i++) out[i] = Math.floor((from + i) / 1024) % 251
+  return out
+}
+
+/** A store class, as webtorrent's `store` option takes it, that serves patternBytes. */
+class PatternStore {
+  readonly chunkLength: number
+  readonly length: number
+  constructor(chunkLength: number, opts: { length: number }) {
+    this.chunkLength = chunkLength
+    this.length = opts.length
+  }
+  put(_index: number, _buf: Uint8Array, cb?: (err: Error | null) => void): void {
+    cb?.(null)
+  }
+  get(index: number, opts: { offset?: number; length?: number } | null | ((err: Error | null, value?: Uint8Array) => void), callback?: (err: Error | null, value?: Uint8Array) => void): void {
+    const cb = typeof opts === 'function' ? opts : callback!
+    const range = typeof opts === 'function' ? null : opts
+    const offset = range?.offset ?? 0
+    const size = Math.min(this.chunkLength, this.length - index * this.chunkLength)
+    cb(null, patternBytes(index * this.chunkLength + offset, range?.length ?? size - offset))
+  }
+  close(cb?: (err: Error | null) => void): void {
+    cb?.(null)
+  }
+  destroy(cb?: (err: Error | null) => void): void {
+    cb?.(null)
+  }
 }
 
 async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
@@ -93,6 +126,8 @@ describe('webtorrent adapter (private fields)', () => {
     const t = torrent as unknown as Record<string, unknown>
     for (const method of ['_request', '_hotswap', '_update', '_updateWire', '_markVerified', '_checkDone', '_select']) expect(typeof t[method], method).toBe('function')
     expect(t['_peers']).toBeInstanceOf(Map)
+    const { default: Peer } = await import('webtorrent/lib/peer.js')
+    expect(typeof Peer.prototype.setThrottlePipes).toBe('function')
     // bittorrent-protocol's Wire, as webtorrent builds one per connection.
     const { default: Wire } = await import('bittorrent-protocol')
     const wire = new Wire()
@@ -168,5 +203,40 @@ describe('webtorrent adapter (private fields)', () => {
     // A new wire's first request (webtorrent's validateWire) takes the last piece of the last run; then the runs in order.
     expect(order[0]).toBe(3)
     expect(order.slice(1)).toEqual([...Array.from({ length: pieceCount - 4 }, (_, i) => i + 4), 0, 1, 2])
+  })
+
+  it('with direct pipes, moves every byte in order, counts it, and a capped sender stays within its cap', async () => {
+    directPeerPipes()
+    const { torrent, torrentFile } = await torrentOfFixture()
+    const pieces = new Map<number, Buffer>()
+    routePieces(
+      torrent,
+      {
+        received: async (index, piece) => {
+          pieces.set(index, Buffer.from(piece))
+          return { ok: true, returned: undefined }
+        },
+      },
+      { maxPieces: 2, maxBytesPerWire: 256 * 1024, largeBlocks: () => false, skip: () => false },
+    )
+    const pieceCount = (torrent as unknown as { pieces: unknown[] }).pieces.length
+    torrent.select(0, pieceCount - 1, 1)
+    const rate = 256 * 1024
+    const capped = await zeroSeeder(torrentFile, rate, PatternStore)
+    let sent = 0
+    capped.torrent.on('upload', (n: number) => (sent += n))
+    const started = Date.now()
+    torrent.addPeer(`127.0.0.1:${capped.port}`)
+    await until('a second of capped sending', () => Date.now() - started >= 1500)
+    // A token bucket of one second's worth, full at the start: at most one second ahead of the rate.
+    expect(sent).toBeGreaterThan(0)
+    expect(sent).toBeLessThanOrEqual(rate * ((Date.now() - started) / 1000 + 1))
+    capped.client.throttleUpload(-1)
+    await until('every piece', () => pieces.size === pieceCount)
+    // The pattern's bytes, in order: every block landed where it belongs.
+    for (const [index, piece] of pieces) expect(piece.equals(patternBytes(index * piece.length, piece.length)), `piece ${index}`).toBe(true)
+    // Each way's counter saw the blocks (and the messages around them) that went through.
+    expect(torrent.downloaded).toBeGreaterThanOrEqual(pieceCount * 256 * 1024 - 256 * 1024)
+    expect(sent).toBeGreaterThanOrEqual(torrent.downloaded)
   })
 })

@@ -2,7 +2,7 @@ import WebTorrent from 'webtorrent'
 import { PEER_ENCRYPTION, type PeerEncryption } from './peer-settings.ts'
 import { randomBytes } from 'node:crypto'
 import type { Wire } from 'webtorrent'
-import { bindListener, onIncomingConnection } from './webtorrent-adapter.ts'
+import { bindListener, directPeerPipes, onIncomingConnection } from './webtorrent-adapter.ts'
 
 /** Azureus-style client prefix of Shoal's peer ids ("SL", version 0.1.0.0): other clients see who we are. */
 const PEER_ID_PREFIX = '-SL0100-'
@@ -78,6 +78,7 @@ export function provesReach(listenHost: string | undefined, remote: string | und
  */
 export function createSwarmClient(o: SwarmClientOptions): WebTorrent {
   let reachable = false
+  directPeerPipes()
   const client = new WebTorrent({
     peerId: PEER_ID_PREFIX_HEX + randomBytes(12).toString('hex'),
     dht: false,

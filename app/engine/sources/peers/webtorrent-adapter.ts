@@ -7,6 +7,7 @@ import type { Server, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type WebTorrent from 'webtorrent'
 import type { Torrent, Wire } from 'webtorrent'
+import Peer from 'webtorrent/lib/peer.js'
 
 interface TorrentInternals {
   _markVerified(index: number): void
@@ -494,4 +495,127 @@ export function boundWireUploads(torrent: Torrent, wire: Wire, maxQueued: (wires
     torrent.off('upload', release)
     held.length = 0
   })
+}
+
+/** The parts of a speed-limiter ThrottleGroup (webtorrent's `client.throttleGroups`) a pump reads. */
+interface ThrottleGroupInternals {
+  getEnabled(): boolean
+  getRate(): number
+  getChunksize(): number
+  readonly bucket: { tryRemoveTokens(count: number): boolean; removeTokens(count: number, cb: () => void): boolean }
+}
+
+interface PumpEnd {
+  on(event: 'data' | 'drain', listener: (chunk: Uint8Array) => void): unknown
+  write(chunk: Uint8Array): boolean
+  pause(): unknown
+  resume(): unknown
+}
+
+interface PipedPeer {
+  readonly destroyed: boolean
+  readonly conn: PumpEnd
+  readonly wire: PumpEnd
+  readonly throttleGroups: { readonly down: ThrottleGroupInternals; readonly up: ThrottleGroupInternals }
+  emit(event: 'download' | 'upload', bytes: number): boolean
+}
+
+/** With the group's rate at 0, nothing passes; it is looked at again after this long (as speed-limiter does). */
+const ZERO_RATE_POLL_MS = 1000
+
+/**
+ * Lets bytes through `group` as speed-limiter's own stages do: in steps of its chunk size (the
+ * bucket holds one second's worth), so a capped peer trickles rather than holding a block back
+ * whole. Each call answers how many of the next `wanted` bytes may pass now; 0 means none yet,
+ * and `later` runs once some may.
+ */
+function tokenGate(group: ThrottleGroupInternals, later: () => void): (wanted: number) => number {
+  let paid = 0
+  return (wanted) => {
+    if (paid > 0) {
+      const n = Math.min(paid, wanted)
+      paid = 0
+      return n
+    }
+    if (!group.getEnabled()) return wanted
+    if (group.getRate() === 0) {
+      setTimeout(later, ZERO_RATE_POLL_MS)
+      return 0
+    }
+    const n = Math.min(wanted, group.getChunksize())
+    if (group.bucket.tryRemoveTokens(n)) return n
+    // A rate lowered below `n` meanwhile makes the bucket answer at once with an error: the step passes.
+    group.bucket.removeTokens(n, () => {
+      paid = n
+      later()
+    })
+    return 0
+  }
+}
+
+/**
+ * Moves every byte `from` reads to `to`, in order, as `group` lets it through; `counted` is told
+ * each write's size. `from` waits while `to` is full or bytes wait for tokens.
+ */
+function pump(from: PumpEnd, to: PumpEnd, group: ThrottleGroupInternals, counted: (bytes: number) => void, stopped: () => boolean): void {
+  const held: Uint8Array[] = []
+  let waiting = false
+  let full = false
+  let paused = false
+  const gate = tokenGate(group, () => {
+    waiting = false
+    flow()
+  })
+  const flow = () => {
+    while (held.length > 0 && !waiting && !full) {
+      if (stopped()) {
+        held.length = 0
+        return
+      }
+      let chunk = held[0]!
+      const n = gate(chunk.length)
+      if (n === 0) {
+        waiting = true
+        break
+      }
+      if (n < chunk.length) {
+        held[0] = chunk.subarray(n)
+        chunk = chunk.subarray(0, n)
+      } else held.shift()
+      counted(n)
+      if (!to.write(chunk)) full = true
+    }
+    const wait = held.length > 0 || waiting || full
+    if (wait !== paused) {
+      paused = wait
+      if (wait) from.pause()
+      else from.resume()
+    }
+  }
+  from.on('data', (chunk) => {
+    held.push(chunk)
+    flow()
+  })
+  to.on('drain', () => {
+    full = false
+    flow()
+  })
+  // webtorrent's pipe resumed a socket something had paused before (a transport's own handshake).
+  from.resume()
+}
+
+/**
+ * webtorrent joins each peer's socket and wire through four streamx stages: a throttle and a byte
+ * counter each way (`Peer.setThrottlePipes`). Every 16 KiB TLS record went through two of them,
+ * the throttle as an async function even with no cap. Here each way is one pump that asks the
+ * same throttle group for tokens only while it has a cap, and counts as webtorrent's stages do
+ * ('download' and 'upload' on the peer). The peer still ends both streams when either ends or
+ * fails (its own listeners). For every peer of this process, from the first call on.
+ */
+export function directPeerPipes(): void {
+  Peer.prototype.setThrottlePipes = function (this: PipedPeer) {
+    const stopped = () => this.destroyed
+    pump(this.conn, this.wire, this.throttleGroups.down, (n) => this.emit('download', n), stopped)
+    pump(this.wire, this.conn, this.throttleGroups.up, (n) => this.emit('upload', n), stopped)
+  }
 }
