@@ -90,6 +90,13 @@ export const MIGRATIONS: readonly string[] = [
    );
    INSERT INTO job_progress (job_id, done) SELECT id, done FROM jobs WHERE done IS NOT NULL;
    ALTER TABLE jobs DROP COLUMN done;`,
+  // What each switch verified, so a seeder need not hash pieces again (verified-files-table.ts).
+  `CREATE TABLE verified_files (
+     dir TEXT NOT NULL,
+     path TEXT NOT NULL,
+     identity TEXT NOT NULL,
+     PRIMARY KEY (dir, path)
+   );`,
 ]
 
 export type StateDb = Database.Database

@@ -1,10 +1,13 @@
 import { spawn } from 'node:child_process'
-import { chmod, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { writeUpdatedBuild } from '../../app/demo/sample-build.ts'
+import { fileIdentity } from '../../app/engine/storage/file-identity.ts'
+import { openStateDb } from '../../app/store/state-db.ts'
+import { verifiedFiles } from '../../app/store/verified-files-table.ts'
 import type { Nginx } from '../support/nginx.ts'
 import { clientFactory, serveReleasePair, type Client } from '../support/release-pair.ts'
 import { makeFixture, type Fixture } from '../support/release-fixture.ts'
@@ -37,6 +40,15 @@ const args = (c: Client, channel: string) => ['get', url(channel), '--pubkey', j
 const get = (c: Client, channel: string, env: NodeJS.ProcessEnv = {}) => runCli([...args(c, channel), '--json'], { SHOAL_DATA_DIR: c.data, ...env })
 const shoal = (c: Client, extra: string[]) => runCli([...extra, '--json'], { SHOAL_DATA_DIR: c.data })
 const treeOrMissing = (path: string) => treeHash(path).catch(() => 'missing' as const)
+/** The files the client's state database records as checked at its install's last switch. */
+function recordedFiles(c: Client): Map<string, string> {
+  const db = openStateDb(c.data)
+  try {
+    return verifiedFiles(db, c.install)
+  } finally {
+    db.close()
+  }
+}
 
 describe('crash safety', () => {
   it.each(['staged', 'switch-op-0', 'switch-op-1', 'switch-op-2', 'switched'])('kill -9 at %s leaves the old or the new version, and a rerun completes', async (point) => {
@@ -107,9 +119,14 @@ describe('verify, repair and rollback', () => {
     const c = client()
     expect((await get(c, 'stable')).code).toBe(0)
     expect((await get(c, 'beta')).code).toBe(0)
+    // The switch recorded each file it had checked, as the file is now: a seeder trusts these.
+    const recorded = recordedFiles(c)
+    expect([...recorded.keys()].map((path) => relative(c.install, path)).sort()).toEqual(Object.keys(v2Tree).sort())
+    for (const [path, identity] of recorded) expect(identity).toBe(fileIdentity(await stat(path)))
     const back = await shoal(c, ['rollback', '--dir', c.install])
     expect(back.last).toMatchObject({ event: 'done', version: '1.0.0', from: '1.1.0' })
     expect(await treeHash(c.install)).toEqual(v1Tree)
+    expect(recordedFiles(c).size, 'a rollback forgets them').toBe(0)
     expect((await shoal(c, ['rollback', '--dir', c.install])).last).toMatchObject({ version: '1.1.0' })
     expect(await treeHash(c.install)).toEqual(v2Tree)
     const fresh = client()

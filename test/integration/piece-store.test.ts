@@ -1,8 +1,9 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile, stat, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import WebTorrent, { type ClientOptions, type Torrent, type Wire } from 'webtorrent'
 import { afterEach, describe, expect, it } from 'vitest'
 import { InstallPieceStore, PieceReader, pieceStoreLayout, torrentBitfield } from '../../app/engine/storage/install-piece-store.ts'
+import { fileIdentity } from '../../app/engine/storage/file-identity.ts'
 import { giveBackOnWrite } from '../../app/engine/storage/upload-loans.ts'
 import { batchWireWrites } from '../../app/engine/sources/peers/webtorrent-adapter.ts'
 import type { PlacementResult, PlacementTask } from '../../app/engine/install/placement-tasks.ts'
@@ -133,6 +134,40 @@ describe('install piece store', () => {
     bytes[bytes.length - 1]! ^= 1
     await writeFile(join(f.build, file.path), bytes)
     await expect(reader.block(last, 0, 16_384)).rejects.toThrow(/does not match its SHA-1; not uploading it/)
+  })
+
+  it('a piece whose files keep the identity the install recorded is served without a hash; once a file changes, it is hashed and refused', async () => {
+    const { f, m, pieces } = await smallPieces()
+    const layout = pieceStoreLayout(m, f.build)
+    // A byte of the last piece changed, then the files' identities recorded: the reader trusts
+    // the record, not the bytes, so it hashes nothing and serves the changed byte.
+    const last = pieces - 1
+    let inPiece = 0
+    let victim = { path: '', at: 0, inPiece: 0 }
+    for (const seg of layout.geometry.segments(last)) {
+      if (seg.kind === 'chunk') {
+        const from = layout.readFrom(seg.chunk)!
+        victim = { path: from.path, at: from.offset + seg.offset, inPiece }
+      }
+      inPiece += seg.length
+    }
+    const bytes = await readFile(victim.path)
+    bytes[victim.at]! ^= 0xff
+    await writeFile(victim.path, bytes)
+    const trusted = new Map<string, string>()
+    for (const file of m.files) {
+      const path = join(f.build, file.path)
+      trusted.set(path, fileIdentity(await stat(path)))
+    }
+    const served = await new PieceReader(layout, readers(), trusted).block(last, 0, Infinity)
+    expect(served[victim.inPiece]).toBe(bytes[victim.at])
+
+    // Without the record, the same piece fails its SHA-1.
+    await expect(new PieceReader(layout, readers()).block(last, 0, Infinity)).rejects.toThrow(/does not match its SHA-1; not uploading it/)
+    // With the record and the file changed since (a new mtime), it is hashed, and refused.
+    const now = await stat(victim.path)
+    await utimes(victim.path, now.atime, new Date(now.mtimeMs + 5000))
+    await expect(new PieceReader(layout, readers(), trusted).block(last, 0, Infinity)).rejects.toThrow(/does not match its SHA-1; not uploading it/)
   })
 
   it('a lent block keeps its bytes until a socket has written it, while later reads reuse the other buffers', async () => {

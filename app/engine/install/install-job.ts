@@ -35,6 +35,8 @@ import { createSourceLedger } from '../stats/source-ledger.ts'
 import type { PeerClass } from '../stats/peer-class.ts'
 import type { Refusals } from '../sources/peers/refusals.ts'
 import { installOps, rollbackOps } from './switch-journal.ts'
+import { recordVerifiedFiles } from './verified-files.ts'
+import { forgetVerifiedFiles } from '../../store/verified-files-table.ts'
 import { pathLimits, pathTooLong } from './path-limits.ts'
 import { carryUserFiles, type UserFiles } from './carry-user-files.ts'
 import { installPaths, patchBlobPath, type InstallPaths } from './install-paths.ts'
@@ -307,6 +309,7 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: Prep
   const userFiles = await carryUserFiles(paths.install, paths.staging, installed?.files.map((f) => f.path) ?? [], manifest.files.map((f) => f.path), prune)
   await switchIn(o.db, job.id, installOps(paths.install, paths.staging, paths.backup, row !== undefined))
   await keepPatchesOf(paths, plan.patches.length > 0 ? manifest.version : undefined)
+  await recordVerifiedFiles(o.db, paths.install, manifest.files.map((f) => f.path))
   const seconds = (performance.now() - started) / 1000
   addHistory(o.db, { dir: paths.install, product: manifest.product, fromVersion: row?.version ?? null, version: manifest.version, finishedAt: o.now().toISOString(), seconds, bytes })
   const w = written.snapshot()
@@ -329,6 +332,8 @@ export function rollbackInstall(o: Pick<JobOptions, 'installDir' | 'db' | 'now'>
     const jobId = insertJob(o.db, { ...row, version: row.previous_version, manifest: row.previous_manifest, manifest_sha256: createHash('sha256').update(row.previous_manifest).digest('hex'), phase: 'rolling-back', created_at: o.now().toISOString() })
     // The user's files go back with the version rolled to, as into an update.
     const userFiles = await carryUserFiles(paths.install, paths.backup, storedManifestPaths(row.manifest, 'installed manifest'), storedManifestPaths(row.previous_manifest, 'previous manifest'), false)
+    // The version rolled to was verified when it was installed, but this record describes the other.
+    forgetVerifiedFiles(o.db, paths.install)
     await switchIn(o.db, jobId, rollbackOps(paths.install, paths.backup, paths.aside))
     return { product: row.product, version: row.previous_version, fromVersion: row.version, userFiles }
   })

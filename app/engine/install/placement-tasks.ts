@@ -56,7 +56,8 @@ export const SEGMENT_FIELDS = 4
 
 /**
  * Reads a piece for upload from release files and checks its SHA-1, unless every file it reads
- * still has `identity` (device, inode, size, mtime), the files' identity when the piece last verified.
+ * still has `identity` (device, inode, size, mtime; storage/file-identity.ts): the files' identity
+ * when the piece last verified, or when the install that wrote them checked them.
  */
 export interface ReadPieceTask {
   readonly kind: 'readPiece'

@@ -6,6 +6,7 @@ import { parentPort } from 'node:worker_threads'
 import { rawChunk } from '../../release/store-reader.ts'
 import { applyPatch as decodePatch } from '../../release/file-patch.ts'
 import { serveWorker } from '../../release/worker-pool.ts'
+import { fileIdentity, pieceIdentity } from '../storage/file-identity.ts'
 import { ITEM_FIELDS, TARGET_FIELDS, type ApplyPatchResult, type ApplyPatchTask, type HashSpanResult, type HashSpanTask, type PlacePieceResult, type PlacePieceTask, type PlaceResult, type ReadPieceResult, type ReadPieceTask, SEGMENT_FIELDS, type PlaceTask, type PlacementResult, type PlacementTask, type VerifyFileResult, type VerifyFileTask } from './placement-tasks.ts'
 
 const MAX_OPEN = 64
@@ -161,12 +162,7 @@ function placePiece(task: PlacePieceTask): PlacePieceResult {
 
 /** Device, inode, size and mtime of each file, in order: a piece's files as they were when it verified. */
 function identityOf(paths: readonly string[]): string {
-  return paths
-    .map((path) => {
-      const st = fstatSync(cachedFd(readFds, path, 'r'))
-      return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`
-    })
-    .join('/')
+  return pieceIdentity(paths.map((path) => fileIdentity(fstatSync(cachedFd(readFds, path, 'r')))))
 }
 
 /** Bytes [from, to) of the piece `segments` lay out, to `bytes`' start; false when a file is short. */

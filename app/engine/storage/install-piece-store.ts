@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import type { Manifest } from '../../../shared/release-schema.ts'
 import type { WorkerPool } from '../../release/worker-pool.ts'
 import type { PlacementResult, PlacementTask, ReadPieceResult } from '../install/placement-tasks.ts'
+import { pieceIdentity } from './file-identity.ts'
 import { packGeometry, type PackGeometry } from './pack-geometry.ts'
 import { allBack, lend, onAllBack } from './upload-loans.ts'
 
@@ -82,7 +83,9 @@ interface PieceLayout {
  * checked against its SHA-1 the first time, and again whenever a file it reads has changed
  * identity (device, inode, size, mtime) since it last verified; the identities of verified
  * pieces are kept in a bounded map, and a verified piece out of the cache is read a block at a
- * time. Memory is CACHED_PIECES + READS_AT_ONCE + LENT_PIECES pieces and COPY_BUFFERS blocks,
+ * time. A piece whose files all keep the identity the install recorded after checking them
+ * (`trusted`) counts as verified from the start: a seeder then reads the release once, not
+ * hashes it again. Memory is CACHED_PIECES + READS_AT_ONCE + LENT_PIECES pieces and COPY_BUFFERS blocks,
  * whatever the number of peers (50 peers on different pieces held 200 MB of reads before the
  * bound). Blocks are lent as views of a cached piece (upload-loans.ts), and a piece's buffer
  * goes back to the worker for the next read once its lent bytes are written (fresh buffers per
@@ -107,9 +110,24 @@ export class PieceReader {
   /** Least recently used first. */
   private readonly layouts = new Map<number, PieceLayout>()
 
-  constructor(layout: PieceStoreLayout, workers: WorkerPool<PlacementTask, PlacementResult>) {
+  /** Files whose identity an install recorded once it had checked them (verified-files-table.ts): absolute path → identity. */
+  private readonly trusted: ReadonlyMap<string, string>
+
+  constructor(layout: PieceStoreLayout, workers: WorkerPool<PlacementTask, PlacementResult>, trusted: ReadonlyMap<string, string> = new Map()) {
     this.layout = layout
     this.workers = workers
+    this.trusted = trusted
+  }
+
+  /**
+   * The identity under which piece `index` is read without a hash: its own last check's, or else
+   * the one its files had when the install checked them (all of them recorded), or undefined.
+   */
+  private knownIdentity(index: number): string | undefined {
+    const checked = this.verified.get(index)
+    if (checked !== undefined || this.trusted.size === 0) return checked
+    const files = this.pieceLayout(index).paths.map((path) => this.trusted.get(path))
+    return files.every((f): f is string => f !== undefined) ? pieceIdentity(files) : undefined
   }
 
   /**
@@ -249,7 +267,7 @@ export class PieceReader {
     const sha1 = this.layout.pieceHashes.subarray(index * 20, index * 20 + 20)
     const reuse = this.spare.pop()
     const into = reuse && reuse.byteLength >= at ? reuse : new ArrayBuffer(at)
-    const task = { kind: 'readPiece', into, paths, segments, length: at, sha1, identity: this.verified.get(index) } as const
+    const task = { kind: 'readPiece', into, paths, segments, length: at, sha1, identity: this.knownIdentity(index) } as const
     const r = (await this.workers.run(task, [into])) as ReadPieceResult
     this.verified.delete(index)
     if (!r.ok) {

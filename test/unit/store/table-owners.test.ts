@@ -25,7 +25,7 @@ function owners(table: string): string[] {
 
 describe('table ownership', () => {
   it('finds the schema', () => {
-    expect(tables).toEqual(['installs', 'jobs', 'history', 'products', 'settings', 'agent_jobs', 'uploads', 'job_progress'])
+    expect(tables).toEqual(['installs', 'jobs', 'history', 'products', 'settings', 'agent_jobs', 'uploads', 'job_progress', 'verified_files'])
   })
 
   it.each(tables)('%s is used in the SQL of exactly one module, in app/store/', (table) => {

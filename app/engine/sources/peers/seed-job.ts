@@ -8,6 +8,7 @@ import { ShoalError } from '../../../../shared/errors.ts'
 import { decodeManifest } from '../../../release/manifest-codec.ts'
 import { encodeTorrentFile, torrentInfoOf } from '../../../release/torrent.ts'
 import { readInstalledRow } from '../../../store/installs-table.ts'
+import { verifiedFiles } from '../../../store/verified-files-table.ts'
 import type { StateDb } from '../../../store/state-db.ts'
 import { installPaths, patchBlobPath, type InstallPaths } from '../../install/install-paths.ts'
 import { InstallPieceStore, PieceReader, pieceStoreLayout, torrentBitfield, type ChunkFile } from '../../storage/install-piece-store.ts'
@@ -88,7 +89,7 @@ export async function startSeeding(o: SeedOptions): Promise<Seeding> {
   const unwatch = o.limits?.watchPeers((r) => client.throttleUpload(!r.uploadAllowed ? 0 : r.peerUp > 0 ? r.peerUp : -1))
   // One worker reads and checks pieces for upload, off the thread that runs the peers' wires.
   const readers = new WorkerPool<PlacementTask, PlacementResult>(new URL('../../install/placement-worker.ts', import.meta.url), 1, { compileCache: userCompileCache() })
-  const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: new PieceReader(layout, readers) }, storeCacheSlots: 0, bitfield, announce })
+  const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: new PieceReader(layout, readers, verifiedFiles(o.db, paths.install)) }, storeCacheSlots: 0, bitfield, announce })
   const peering = admission && secureSwarm(client, torrent, admission, o.maxPeers, localAddresses())
   const release = () => {
     peering?.stop()
