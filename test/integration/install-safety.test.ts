@@ -102,6 +102,7 @@ describe('verify, repair and rollback', () => {
     const verified = report.events.find((e) => e['event'] === 'verified')!
     expect([...(verified['damaged'] as string[])].sort()).toEqual(['bin/game', 'data/assets1.pak', 'scripts/module05.lua'])
     expect(verified['extra']).toEqual(['junk.tmp'])
+    expect(recordedFiles(c).size, 'found damage drops what the switch recorded').toBe(0)
 
     const repair = await shoal(c, ['verify', '--repair', '--dir', c.install, '--pubkey', join(f.keyDir, 'publisher.pub')])
     expect(repair.code, repair.stderr).toBe(0)
@@ -109,6 +110,7 @@ describe('verify, repair and rollback', () => {
     const { 'junk.tmp': junk, ...repairedTree } = await treeHash(c.install)
     expect(repairedTree).toEqual(v1Tree)
     expect(junk).toBeDefined()
+    expect(recordedFiles(c).size, 'the repair switch records them again').toBe(Object.keys(v1Tree).length)
     await unlink(join(c.install, 'junk.tmp'))
     const repaired = repair.last['bytes'] as { cdn: number; local: number }
     expect(repaired.cdn).toBeLessThan(512 * 1024)

@@ -8,6 +8,7 @@ import { decodeManifest } from '../../release/manifest-codec.ts'
 import { WorkerPool } from '../../release/worker-pool.ts'
 import { readInstalledRow } from '../../store/installs-table.ts'
 import type { StateDb } from '../../store/state-db.ts'
+import { forgetVerifiedFiles } from '../../store/verified-files-table.ts'
 import { chunkDigests } from './install-plan.ts'
 import { installPaths } from './install-paths.ts'
 import { isOwnedFile } from './owned-file.ts'
@@ -41,6 +42,8 @@ export async function verifyInstall(db: StateDb, installDir: string, publicKey: 
       return fileOk && mode === f.mode ? undefined : f.path
     })
     const damaged = (await Promise.all(checks)).filter((p) => p !== undefined)
+    // Damage that kept a file's identity (bit rot) would otherwise be served to peers unhashed.
+    if (damaged.length > 0) forgetVerifiedFiles(db, paths.install)
     const known = new Set(manifest.files.map((f) => f.path))
     const extra = (await listFiles(paths.install).catch(() => [])).filter((p) => !known.has(p))
     return { product: manifest.product, version: manifest.version, files: manifest.files.length, damaged, extra }
