@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream'
 import type WebTorrent from 'webtorrent'
 import type { Torrent, Wire } from 'webtorrent'
 import Peer from 'webtorrent/lib/peer.js'
+import { pump, type Gate, type PumpEnd } from './gated-pump.ts'
 
 interface TorrentInternals {
   _markVerified(index: number): void
@@ -505,13 +506,6 @@ interface ThrottleGroupInternals {
   readonly bucket: { tryRemoveTokens(count: number): boolean; removeTokens(count: number, cb: () => void): boolean }
 }
 
-interface PumpEnd {
-  on(event: 'data' | 'drain', listener: (chunk: Uint8Array) => void): unknown
-  write(chunk: Uint8Array): boolean
-  pause(): unknown
-  resume(): unknown
-}
-
 interface PipedPeer {
   readonly destroyed: boolean
   readonly conn: PumpEnd
@@ -529,7 +523,7 @@ const ZERO_RATE_POLL_MS = 1000
  * whole. Each call answers how many of the next `wanted` bytes may pass now; 0 means none yet,
  * and `later` runs once some may.
  */
-function tokenGate(group: ThrottleGroupInternals, later: () => void): (wanted: number) => number {
+function tokenGate(group: ThrottleGroupInternals, later: () => void): Gate {
   let paid = 0
   return (wanted) => {
     if (paid > 0) {
@@ -554,57 +548,6 @@ function tokenGate(group: ThrottleGroupInternals, later: () => void): (wanted: n
 }
 
 /**
- * Moves every byte `from` reads to `to`, in order, as `group` lets it through; `counted` is told
- * each write's size. `from` waits while `to` is full or bytes wait for tokens.
- */
-function pump(from: PumpEnd, to: PumpEnd, group: ThrottleGroupInternals, counted: (bytes: number) => void, stopped: () => boolean): void {
-  const held: Uint8Array[] = []
-  let waiting = false
-  let full = false
-  let paused = false
-  const gate = tokenGate(group, () => {
-    waiting = false
-    flow()
-  })
-  const flow = () => {
-    while (held.length > 0 && !waiting && !full) {
-      if (stopped()) {
-        held.length = 0
-        return
-      }
-      let chunk = held[0]!
-      const n = gate(chunk.length)
-      if (n === 0) {
-        waiting = true
-        break
-      }
-      if (n < chunk.length) {
-        held[0] = chunk.subarray(n)
-        chunk = chunk.subarray(0, n)
-      } else held.shift()
-      counted(n)
-      if (!to.write(chunk)) full = true
-    }
-    const wait = held.length > 0 || waiting || full
-    if (wait !== paused) {
-      paused = wait
-      if (wait) from.pause()
-      else from.resume()
-    }
-  }
-  from.on('data', (chunk) => {
-    held.push(chunk)
-    flow()
-  })
-  to.on('drain', () => {
-    full = false
-    flow()
-  })
-  // webtorrent's pipe resumed a socket something had paused before (a transport's own handshake).
-  from.resume()
-}
-
-/**
  * webtorrent joins each peer's socket and wire through four streamx stages: a throttle and a byte
  * counter each way (`Peer.setThrottlePipes`). Every 16 KiB TLS record went through two of them,
  * the throttle as an async function even with no cap. Here each way is one pump that asks the
@@ -615,7 +558,7 @@ function pump(from: PumpEnd, to: PumpEnd, group: ThrottleGroupInternals, counted
 export function directPeerPipes(): void {
   Peer.prototype.setThrottlePipes = function (this: PipedPeer) {
     const stopped = () => this.destroyed
-    pump(this.conn, this.wire, this.throttleGroups.down, (n) => this.emit('download', n), stopped)
-    pump(this.wire, this.conn, this.throttleGroups.up, (n) => this.emit('upload', n), stopped)
+    pump(this.conn, this.wire, (later) => tokenGate(this.throttleGroups.down, later), (n) => this.emit('download', n), stopped)
+    pump(this.wire, this.conn, (later) => tokenGate(this.throttleGroups.up, later), (n) => this.emit('upload', n), stopped)
   }
 }
