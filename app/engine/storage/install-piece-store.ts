@@ -120,13 +120,13 @@ export class PieceReader {
   }
 
   /**
-   * The identity under which piece `index` is read without a hash: its own last check's, or else
-   * the one its files had when the install checked them (all of them recorded), or undefined.
+   * The identity under which piece `index` (reading `paths`) is read without a hash: its own last
+   * check's, or else the one its files had when the install checked them (all of them recorded).
    */
-  private knownIdentity(index: number): string | undefined {
+  private knownIdentity(index: number, paths: readonly string[]): string | undefined {
     const checked = this.verified.get(index)
     if (checked !== undefined || this.trusted.size === 0) return checked
-    const files = this.pieceLayout(index).paths.map((path) => this.trusted.get(path))
+    const files = paths.map((path) => this.trusted.get(path))
     return files.every((f): f is string => f !== undefined) ? pieceIdentity(files) : undefined
   }
 
@@ -267,7 +267,7 @@ export class PieceReader {
     const sha1 = this.layout.pieceHashes.subarray(index * 20, index * 20 + 20)
     const reuse = this.spare.pop()
     const into = reuse && reuse.byteLength >= at ? reuse : new ArrayBuffer(at)
-    const task = { kind: 'readPiece', into, paths, segments, length: at, sha1, identity: this.knownIdentity(index) } as const
+    const task = { kind: 'readPiece', into, paths, segments, length: at, sha1, identity: this.knownIdentity(index, paths) } as const
     const r = (await this.workers.run(task, [into])) as ReadPieceResult
     this.verified.delete(index)
     if (!r.ok) {
