@@ -188,6 +188,10 @@ function readSegments(task: ReadPieceTask, bytes: Buffer, from: number, to: numb
 }
 
 function readPiece(task: ReadPieceTask): ReadPieceResult {
+  if (task.placedHere) {
+    const { from, to } = task.range ?? { from: 0, to: task.length }
+    return { ok: readSegments(task, Buffer.from(task.into, 0, to - from), from, to), into: task.into, identity: '' }
+  }
   const identity = identityOf(task.paths)
   if (task.range) {
     const { from, to } = task.range
