@@ -170,6 +170,33 @@ describe('install piece store', () => {
     await expect(new PieceReader(layout, readers(), trusted).block(last, 0, Infinity)).rejects.toThrow(/does not match its SHA-1; not uploading it/)
   })
 
+  it('a piece this process placed is served without a hash or an identity check, whole and a block at a time', async () => {
+    const { f, m, pieces } = await smallPieces()
+    const layout = pieceStoreLayout(m, f.build)
+    // A byte of the last piece changed after it was "placed": only an unhashed read serves it.
+    const last = pieces - 1
+    const [seg] = layout.geometry.segments(last)
+    if (seg?.kind !== 'chunk') throw new Error('the last piece starts with padding')
+    const from = layout.readFrom(seg.chunk)!
+    const at = from.offset + seg.offset
+    const bytes = await readFile(from.path)
+    bytes[at]! ^= 0xff
+    await writeFile(from.path, bytes)
+    const reader = new PieceReader(layout, readers())
+    reader.placed(last)
+    expect((await reader.block(last, 0, Infinity))[0]).toBe(bytes[at])
+    // Out of the cache (six other pieces read since), a block is read alone, into a block
+    // buffer, with the file's mtime changed: still served, as from a staged file written since.
+    for (let i = 0; i < 6; i++) await reader.block(i, 0, 16_384)
+    const now = await stat(from.path)
+    await utimes(from.path, now.atime, new Date(now.mtimeMs + 5000))
+    const alone = await reader.block(last, 0, 16_384)
+    expect(alone.buffer.byteLength).toBe(128 * 1024)
+    expect(alone[0]).toBe(bytes[at])
+    // Not placed here, the same piece fails its SHA-1.
+    await expect(new PieceReader(layout, readers()).block(last, 0, Infinity)).rejects.toThrow(/does not match its SHA-1; not uploading it/)
+  })
+
   it('a lent block keeps its bytes until a socket has written it, while later reads reuse the other buffers', async () => {
     const { m, pack, pieces, reader, at } = await smallPieces()
     expect(pieces).toBeGreaterThan(12)

@@ -57,7 +57,9 @@ export const SEGMENT_FIELDS = 4
 /**
  * Reads a piece for upload from release files and checks its SHA-1, unless every file it reads
  * still has `identity` (device, inode, size, mtime; storage/file-identity.ts): the files' identity
- * when the piece last verified, or when the install that wrote them checked them.
+ * when the piece last verified, or when the install that wrote them checked them. A piece this
+ * process placed itself, its bytes checked before they were written (`placedHere`), is neither
+ * hashed nor compared.
  */
 export interface ReadPieceTask {
   readonly kind: 'readPiece'
@@ -68,9 +70,11 @@ export interface ReadPieceTask {
   readonly length: number
   readonly sha1: Uint8Array
   readonly identity: string | undefined
+  readonly placedHere: boolean
   /**
    * Only bytes [from, to) of the piece, to the buffer's start, and only while every file still
-   * has `identity`: a block of a piece that verified, without reading or hashing the rest.
+   * has `identity` (or the piece was placed here): a block of a piece that verified, without
+   * reading or hashing the rest.
    */
   readonly range?: { readonly from: number; readonly to: number }
 }

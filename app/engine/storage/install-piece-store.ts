@@ -85,7 +85,7 @@ interface PieceLayout {
  * pieces are kept in a bounded map, and a verified piece out of the cache is read a block at a
  * time. A piece whose files all keep the identity the install recorded after checking them
  * (`trusted`) counts as verified from the start: a seeder then reads the release once, not
- * hashes it again. Memory is CACHED_PIECES + READS_AT_ONCE + LENT_PIECES pieces and COPY_BUFFERS blocks,
+ * hashes it again; so does a piece this process placed (`placed`). Memory is CACHED_PIECES + READS_AT_ONCE + LENT_PIECES pieces and COPY_BUFFERS blocks,
  * whatever the number of peers (50 peers on different pieces held 200 MB of reads before the
  * bound). Blocks are lent as views of a cached piece (upload-loans.ts), and a piece's buffer
  * goes back to the worker for the next read once its lent bytes are written (fresh buffers per
@@ -112,11 +112,23 @@ export class PieceReader {
 
   /** Files whose identity an install recorded once it had checked them (verified-files-table.ts): absolute path → identity. */
   private readonly trusted: ReadonlyMap<string, string>
+  /** Pieces this process wrote whole from bytes it had checked (see placed). */
+  private readonly placedHere = new Set<number>()
 
   constructor(layout: PieceStoreLayout, workers: WorkerPool<PlacementTask, PlacementResult>, trusted: ReadonlyMap<string, string> = new Map()) {
     this.layout = layout
     this.workers = workers
     this.trusted = trusted
+  }
+
+  /**
+   * Piece `index` was written whole by this process, every byte checked before it was written,
+   * into files only this process writes (a job's staged files, under its lock): it is served
+   * without a hash. A leecher's staged files change identity with each write, so without this
+   * its own pieces were hashed again for upload after every write into their files.
+   */
+  placed(index: number): void {
+    this.placedHere.add(index)
   }
 
   /**
@@ -136,9 +148,8 @@ export class PieceReader {
    * verified piece out of the cache, read alone.
    */
   async block(index: number, offset: number, length: number): Promise<Buffer> {
-    const identity = this.verified.get(index)
-    if (identity !== undefined && !this.cached.has(index) && !this.reading.has(index)) {
-      const block = await this.readBlock(index, offset, length, identity)
+    if (this.verified.has(index) && !this.cached.has(index) && !this.reading.has(index)) {
+      const block = await this.readBlock(index, offset, length)
       if (block) return block
     }
     // Lent or copied in the same turn the piece is found in, before any read could reuse its buffer.
@@ -156,11 +167,11 @@ export class PieceReader {
    * block cost a read of its whole piece (a seeder capped at 32 MiB/s read 4.6 GiB to send 1.5).
    * Undefined when a file has changed: the piece is read and verified again.
    */
-  private async readBlock(index: number, offset: number, length: number, identity: string): Promise<Buffer | undefined> {
+  private async readBlock(index: number, offset: number, length: number): Promise<Buffer | undefined> {
     const { paths, segments, length: size } = this.pieceLayout(index)
     const end = Math.min(offset + length, size)
     const into = this.copyBuffer(end - offset)
-    const task = { kind: 'readPiece', into, paths, segments, length: size, sha1: new Uint8Array(0), identity, range: { from: offset, to: end } } as const
+    const task = { kind: 'readPiece', into, paths, segments, length: size, sha1: new Uint8Array(0), identity: this.verified.get(index), placedHere: this.placedHere.has(index), range: { from: offset, to: end } } as const
     const r = (await this.workers.run(task, [into])) as ReadPieceResult
     if (!r.ok) {
       this.giveBackCopy(r.into)
@@ -267,12 +278,13 @@ export class PieceReader {
     const sha1 = this.layout.pieceHashes.subarray(index * 20, index * 20 + 20)
     const reuse = this.spare.pop()
     const into = reuse && reuse.byteLength >= at ? reuse : new ArrayBuffer(at)
-    const task = { kind: 'readPiece', into, paths, segments, length: at, sha1, identity: this.knownIdentity(index, paths) } as const
+    const placedHere = this.placedHere.has(index)
+    const task = { kind: 'readPiece', into, paths, segments, length: at, sha1, identity: this.knownIdentity(index, paths), placedHere } as const
     const r = (await this.workers.run(task, [into])) as ReadPieceResult
     this.verified.delete(index)
     if (!r.ok) {
       this.spare.push(r.into)
-      throw new Error(`piece ${index} read from the release files does not match its SHA-1; not uploading it`)
+      throw new Error(placedHere ? `piece ${index}: a staged file ends early; not uploading it` : `piece ${index} read from the release files does not match its SHA-1; not uploading it`)
     }
     remember(this.verified, index, r.identity, VERIFIED_MAX)
     const piece = Buffer.from(r.into, 0, at)

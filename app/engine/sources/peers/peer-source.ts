@@ -138,6 +138,8 @@ export class PeerSource implements Source {
   private readonly accounting: ReturnType<typeof createPeerAccounting>
   /** Every piece's SHA-1 from the signed torrent info, 20 bytes each. */
   private readonly pieceHashes: Buffer
+  /** Serves our pieces to peers, from the staged files. */
+  private readonly reader: PieceReader
   private readonly availability: PieceAvailability<Wire>
   private inFlight: PiecesInFlight = { pieces: () => [], askAgain: () => {} }
   private readonly unwatch: (() => void) | undefined
@@ -181,7 +183,8 @@ export class PeerSource implements Source {
     // the start: passed as the resume bitfield, so the torrent offers them without a re-hash.
     const placedPieces = o.geometry.completePieces((c) => !o.pending.has(c) && layout.readFrom(c) !== undefined)
     const bitfield = torrentBitfield(placedPieces, o.geometry.pieceCount)
-    this.torrent = this.client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: new PieceReader(layout, o.workers) }, storeCacheSlots: 0, bitfield, deselect: true, announce: [...o.trackers] })
+    this.reader = new PieceReader(layout, o.workers)
+    this.torrent = this.client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: this.reader }, storeCacheSlots: 0, bitfield, deselect: true, announce: [...o.trackers] })
     this.peering = admission ? secureSwarm(this.client, this.torrent, admission, o.maxPeers, o.localAddresses) : undefined
     this.guard = this.guardWires()
     this.unwatch = o.limits?.watchPeers((r) => {
@@ -218,9 +221,18 @@ export class PeerSource implements Source {
       this.torrent,
       {
         received: async (index, piece) => {
-          const slices = wantedSlices(o.geometry, index, (c) => o.pending.has(c) && !o.isDone(c))
+          let chunkSegments = 0
+          const slices = wantedSlices(o.geometry, index, (c) => {
+            chunkSegments++
+            return o.pending.has(c) && !o.isDone(c)
+          })
           try {
-            return await o.placePiece(piece, pieceHashes.subarray(index * 20, index * 20 + 20), slices)
+            const placed = await o.placePiece(piece, pieceHashes.subarray(index * 20, index * 20 + 20), slices)
+            // Every byte of the piece was just written from bytes its SHA-1 checked; a piece
+            // with chunks placed before (maybe in an earlier run, which a power cut may have
+            // lost) is hashed when first uploaded.
+            if (placed.ok && slices.length === chunkSegments) this.reader.placed(index)
+            return placed
           } catch (err) {
             this.fail(err)
             return { ok: false, returned: undefined }
