@@ -29,7 +29,7 @@ const noProcess = [
 ]
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.tools/', 'dist/', 'out/', 'renderer/dist/', 'test/artifacts/', '.bench/', 'app/no-webrtc/'] },
+  { ignores: ['node_modules/', '.tools/', 'dist/', 'out/', 'renderer/dist/', 'test/artifacts/', '.bench/', 'app/stand-ins/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -121,6 +121,19 @@ describe('webtorrent adapter (private fields)', () => {
     expect(seen).toEqual(['127.0.0.4'])
   })
 
+  it('loads the stand-ins for the DHT, NAT traversal and uTP, and a client with them off still gets a torrent ready', async () => {
+    // package.json's overrides point these packages at app/stand-ins/; webtorrent takes an
+    // undefined DHT or NatAPI and an empty uTP module as absent, as in its browser build.
+    const { createRequire } = await import('node:module')
+    const fromWebtorrent = createRequire(createRequire(import.meta.url).resolve('webtorrent'))
+    expect(fromWebtorrent.resolve('bittorrent-dht')).toMatch(/app\/stand-ins\/bittorrent-dht\/index\.js$/)
+    expect(fromWebtorrent.resolve('@silentbot1/nat-api')).toMatch(/app\/stand-ins\/nat-api\/index\.js$/)
+    expect(fromWebtorrent('utp-native')).toEqual({})
+    expect((WebTorrent as unknown as { UTP_SUPPORT: boolean }).UTP_SUPPORT).toBe(false)
+    const { torrent } = await torrentOfFixture()
+    expect(torrent.infoHash).toMatch(/^[0-9a-f]{40}$/)
+  })
+
   it('still has the fields the requester, the wire patches and the upload bound use', async () => {
     const { torrent } = await torrentOfFixture()
     const t = torrent as unknown as Record<string, unknown>
