@@ -218,6 +218,40 @@ describe('webtorrent adapter (private fields)', () => {
     expect(order.slice(1)).toEqual([...Array.from({ length: pieceCount - 4 }, (_, i) => i + 4), 0, 1, 2])
   })
 
+  it('lets a wire try a hot swap for a piece at most once per 100 ms', async () => {
+    const { torrent, torrentFile } = await torrentOfFixture()
+    let placed = 0
+    routePieces(
+      torrent,
+      {
+        received: async () => {
+          placed++
+          return { ok: true, returned: undefined }
+        },
+      },
+      // One place and room for every block of it: once they are all asked for, the wire is idle
+      // on each round until the piece is in, and only a hot swap could give it more to ask for.
+      { maxPieces: 1, maxBytesPerWire: 1024 * 1024, largeBlocks: () => false, skip: () => false },
+    )
+    const t = torrent as unknown as { _hotswap: (wire: unknown, index: number) => boolean }
+    const hotswap = t._hotswap.bind(torrent)
+    const tries = new Map<unknown, Map<number, number[]>>()
+    t._hotswap = (wire, index) => {
+      const ofWire = tries.get(wire) ?? new Map<number, number[]>()
+      tries.set(wire, ofWire.set(index, [...(ofWire.get(index) ?? []), performance.now()]))
+      return hotswap(wire, index)
+    }
+    const pieceCount = (torrent as unknown as { pieces: unknown[] }).pieces.length
+    torrent.select(0, pieceCount - 1, 1)
+    // 512 KiB/s: each 256 KiB piece takes about half a second, over many rounds.
+    const seeder = await zeroSeeder(torrentFile, 512 * 1024)
+    torrent.addPeer(`127.0.0.1:${seeder.port}`)
+    await until('three pieces', () => placed >= 3)
+    const lists = [...tries.values()].flatMap((ofWire) => [...ofWire.values()])
+    expect(lists.flat().length).toBeGreaterThan(0)
+    for (const list of lists) for (let i = 1; i < list.length; i++) expect(list[i]! - list[i - 1]!).toBeGreaterThanOrEqual(99)
+  })
+
   it('with direct pipes, moves every byte in order, counts it, and a capped sender stays within its cap', async () => {
     directPeerPipes()
     const { torrent, torrentFile } = await torrentOfFixture()

@@ -145,7 +145,7 @@ function pipeline(wire: Wire, seconds: number): number {
   const reqq = wire.peerExtendedHandshake?.reqq
   return typeof reqq === 'number' && reqq > 0 ? Math.min(length, reqq) : length
 }
-/** How often an idle wire may try to take a block from a slow one (webtorrent's `_hotswap`). */
+/** How often a wire may try to take a block of one piece from a slower wire (webtorrent's `_hotswap`). */
 const HOTSWAP_RETRY_MS = 100
 /** Blocks per request to peers that take large requests: 128 KiB, webtorrent's limit. */
 const LARGE_REQUEST_BLOCKS = 8
@@ -229,6 +229,22 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
   const watchClose = (wire: Wire) => wire.once('close', () => setImmediate(releaseOrphans))
   for (const wire of torrent.wires) watchClose(wire)
   torrent.on('wire', watchClose)
+  // A hot swap takes a block from a wire below webtorrent's SPEED_THRESHOLD, reading the speed
+  // meter of every wire that holds a block of the piece. Tried on every round of every idle
+  // wire, the tries took 3.5 % of a leecher's main thread among 8 leechers (profiled). A wire
+  // tries a piece again after HOTSWAP_RETRY_MS: the meters count in 100 ms ticks, and a block
+  // held by a wire that slow takes over 300 ms.
+  const hotswapTries = new WeakMap<Wire, Map<number, number>>()
+  const mayHotswap = (wire: Wire, index: number): boolean => {
+    const now = performance.now()
+    let tries = hotswapTries.get(wire)
+    if (!tries) hotswapTries.set(wire, (tries = new Map()))
+    if (now - (tries.get(index) ?? -Infinity) < HOTSWAP_RETRY_MS) return false
+    // Only pieces being received take hot swaps: the others' tries are forgotten.
+    for (const tried of tries.keys()) if (!receiving.has(tried)) tries.delete(tried)
+    tries.set(index, now)
+    return true
+  }
   // webtorrent calls this for every selected piece on every request round, and most calls are
   // refused: the refusal allocates nothing (the closures of a request live in `ask`, whose
   // context V8 would otherwise allocate on every call, 260 MB per GiB received).
@@ -240,7 +256,7 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
     const blocksPerRequest = o.largeBlocks(wire) ? LARGE_REQUEST_BLOCKS : 1
     if (wire.requests.length * blocksPerRequest * BLOCK >= o.maxBytesPerWire) return false
     let reservation = piece.reserve()
-    if (reservation === -1 && hotswap && t._hotswap(wire, index)) reservation = piece.reserve()
+    if (reservation === -1 && hotswap && mayHotswap(wire, index) && t._hotswap(wire, index)) reservation = piece.reserve()
     if (reservation === -1) return false
     ask(wire, index, piece, reservation, blocksPerRequest)
     return true
@@ -252,7 +268,6 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
   // 6.1-7.7 s of each one's main thread per GiB under the profiler, 1.6-2.7 s after, and the
   // walk grows with the release.
   const updateWire = t._updateWire
-  const lastHotswap = new WeakMap<Wire, number>()
   t._updateWire = (wire) => {
     if (receiving.size + placed.size < o.maxPieces) return updateWire.call(t, wire)
     if (t.destroyed || wire.destroyed || wire.peerChoking || wire.requests.length >= pipeline(wire, PIPELINE_MIN_S)) return
@@ -263,14 +278,6 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
       while (wire.requests.length < most && t._request(wire, index, false)) asked = true
     }
     if (asked) return
-    // A hot swap takes a block from a wire below webtorrent's SPEED_THRESHOLD, reading the speed
-    // meter of every wire that holds a block of the piece. Tried on every round of every idle
-    // wire, the tries took 3.5 % of a leecher's main thread among 8 leechers (profiled). A wire
-    // tries again after HOTSWAP_RETRY_MS: the meters count in 100 ms ticks, and a block held by
-    // a wire that slow takes over 300 ms.
-    const now = performance.now()
-    if (now - (lastHotswap.get(wire) ?? -Infinity) < HOTSWAP_RETRY_MS) return
-    lastHotswap.set(wire, now)
     for (const index of receiving.keys()) if (wire.peerPieces.get(index) && t._request(wire, index, true)) return
   }
   const ask = (wire: Wire, index: number, piece: PieceInternals, reservation: number, blocksPerRequest: number) => {
