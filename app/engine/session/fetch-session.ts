@@ -6,6 +6,7 @@
 // This module only coordinates, on an injected clock.
 import type { PeerClass } from '../stats/peer-class.ts'
 import { discoveryPending, noCdnPieces, scheduleCdn, type CdnReason, type SchedulerInput } from '../scheduler/cdn-scheduler.ts'
+import { removePiece } from '../scheduler/pieces-left.ts'
 import { packGeometry } from '../storage/pack-geometry.ts'
 import { openPeerSource, type PeerSource, type PeerSourceOptions } from '../sources/peers/peer-source.ts'
 import { SETTLE_MS } from '../sources/peers/peer-settings.ts'
@@ -69,6 +70,8 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
   if (neededPieces.length === 0) return nothing
 
   const arrived = new Set<number>()
+  /** Needed pieces not arrived yet, ascending (pieces-left.ts). */
+  const stillNeeded = [...neededPieces]
   /** Pieces the CDN took and has not completed. */
   const atCdn = new Set<number>()
   /** Chunks the CDN is fetching: a chunk straddling two pieces goes with the first piece it takes. */
@@ -83,6 +86,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
   const complete = (index: number) => {
     if (arrived.has(index) || !neededSet.has(index)) return
     arrived.add(index)
+    removePiece(stillNeeded, index)
     bytesDone += pieceLength
     wake()
   }
@@ -149,8 +153,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     /** The CDN's next piece, as the scheduler decides it now; undefined: none now. */
     const decide = (): number[] | undefined => {
       const t = now()
-      const needed = neededPieces.filter((p) => !arrived.has(p))
-      const swarm = peers.view(t, needed)
+      const swarm = peers.view(t, stillNeeded)
       if (discoveryPending({ now: t, startedAt, discoveryMs: o.discoveryMs, trackersPending: swarm.trackersPending, peersConnecting: swarm.connecting, peersSilent: swarm.silent, lastPeerChange: swarm.lastChange, settleMs: SETTLE_MS })) return undefined
       const fromPeers = new Set<number>()
       if (swarm.sources > 0) for (const p of swarm.inFlight.pieces()) if (neededSet.has(p) && !arrived.has(p)) fromPeers.add(p)
@@ -162,7 +165,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
         now: t,
         startedAt,
         pieceLength,
-        needed,
+        needed: stillNeeded,
         availability: swarm.availability,
         fromPeers,
         fromCdn: atCdn,
