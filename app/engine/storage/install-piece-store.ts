@@ -85,9 +85,9 @@ interface PieceLayout {
  * pieces are kept in a bounded map, and a verified piece out of the cache is read a block at a
  * time. A piece whose files all keep the identity the install recorded after checking them
  * (`trusted`) counts as verified from the start: a seeder then reads the release once, not
- * hashes it again; so does a piece this process placed (`placed`). Memory is CACHED_PIECES + READS_AT_ONCE + LENT_PIECES pieces and COPY_BUFFERS blocks,
- * whatever the number of peers (50 peers on different pieces held 200 MB of reads before the
- * bound). Blocks are lent as views of a cached piece (upload-loans.ts), and a piece's buffer
+ * hashes it again; so does a piece this process placed (`placed`). Memory is CACHED_PIECES +
+ * READS_AT_ONCE + LENT_PIECES pieces and COPY_BUFFERS blocks, whatever the number of peers (50
+ * peers on different pieces held 200 MB of reads before the bound). Blocks are lent as views of a cached piece (upload-loans.ts), and a piece's buffer
  * goes back to the worker for the next read once its lent bytes are written (fresh buffers per
  * read cost more in page faults than copies: 3.4 s of system time per GiB uploaded).
  */

@@ -84,13 +84,20 @@ export interface PieceSlice {
   readonly length: number
 }
 
-/** The slices of piece `index` that carry chunks `wanted` still takes. */
-export function wantedSlices(geometry: PackGeometry, index: number, wanted: (chunk: number) => boolean): PieceSlice[] {
+/**
+ * The slices of piece `index` that carry chunks `wanted` still takes; `whole`: every chunk the
+ * piece carries is wanted, so writing the slices writes all of the piece's chunk bytes.
+ */
+export function wantedSlices(geometry: PackGeometry, index: number, wanted: (chunk: number) => boolean): { readonly slices: PieceSlice[]; readonly whole: boolean } {
   const slices: PieceSlice[] = []
+  let whole = true
   let at = 0
   for (const seg of geometry.segments(index)) {
-    if (seg.kind === 'chunk' && wanted(seg.chunk)) slices.push({ chunk: seg.chunk, offsetInChunk: seg.offset, offsetInPiece: at, length: seg.length })
+    if (seg.kind === 'chunk') {
+      if (wanted(seg.chunk)) slices.push({ chunk: seg.chunk, offsetInChunk: seg.offset, offsetInPiece: at, length: seg.length })
+      else whole = false
+    }
     at += seg.length
   }
-  return slices
+  return { slices, whole }
 }

@@ -221,17 +221,13 @@ export class PeerSource implements Source {
       this.torrent,
       {
         received: async (index, piece) => {
-          let chunkSegments = 0
-          const slices = wantedSlices(o.geometry, index, (c) => {
-            chunkSegments++
-            return o.pending.has(c) && !o.isDone(c)
-          })
+          const { slices, whole } = wantedSlices(o.geometry, index, (c) => o.pending.has(c) && !o.isDone(c))
           try {
             const placed = await o.placePiece(piece, pieceHashes.subarray(index * 20, index * 20 + 20), slices)
             // Every byte of the piece was just written from bytes its SHA-1 checked; a piece
             // with chunks placed before (maybe in an earlier run, which a power cut may have
             // lost) is hashed when first uploaded.
-            if (placed.ok && slices.length === chunkSegments) this.reader.placed(index)
+            if (placed.ok && whole) this.reader.placed(index)
             return placed
           } catch (err) {
             this.fail(err)
