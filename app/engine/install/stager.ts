@@ -16,13 +16,12 @@ import type { InstallPlan } from './install-plan.ts'
 import { ChunkTargets } from './chunk-targets.ts'
 import { applyStagedPatches, type PatchOutcome } from './patch-apply.ts'
 import { createSized } from './sized-file.ts'
-import { placeItems } from './place-items.ts'
+import { placeItems, type PlaceItem } from './place-items.ts'
 import { FileChecks } from './file-checks.ts'
 import { isOwnedFile } from './owned-file.ts'
 import { EarlyWriteback } from './early-writeback.ts'
 import type { PlacePieceResult, PlacePieceTask, PlaceResult, PlaceTask, PlacementResult, PlacementTask, VerifyFileResult } from './placement-tasks.ts'
 import type { FilePosition } from '../storage/install-piece-store.ts'
-import type { PieceSlice } from '../storage/pack-geometry.ts'
 import type { ChunkFromPeers } from '../sources/peers/peer-accounting.ts'
 
 export type PlacedFrom = 'cdn' | 'local' | 'lan' | 'wan'
@@ -33,7 +32,7 @@ export interface SwarmHooks {
   /** Runs the CDN's range loops on the work the session hands out, until it hands out no more. */
   readonly runCdn: (work: CdnWork) => Promise<void>
   /** Checks a piece from peers against its SHA-1 in a worker and writes its slices; the buffer is handed over. */
-  readonly placePiece: (piece: Buffer, sha1: Uint8Array, slices: readonly PieceSlice[]) => Promise<{ ok: boolean; returned: ArrayBuffer | undefined }>
+  readonly placePiece: (piece: Buffer, sha1: Uint8Array, slices: readonly PlaceItem[]) => Promise<{ ok: boolean; returned: ArrayBuffer | undefined }>
   /** The placement workers, which also read pieces for upload. */
   readonly workers: WorkerPool<PlacementTask, PlacementResult>
   readonly isDone: (chunk: number) => boolean
@@ -315,9 +314,8 @@ export class Stager {
   }
 
   /** A piece from peers: SHA-1 checked and its slices written in a worker (the bytes move there, not copied). */
-  private async placePiece(piece: Buffer, sha1: Uint8Array, slices: readonly PieceSlice[]): Promise<{ ok: boolean; returned: ArrayBuffer | undefined }> {
-    const list = slices.map((s) => ({ chunk: s.chunk, at: s.offsetInPiece, stored: s.length, size: s.length, shift: s.offsetInChunk }))
-    const { paths, items, targets } = placeItems(list, this.targets, (file) => this.stagedPath(file))
+  private async placePiece(piece: Buffer, sha1: Uint8Array, slices: readonly PlaceItem[]): Promise<{ ok: boolean; returned: ArrayBuffer | undefined }> {
+    const { paths, items, targets } = placeItems(slices, this.targets, (file) => this.stagedPath(file))
     const bytes = new Uint8Array(piece.buffer, piece.byteOffset, piece.length)
     const task: PlacePieceTask = { kind: 'placePiece', bytes, sha1, paths, items, targets }
     const r = (await this.c.workers.run(task, [bytes.buffer as ArrayBuffer])) as PlacePieceResult

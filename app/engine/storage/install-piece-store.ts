@@ -7,7 +7,7 @@ import type { Manifest } from '../../../shared/release-schema.ts'
 import type { WorkerPool } from '../../release/worker-pool.ts'
 import type { PlacementResult, PlacementTask, ReadPieceResult } from '../install/placement-tasks.ts'
 import { pieceIdentity } from './file-identity.ts'
-import { packGeometry, type PackGeometry } from './pack-geometry.ts'
+import { packGeometry, pieceSha1, type PackGeometry } from './pack-geometry.ts'
 import { allBack, lend, onAllBack } from './upload-loans.ts'
 
 export interface FilePosition {
@@ -275,7 +275,7 @@ export class PieceReader {
 
   private async readNow(index: number): Promise<Buffer> {
     const { paths, segments, length: at } = this.pieceLayout(index)
-    const sha1 = this.layout.pieceHashes.subarray(index * 20, index * 20 + 20)
+    const sha1 = pieceSha1(this.layout.pieceHashes, index)
     const reuse = this.spare.pop()
     const into = reuse && reuse.byteLength >= at ? reuse : new ArrayBuffer(at)
     const placedHere = this.placedHere.has(index)

@@ -6,7 +6,7 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import WebTorrent, { type Torrent } from 'webtorrent'
 import { afterEach, describe, expect, it } from 'vitest'
-import { bindListener, directPeerPipes, knownPeers, markPieceComplete, onIncomingConnection, routePieces, selectInOrder } from '../../../app/engine/sources/peers/webtorrent-adapter.ts'
+import { bindListener, directPeerPipes, knownPeers, markBlocksIn, markPieceComplete, onIncomingConnection, routePieces, selectInOrder, type PieceInternals } from '../../../app/engine/sources/peers/webtorrent-adapter.ts'
 import { constantStore } from '../../support/constant-store.ts'
 import { makeFixture } from '../../support/release-fixture.ts'
 import { useTempDirs } from '../../support/temp-dir.ts'
@@ -154,6 +154,23 @@ describe('webtorrent adapter (private fields)', () => {
     } finally {
       wire.destroy()
     }
+  })
+
+  it("records blocks as torrent-piece's set does, without keeping their bytes", async () => {
+    const { torrent } = await torrentOfFixture()
+    const Piece = ((torrent as unknown as { pieces: object[] }).pieces[0]!.constructor) as new (length: number) => PieceInternals & { set(i: number, data: Uint8Array, source: unknown): boolean }
+    // 33 blocks, the last one short; a large request, a block again, and the short end.
+    const length = 32 * 16384 + 1000
+    const ours = new Piece(length)
+    const theirs = new Piece(length)
+    const wire = {}
+    for (const [first, bytes] of [[0, 8 * 16384], [8, 8 * 16384], [8, 16384], [16, 16 * 16384], [32, 1000]] as const) {
+      const complete = theirs.set(first, new Uint8Array(bytes), wire)
+      expect(markBlocksIn(ours, first, bytes, wire), `blocks ${first}+`).toBe(complete)
+      expect([ours.missing, ours._buffered, ours.sources]).toEqual([theirs.missing, theirs._buffered, theirs.sources])
+    }
+    expect(theirs._buffered).toBe(theirs._chunks)
+    expect(ours._buffer!.some((b) => b instanceof Uint8Array)).toBe(false)
   })
 
   it('frees the place of a piece whose only sender left, and the piece comes whole from another peer', async () => {

@@ -13,7 +13,7 @@ import type { SchedulerInput } from '../../scheduler/cdn-scheduler.ts'
 import { groupMembers, memberKey } from '../../scheduler/piece-owner.ts'
 import { PEER_RUN_PIECES, PieceOrder, peerPieceRuns } from '../../scheduler/peer-piece-order.ts'
 import { unmapAddress, type PeerClass } from '../../stats/peer-class.ts'
-import { wantedSlices, type PackGeometry } from '../../storage/pack-geometry.ts'
+import { pieceSha1, wantedSlices, type PackGeometry } from '../../storage/pack-geometry.ts'
 import { InstallPieceStore, PieceReader, torrentBitfield, type FilePosition } from '../../storage/install-piece-store.ts'
 import { giveBackOnWrite } from '../../storage/upload-loans.ts'
 import type { SwarmHooks } from '../../install/stager.ts'
@@ -223,7 +223,7 @@ export class PeerSource implements Source {
         received: async (index, piece) => {
           const { slices, whole } = wantedSlices(o.geometry, index, (c) => o.pending.has(c) && !o.isDone(c))
           try {
-            const placed = await o.placePiece(piece, pieceHashes.subarray(index * 20, index * 20 + 20), slices)
+            const placed = await o.placePiece(piece, pieceSha1(pieceHashes, index), slices)
             // Every byte of the piece was just written from bytes its SHA-1 checked; a piece
             // with chunks placed before (maybe in an earlier run, which a power cut may have
             // lost) is hashed when first uploaded.
