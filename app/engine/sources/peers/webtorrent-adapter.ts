@@ -165,7 +165,7 @@ export interface PieceInternals {
   /** Block count. */
   readonly _chunks: number
   _buffered: number
-  /** Each block's bytes once in; Shoal keeps them elsewhere (markBlocksIn). */
+  /** A slot per block: its bytes under `set`, `true` under markBlocksIn (the bytes are in Shoal's buffer). */
   _buffer: unknown[] | null
   init(): boolean
   reserve(): number
