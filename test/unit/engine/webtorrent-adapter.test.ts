@@ -66,10 +66,10 @@ async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void
   for (const end = Date.now() + ms; !ok(); await new Promise((r) => setTimeout(r, 20))) if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
 }
 
-async function torrentOfFixture(): Promise<{ client: WebTorrent; torrent: Torrent; torrentFile: Buffer }> {
+async function torrentOfFixture(pieceSize = '256KiB'): Promise<{ client: WebTorrent; torrent: Torrent; torrentFile: Buffer }> {
   const dir = await tempDir()
   const f = await makeFixture(dir, 2 * 1024 * 1024)
-  expect((await f.publish(f.build, '1.0.0', ['--piece-size', '256KiB'])).code).toBe(0)
+  expect((await f.publish(f.build, '1.0.0', ['--piece-size', pieceSize])).code).toBe(0)
   const torrentFile = await readFile(join(f.cdn, 'game', '1.0.0', 'pack.torrent'))
   // Nothing leaves loopback: no DHT, LSD, UPnP, NAT-PMP or trackers; TCP only.
   const client = new WebTorrent({ dht: false, lsd: false, natUpnp: false, natPmp: false, utp: false, tracker: false, webSeeds: false })
@@ -233,6 +233,37 @@ describe('webtorrent adapter (private fields)', () => {
     // A new wire's first request (webtorrent's validateWire) takes the last piece of the last run; then the runs in order.
     expect(order[0]).toBe(3)
     expect(order.slice(1)).toEqual([...Array.from({ length: pieceCount - 4 }, (_, i) => i + 4), 0, 1, 2])
+  })
+
+  it("ends a wire's request round at its byte bound, not after offering it every piece left", async () => {
+    const { torrent, torrentFile } = await torrentOfFixture('16KiB')
+    const pieceCount = (torrent as unknown as { pieces: unknown[] }).pieces.length
+    const received = new Set<number>()
+    routePieces(
+      torrent,
+      {
+        received: async (index) => {
+          received.add(index)
+          return { ok: true, returned: undefined }
+        },
+      },
+      // One request in the air per wire, with places free: every round after a block ends at the bound.
+      { maxPieces: 8, maxBytesPerWire: 16 * 1024, largeBlocks: () => false, skip: () => false },
+    )
+    const t = torrent as unknown as { _request: (...args: unknown[]) => boolean }
+    const request = t._request
+    let offers = 0
+    t._request = (...args) => {
+      offers++
+      return request.apply(t, args)
+    }
+    selectInOrder(torrent, [[0, pieceCount - 1]])
+    const seeder = await zeroSeeder(torrentFile, -1)
+    torrent.addPeer(`127.0.0.1:${seeder.port}`)
+    await until('every piece', () => received.size === pieceCount)
+    // Measured: 128 offers for 128 pieces; without the bound on webtorrent's round, 16,638 (each
+    // round offered every piece left, twice).
+    expect(offers).toBeLessThan(pieceCount * 4)
   })
 
   it('lets a wire try a hot swap for a piece at most once per 100 ms', async () => {

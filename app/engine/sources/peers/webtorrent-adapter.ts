@@ -102,11 +102,13 @@ export function addConnectedPeer(torrent: Torrent, conn: Duplex & { remoteAddres
 /**
  * Selects runs of pieces, to be asked for in the order given. webtorrent joins plain selections
  * that touch into one and asks for it from its first piece, so runs given out of order would be
- * asked in ascending order again: these are its stream selections, which it keeps apart.
+ * asked in ascending order again: these are its stream selections, which it keeps apart. With
+ * priority 0: a round that fills a wire's pipeline moves a selection with priority behind the
+ * others (`shufflePriority`), so the runs would be taken a piece from each in turn.
  */
 export function selectInOrder(torrent: Torrent, runs: readonly (readonly [number, number])[]): void {
   const t = torrent as unknown as { _select(from: number, to: number, priority: number, notify: undefined, isStreamSelection: boolean): void }
-  for (const [from, to] of runs) t._select(from, to, 1, undefined, true)
+  for (const [from, to] of runs) t._select(from, to, 0, undefined, true)
 }
 
 /** Where whole pieces from peers go instead of webtorrent's own SHA-1 check and store. */
@@ -293,6 +295,24 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
   // and hot-swaps only when it asked for nothing. In 8 leechers that trade, the rounds took
   // 6.1-7.7 s of each one's main thread per GiB under the profiler, 1.6-2.7 s after, and the
   // walk grows with the release.
+  //
+  // Its round stops at webtorrent's pipeline length, which honours the peer's `reqq` (how many
+  // requests it queues), and not at the wire's byte bound: with a place free, each round after a
+  // block went on offering the wire every piece not yet done, twice (once for hot swaps), each
+  // refused at the bound. A wire's `reqq` is capped at the requests its byte bound allows, so
+  // the round ends there.
+  const capQueue = (wire: Wire) => {
+    const handshake = wire.peerExtendedHandshake as { reqq?: unknown } | undefined
+    if (!handshake) return
+    const bound = Math.max(1, Math.floor(o.maxBytesPerWire / ((o.largeBlocks(wire) ? LARGE_REQUEST_BLOCKS : 1) * BLOCK)))
+    handshake.reqq = typeof handshake.reqq === 'number' && handshake.reqq > 0 ? Math.min(handshake.reqq, bound) : bound
+  }
+  const watchQueue = (wire: Wire) => {
+    capQueue(wire)
+    wire.on('extended', (ext: unknown) => ext === 'handshake' && capQueue(wire))
+  }
+  for (const wire of torrent.wires) watchQueue(wire)
+  torrent.on('wire', watchQueue)
   const updateWire = t._updateWire
   t._updateWire = (wire) => {
     if (receiving.size + placed.size < o.maxPieces) return updateWire.call(t, wire)
