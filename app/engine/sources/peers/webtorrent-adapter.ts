@@ -273,6 +273,8 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
     tries.set(index, now)
     return true
   }
+  /** Requests of `blocksPerRequest` blocks a wire may have in the air within its byte bound. */
+  const requestsAllowed = (blocksPerRequest: number) => Math.ceil(o.maxBytesPerWire / (blocksPerRequest * BLOCK))
   // webtorrent calls this for every selected piece on every request round, and most calls are
   // refused: the refusal allocates nothing (the closures of a request live in `ask`, whose
   // context V8 would otherwise allocate on every call, 260 MB per GiB received).
@@ -282,7 +284,7 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
     const piece = t.pieces[index]
     if (!piece) return false
     const blocksPerRequest = o.largeBlocks(wire) ? LARGE_REQUEST_BLOCKS : 1
-    if (wire.requests.length * blocksPerRequest * BLOCK >= o.maxBytesPerWire) return false
+    if (wire.requests.length >= requestsAllowed(blocksPerRequest)) return false
     let reservation = piece.reserve()
     if (reservation === -1 && hotswap && mayHotswap(wire, index) && t._hotswap(wire, index)) reservation = piece.reserve()
     if (reservation === -1) return false
@@ -304,7 +306,7 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
   const capQueue = (wire: Wire) => {
     const handshake = wire.peerExtendedHandshake as { reqq?: unknown } | undefined
     if (!handshake) return
-    const bound = Math.max(1, Math.floor(o.maxBytesPerWire / ((o.largeBlocks(wire) ? LARGE_REQUEST_BLOCKS : 1) * BLOCK)))
+    const bound = requestsAllowed(o.largeBlocks(wire) ? LARGE_REQUEST_BLOCKS : 1)
     handshake.reqq = typeof handshake.reqq === 'number' && handshake.reqq > 0 ? Math.min(handshake.reqq, bound) : bound
   }
   const watchQueue = (wire: Wire) => {
