@@ -6,7 +6,7 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import WebTorrent, { type Torrent } from 'webtorrent'
 import { afterEach, describe, expect, it } from 'vitest'
-import { bindListener, directPeerPipes, knownPeers, markBlocksIn, markPieceComplete, onIncomingConnection, routePieces, selectInOrder, type PieceInternals } from '../../../app/engine/sources/peers/webtorrent-adapter.ts'
+import { bindListener, directPeerPipes, knownPeers, lightenWireReads, markBlocksIn, markPieceComplete, onIncomingConnection, routePieces, selectInOrder, wireInput, type PieceInternals } from '../../../app/engine/sources/peers/webtorrent-adapter.ts'
 import { constantStore } from '../../support/constant-store.ts'
 import { makeFixture } from '../../support/release-fixture.ts'
 import { useTempDirs } from '../../support/temp-dir.ts'
@@ -154,6 +154,73 @@ describe('webtorrent adapter (private fields)', () => {
     } finally {
       wire.destroy()
     }
+  })
+
+  it('parses block messages split over many chunks, each joined once, and passes no chunk on behind an empty one', async () => {
+    const { default: Wire } = await import('bittorrent-protocol')
+    const wire = new Wire()
+    type Parsing = { _buffer: Uint8Array[]; _write(data: Uint8Array, cb: () => void): void; _parse(size: number, parser: unknown): void; _onMessageLength: unknown; _onPiece(index: number, offset: number, block: Uint8Array): void }
+    const w = wire as unknown as Parsing
+    try {
+      // bittorrent-protocol's own _write joins what it holds with each chunk: it must get nothing held.
+      const original = w._write
+      const heldAtOriginal: number[] = []
+      w._write = function (this: Parsing, data, cb) {
+        heldAtOriginal.push(this._buffer.length)
+        original.call(this, data, cb)
+      }
+      lightenWireReads(wire as never)
+      w._parse(4, w._onMessageLength)
+      const got: [number, number, Buffer][] = []
+      w._onPiece = (index, offset, block) => got.push([index, offset, Buffer.from(block)])
+      const block = 64 * 1024
+      const message = (i: number) => {
+        const m = Buffer.alloc(13 + block, i)
+        m.writeUInt32BE(9 + block, 0)
+        m[4] = 7
+        m.writeUInt32BE(i, 5)
+        m.writeUInt32BE(0, 9)
+        return m
+      }
+      // As TLS delivers them: a message's header alone, its block in 16 KiB records, the last of
+      // which ends the message; then a record holding a whole header and the next block's start.
+      const chunks: Uint8Array[] = []
+      for (const i of [0, 1]) {
+        const m = message(i)
+        chunks.push(m.subarray(0, 13))
+        for (let at = 13; at < m.length; at += 16 * 1024) chunks.push(m.subarray(at, at + 16 * 1024))
+      }
+      const joined = Buffer.concat([message(2), message(3)])
+      for (let at = 0; at < joined.length; at += 16 * 1024) chunks.push(joined.subarray(at, at + 16 * 1024))
+      for (const c of chunks) w._write(c, () => {})
+      expect(got.map(([i, offset, b]) => [i, offset, b.length, b.every((x) => x === i)])).toEqual([0, 1, 2, 3].map((i) => [i, 0, block, true]))
+      expect(heldAtOriginal.length).toBeGreaterThan(0)
+      expect(heldAtOriginal.every((n) => n === 0), `held at bittorrent-protocol's _write: ${heldAtOriginal.join(',')}`).toBe(true)
+    } finally {
+      wire.destroy()
+    }
+  })
+
+  it("hands a wire's bytes to its parser at once, and a parser that throws ends that wire only", async () => {
+    const { default: Wire } = await import('bittorrent-protocol')
+    const wire = new Wire()
+    const w = wire as unknown as { _parse(size: number, parser: (b: Uint8Array) => void): void; destroyed: boolean }
+    const seen: number[] = []
+    const twoBytes = (b: Uint8Array) => {
+      seen.push(b[0]!, b[1]!)
+      if (b[0] === 0xff) throw new Error('a parser fault')
+      w._parse(2, twoBytes)
+    }
+    w._parse(2, twoBytes)
+    const input = wireInput(wire as never)
+    // No tick passes between the write and the parse (streamx's own write runs a tick later).
+    expect(input.write(Uint8Array.of(1))).toBe(true)
+    expect(input.write(Uint8Array.of(2))).toBe(true)
+    expect(seen).toEqual([1, 2])
+    expect(input.write(Uint8Array.of(0xff, 0))).toBe(true)
+    await until('the wire to close', () => w.destroyed)
+    expect(input.write(Uint8Array.of(3, 4))).toBe(true)
+    expect(seen).toEqual([1, 2, 0xff, 0])
   })
 
   it("records blocks as torrent-piece's set does, without keeping their bytes", async () => {

@@ -2,12 +2,17 @@
 // rate limit), with backpressure both ways. webtorrent-adapter.ts joins each peer's socket and
 // wire with one of these per direction.
 
-/** The stream calls a pump makes; Node's streams and streamx's both have them. */
-export interface PumpEnd {
-  on(event: 'data' | 'drain', listener: (chunk: Uint8Array) => void): unknown
-  write(chunk: Uint8Array): boolean
+/** The stream calls a pump makes on the end it reads; Node's streams and streamx's both have them. */
+export interface PumpFrom {
+  on(event: 'data', listener: (chunk: Uint8Array) => void): unknown
   pause(): unknown
   resume(): unknown
+}
+
+/** The calls a pump makes on the end it writes: a stream, or anything that takes bytes and says when it is full. */
+export interface PumpTo {
+  on(event: 'drain', listener: () => void): unknown
+  write(chunk: Uint8Array): boolean
 }
 
 /**
@@ -21,7 +26,7 @@ export type Gate = (wanted: number) => number
  * each write's size. `from` waits while `to` is full or bytes wait at the gate. Once `stopped`,
  * what is held is dropped.
  */
-export function pump(from: PumpEnd, to: PumpEnd, makeGate: (later: () => void) => Gate, counted: (bytes: number) => void, stopped: () => boolean): void {
+export function pump(from: PumpFrom, to: PumpTo, makeGate: (later: () => void) => Gate, counted: (bytes: number) => void, stopped: () => boolean): void {
   const held: Uint8Array[] = []
   let waiting = false
   let full = false

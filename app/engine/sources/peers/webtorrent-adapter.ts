@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream'
 import type WebTorrent from 'webtorrent'
 import type { Torrent, Wire } from 'webtorrent'
 import Peer from 'webtorrent/lib/peer.js'
-import { pump, type Gate, type PumpEnd } from './gated-pump.ts'
+import { pump, type Gate, type PumpFrom, type PumpTo } from './gated-pump.ts'
 
 interface TorrentInternals {
   _markVerified(index: number): void
@@ -456,6 +456,9 @@ export function lightenWireReads(wire: Wire): void {
       this._buffer = [head]
       this._bufferSize = head.length
       this._processBuffer()
+      // A message that ends with the chunk leaves nothing: pushed on as an empty buffer, it would
+      // make bittorrent-protocol join the next chunk with it, a copy of that whole chunk.
+      if (need === data.length) return cb(null)
       data = data.subarray(need)
     }
     original.call(this, data, cb)
@@ -573,10 +576,41 @@ interface ThrottleGroupInternals {
 
 interface PipedPeer {
   readonly destroyed: boolean
-  readonly conn: PumpEnd
-  readonly wire: PumpEnd
+  readonly conn: PumpFrom & PumpTo
+  readonly wire: PumpFrom & WireWriteInternals
   readonly throttleGroups: { readonly down: ThrottleGroupInternals; readonly up: ThrottleGroupInternals }
   emit(event: 'download' | 'upload', bytes: number): boolean
+}
+
+/** The parts of a wire's writable side (streamx) that `wireInput` uses. */
+interface WireWriteInternals {
+  readonly destroying: boolean
+  _write(data: Uint8Array, cb: (err: Error | null) => void): void
+  destroy(err?: Error): void
+}
+
+const parsed = () => {}
+
+/**
+ * The wire's stream (streamx) runs each write on a later tick, and at its 16 KiB mark answers a
+ * 16 KiB TLS record with "full": the pump paused the socket and resumed it on 'drain', for every
+ * record. Bytes go straight to the wire's parser instead (its `_write`, which lightenWireReads
+ * may wrap, takes a chunk at once). The pump is the wire's only writer, so the order holds. A
+ * parser that throws on a peer's bytes ends that wire, not the process.
+ */
+export function wireInput(wire: WireWriteInternals): PumpTo {
+  return {
+    on: () => wire,
+    write: (chunk) => {
+      if (wire.destroying) return true
+      try {
+        wire._write(chunk, parsed)
+      } catch (err) {
+        wire.destroy(err instanceof Error ? err : new Error(String(err)))
+      }
+      return true
+    },
+  }
 }
 
 /** With the group's rate at 0, nothing passes; it is looked at again after this long (as speed-limiter does). */
@@ -623,7 +657,7 @@ function tokenGate(group: ThrottleGroupInternals, later: () => void): Gate {
 export function directPeerPipes(): void {
   Peer.prototype.setThrottlePipes = function (this: PipedPeer) {
     const stopped = () => this.destroyed
-    pump(this.conn, this.wire, (later) => tokenGate(this.throttleGroups.down, later), (n) => this.emit('download', n), stopped)
+    pump(this.conn, wireInput(this.wire), (later) => tokenGate(this.throttleGroups.down, later), (n) => this.emit('download', n), stopped)
     pump(this.wire, this.conn, (later) => tokenGate(this.throttleGroups.up, later), (n) => this.emit('upload', n), stopped)
   }
 }
