@@ -6,7 +6,7 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import WebTorrent, { type Torrent } from 'webtorrent'
 import { afterEach, describe, expect, it } from 'vitest'
-import { bindListener, directPeerPipes, knownPeers, lightenWireReads, markBlocksIn, markPieceComplete, onIncomingConnection, routePieces, selectInOrder, wireInput, type PieceInternals } from '../../../app/engine/sources/peers/webtorrent-adapter.ts'
+import { bindListener, copyMissing, directPeerPipes, knownPeers, lightenWireReads, markBlocksIn, markPieceComplete, onIncomingConnection, routePieces, selectInOrder, wireInput, type PieceInternals } from '../../../app/engine/sources/peers/webtorrent-adapter.ts'
 import { constantStore } from '../../support/constant-store.ts'
 import { makeFixture } from '../../support/release-fixture.ts'
 import { useTempDirs } from '../../support/temp-dir.ts'
@@ -221,6 +221,22 @@ describe('webtorrent adapter (private fields)', () => {
     await until('the wire to close', () => w.destroyed)
     expect(input.write(Uint8Array.of(3, 4))).toBe(true)
     expect(seen).toEqual([1, 2, 0xff, 0])
+  })
+
+  it('copies a delivered block over the blocks not yet in, never over a block another wire brought', async () => {
+    const { torrent } = await torrentOfFixture()
+    const piece = (torrent as unknown as { pieces: PieceInternals[] }).pieces[0]!
+    const block = 16 * 1024
+    const into = Buffer.alloc(piece.length, 1)
+    // Blocks 1 and 3 came from another wire.
+    markBlocksIn(piece, 1, block, 'other')
+    markBlocksIn(piece, 3, block, 'other')
+    copyMissing(piece, into, Buffer.alloc(5 * block, 9), 0)
+    expect([0, 1, 2, 3, 4].map((b) => into[b * block + 100])).toEqual([9, 1, 9, 1, 9])
+    expect(into[5 * block]).toBe(1)
+    // None in yet: the block lands whole.
+    copyMissing(piece, into, Buffer.alloc(2 * block, 7), 8 * block)
+    expect(into.subarray(8 * block, 10 * block).every((x) => x === 7)).toBe(true)
   })
 
   it("records blocks as torrent-piece's set does, without keeping their bytes", async () => {

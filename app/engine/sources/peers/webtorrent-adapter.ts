@@ -195,6 +195,20 @@ export function markBlocksIn(piece: PieceInternals, first: number, length: numbe
   return piece._buffered === piece._chunks
 }
 
+/**
+ * Copies a delivered block into its piece's buffer, except the 16 KiB blocks already in: a block
+ * asked of two wires (an endgame or hot-swapped request) keeps the bytes of the wire it is
+ * credited to, so a second sender's bytes never land under another's name.
+ */
+export function copyMissing(piece: PieceInternals, into: Buffer, block: Uint8Array, offset: number): void {
+  const have = piece._buffer
+  const first = offset / BLOCK
+  let some = false
+  for (let j = 0; j * BLOCK < block.length && !some; j++) some = Boolean(have?.[first + j])
+  if (!some) return void into.set(block, offset)
+  for (let j = 0; j * BLOCK < block.length; j++) if (!have![first + j]) into.set(block.subarray(j * BLOCK, (j + 1) * BLOCK), offset + j * BLOCK)
+}
+
 interface RequestInternals {
   destroyed: boolean
   pieces: (PieceInternals | null)[]
@@ -355,7 +369,8 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
     for (let b = reservation; b < reservation + blocks; b++) length += piece.chunkLength(b)
     const into = buf
     const cancel = () => {
-      for (let b = reservation; b < reservation + blocks; b++) piece.cancel(b)
+      // Blocks another wire brought meanwhile stay in.
+      for (let b = reservation; b < reservation + blocks; b++) if (!piece._buffer?.[b]) piece.cancel(b)
     }
     wire.request(index, offset, length, (err: Error | null, block: Uint8Array | null) => {
       if (t.destroyed) return
@@ -375,7 +390,7 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
         cancel()
         return update()
       }
-      into.set(block, offset)
+      copyMissing(piece, into, block, offset)
       if (!markBlocksIn(piece, reservation, length, wire)) return update()
       receiving.delete(index)
       placed.add(index)
