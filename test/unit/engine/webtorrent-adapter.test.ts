@@ -6,7 +6,7 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import WebTorrent, { type Torrent } from 'webtorrent'
 import { afterEach, describe, expect, it } from 'vitest'
-import { bindListener, copyMissing, directPeerPipes, knownPeers, lightenWireReads, markBlocksIn, markPieceComplete, onIncomingConnection, routePieces, selectInOrder, wireInput, type PieceInternals } from '../../../app/engine/sources/peers/webtorrent-adapter.ts'
+import { bindListener, copiesBlocksOut, copyMissing, directPeerPipes, knownPeers, lightenWireReads, markBlocksIn, markPieceComplete, onIncomingConnection, routePieces, selectInOrder, wireInput, type PieceInternals } from '../../../app/engine/sources/peers/webtorrent-adapter.ts'
 import { constantStore } from '../../support/constant-store.ts'
 import { makeFixture } from '../../support/release-fixture.ts'
 import { useTempDirs } from '../../support/temp-dir.ts'
@@ -145,7 +145,7 @@ describe('webtorrent adapter (private fields)', () => {
     const { default: Wire } = await import('bittorrent-protocol')
     const wire = new Wire()
     try {
-      for (const method of ['_write', '_processBuffer', '_onMessage', 'request', 'piece', 'downloadSpeed']) expect(typeof wire[method], method).toBe('function')
+      for (const method of ['_write', '_parser', '_onMessage', 'request', 'piece', 'downloadSpeed']) expect(typeof wire[method], method).toBe('function')
       expect(Array.isArray(wire['_buffer'])).toBe(true)
       expect(typeof wire['_bufferSize']).toBe('number')
       expect(typeof wire['_parserSize']).toBe('number')
@@ -156,46 +156,74 @@ describe('webtorrent adapter (private fields)', () => {
     }
   })
 
-  it('parses block messages split over many chunks, each joined once, and passes no chunk on behind an empty one', async () => {
+  it.each([
+    ['copied out before the parser returns (routePieces)', true],
+    ["kept as given (webtorrent's own store)", false],
+  ])('parses messages however chunks split them, and keeps nothing of a chunk (a socket may read every chunk into one buffer), with blocks %s', async (_, copied) => {
     const { default: Wire } = await import('bittorrent-protocol')
     const wire = new Wire()
-    type Parsing = { _buffer: Uint8Array[]; _write(data: Uint8Array, cb: () => void): void; _parse(size: number, parser: unknown): void; _onMessageLength: unknown; _onPiece(index: number, offset: number, block: Uint8Array): void }
+    type Parsing = { _write(data: Uint8Array, cb: () => void): void; _parse(size: number, parser: unknown): void; _onMessageLength: unknown; _onPiece(index: number, offset: number, block: Uint8Array): void; _onHave(index: number): void; _onBitField(bits: Uint8Array): void }
     const w = wire as unknown as Parsing
     try {
-      // bittorrent-protocol's own _write joins what it holds with each chunk: it must get nothing held.
+      // bittorrent-protocol's own _write keeps views of what it is given: plaintext never goes there.
       const original = w._write
-      const heldAtOriginal: number[] = []
+      let originalCalls = 0
       w._write = function (this: Parsing, data, cb) {
-        heldAtOriginal.push(this._buffer.length)
+        originalCalls++
         original.call(this, data, cb)
       }
       lightenWireReads(wire as never)
+      if (copied) copiesBlocksOut(wire as never)
       w._parse(4, w._onMessageLength)
-      const got: [number, number, Buffer][] = []
-      w._onPiece = (index, offset, block) => got.push([index, offset, Buffer.from(block)])
-      const block = 64 * 1024
-      const message = (i: number) => {
-        const m = Buffer.alloc(13 + block, i)
-        m.writeUInt32BE(9 + block, 0)
+      const blocks: [number, Uint8Array][] = []
+      w._onPiece = (index, _offset, block) => blocks.push([index, copied ? Buffer.from(block) : block])
+      const haves: number[] = []
+      w._onHave = (index) => haves.push(index)
+      // A bitfield is kept as it is given.
+      const bitfields: Uint8Array[] = []
+      w._onBitField = (bits) => bitfields.push(bits)
+      const size = 64 * 1024
+      const block = (i: number) => {
+        const m = Buffer.alloc(13 + size, i + 1)
+        m.writeUInt32BE(9 + size, 0)
         m[4] = 7
         m.writeUInt32BE(i, 5)
         m.writeUInt32BE(0, 9)
         return m
       }
-      // As TLS delivers them: a message's header alone, its block in 16 KiB records, the last of
-      // which ends the message; then a record holding a whole header and the next block's start.
+      const have = (i: number) => Buffer.from([0, 0, 0, 5, 4, 0, 0, 0, i])
+      const bitfield = Buffer.from([0, 0, 0, 3, 5, 0xa5, 0x5a])
+      // As TLS delivers them: a message's head alone, its block in 16 KiB records, the last of
+      // which ends the message; then records that hold a message's end, whole small messages and
+      // the next message's head, split at odd places.
       const chunks: Uint8Array[] = []
       for (const i of [0, 1]) {
-        const m = message(i)
+        const m = block(i)
         chunks.push(m.subarray(0, 13))
         for (let at = 13; at < m.length; at += 16 * 1024) chunks.push(m.subarray(at, at + 16 * 1024))
       }
-      const joined = Buffer.concat([message(2), message(3)])
-      for (let at = 0; at < joined.length; at += 16 * 1024) chunks.push(joined.subarray(at, at + 16 * 1024))
-      for (const c of chunks) w._write(c, () => {})
-      expect(got.map(([i, offset, b]) => [i, offset, b.length, b.every((x) => x === i)])).toEqual([0, 1, 2, 3].map((i) => [i, 0, block, true]))
-      expect(heldAtOriginal.length).toBeGreaterThan(0)
-      expect(heldAtOriginal.every((n) => n === 0), `held at bittorrent-protocol's _write: ${heldAtOriginal.join(',')}`).toBe(true)
+      const rest = Buffer.concat([have(7), bitfield, block(2), have(8), block(3), have(9)])
+      for (const [at, length] of [[0, 5], [5, 11], [16, 3]] as const) chunks.push(rest.subarray(at, at + length))
+      for (let at = 19; at < rest.length; at += 10_000) chunks.push(rest.subarray(at, at + 10_000))
+      chunks.push(block(4))
+      // A message larger than what the wire allocates ahead of its bytes: kept as it comes.
+      const bits = Buffer.alloc(1024 * 1024 + 100, 0x3c)
+      const large = Buffer.concat([Buffer.from([0, 0, 0, 0, 5]), bits])
+      large.writeUInt32BE(1 + bits.length, 0)
+      for (let at = 0; at < large.length; at += 100_000) chunks.push(large.subarray(at, at + 100_000))
+      // Every chunk read into the same buffer, scribbled over once the wire has it.
+      const reused = Buffer.alloc(256 * 1024)
+      for (const c of chunks) {
+        reused.set(c)
+        w._write(reused.subarray(0, c.length), () => {})
+        reused.fill(0xee)
+      }
+      expect(originalCalls).toBe(0)
+      expect(haves).toEqual([7, 8, 9])
+      expect(bitfields.map((b) => b.length)).toEqual([2, bits.length])
+      expect([...bitfields[0]!]).toEqual([0xa5, 0x5a])
+      expect(Buffer.from(bitfields[1]!).equals(bits)).toBe(true)
+      expect(blocks.map(([i, b]) => [i, b.length, b.every((x) => x === i + 1)])).toEqual([0, 1, 2, 3, 4].map((i) => [i, size, true]))
     } finally {
       wire.destroy()
     }

@@ -24,9 +24,10 @@ export type Gate = (wanted: number) => number
 /**
  * Moves every byte `from` reads to `to`, in order, as the gate lets it through; `counted` is told
  * each write's size. `from` waits while `to` is full or bytes wait at the gate. Once `stopped`,
- * what is held is dropped.
+ * what is held is dropped. `reusedChunks`: `from` reads every chunk into the same buffer, so
+ * bytes held past the chunk's event are copied.
  */
-export function pump(from: PumpFrom, to: PumpTo, makeGate: (later: () => void) => Gate, counted: (bytes: number) => void, stopped: () => boolean): void {
+export function pump(from: PumpFrom, to: PumpTo, makeGate: (later: () => void) => Gate, counted: (bytes: number) => void, stopped: () => boolean, reusedChunks = false): void {
   const held: Uint8Array[] = []
   let waiting = false
   let full = false
@@ -64,6 +65,7 @@ export function pump(from: PumpFrom, to: PumpTo, makeGate: (later: () => void) =
   from.on('data', (chunk) => {
     held.push(chunk)
     flow()
+    if (reusedChunks) for (let i = 0; i < held.length; i++) if (held[i]!.buffer === chunk.buffer) held[i] = new Uint8Array(held[i]!)
   })
   to.on('drain', () => {
     full = false

@@ -28,7 +28,7 @@ import type { Refusals } from './refusals.ts'
 import { joinAdmission, secureSwarm, type AdmissionSettings, type SwarmAdmission } from './swarm-admission.ts'
 import { createSwarmClient, isShoalPeer, type SwarmClientOptions } from './swarm-client.ts'
 import type { TlsPeering } from './tls-peers.ts'
-import { batchWireWrites, boundWireUploads, knownPeers, lightenWireReads, markPieceComplete, routePieces, selectInOrder, type PiecesInFlight } from './webtorrent-adapter.ts'
+import { batchWireWrites, boundWireUploads, knownPeers, markPieceComplete, routePieces, selectInOrder, type PiecesInFlight } from './webtorrent-adapter.ts'
 import { guardWires, type WireGuard } from './wire-guard.ts'
 
 export interface PeerSourceOptions extends SwarmClientOptions, AdmissionSettings {
@@ -350,7 +350,6 @@ export class PeerSource implements Source {
 
   private watchWire(wire: Wire, address: string, cls: PeerClass): void {
     if (cls === 'lan') this.lanWires.add(wire)
-    lightenWireReads(wire)
     batchWireWrites(this.torrent, wire, giveBackOnWrite)
     boundWireUploads(this.torrent, wire, uploadQueuePerWire)
     this.peerChanged()

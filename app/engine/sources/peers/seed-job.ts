@@ -20,7 +20,7 @@ import { usesLanDiscovery } from './discovery-policy.ts'
 import { createSwarmClient, type SwarmClientOptions } from './swarm-client.ts'
 import type { LiveLimits } from '../../../policy/live-limits.ts'
 import { guardWires } from './wire-guard.ts'
-import { batchWireWrites, boundWireUploads, lightenWireReads } from './webtorrent-adapter.ts'
+import { batchWireWrites, boundWireUploads } from './webtorrent-adapter.ts'
 import { uploadQueuePerWire } from './peer-settings.ts'
 import type { PeerClass } from '../../stats/peer-class.ts'
 import { localAddresses } from '../../../net/local-addresses.ts'
@@ -101,7 +101,6 @@ export async function startSeeding(o: SeedOptions): Promise<Seeding> {
     isBanned: () => false,
     localAddresses: localAddresses(),
     onWire: (wire) => {
-      lightenWireReads(wire)
       batchWireWrites(torrent, wire, giveBackOnWrite)
       boundWireUploads(torrent, wire, uploadQueuePerWire)
     },

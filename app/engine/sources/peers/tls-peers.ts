@@ -8,15 +8,15 @@
 // A refused dialer gets the TLS handshake and a close: no pass, no BitTorrent handshake, no
 // bitfield, and the same answer whether or not this host holds the swarm.
 import type { KeyObject } from 'node:crypto'
-import type { Socket } from 'node:net'
-import { TLSSocket, connect as tlsConnect, createSecureContext, type SecureContext } from 'node:tls'
+import type { OnReadOpts, Socket } from 'node:net'
+import { TLSSocket, connect as tlsConnect, createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls'
 import type { Torrent } from 'webtorrent'
 import type WebTorrent from 'webtorrent'
 import { admitPeer, passStillValid, proveHolder, type PeerPass, type RefusalReason } from '../../../release/admission.ts'
 import type { PassHolder } from './pass-holder.ts'
 import type { Refusals } from './refusals.ts'
 import { makeSessionCertificate } from './session-certificate.ts'
-import { addConnectedPeer, interceptDials, takeIncoming } from './webtorrent-adapter.ts'
+import { addConnectedPeer, interceptDials, readsIntoOneBuffer, takeIncoming } from './webtorrent-adapter.ts'
 
 
 export interface TlsPeering {
@@ -185,7 +185,9 @@ export function startTlsPeering(client: WebTorrent, torrent: Torrent, o: TlsPeer
       if (!settled) handshaking--
       settled = true
     }
-    const socket = tlsConnect({ host, port, servername: o.swarm, rejectUnauthorized: false, minVersion: 'TLSv1.3', ciphers: PEER_CIPHERS })
+    const options: ConnectionOptions & { onread: OnReadOpts } = { host, port, servername: o.swarm, rejectUnauthorized: false, minVersion: 'TLSv1.3', ciphers: PEER_CIPHERS, onread: oneBufferReads(() => socket) }
+    const socket = tlsConnect(options)
+    readsIntoOneBuffer(socket)
     d.socket = socket
     const timer = setTimeout(() => socket.destroy(), CONNECT_TIMEOUT_MS + EXCHANGE_TIMEOUT_MS)
     socket.on('error', () => socket.destroy())
@@ -245,6 +247,31 @@ export function startTlsPeering(client: WebTorrent, torrent: Torrent, o: TlsPeer
         d.socket?.destroy()
       }
       dials.clear()
+    },
+  }
+}
+
+/** A TLS record holds at most this much: Node hands over a session's bytes a record at a time. */
+const TLS_RECORD = 16 * 1024
+
+/**
+ * Reads of a dialled session go into one buffer (net's `onread`; Node offers it to the dialling
+ * side only). By default Node allocates a buffer for every TLS record read and passes it through
+ * the socket's stream: for a 1 GiB download, 65k buffers that the collector frees. A read is
+ * handed to the socket's 'data' listeners as a view of that buffer when they take bytes now
+ * (flowing, nothing queued), and is otherwise queued as a copy, in order, as the stream would
+ * (Node goes on reading the records it has decrypted after a pause). Listeners must copy what
+ * they keep (the peer wire, gated-pump and readFrame do).
+ */
+function oneBufferReads(socket: () => TLSSocket): OnReadOpts {
+  const buffer = Buffer.allocUnsafeSlow(TLS_RECORD)
+  return {
+    buffer,
+    callback: (n: number) => {
+      const s = socket()
+      if (s.readableFlowing && s.readableLength === 0) s.emit('data', buffer.subarray(0, n))
+      else s.push(Buffer.from(buffer.subarray(0, n)))
+      return true
     },
   }
 }

@@ -271,6 +271,8 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
   const watchClose = (wire: Wire) => wire.once('close', () => setImmediate(releaseOrphans))
   for (const wire of torrent.wires) watchClose(wire)
   torrent.on('wire', watchClose)
+  for (const wire of torrent.wires) copiesBlocksOut(wire)
+  torrent.on('wire', copiesBlocksOut)
   // A hot swap takes a block from a wire below webtorrent's SPEED_THRESHOLD, reading the speed
   // meter of every wire that holds a block of the piece. Tried on every round of every idle
   // wire, the tries took 3.5 % of a leecher's main thread among 8 leechers (profiled). A wire
@@ -427,56 +429,86 @@ interface WireReadInternals {
   _bufferSize: number
   /** Bytes the next message (or its length prefix) needs before it is parsed. */
   _parserSize: number
-  _parser: unknown
+  _parser: (unit: Uint8Array) => void
   _onMessage: unknown
-  _processBuffer(): void
   _write(data: Uint8Array, cb: (err: Error | null) => void): void
 }
 
 /** BitTorrent's `piece` message id. */
 const PIECE_MESSAGE = 7
 
+/** Wires whose blocks routePieces copies out before the parser returns (webtorrent's own store keeps views). */
+const blocksCopiedOut = new WeakSet<Wire>()
+
+/** Tells `wire`'s reads that whoever takes its blocks copies them before the parser returns. */
+export function copiesBlocksOut(wire: Wire): void {
+  blocksCopiedOut.add(wire)
+}
+/**
+ * A message up to this size gets its buffer when its first bytes arrive (a block message: 128
+ * KiB and its head). A larger one is kept as it comes and joined at its end, so a length a peer
+ * merely announces allocates nothing.
+ */
+const JOIN_AHEAD_MAX = 1024 * 1024
+
 /**
  * bittorrent-protocol joins each chunk it receives with the unparsed rest before it into a new
  * buffer. Chunks arrive smaller than a block message here, so a 16 KiB block was copied several
  * times over in growing allocations (1.35 s of a 1 GiB download's main thread, plus the
- * collector's work). This wire keeps the pieces of an incomplete message in a list, joins them
- * once when the message is whole, and hands the rest of the chunk on as it is. A block message
- * is joined in a buffer the wire reuses: its bytes are copied out (routePieces) before the parser
- * returns, while other messages (a bitfield) may keep theirs. RC4 wires and the MSE handshake
- * keep the original path (an MSE wire that settled on plaintext takes this one).
+ * collector's work). This wire parses plaintext with bittorrent-protocol's own parsers, and keeps
+ * no view of a chunk it was given: a socket may read into one reused buffer (readsIntoOneBuffer).
+ * - A message that one chunk holds whole is parsed in place if it is a block message that
+ *   routePieces copies out before the parser returns (blocksCopiedOut), and as a copy otherwise
+ *   (a bitfield is kept, and so is a block in webtorrent's own store).
+ * - A message split over chunks is copied in as they come: such a block message into a buffer
+ *   the wire reuses, another into its own buffer (above JOIN_AHEAD_MAX, copies joined at the end).
+ * RC4 wires and the MSE handshake keep bittorrent-protocol's own path (an MSE wire that settled
+ * on plaintext takes this one); neither runs over a socket that reuses its buffer.
  */
 export function lightenWireReads(wire: Wire): void {
   const w = wire as unknown as WireReadInternals
   const original = w._write
   let scratch = new Uint8Array(0)
+  /** The message being joined as its chunks come, when it was given its buffer ahead (see JOIN_AHEAD_MAX). */
+  let joining: Uint8Array | undefined
+  const parse = (unit: Uint8Array) => {
+    w._buffer = []
+    w._bufferSize = 0
+    joining = undefined
+    w._parser(unit)
+  }
   w._write = function (this: WireReadInternals, data, cb) {
-    if (this._encryptor?._isEncrypted || this._cryptoSyncPattern || this._pePending) return original.call(this, data, cb)
-    if (this._bufferSize + data.length < this._parserSize) {
-      this._buffer.push(data)
-      this._bufferSize += data.length
-      return cb(null)
-    }
-    if (this._bufferSize > 0) {
-      const need = this._parserSize - this._bufferSize
-      const block = this._parser === this._onMessage && this._buffer[0]![0] === PIECE_MESSAGE
-      if (block && scratch.length < this._parserSize) scratch = new Uint8Array(this._parserSize)
-      const head = block ? scratch.subarray(0, this._parserSize) : new Uint8Array(this._parserSize)
-      let at = 0
-      for (const b of this._buffer) {
-        head.set(b, at)
-        at += b.length
+    let at = 0
+    while (at < data.length) {
+      if (this._encryptor?._isEncrypted || this._cryptoSyncPattern || this._pePending) return original.call(this, data.subarray(at), cb)
+      const size = this._parserSize
+      const available = data.length - at
+      const block = this._parser === this._onMessage && (this._bufferSize > 0 ? this._buffer[0]![0] : data[at]) === PIECE_MESSAGE && blocksCopiedOut.has(wire)
+      if (this._bufferSize === 0 && available >= size) {
+        const unit = data.subarray(at, at + size)
+        at += size
+        parse(block ? unit : new Uint8Array(unit))
+        continue
       }
-      head.set(data.subarray(0, need), at)
-      this._buffer = [head]
-      this._bufferSize = head.length
-      this._processBuffer()
-      // A message that ends with the chunk leaves nothing: pushed on as an empty buffer, it would
-      // make bittorrent-protocol join the next chunk with it, a copy of that whole chunk.
-      if (need === data.length) return cb(null)
-      data = data.subarray(need)
+      const n = Math.min(size - this._bufferSize, available)
+      const part = data.subarray(at, at + n)
+      at += n
+      if (this._bufferSize === 0 && size <= JOIN_AHEAD_MAX) {
+        if (block && scratch.length < size) scratch = new Uint8Array(size)
+        joining = block ? scratch.subarray(0, size) : new Uint8Array(size)
+      }
+      if (joining) {
+        joining.set(part, this._bufferSize)
+        this._bufferSize += n
+        this._buffer = [joining.subarray(0, this._bufferSize)]
+        if (this._bufferSize === size) parse(joining)
+      } else {
+        this._buffer.push(new Uint8Array(part))
+        this._bufferSize += n
+        if (this._bufferSize === size) parse(Buffer.concat(this._buffer, size))
+      }
     }
-    original.call(this, data, cb)
+    cb(null)
   }
 }
 
@@ -597,6 +629,14 @@ interface PipedPeer {
   emit(event: 'download' | 'upload', bytes: number): boolean
 }
 
+/** Sockets that read every chunk into the same buffer (tls-peers.ts), so what is kept of one is copied. */
+const oneBufferSockets = new WeakSet<object>()
+
+/** Tells the peer pipes that `socket` reads every chunk into one buffer it reuses. */
+export function readsIntoOneBuffer(socket: object): void {
+  oneBufferSockets.add(socket)
+}
+
 /** The parts of a wire's writable side (streamx) that `wireInput` uses. */
 interface WireWriteInternals {
   readonly destroying: boolean
@@ -667,12 +707,15 @@ function tokenGate(group: ThrottleGroupInternals, later: () => void): Gate {
  * the throttle as an async function even with no cap. Here each way is one pump that asks the
  * same throttle group for tokens only while it has a cap, and counts as webtorrent's stages do
  * ('download' and 'upload' on the peer). The peer still ends both streams when either ends or
- * fails (its own listeners). For every peer of this process, from the first call on.
+ * fails (its own listeners). Every wire reads through lightenWireReads. For every peer of this
+ * process, from the first call on.
  */
 export function directPeerPipes(): void {
   Peer.prototype.setThrottlePipes = function (this: PipedPeer) {
     const stopped = () => this.destroyed
-    pump(this.conn, wireInput(this.wire), (later) => tokenGate(this.throttleGroups.down, later), (n) => this.emit('download', n), stopped)
+    // Before its first byte: the wire must keep no view of a chunk a socket reads into one buffer.
+    lightenWireReads(this.wire as unknown as Wire)
+    pump(this.conn, wireInput(this.wire), (later) => tokenGate(this.throttleGroups.down, later), (n) => this.emit('download', n), stopped, oneBufferSockets.has(this.conn))
     pump(this.wire, this.conn, (later) => tokenGate(this.throttleGroups.up, later), (n) => this.emit('upload', n), stopped)
   }
 }
