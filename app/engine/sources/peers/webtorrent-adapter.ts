@@ -444,6 +444,7 @@ const blocksCopiedOut = new WeakSet<Wire>()
 export function copiesBlocksOut(wire: Wire): void {
   blocksCopiedOut.add(wire)
 }
+
 /**
  * A message up to this size gets its buffer when its first bytes arrive (a block message: 128
  * KiB and its head). A larger one is kept as it comes and joined at its end, so a length a peer
@@ -649,8 +650,8 @@ const parsed = () => {}
 /**
  * The wire's stream (streamx) runs each write on a later tick, and at its 16 KiB mark answers a
  * 16 KiB TLS record with "full": the pump paused the socket and resumed it on 'drain', for every
- * record. Bytes go straight to the wire's parser instead (its `_write`, which lightenWireReads
- * may wrap, takes a chunk at once). The pump is the wire's only writer, so the order holds. A
+ * record. Bytes go straight to the wire's parser instead (its `_write`, as lightenWireReads
+ * wraps it, takes a chunk at once). The pump is the wire's only writer, so the order holds. A
  * parser that throws on a peer's bytes ends that wire, not the process.
  */
 export function wireInput(wire: WireWriteInternals): PumpTo {
