@@ -268,11 +268,13 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
     }
     if (released) update()
   }
-  const watchClose = (wire: Wire) => wire.once('close', () => setImmediate(releaseOrphans))
-  for (const wire of torrent.wires) watchClose(wire)
-  torrent.on('wire', watchClose)
-  for (const wire of torrent.wires) copiesBlocksOut(wire)
-  torrent.on('wire', copiesBlocksOut)
+  /** Runs `f` for every wire of the torrent, those connected now and those to come. */
+  const everyWire = (f: (wire: Wire) => void) => {
+    for (const wire of torrent.wires) f(wire)
+    torrent.on('wire', f)
+  }
+  everyWire((wire) => wire.once('close', () => setImmediate(releaseOrphans)))
+  everyWire(copiesBlocksOut)
   // A hot swap takes a block from a wire below webtorrent's SPEED_THRESHOLD, reading the speed
   // meter of every wire that holds a block of the piece. Tried on every round of every idle
   // wire, the tries took 3.5 % of a leecher's main thread among 8 leechers (profiled). A wire
@@ -289,8 +291,9 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
     tries.set(index, now)
     return true
   }
-  /** Requests of `blocksPerRequest` blocks a wire may have in the air within its byte bound. */
-  const requestsAllowed = (blocksPerRequest: number) => Math.ceil(o.maxBytesPerWire / (blocksPerRequest * BLOCK))
+  const blocksPerRequest = (wire: Wire) => (o.largeBlocks(wire) ? LARGE_REQUEST_BLOCKS : 1)
+  /** Requests of `blocks` blocks a wire may have in the air within its byte bound. */
+  const requestsAllowed = (blocks: number) => Math.ceil(o.maxBytesPerWire / (blocks * BLOCK))
   // webtorrent calls this for every selected piece on every request round, and most calls are
   // refused: the refusal allocates nothing (the closures of a request live in `ask`, whose
   // context V8 would otherwise allocate on every call, 260 MB per GiB received).
@@ -299,12 +302,12 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
     if (!receiving.has(index) && receiving.size + placed.size >= o.maxPieces) return false
     const piece = t.pieces[index]
     if (!piece) return false
-    const blocksPerRequest = o.largeBlocks(wire) ? LARGE_REQUEST_BLOCKS : 1
-    if (wire.requests.length >= requestsAllowed(blocksPerRequest)) return false
+    const blocks = blocksPerRequest(wire)
+    if (wire.requests.length >= requestsAllowed(blocks)) return false
     let reservation = piece.reserve()
     if (reservation === -1 && hotswap && mayHotswap(wire, index) && t._hotswap(wire, index)) reservation = piece.reserve()
     if (reservation === -1) return false
-    ask(wire, index, piece, reservation, blocksPerRequest)
+    ask(wire, index, piece, reservation, blocks)
     return true
   }
   // webtorrent's request round (`_updateWire`) walks every selected piece on every wire and
@@ -322,15 +325,14 @@ export function routePieces(torrent: Torrent, sink: PieceSink, o: PieceRouting):
   const capQueue = (wire: Wire) => {
     const handshake = wire.peerExtendedHandshake as { reqq?: unknown } | undefined
     if (!handshake) return
-    const bound = requestsAllowed(o.largeBlocks(wire) ? LARGE_REQUEST_BLOCKS : 1)
+    const bound = requestsAllowed(blocksPerRequest(wire))
     handshake.reqq = typeof handshake.reqq === 'number' && handshake.reqq > 0 ? Math.min(handshake.reqq, bound) : bound
   }
   const watchQueue = (wire: Wire) => {
     capQueue(wire)
     wire.on('extended', (ext: unknown) => ext === 'handshake' && capQueue(wire))
   }
-  for (const wire of torrent.wires) watchQueue(wire)
-  torrent.on('wire', watchQueue)
+  everyWire(watchQueue)
   const updateWire = t._updateWire
   t._updateWire = (wire) => {
     if (receiving.size + placed.size < o.maxPieces) return updateWire.call(t, wire)
