@@ -41,6 +41,10 @@ describe('pack geometry', () => {
       }
       const bytes = Buffer.concat(parts)
       expect(bytes.length).toBe(m.pack.pieceLength)
+      // The span names the same chunks as the segments, in order, without building them.
+      const { first, end } = g.chunkSpan(p)
+      const spanned = Array.from({ length: end - first }, (_, k) => first + k)
+      expect(spanned, `piece ${p}`).toEqual(g.segments(p).flatMap((s) => (s.kind === 'chunk' ? [s.chunk] : [])))
       expect(Buffer.from(pieceSha1(pieces, p)).equals(createHash('sha1').update(bytes).digest()), `piece ${p}`).toBe(true)
     }
     expect(padded).toBeGreaterThan(0)
@@ -55,5 +59,6 @@ describe('pack geometry', () => {
     for (const p of touching) expect(complete.has(p)).toBe(false)
     expect(complete.size).toBe(g.pieceCount - touching.length)
     expect(() => g.segments(g.pieceCount)).toThrow(RangeError)
+    expect(() => g.chunkSpan(g.pieceCount)).toThrow(RangeError)
   })
 })

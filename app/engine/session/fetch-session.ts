@@ -58,7 +58,13 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     const start = geometry.chunkOffsets[chunk]!
     return [Math.floor(start / pieceLength), Math.floor((start + m.chunks.size[chunk]! - 1) / pieceLength)]
   }
-  const chunksOf = (piece: number): number[] => geometry.segments(piece).flatMap((s) => (s.kind === 'chunk' && o.pending.has(s.chunk) ? [s.chunk] : []))
+  /** The pending chunks piece `piece` carries bytes of; asked on every CDN decision, so no segment objects are built. */
+  const chunksOf = (piece: number): number[] => {
+    const { first, end } = geometry.chunkSpan(piece)
+    const out: number[] = []
+    for (let c = first; c < end; c++) if (o.pending.has(c)) out.push(c)
+    return out
+  }
   const neededSet = new Set<number>()
   for (const c of o.pending) {
     const [first, last] = piecesOf(c)

@@ -17,6 +17,8 @@ export interface PackGeometry {
   readonly chunkOffsets: Float64Array
   /** The segments that make up piece `index`, in order; their lengths add up to the piece length. */
   segments(index: number): PieceSegment[]
+  /** The chunks piece `index` carries bytes of: indices [first, end), with no segment built. */
+  chunkSpan(index: number): { readonly first: number; readonly end: number }
   /** Pieces whose bytes are all available: every chunk they touch passes `have` (padding always does). */
   completePieces(have: (chunk: number) => boolean): number[]
 }
@@ -44,8 +46,11 @@ export function packGeometry(m: Manifest): PackGeometry {
     }
     return lo
   }
-  const segments = (index: number): PieceSegment[] => {
+  const checkPiece = (index: number) => {
     if (!Number.isInteger(index) || index < 0 || index >= pieceCount) throw new RangeError(`piece ${index} is outside 0..${pieceCount - 1}`)
+  }
+  const segments = (index: number): PieceSegment[] => {
+    checkPiece(index)
     const start = index * pieceLength
     const end = Math.min(start + pieceLength, length)
     const out: PieceSegment[] = []
@@ -64,14 +69,28 @@ export function packGeometry(m: Manifest): PackGeometry {
     if (at < end) out.push({ kind: 'zeros', length: end - at })
     return out
   }
+  const chunkSpan = (index: number) => {
+    checkPiece(index)
+    const end = Math.min((index + 1) * pieceLength, length)
+    const first = firstChunkAtOrAfter(index * pieceLength)
+    let last = first
+    while (last < sizes.length && chunkOffsets[last]! < end) last++
+    return { first, end: last }
+  }
   return {
     pieceLength,
     pieceCount,
     chunkOffsets,
     segments,
+    chunkSpan,
     completePieces: (have) => {
       const out: number[] = []
-      for (let p = 0; p < pieceCount; p++) if (segments(p).every((s) => s.kind === 'zeros' || have(s.chunk))) out.push(p)
+      for (let p = 0; p < pieceCount; p++) {
+        const { first, end } = chunkSpan(p)
+        let all = true
+        for (let c = first; c < end && all; c++) all = have(c)
+        if (all) out.push(p)
+      }
       return out
     },
   }

@@ -15,7 +15,7 @@ const layout: PieceSegment[][] = [
     { kind: 'zeros', length: 20 },
   ],
 ]
-const geometry: PackGeometry = { pieceLength: 100, pieceCount: 2, chunkOffsets: new Float64Array([0, 60, 130]), segments: (i) => layout[i]!, completePieces: () => [] }
+const geometry: PackGeometry = { pieceLength: 100, pieceCount: 2, chunkOffsets: new Float64Array([0, 60, 130]), segments: (i) => layout[i]!, chunkSpan: (i) => [{ first: 0, end: 2 }, { first: 1, end: 3 }][i]!, completePieces: () => [] }
 const sizes = [60, 70, 50]
 
 describe('peer accounting', () => {
