@@ -42,6 +42,7 @@ import { carryUserFiles, type UserFiles } from './carry-user-files.ts'
 import { installPaths, patchBlobPath, type InstallPaths } from './install-paths.ts'
 import { adoptReleaseRecord } from './release-record.ts'
 import { installedIfValid, installedManifest, openJob, recoverInstall, switchIn, type JobTarget, type OpenedJob } from './install-records.ts'
+import { collectGarbage, garbageBound } from './garbage-bound.ts'
 
 /** A CDN request with no byte for this long is retried; also the window a trickle is judged over. */
 const DEFAULT_STALL_MS = 15_000
@@ -115,13 +116,6 @@ export interface JobResult {
   /** Changed files built by a patch against the installed version, and patches that failed (their files came from chunks). */
   readonly patches: PatchReport
 }
-
-/**
- * V8's collector when Node runs with --expose-gc, as bin/shoal starts it. Called between phases
- * that leave large garbage: on a heap this small V8 did not collect it by itself before the
- * download peaked, and a 1 GiB install peaked at 171-216 MiB depending on when it did.
- */
-const collectGarbage = (globalThis as { gc?: () => void }).gc
 
 /** Chosen by `npm run bench` (README, "CDN engine"). */
 export const RANGE_OPTIONS = { maxGap: 64 * 1024, maxRange: 4 * 1024 * 1024 }
@@ -236,7 +230,7 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: Prep
   const { job, resumed } = prepared.opened
   const plan = planInstall(manifest, installed)
   // The decode's garbage (the fetched file, its base64 and zstd stages: 11 MiB for 1 GiB) goes before the download's buffers come.
-  collectGarbage?.()
+  collectGarbage()
   const done = job.done ? Uint8Array.from(job.done) : createBitfield(manifest.chunks.size.length)
   const staged = stagedBytes(plan, done, manifest)
   await checkFreeSpace(dirname(paths.install), staged.missing)
@@ -273,6 +267,7 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: Prep
     bytes.wasted += n
   }
   const patchOutcomes: PatchOutcome[] = []
+  const boundGarbage = garbageBound()
   try {
     await new Stager({
       manifest,
@@ -287,6 +282,7 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: Prep
       ...(peers ? { peers } : {}),
       persist: (snapshot) => persist.run(Buffer.from(snapshot), job.id),
       onPlaced: (from, n) => {
+        boundGarbage(n)
         placed += n
         written.useful(from, n)
         if (from !== 'cdn') bytes[from] += n
@@ -300,7 +296,7 @@ async function stageAndSwitch(o: JobOptions, paths: InstallPaths, prepared: Prep
     await Promise.all([cdn.close(), workers.close()])
   }
   // The range buffers, before the switch reads both manifests back from the state database.
-  collectGarbage?.()
+  collectGarbage()
 
   await o.beforeSwitch?.()
   o.signal?.throwIfAborted()

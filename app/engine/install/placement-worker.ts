@@ -7,6 +7,7 @@ import { rawChunk } from '../../release/store-reader.ts'
 import { applyPatch as decodePatch } from '../../release/file-patch.ts'
 import { serveWorker } from '../../release/worker-pool.ts'
 import { fileIdentity, pieceIdentity } from '../storage/file-identity.ts'
+import { garbageBound } from './garbage-bound.ts'
 import { ITEM_FIELDS, TARGET_FIELDS, type ApplyPatchResult, type ApplyPatchTask, type HashSpanResult, type HashSpanTask, type PlacePieceResult, type PlacePieceTask, type PlaceResult, type ReadPieceResult, type ReadPieceTask, SEGMENT_FIELDS, type PlaceTask, type PlacementResult, type PlacementTask, type VerifyFileResult, type VerifyFileTask } from './placement-tasks.ts'
 
 const MAX_OPEN = 64
@@ -271,7 +272,31 @@ function applyPatch(task: ApplyPatchTask): ApplyPatchResult {
   return { failure: undefined, seconds: (performance.now() - started) / 1000 }
 }
 
+/** Bytes a task moves through this worker, for garbageBound. */
+function taskBytes(task: PlacementTask): number {
+  switch (task.kind) {
+    case 'place': {
+      let stored = 0
+      for (let f = 1; f < task.items.length; f += ITEM_FIELDS) stored += task.items[f]!
+      return stored
+    }
+    case 'placePiece':
+      return task.bytes.length
+    case 'readPiece':
+      return task.range ? task.range.to - task.range.from : task.length
+    case 'verifyFile':
+      return task.sizes.reduce((a, b) => a + b, 0)
+    case 'hashSpan':
+      return task.to - task.from
+    case 'applyPatch':
+      return task.size
+  }
+}
+
+const boundGarbage = garbageBound()
+
 serveWorker<PlacementTask, PlacementResult>(parentPort!, (task) => {
+  boundGarbage(taskBytes(task))
   switch (task.kind) {
     case 'place': {
       const result = place(task)
