@@ -6,7 +6,7 @@ import type { KeyObject } from 'node:crypto'
 import { readdir, readFile, stat } from 'node:fs/promises'
 import * as v from 'valibot'
 import { decodeManifest } from '../../release/manifest-codec.ts'
-import { writeFileAtomic } from '../../release/atomic-file.ts'
+import { writePartsAtomic } from '../../release/atomic-file.ts'
 import { readInstalledRow, saveInstall, type InstalledRow } from '../../store/installs-table.ts'
 import type { StateDb } from '../../store/state-db.ts'
 import { installPaths } from './install-paths.ts'
@@ -29,8 +29,30 @@ const recordSchema = v.strictObject({
 export async function writeReleaseRecord(db: StateDb, installDir: string): Promise<void> {
   const row = readInstalledRow(db, installDir)
   if (!row) return
-  const record: v.InferOutput<typeof recordSchema> = { product: row.product, version: row.version, manifest: row.manifest.toString('base64'), pubkey_id: row.pubkey_id, installed_at: row.installed_at, product_root: row.product_root, mirrors: row.mirrors, previous_version: row.previous_version, previous_manifest: row.previous_manifest?.toString('base64') ?? null }
-  await writeFileAtomic(installPaths(installDir).record, JSON.stringify(record))
+  await writePartsAtomic(installPaths(installDir).record, recordParts(row))
+}
+
+/** The record's JSON for `row`, in parts: its manifests a base64 part at a time. */
+export function* recordParts(row: Omit<InstalledRow, 'dir'>): Generator<string> {
+  const fields: Omit<v.InferOutput<typeof recordSchema>, 'manifest' | 'previous_manifest'> = { product: row.product, version: row.version, pubkey_id: row.pubkey_id, installed_at: row.installed_at, product_root: row.product_root, mirrors: row.mirrors, previous_version: row.previous_version }
+  yield `${JSON.stringify(fields).slice(0, -1)},"manifest":"`
+  yield* base64Parts(row.manifest)
+  if (row.previous_manifest) {
+    yield '","previous_manifest":"'
+    yield* base64Parts(row.previous_manifest)
+    yield '"}'
+  } else yield '","previous_manifest":null}'
+}
+
+/** Bytes of input per base64 part: a multiple of 3, so the parts join into one base64 string. */
+const BASE64_PART = 3 * 256 * 1024
+
+/**
+ * `bytes` as base64, a part at a time: a 4 GiB release's stored manifest is 10 MB, and its base64,
+ * the record's JSON and its UTF-8 held about 45 MB more at once at the end of the install.
+ */
+function* base64Parts(bytes: Buffer): Generator<string> {
+  for (let at = 0; at < bytes.length; at += BASE64_PART) yield bytes.toString('base64', at, Math.min(at + BASE64_PART, bytes.length))
 }
 
 /** Record files already looked at, by path: size and mtime, so an unchanged one is not read again. */
