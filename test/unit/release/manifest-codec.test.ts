@@ -51,6 +51,18 @@ describe('manifest decode', () => {
       }
       expect(isShoalError(caught) && caught.message, name).toBe(`manifest field ${v.getDotPath(issue!)}: ${issue!.message}`)
     }
+
+    // The totals count a chunk two files share once; a count off by one is refused.
+    const shared = structuredClone(good)
+    const extra = shared.files[0]!.chunks[0]!
+    shared.files[1] = { ...shared.files[1]!, size: shared.files[1]!.size + shared.chunks.size[extra]!, chunks: [...shared.files[1]!.chunks, extra] }
+    shared.totals = { ...shared.totals, bytes: shared.totals.bytes + shared.chunks.size[extra]!, chunkRefs: shared.totals.chunkRefs + 1 }
+    expect(decodeManifest(encodeManifest(shared, privateKey), publicKey).totals.uniqueChunks).toBe(good.totals.uniqueChunks)
+    for (const field of ['uniqueChunks', 'uniqueBytes'] as const) {
+      const off = structuredClone(shared)
+      off.totals = { ...off.totals, [field]: off.totals[field] + 1 }
+      expect(() => decodeManifest(encodeManifest(off, privateKey), publicKey), field).toThrow(/totals do not match the file list/)
+    }
   })
 
   it('bounds chunk references and the decoded size before anything is allocated for them (E_LIMIT)', () => {
