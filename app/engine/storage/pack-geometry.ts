@@ -46,18 +46,23 @@ export function packGeometry(m: Manifest): PackGeometry {
     }
     return lo
   }
-  const checkPiece = (index: number) => {
+  /** The chunks piece `index` carries bytes of, as an index range: the one walk segments and chunkSpan share. */
+  const chunkSpan = (index: number) => {
     if (!Number.isInteger(index) || index < 0 || index >= pieceCount) throw new RangeError(`piece ${index} is outside 0..${pieceCount - 1}`)
+    const end = Math.min((index + 1) * pieceLength, length)
+    const first = firstChunkAtOrAfter(index * pieceLength)
+    let last = first
+    while (last < sizes.length && chunkOffsets[last]! < end) last++
+    return { first, end: last }
   }
   const segments = (index: number): PieceSegment[] => {
-    checkPiece(index)
+    const span = chunkSpan(index)
     const start = index * pieceLength
     const end = Math.min(start + pieceLength, length)
     const out: PieceSegment[] = []
     let at = start
-    for (let c = firstChunkAtOrAfter(start); at < end && c < sizes.length; c++) {
+    for (let c = span.first; c < span.end; c++) {
       const cStart = chunkOffsets[c]!
-      if (cStart >= end) break
       if (cStart > at) {
         out.push({ kind: 'zeros', length: cStart - at })
         at = cStart
@@ -68,14 +73,6 @@ export function packGeometry(m: Manifest): PackGeometry {
     }
     if (at < end) out.push({ kind: 'zeros', length: end - at })
     return out
-  }
-  const chunkSpan = (index: number) => {
-    checkPiece(index)
-    const end = Math.min((index + 1) * pieceLength, length)
-    const first = firstChunkAtOrAfter(index * pieceLength)
-    let last = first
-    while (last < sizes.length && chunkOffsets[last]! < end) last++
-    return { first, end: last }
   }
   return {
     pieceLength,
