@@ -125,3 +125,13 @@ declare module 'webtorrent/lib/peer.js' {
   const Peer: { prototype: { setThrottlePipes(): void } }
   export default Peer
 }
+
+// bittorrent-lsd 2 ships no types; the peer scout uses its constructor, events, start and destroy.
+declare module 'bittorrent-lsd' {
+  import { EventEmitter } from 'node:events'
+  export default class LSD extends EventEmitter {
+    constructor(opts: { infoHash: string; peerId: string; port: number })
+    start(): void
+    destroy(cb?: () => void): void
+  }
+}

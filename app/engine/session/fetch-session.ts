@@ -8,7 +8,8 @@ import type { PeerClass } from '../stats/peer-class.ts'
 import { discoveryPending, noCdnPieces, scheduleCdn, type CdnReason, type SchedulerInput } from '../scheduler/cdn-scheduler.ts'
 import { removePiece } from '../scheduler/pieces-left.ts'
 import { packGeometry } from '../storage/pack-geometry.ts'
-import { openPeerSource, type PeerSource, type PeerSourceOptions } from '../sources/peers/peer-source.ts'
+import type { PeerSourceOptions, SwarmPeers } from '../sources/peers/peer-source.ts'
+import { openSwarmPeers } from '../sources/peers/scouted-peers.ts'
 import { SETTLE_MS } from '../sources/peers/peer-settings.ts'
 import type { Source } from '../sources/source.ts'
 import type { CdnWork } from '../sources/cdn/cdn-ranges.ts'
@@ -96,10 +97,12 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     bytesDone += pieceLength
     wake()
   }
-  const opened = await openPeerSource({
+  const opened = await openSwarmPeers({
     ...o,
     geometry,
     neededPieces,
+    neededNow: () => [...stillNeeded],
+    left: () => Math.max(0, (neededPieces.length - arrived.size) * pieceLength),
     skip: (index) => atCdn.has(index),
     changed: wake,
     verified: (index) => {
@@ -109,7 +112,7 @@ export async function fetchFromSwarm(o: SwarmFetchOptions): Promise<SwarmResult>
     now,
   })
   if ('authError' in opened) return { ...nothing, peerAuthError: opened.authError }
-  const peers: PeerSource = opened
+  const peers: SwarmPeers = opened
 
   let timer: NodeJS.Timeout | undefined
   let onAbort: (() => void) | undefined

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { announceParams, provesReach } from '../../../app/engine/sources/peers/swarm-client.ts'
+import bencode from 'bencode'
+import { announceParams, announceUrl, decodeTrackerAnswer, provesReach } from '../../../app/engine/sources/peers/announce-params.ts'
 
 describe('announce parameters', () => {
   it('carry the token, the site, and under a cap the capacity and what is left of it', () => {
@@ -23,5 +24,28 @@ describe('announce parameters', () => {
     expect(provesReach('0.0.0.0', '::1')).toBe(false)
     expect(provesReach('127.0.0.2', '127.0.0.1')).toBe(true)
     expect(provesReach('127.0.0.2', undefined)).toBe(false)
+  })
+})
+
+describe('the scout’s announce', () => {
+  const fields = { infoHash: '00ff'.repeat(10), peerId: '2d534c'.padEnd(40, '0'), port: 6881, left: 1024 }
+
+  it('percent-encodes every byte of the infohash and peer id, and adds Shoal’s parameters', () => {
+    const url = new URL(announceUrl('http://t.example/announce', { ...fields, event: 'started' }, { token: 'a b&c', site: 'berlin' }))
+    expect(url.search).toContain(`info_hash=${'%00%ff'.repeat(10)}`)
+    expect(url.search).toContain(`peer_id=%2d%53%4c${'%00'.repeat(17)}`)
+    expect(Object.fromEntries(url.searchParams)).toMatchObject({ port: '6881', left: '1024', compact: '1', event: 'started', token: 'a b&c', site: 'berlin' })
+    expect(announceUrl('http://t.example/announce?key=1', fields, {})).toMatch(/^http:\/\/t\.example\/announce\?key=1&info_hash=/)
+    expect(announceUrl('http://t.example/a', fields, {})).not.toContain('event=')
+  })
+
+  it('reads compact, listed and IPv6 peers, the interval, and a failure reason', () => {
+    const compact = Buffer.from([192, 0, 2, 7, 0x1a, 0xe1, 10, 0, 0, 1, 0, 80])
+    const six = Buffer.concat([Buffer.from('20010db8000000000000000000000007', 'hex'), Buffer.from([0x1a, 0xe1])])
+    expect(decodeTrackerAnswer(bencode.encode({ interval: 600, peers: compact, peers6: six }))).toEqual({ interval: 600, peers: ['192.0.2.7:6881', '10.0.0.1:80', '[2001:db8:0:0:0:0:0:7]:6881'] })
+    expect(decodeTrackerAnswer(bencode.encode({ interval: 60, peers: [{ ip: '192.0.2.9', port: 1 }, { ip: 'fd00::2', port: 2 }, { ip: 'x' }] }))).toEqual({ interval: 60, peers: ['192.0.2.9:1', '[fd00::2]:2'] })
+    expect(decodeTrackerAnswer(bencode.encode({ 'failure reason': 'bad token' }))).toEqual({ failure: 'bad token' })
+    expect(decodeTrackerAnswer(Buffer.from('<html>'))).toHaveProperty('failure')
+    expect(decodeTrackerAnswer(bencode.encode(['a']))).toHaveProperty('failure')
   })
 })

@@ -5,6 +5,7 @@
 // revocation list is fetched again every `checkMs`.
 import { generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { ShoalError } from '../../../../shared/errors.ts'
+import { httpRequest } from '../../../net/http-request.ts'
 import { issuePass, readPass, readRevocations, renewAtMs, spkiBase64, type PeerPass, type RevocationList } from '../../../release/admission.ts'
 
 export interface PassSource {
@@ -45,14 +46,14 @@ async function enroll(o: PassHolderOptions, key: KeyObject): Promise<string> {
   const reasons: string[] = []
   for (const base of o.source.services) {
     try {
-      const res = await fetch(serviceUrl(base, 'admission/pass'), {
+      const res = await httpRequest(serviceUrl(base, 'admission/pass'), {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(o.source.credential ? { authorization: `Bearer ${o.source.credential}` } : {}) },
         body: JSON.stringify({ swarm: o.swarm, key: spkiBase64(key), seconds: PASS_SECONDS }),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       })
-      const text = await res.text()
-      if (!res.ok) {
+      const text = res.body.toString()
+      if (res.status < 200 || res.status > 299) {
         reasons.push(`${base}: ${res.status} ${text.slice(0, 200)}`)
         continue
       }
@@ -73,9 +74,9 @@ async function enroll(o: PassHolderOptions, key: KeyObject): Promise<string> {
 async function fetchRevocations(o: PassHolderOptions): Promise<RevocationList | undefined> {
   for (const base of o.source.services) {
     try {
-      const res = await fetch(serviceUrl(base, 'admission/revoked'), { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
-      if (!res.ok) continue
-      const list = readRevocations((await res.text()).trim(), o.authority)
+      const res = await httpRequest(serviceUrl(base, 'admission/revoked'), { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+      if (res.status !== 200) continue
+      const list = readRevocations(res.body.toString().trim(), o.authority)
       if (list) return list
     } catch {
       // The next service, or the list we have.

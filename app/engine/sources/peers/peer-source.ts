@@ -4,9 +4,9 @@
 // who is a source, whether discovery may still bring peers), bans senders of failed pieces, cuts
 // trickling wires, and counts what peers delivered and took.
 import type { KeyObject } from 'node:crypto'
+import type { Socket } from 'node:net'
 import type { Torrent, Wire } from 'webtorrent'
 import type { Manifest } from '../../../../shared/release-schema.ts'
-import { isShoalError } from '../../../../shared/errors.ts'
 import type { LiveLimits } from '../../../policy/live-limits.ts'
 import { encodeTorrentFile, torrentInfoOf } from '../../../release/torrent.ts'
 import type { SchedulerInput } from '../../scheduler/cdn-scheduler.ts'
@@ -25,10 +25,10 @@ import { PieceAvailability } from './piece-availability.ts'
 import { TrickleWatch } from './trickle-watch.ts'
 import { WireLiveness } from './wire-liveness.ts'
 import type { Refusals } from './refusals.ts'
-import { joinAdmission, secureSwarm, type AdmissionSettings, type SwarmAdmission } from './swarm-admission.ts'
+import type { AdmissionSettings, SwarmAdmission } from './swarm-admission.ts'
 import { createSwarmClient, isShoalPeer, type SwarmClientOptions } from './swarm-client.ts'
-import type { TlsPeering } from './tls-peers.ts'
-import { batchWireWrites, boundWireUploads, knownPeers, markPieceComplete, routePieces, selectInOrder, type PiecesInFlight } from './webtorrent-adapter.ts'
+import { secureSwarm, type TlsPeering } from './tls-peers.ts'
+import { acceptIncoming, batchWireWrites, boundWireUploads, knownPeers, markPieceComplete, routePieces, selectInOrder, type PiecesInFlight } from './webtorrent-adapter.ts'
 import { guardWires, type WireGuard } from './wire-guard.ts'
 
 export interface PeerSourceOptions extends SwarmClientOptions, AdmissionSettings {
@@ -105,17 +105,8 @@ export interface PeerSourceResult {
 
 const FAILED_PIECE = /^Piece (\d+) failed verification/
 
-/** Joins the swarm (a peer pass first, for a swarm that admits) and waits for the torrent; without a pass, says why. */
-export async function openPeerSource(o: PeerSourceOptions): Promise<PeerSource | { readonly authError: string }> {
-  const announce = [...new Set([...o.manifest.pack.announce, ...o.trackers])]
-  let admission: SwarmAdmission | undefined
-  try {
-    admission = await joinAdmission(o.manifest, o.publisherKey, announce, o.trackerToken, o)
-  } catch (err) {
-    // Without a pass no peer would admit us: the CDN brings it all, and the reason is reported.
-    if (isShoalError(err) && err.code === 'E_PEER_AUTH') return { authError: err.message }
-    throw err
-  }
+/** Starts the swarm with webtorrent on the torrent, and waits for it to be ready to ask peers. */
+export async function startPeerSource(o: PeerSourceOptions, announce: readonly string[], admission: SwarmAdmission | undefined): Promise<PeerSource> {
   const source = new PeerSource(o, announce, admission)
   try {
     await source.ready()
@@ -126,7 +117,20 @@ export async function openPeerSource(o: PeerSourceOptions): Promise<PeerSource |
   return source
 }
 
-export class PeerSource implements Source {
+/** A job's peers as its fetch session uses them: the swarm itself, or a scout until it has a peer (scouted-peers.ts). */
+export interface SwarmPeers extends Source {
+  run(): Promise<void>
+  view(now: number, needed: readonly number[]): SwarmView
+  askAgain(): void
+  placedElsewhere(chunks: Iterable<number>): void
+  completedElsewhere(piece: number): void
+  tick(now: number): void
+  readonly lastBlockAt: number
+  result(): PeerSourceResult
+  stop(): Promise<void>
+}
+
+export class PeerSource implements SwarmPeers {
   readonly kind = 'peers'
   private readonly o: PeerSourceOptions
   private readonly admission: SwarmAdmission | undefined
@@ -179,9 +183,10 @@ export class PeerSource implements Source {
     const layout = { geometry: o.geometry, pieceHashes: this.pieceHashes, readFrom: o.stagedAt }
     this.client = createSwarmClient(o)
     const torrentFile = encodeTorrentFile(torrentInfoOf(m), announce, new Date(m.createdAt))
-    // Pieces whose chunks are all placed already (a resumed job, an update) are complete from
-    // the start: passed as the resume bitfield, so the torrent offers them without a re-hash.
-    const placedPieces = o.geometry.completePieces((c) => !o.pending.has(c) && layout.readFrom(c) !== undefined)
+    // Pieces whose chunks are all placed already (a resumed job, an update, the CDN while the
+    // scout waited) are complete from the start: passed as the resume bitfield, so the torrent
+    // offers them without a re-hash.
+    const placedPieces = o.geometry.completePieces((c) => (!o.pending.has(c) || o.isDone(c)) && layout.readFrom(c) !== undefined)
     const bitfield = torrentBitfield(placedPieces, o.geometry.pieceCount)
     this.reader = new PieceReader(layout, o.workers)
     this.torrent = this.client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: this.reader }, storeCacheSlots: 0, bitfield, deselect: true, announce: [...o.trackers] })
@@ -209,6 +214,11 @@ export class PeerSource implements Source {
       this.torrent.once('ready', () => resolve())
       this.torrent.once('error', reject)
     })
+  }
+
+  /** Connections the scout accepted before this swarm listened. */
+  acceptIncoming(conns: readonly Socket[]): void {
+    for (const conn of conns) acceptIncoming(this.client, conn)
   }
 
   /** Asks peers for the needed pieces; settles when stopped, or rejects when a piece from peers could not be placed. */

@@ -24,7 +24,8 @@ import { batchWireWrites, boundWireUploads } from './webtorrent-adapter.ts'
 import { uploadQueuePerWire } from './peer-settings.ts'
 import type { PeerClass } from '../../stats/peer-class.ts'
 import { localAddresses } from '../../../net/local-addresses.ts'
-import { joinAdmission, secureSwarm, type AdmissionSettings } from './swarm-admission.ts'
+import { joinAdmission, type AdmissionSettings } from './swarm-admission.ts'
+import { secureSwarm } from './tls-peers.ts'
 import type { Refusals } from './refusals.ts'
 
 export interface SeedOptions extends Omit<SwarmClientOptions, 'lsd'>, AdmissionSettings {

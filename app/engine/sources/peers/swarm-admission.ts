@@ -3,13 +3,10 @@
 // authority (tls-peers.ts); public releases keep plain BitTorrent with MSE, so standard
 // clients can join them.
 import { createPublicKey, type KeyObject } from 'node:crypto'
-import type { Torrent } from 'webtorrent'
-import type WebTorrent from 'webtorrent'
 import type { Manifest } from '../../../../shared/release-schema.ts'
 import { ShoalError } from '../../../../shared/errors.ts'
 import { spkiBase64 } from '../../../release/admission.ts'
 import { holdPass, type PassHolder } from './pass-holder.ts'
-import { startTlsPeering, type TlsPeering } from './tls-peers.ts'
 
 export interface AdmissionSettings {
   /** The admission private key, on the operator's own machines: they issue their own pass. */
@@ -52,9 +49,4 @@ export async function joinAdmission(m: Manifest, publisherKey: KeyObject, announ
     checkMs: s.revocationCheckMs ?? 300_000,
   })
   return { swarm: m.pack.infoHash, authority, holder }
-}
-
-/** Puts the client's listener and dials for `torrent` behind TLS and admission. Call right after `client.add`. */
-export function secureSwarm(client: WebTorrent, torrent: Torrent, a: SwarmAdmission, maxPeers: number, ownAddresses: readonly string[]): TlsPeering {
-  return startTlsPeering(client, torrent, { swarm: a.swarm, authority: a.authority, holder: a.holder, maxPeers, ownAddresses, now: () => Date.now() })
 }

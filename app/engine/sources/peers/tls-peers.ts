@@ -14,6 +14,7 @@ import type { Torrent } from 'webtorrent'
 import type WebTorrent from 'webtorrent'
 import { admitPeer, passStillValid, proveHolder, type PeerPass, type RefusalReason } from '../../../release/admission.ts'
 import type { PassHolder } from './pass-holder.ts'
+import type { SwarmAdmission } from './swarm-admission.ts'
 import type { Refusals } from './refusals.ts'
 import { makeSessionCertificate } from './session-certificate.ts'
 import { addConnectedPeer, interceptDials, readsIntoOneBuffer, takeIncoming } from './webtorrent-adapter.ts'
@@ -280,4 +281,9 @@ function splitAddress(address: string): { host: string; port: number } {
   const i = address.lastIndexOf(':')
   const host = address.slice(0, i).replace(/^\[(.*)\]$/, '$1')
   return { host, port: Number(address.slice(i + 1)) || 0 }
+}
+
+/** Puts the client's listener and dials for `torrent` behind TLS and admission. Call right after `client.add`. */
+export function secureSwarm(client: WebTorrent, torrent: Torrent, a: SwarmAdmission, maxPeers: number, ownAddresses: readonly string[]): TlsPeering {
+  return startTlsPeering(client, torrent, { swarm: a.swarm, authority: a.authority, holder: a.holder, maxPeers, ownAddresses, now: () => Date.now() })
 }

@@ -73,6 +73,11 @@ export function takeIncoming(client: WebTorrent, onConnection: (conn: Socket) =>
   pool.tcpServer.on('connection', onConnection)
 }
 
+/** A connection accepted before the client listened (by the scout): handled as if its listener had accepted it. */
+export function acceptIncoming(client: WebTorrent, conn: Socket): void {
+  connPool(client, 'accept').tcpServer.emit('connection', conn)
+}
+
 type AddPeer = (peer: string | Duplex, source?: string) => boolean
 
 /**
