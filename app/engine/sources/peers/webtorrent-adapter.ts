@@ -609,7 +609,9 @@ export function boundWireUploads(torrent: Torrent, wire: Wire, maxQueued: (wires
     held.push(request)
     if (timer === undefined) {
       timer = setInterval(release, UPLOAD_POLL_MS)
-      // Bytes leaving for a peer (webtorrent's 'upload', after the wire's queue) make room.
+      // Bytes leaving for a peer (webtorrent's 'upload', after the wire's queue) make room. One
+      // listener per wire holding requests, so as many as wires: no leak for Node to warn of.
+      torrent.setMaxListeners(Math.max(torrent.getMaxListeners(), torrent.listenerCount('upload') + 1))
       torrent.on('upload', release)
     }
     return true
