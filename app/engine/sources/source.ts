@@ -11,3 +11,14 @@ export interface Source {
   /** Ends the source's work and closes its connections; what it placed stays placed. */
   stop(): Promise<void>
 }
+
+/** Waits until `source` is ready; one that fails to get there is stopped, and the error rethrown. */
+export async function readyOrStopped<S extends Source>(source: S, ready: () => Promise<void>): Promise<S> {
+  try {
+    await ready()
+  } catch (err) {
+    await source.stop()
+    throw err
+  }
+  return source
+}

@@ -3,6 +3,7 @@
 // time that a job nobody else is fetching never uses; the scout calls `found` once a peer is
 // known or dials in, and hands the port, the waiting connections and the addresses over.
 import { createServer, type Server, type Socket } from 'node:net'
+import type LSD from 'bittorrent-lsd'
 import { httpRequest } from '../../../net/http-request.ts'
 import { announceUrl, decodeTrackerAnswer, type AnnounceFields } from './announce-params.ts'
 
@@ -49,13 +50,6 @@ export function scoutable(peers: readonly string[], trackers: readonly string[])
   return peers.length === 0 && trackers.every((t) => t.startsWith('http:') || t.startsWith('https:'))
 }
 
-interface LsdLike {
-  on(event: 'peer', listener: (address: string, infoHash: string) => void): void
-  on(event: 'warning' | 'error', listener: (err: Error) => void): void
-  start(): void
-  destroy(cb?: () => void): void
-}
-
 export class PeerScout {
   private readonly o: ScoutOptions
   private readonly server: Server
@@ -63,7 +57,7 @@ export class PeerScout {
   private readonly peers = new Set<string>()
   private readonly timers = new Set<NodeJS.Timeout>()
   private readonly requests = new Set<AbortController>()
-  private lsd: LsdLike | undefined
+  private lsd: LSD | undefined
   private answered = false
   private ended = false
   private boundPort = 0
@@ -185,26 +179,24 @@ export class PeerScout {
     const fields = { infoHash: this.o.infoHash, peerId: this.o.peerId, port: this.boundPort, left: this.o.left(), event }
     const abort = new AbortController()
     this.requests.add(abort)
-    const timer = setTimeout(() => abort.abort(), timeoutMs)
     try {
-      const res = await httpRequest(announceUrl(tracker, fields, this.o.params()), { signal: abort.signal })
+      const res = await httpRequest(announceUrl(tracker, fields, this.o.params()), { signal: AbortSignal.any([abort.signal, AbortSignal.timeout(timeoutMs)]) })
       if (res.status !== 200) throw new Error(`tracker ${tracker} answered HTTP ${res.status}`)
       const answer = decodeTrackerAnswer(res.body)
       if ('failure' in answer) throw new Error(`tracker ${tracker}: ${answer.failure}`)
       if (event !== 'stopped') this.addPeers(answer.peers)
       return answer.interval * 1000
     } finally {
-      clearTimeout(timer)
       this.requests.delete(abort)
     }
   }
 
   private async startLsd(): Promise<void> {
-    const { default: LSD } = await import('bittorrent-lsd')
+    const { default: Lsd } = await import('bittorrent-lsd')
     if (this.ended) return
-    const lsd: LsdLike = new LSD({ infoHash: this.o.infoHash, peerId: this.o.peerId, port: this.boundPort })
+    const lsd = new Lsd({ infoHash: this.o.infoHash, peerId: this.o.peerId, port: this.boundPort })
     this.lsd = lsd
-    lsd.on('peer', (address, infoHash) => {
+    lsd.on('peer', (address: string, infoHash: string) => {
       if (infoHash === this.o.infoHash) this.addPeers([address])
     })
     // LAN discovery is best effort, as in webtorrent: no multicast route is no error of the job's.

@@ -9,7 +9,6 @@ import type { Torrent, Wire } from 'webtorrent'
 import type { Manifest } from '../../../../shared/release-schema.ts'
 import type { LiveLimits } from '../../../policy/live-limits.ts'
 import { encodeTorrentFile, torrentInfoOf } from '../../../release/torrent.ts'
-import type { SchedulerInput } from '../../scheduler/cdn-scheduler.ts'
 import { groupMembers, memberKey } from '../../scheduler/piece-owner.ts'
 import { PEER_RUN_PIECES, PieceOrder, peerPieceRuns } from '../../scheduler/peer-piece-order.ts'
 import { unmapAddress, type PeerClass } from '../../stats/peer-class.ts'
@@ -17,14 +16,14 @@ import { pieceSha1, wantedSlices, type PackGeometry } from '../../storage/pack-g
 import { InstallPieceStore, PieceReader, torrentBitfield, type FilePosition } from '../../storage/install-piece-store.ts'
 import { giveBackOnWrite } from '../../storage/upload-loans.ts'
 import type { SwarmHooks } from '../../install/stager.ts'
-import type { Source } from '../source.ts'
+import { readyOrStopped } from '../source.ts'
 import { createPeerAccounting, type ChunkFromPeers } from './peer-accounting.ts'
 import { createPeerBans } from './peer-bans.ts'
 import { BYTES_IN_FLIGHT_PER_WIRE, FRONT_PIECES, PEER_PIECES_IN_FLIGHT, SETTLE_MS, uploadQueuePerWire } from './peer-settings.ts'
 import { PieceAvailability } from './piece-availability.ts'
 import { TrickleWatch } from './trickle-watch.ts'
 import { WireLiveness } from './wire-liveness.ts'
-import type { Refusals } from './refusals.ts'
+import type { PeerSourceResult, SwarmPeers, SwarmView } from './swarm-peers.ts'
 import type { AdmissionSettings, SwarmAdmission } from './swarm-admission.ts'
 import { createSwarmClient, isShoalPeer, type SwarmClientOptions } from './swarm-client.ts'
 import { secureSwarm, type TlsPeering } from './tls-peers.ts'
@@ -68,66 +67,12 @@ export interface PeerSourceOptions extends SwarmClientOptions, AdmissionSettings
   readonly onPeers?: ((peers: Record<PeerClass, number>) => void) | undefined
 }
 
-/** What the CDN scheduler needs to know of the swarm right now. */
-export interface SwarmView {
-  /** Connected peers that count as sources (see isPeerSource). */
-  readonly sources: number
-  /** Per piece, how many sources hold it. */
-  readonly availability: ArrayLike<number>
-  /** Pieces peers are bringing now. */
-  readonly inFlight: PiecesInFlight
-  /** Bytes per second from peers, 0 without a source. */
-  readonly rate: number
-  readonly trackersPending: boolean
-  /** Peers known and not connected yet. */
-  readonly connecting: number
-  /** Connected peers that have not said what they have. */
-  readonly silent: number
-  /** When the set of peers or what they have last changed. */
-  readonly lastChange: number
-  /**
-   * With Shoal peers connected (they run the same rule) that make progress: this client's member
-   * key and those of the peers still missing some of the needed pieces; the LAN's alone when it
-   * has any (they share our link to the CDN).
-   */
-  readonly group: SchedulerInput['group']
-  /** The first pieces of this job's own order still to come; only with others in the group, the one use of it. */
-  readonly front: ReadonlySet<number> | undefined
-}
-
-export interface PeerSourceResult {
-  readonly wasted: number
-  readonly banned: string[]
-  readonly trickled: string[]
-  readonly uploaded: Record<PeerClass, number>
-  readonly peerRefusals: Refusals
-}
-
 const FAILED_PIECE = /^Piece (\d+) failed verification/
 
 /** Starts the swarm with webtorrent on the torrent, and waits for it to be ready to ask peers. */
 export async function startPeerSource(o: PeerSourceOptions, announce: readonly string[], admission: SwarmAdmission | undefined): Promise<PeerSource> {
   const source = new PeerSource(o, announce, admission)
-  try {
-    await source.ready()
-  } catch (err) {
-    await source.stop()
-    throw err
-  }
-  return source
-}
-
-/** A job's peers as its fetch session uses them: the swarm itself, or a scout until it has a peer (scouted-peers.ts). */
-export interface SwarmPeers extends Source {
-  run(): Promise<void>
-  view(now: number, needed: readonly number[]): SwarmView
-  askAgain(): void
-  placedElsewhere(chunks: Iterable<number>): void
-  completedElsewhere(piece: number): void
-  tick(now: number): void
-  readonly lastBlockAt: number
-  result(): PeerSourceResult
-  stop(): Promise<void>
+  return readyOrStopped(source, () => source.ready())
 }
 
 export class PeerSource implements SwarmPeers {

@@ -6,7 +6,9 @@ import type { Socket } from 'node:net'
 import { isShoalError } from '../../../../shared/errors.ts'
 import type { PiecesInFlight } from './webtorrent-adapter.ts'
 import { announceParams, newPeerId } from './announce-params.ts'
-import type { PeerSource, PeerSourceOptions, PeerSourceResult, SwarmPeers, SwarmView } from './peer-source.ts'
+import type { PeerSource, PeerSourceOptions } from './peer-source.ts'
+import type { PeerSourceResult, SwarmPeers, SwarmView } from './swarm-peers.ts'
+import { readyOrStopped } from '../source.ts'
 import { PeerScout, scoutable } from './peer-scout.ts'
 import { joinAdmission, type SwarmAdmission } from './swarm-admission.ts'
 
@@ -31,18 +33,12 @@ export async function openSwarmPeers(o: SwarmPeersOptions): Promise<SwarmPeers |
     throw err
   }
   const peerId = newPeerId()
-  if (!scoutable(o.peers, announce)) return startSwarm({ ...o, peerId }, announce, admission)
+  if (!scoutable(o.peers, announce)) return startSwarmAtOnce({ ...o, peerId }, announce, admission)
   const peers = new ScoutedPeers(o, peerId, announce, admission)
-  try {
-    await peers.open()
-  } catch (err) {
-    await peers.stop()
-    throw err
-  }
-  return peers
+  return readyOrStopped(peers, () => peers.open())
 }
 
-async function startSwarm(o: PeerSourceOptions, announce: readonly string[], admission: SwarmAdmission | undefined): Promise<PeerSource> {
+async function startSwarmAtOnce(o: PeerSourceOptions, announce: readonly string[], admission: SwarmAdmission | undefined): Promise<PeerSource> {
   const { startPeerSource } = await import('./peer-source.ts')
   return startPeerSource(o, announce, admission)
 }
