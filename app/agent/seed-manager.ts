@@ -88,7 +88,10 @@ export class SeedManager {
     }
     for (const [id, s] of this.seeds) {
       const p = wanted.get(id)
-      if (!p || installedVersion(this.c.db, p.installDir) !== s.version) {
+      // A seed whose swarm could not start is reported, and started again below.
+      const broken = s.seeding.failure()
+      if (broken) this.failures.set(id, broken.message)
+      if (!p || broken || installedVersion(this.c.db, p.installDir) !== s.version) {
         await this.stop(s)
         this.seeds.delete(id)
       }

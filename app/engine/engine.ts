@@ -4,8 +4,8 @@
 // use today. The CLI imports this file on every start and an idle agent holds it, so its static
 // exports are small modules (constants, paths, counters). Whatever moves bytes is reached
 // through a loader, imported on first use: jobs (install-job.ts: the CDN sources, the planner,
-// the stager, the worker pools), verification (verify-install.ts), and seeding (seed-job.ts ->
-// swarm-client.ts -> webtorrent). Nothing here may load webtorrent.
+// the stager, the worker pools), verification (verify-install.ts), and seeding (scouted-seeding.ts, then
+// seed-job.ts -> webtorrent once a peer shows up). Nothing here may load webtorrent.
 export { DEFAULT_CONNECTIONS } from './install/job-defaults.ts'
 export type { JobOptions, JobResult } from './install/install-job.ts'
 export { installPaths } from './install/install-paths.ts'
@@ -16,7 +16,7 @@ export { emptySourceBytes, offloadRatio } from './stats/source-bytes.ts'
 export type { SourceBytes } from './stats/source-bytes.ts'
 export { DEFAULT_MAX_PEERS, PEER_ENCRYPTION } from './sources/peers/peer-settings.ts'
 export type { PeerEncryption } from './sources/peers/peer-settings.ts'
-export type { Seeding } from './sources/peers/seed-job.ts'
+export type { Seeding } from './sources/peers/seed-release.ts'
 export { addRefusals } from './sources/peers/refusals.ts'
 export type { Refusals } from './sources/peers/refusals.ts'
 
@@ -29,5 +29,5 @@ export const loadVerify = () => import('./install/verify-install.ts')
 /** release-record.ts (`adoptReleaseRecord`: follow a switch another data dir made), loaded on first use. */
 export const loadReleaseRecord = () => import('./install/release-record.ts')
 
-/** seed-job.ts (`startSeeding`), loaded on first use: it brings in webtorrent. */
-export const loadSeeding = () => import('./sources/peers/seed-job.ts')
+/** scouted-seeding.ts (`startSeeding`), loaded on first use; webtorrent loads when a peer shows up. */
+export const loadSeeding = () => import('./sources/peers/scouted-seeding.ts')

@@ -36,15 +36,18 @@ async function trackedRelease(dir: string, bytes: number) {
   const nginx = await startNginx(f.cdn, join(dir, 'nginx'))
   cleanups.push(() => nginx.stop())
   const torrent = await parseTorrent(await readFile(join(f.cdn, 'game', '1.0.0', 'pack.torrent')))
-  /** Leechers the tracker knows in the swarm (its scrape). */
-  const leechers = async () => {
+  type Counts = { complete: number; incomplete: number }
+  /** Seeders and leechers the tracker knows in the swarm (its scrape). */
+  const swarm = async (): Promise<Counts> => {
     const url = `${announce.replace('/announce', '/scrape')}?token=scout-token&info_hash=${torrent.infoHash.replace(/../g, '%$&')}`
     const body = new Uint8Array(await (await fetch(url)).arrayBuffer())
-    const files = (bencode.decode(body) as { files: Map<string, { incomplete: number }> | Record<string, { incomplete: number }> }).files
+    const files = (bencode.decode(body) as { files: Map<string, Counts> | Record<string, Counts> }).files
     const entry = files instanceof Map ? [...files.values()][0] : Object.values(files)[0]
-    return entry?.incomplete ?? 0
+    return { complete: entry?.complete ?? 0, incomplete: entry?.incomplete ?? 0 }
   }
-  return { f, nginx, pub: join(f.keyDir, 'publisher.pub'), channel: `${nginx.url}/game/channels/stable.json`, token: ['--tracker-token-file', tokenFile], leechers }
+  const leechers = async () => (await swarm()).incomplete
+  const seeders = async () => (await swarm()).complete
+  return { f, nginx, pub: join(f.keyDir, 'publisher.pub'), channel: `${nginx.url}/game/channels/stable.json`, token: ['--tracker-token-file', tokenFile], leechers, seeders }
 }
 
 describe('a swarm job with no peer', () => {
@@ -94,5 +97,48 @@ describe('a scouting job', () => {
     expect(bytes.cdn).toBe(0)
     expect(bytes.lan).toBeGreaterThanOrEqual(done['totalBytes'] as number)
     expect(await treeHash(join(dir, 'install'))).toEqual(await treeHash(r.f.build))
+  })
+})
+
+describe('a scouting seeder', () => {
+  it('announces without loading webtorrent while nobody downloads, stays so beside another seeder, and serves a leecher that finds it', async () => {
+    const dir = await tempDir()
+    const r = await trackedRelease(dir, 6 * 1024 * 1024)
+    const installs = ['one', 'two'].map((name) => ({ name, dir: join(dir, `seed-${name}`), env: { SHOAL_DATA_DIR: join(dir, `data-${name}`) }, log: join(dir, `modules-${name}.log`) }))
+    for (const s of installs) {
+      const installed = await runCli(['get', r.channel, '--pubkey', r.pub, '--dir', s.dir, ...r.token], s.env)
+      expect(installed.code, installed.stderr).toBe(0)
+    }
+    await rename(join(r.f.cdn, 'game', '1.0.0', 'pack.chunks'), join(dir, 'pack.chunks'))
+
+    // The second seeder hears of the first from the tracker, which counts no leecher: no reason to wake.
+    const seeds = installs.map((s) => {
+      const seed = startCli(['seed', '--dir', s.dir, '--pubkey', r.pub, ...r.token], { ...s.env, ...moduleLogEnv(s.log) })
+      cleanups.push(() => seed.stop())
+      return seed
+    })
+    await expect.poll(r.seeders, { timeout: 10_000 }).toBe(2)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    for (const s of installs) {
+      const modules = await loadedModules(s.log)
+      expect(modules.some((m) => m.includes('/app/engine/sources/peers/peer-scout.ts'))).toBe(true)
+      expect(modules.filter((m) => WEBTORRENT.test(m)), `seeder ${s.name} loaded webtorrent`).toEqual([])
+    }
+
+    // A leecher learns of both from the tracker and dials them: they take its connections to their swarms.
+    const get = await runCli(['get', r.channel, '--pubkey', r.pub, '--dir', join(dir, 'install'), '--json', ...r.token], { SHOAL_DATA_DIR: join(dir, 'data') })
+    expect(get.code, get.stderr).toBe(0)
+    const bytes = get.last['bytes'] as Bytes
+    expect(bytes.cdn).toBe(0)
+    expect(bytes.lan).toBeGreaterThanOrEqual(get.last['totalBytes'] as number)
+    expect(await treeHash(join(dir, 'install'))).toEqual(await treeHash(r.f.build))
+    const stopped = await Promise.all(seeds.map((seed) => seed.stop()))
+    const uploaded = stopped.map(({ events }) => events.find((e) => e['event'] === 'stopped')!['uploaded'] as number)
+    expect(uploaded.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(get.last['totalBytes'] as number)
+    for (const [i, s] of installs.entries()) {
+      if (uploaded[i]! > 0) expect((await loadedModules(s.log)).some((m) => WEBTORRENT.test(m))).toBe(true)
+    }
+    // The seeders' `stopped` announces took them out of the swarm.
+    expect(await r.seeders()).toBe(0)
   })
 })

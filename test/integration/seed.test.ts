@@ -3,6 +3,7 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createSwarmClient } from '../../app/engine/sources/peers/swarm-client.ts'
+import { tokenedTrackers } from '../../app/engine/sources/peers/announce-params.ts'
 import { startTracker } from '../../app/tracker/tracker-server.ts'
 import { installedRelease } from '../support/installed-release.ts'
 import { startCli } from '../support/long-running-cli.ts'
@@ -38,7 +39,7 @@ describe('shoal seed', () => {
     const leecher = createSwarmClient({ port: 0, trackerToken: token, limitUp: 0, maxPeers: 10, site: 'studio-3' })
     cleanups.push(() => new Promise((r) => leecher.destroy(() => r(undefined))))
     const torrentFile = await readFile(join(f.cdn, 'game', '1.0.0', 'pack.torrent'))
-    const torrent = leecher.add(torrentFile, { path: target, announce: [tracker.announceUrl] })
+    const torrent = leecher.add(torrentFile, { path: target, announce: tokenedTrackers([tracker.announceUrl], token) })
     await admitTorrent(leecher, torrent, torrentFile)
     // No addPeer: the only way to the seeder is the tracker.
     await new Promise((r) => (torrent.done ? r(undefined) : torrent.once('done', r)))

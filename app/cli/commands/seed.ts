@@ -94,6 +94,8 @@ export async function seedCommand(out: Output, dataDir: string, flags: SeedFlags
     const timer = setInterval(() => {
       out.event('stats', { uploaded: uploaded(), uploadedByClass: byClass(), peers: current.seeding.peers(), peerRefusals: refusals(), peakRssBytes: peakRssBytes() })
       if (!out.json) out.info(`  uploaded ${formatBytes(uploaded())} to ${current.seeding.peers()} peer(s)`)
+      const broken = current.seeding.failure()
+      if (broken) failed(broken)
       moving ??= follow().then(() => (moving = undefined), failed)
     }, REPORT_MS)
     try {

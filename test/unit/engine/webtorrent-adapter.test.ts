@@ -2,11 +2,11 @@
 // touches, on a real client and torrent. A webtorrent upgrade that renames or reshapes one
 // of them fails here, not in the middle of a user's download.
 import { readFile } from 'node:fs/promises'
-import { connect } from 'node:net'
+import { connect, createServer } from 'node:net'
 import { join } from 'node:path'
 import WebTorrent, { type Torrent } from 'webtorrent'
 import { afterEach, describe, expect, it } from 'vitest'
-import { bindListener, copiesBlocksOut, copyMissing, directPeerPipes, knownPeers, lightenWireReads, markBlocksIn, markPieceComplete, onIncomingConnection, routePieces, selectInOrder, wireInput, type PieceInternals } from '../../../app/engine/sources/peers/webtorrent-adapter.ts'
+import { adoptListener, bindListener, copiesBlocksOut, copyMissing, directPeerPipes, knownPeers, lightenWireReads, markBlocksIn, markPieceComplete, onIncomingConnection, routePieces, selectInOrder, wireInput, type PieceInternals } from '../../../app/engine/sources/peers/webtorrent-adapter.ts'
 import { constantStore } from '../../support/constant-store.ts'
 import { makeFixture } from '../../support/release-fixture.ts'
 import { useTempDirs } from '../../support/temp-dir.ts'
@@ -105,6 +105,28 @@ describe('webtorrent adapter (private fields)', () => {
     bindListener(client, '127.0.0.1', 0)
     await new Promise((r) => setTimeout(r, 50))
     expect(client.address()?.address).toBe('127.0.0.1')
+  })
+
+  it('serves peers on a server that listens already, and closes it when destroyed', async () => {
+    const server = createServer()
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const port = (server.address() as { port: number }).port
+    const client = new WebTorrent({ dht: false, lsd: false, natUpnp: false, natPmp: false, utp: false, tracker: false, webSeeds: false, torrentPort: 0 })
+    clients.push(client)
+    adoptListener(client, server)
+    const seen: (string | undefined)[] = []
+    onIncomingConnection(client, (remote) => seen.push(remote))
+    await new Promise((r) => (client.listening ? r(undefined) : client.once('listening', r)))
+    expect(client.address()?.port).toBe(port)
+    expect(client.torrentPort).toBe(port)
+    const conn = connect({ host: '127.0.0.1', port, localAddress: '127.0.0.5' })
+    await new Promise((r) => conn.once('connect', r))
+    for (let i = 0; i < 50 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 10))
+    conn.destroy()
+    expect(seen).toEqual(['127.0.0.5'])
+    clients.splice(clients.indexOf(client), 1)
+    await new Promise<void>((r) => client.destroy(() => r()))
+    expect(server.listening).toBe(false)
   })
 
   it('tells the remote address of each incoming peer connection', async () => {

@@ -15,15 +15,26 @@ export function newPeerId(): string {
 }
 
 /**
- * What every announce carries besides BitTorrent's own fields: the tracker token, and the
- * capabilities Shoal's tracker matches on (stock trackers ignore them). Spare upload is told
- * only under a cap: without one it is unknown, and 0 would mean "at my cap, skip me".
- * Reachability is told only once proven (`reach=1`): a client that has not been dialled yet
- * may still be reachable, so it says nothing rather than `reach=0`.
+ * The release's announce URLs as this client uses them: each http(s) tracker's URL carries the
+ * tracker token. In the URL, not with the other parameters, because webtorrent asks for those
+ * only while its torrent lives, and its `stopped` announce comes after: without the token,
+ * Shoal's tracker refused it and kept the peer listed until it timed out.
  */
-export function announceParams(o: Pick<SwarmClientOptions, 'trackerToken' | 'limitUp' | 'site'>, uploadSpeed: number, reachable = false): Record<string, string | number> {
+export function tokenedTrackers(trackers: readonly string[], token: string | undefined): string[] {
+  if (!token) return [...trackers]
+  const param = `token=${encodeURIComponent(token)}`
+  return trackers.map((t) => (t.startsWith('http:') || t.startsWith('https:') ? `${t}${t.includes('?') ? '&' : '?'}${param}` : t))
+}
+
+/**
+ * What every announce carries besides BitTorrent's own fields and the token: the capabilities
+ * Shoal's tracker matches on (stock trackers ignore them). Spare upload is told only under a
+ * cap: without one it is unknown, and 0 would mean "at my cap, skip me". Reachability is told
+ * only once proven (`reach=1`): a client that has not been dialled yet may still be reachable,
+ * so it says nothing rather than `reach=0`.
+ */
+export function announceParams(o: Pick<SwarmClientOptions, 'limitUp' | 'site'>, uploadSpeed: number, reachable = false): Record<string, string | number> {
   const params: Record<string, string | number> = {}
-  if (o.trackerToken) params['token'] = o.trackerToken
   if (o.site !== undefined) params['site'] = o.site
   if (o.limitUp > 0) {
     params['up'] = o.limitUp
@@ -66,7 +77,14 @@ export function announceUrl(base: string, f: AnnounceFields, params: Record<stri
   return `${base}${base.includes('?') ? '&' : '?'}${fields.join('&')}`
 }
 
-export type TrackerAnswer = { readonly interval: number; readonly peers: readonly string[] } | { readonly failure: string }
+export type TrackerAnswer =
+  | {
+      readonly interval: number
+      readonly peers: readonly string[]
+      /** Peers still downloading, when the tracker says (BEP 3's `incomplete`). */
+      readonly incomplete?: number
+    }
+  | { readonly failure: string }
 
 const text = (v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString() : typeof v === 'string' ? v : undefined)
 
@@ -82,7 +100,7 @@ function compactPeers(bytes: Uint8Array, size: 6 | 18): string[] {
   return out
 }
 
-/** A tracker's bencoded answer: its interval and peers ("ip:port", "[ip6]:port"), or its failure reason. */
+/** A tracker's bencoded answer: its interval, peers ("ip:port", "[ip6]:port") and count of leechers, or its failure reason. */
 export function decodeTrackerAnswer(body: Uint8Array): TrackerAnswer {
   let d: unknown
   try {
@@ -106,5 +124,6 @@ export function decodeTrackerAnswer(body: Uint8Array): TrackerAnswer {
   }
   if (a['peers6'] instanceof Uint8Array) peers.push(...compactPeers(a['peers6'], 18))
   const interval = typeof a['interval'] === 'number' && a['interval'] > 0 ? a['interval'] : 1800
-  return { interval, peers }
+  const incomplete = a['incomplete']
+  return typeof incomplete === 'number' && incomplete >= 0 ? { interval, peers, incomplete } : { interval, peers }
 }

@@ -25,6 +25,11 @@ export interface ScoutOptions {
   readonly left: () => number
   /** Most connections held until the swarm takes them. */
   readonly maxPeers: number
+  /**
+   * A seeder's scout: peers a tracker names wake it only while that tracker counts leechers
+   * (other seeders have nothing to ask of it). Peers on the LAN and peers dialling in always do.
+   */
+  readonly seeding?: boolean
   /** A peer is known or dialled in: time for the swarm. */
   readonly found: () => void
   readonly now: () => number
@@ -32,6 +37,8 @@ export interface ScoutOptions {
 
 /** What the scout hands the swarm. */
 export interface Scouted {
+  /** The scout's listening server, still open: a peer dialling while the swarm starts finds the port open. */
+  readonly listener: Server
   readonly port: number
   /** Accepted connections nobody has read from yet. */
   readonly incoming: Socket[]
@@ -60,6 +67,7 @@ export class PeerScout {
   private lsd: LSD | undefined
   private answered = false
   private ended = false
+  private handedOver = false
   private boundPort = 0
   /** When a tracker last answered or a peer showed up. */
   lastChange: number
@@ -87,10 +95,12 @@ export class PeerScout {
     return !this.answered && !this.ended && this.o.trackers.length > 0
   }
 
-  /** Stops scouting and frees the port for the swarm (nothing announces `stopped`). */
+  /** Stops scouting and gives the swarm its listener (nothing announces `stopped`). */
   handOver(): Scouted {
+    this.server.removeAllListeners('connection')
+    this.handedOver = true
     this.end()
-    return { port: this.boundPort, incoming: this.incoming.splice(0), peers: [...this.peers] }
+    return { listener: this.server, port: this.boundPort, incoming: this.incoming.splice(0), peers: [...this.peers] }
   }
 
   /** The job ended with no swarm: tells the trackers, closes everything. */
@@ -103,7 +113,7 @@ export class PeerScout {
 
   private end(): void {
     this.ended = true
-    this.server.close()
+    if (!this.handedOver) this.server.close()
     for (const t of this.timers) clearTimeout(t)
     this.timers.clear()
     for (const r of this.requests) r.abort()
@@ -139,11 +149,13 @@ export class PeerScout {
     this.foundOne()
   }
 
-  private addPeers(addresses: readonly string[]): void {
+  /** Keeps the addresses; `wake`: whether peers named now are a reason for the swarm. */
+  private addPeers(addresses: readonly string[], wake = true): void {
     const before = this.peers.size
     const own = new Set([...this.o.ownAddresses, ...(this.o.listenHost ? [this.o.listenHost] : [])].map((host) => `${host}:${this.boundPort}`))
     for (const a of addresses) if (!own.has(a)) this.peers.add(a)
-    if (this.peers.size > before) this.foundOne()
+    // A seeder that learns of leechers dials them even when it had their addresses already.
+    if (wake && (this.peers.size > before || (this.o.seeding === true && this.peers.size > 0))) this.foundOne()
   }
 
   private foundOne(): void {
@@ -184,7 +196,7 @@ export class PeerScout {
       if (res.status !== 200) throw new Error(`tracker ${tracker} answered HTTP ${res.status}`)
       const answer = decodeTrackerAnswer(res.body)
       if ('failure' in answer) throw new Error(`tracker ${tracker}: ${answer.failure}`)
-      if (event !== 'stopped') this.addPeers(answer.peers)
+      if (event !== 'stopped') this.addPeers(answer.peers, this.o.seeding !== true || answer.incomplete !== 0)
       return answer.interval * 1000
     } finally {
       this.requests.delete(abort)

@@ -26,6 +26,7 @@ import { WireLiveness } from './wire-liveness.ts'
 import type { PeerSourceResult, SwarmPeers, SwarmView } from './swarm-peers.ts'
 import type { AdmissionSettings, SwarmAdmission } from './swarm-admission.ts'
 import { createSwarmClient, isShoalPeer, type SwarmClientOptions } from './swarm-client.ts'
+import { tokenedTrackers } from './announce-params.ts'
 import { secureSwarm, type TlsPeering } from './tls-peers.ts'
 import { acceptIncoming, batchWireWrites, boundWireUploads, knownPeers, markPieceComplete, routePieces, selectInOrder, type PiecesInFlight } from './webtorrent-adapter.ts'
 import { guardWires, type WireGuard } from './wire-guard.ts'
@@ -127,14 +128,14 @@ export class PeerSource implements SwarmPeers {
     this.pieceHashes = Buffer.from(m.pack.pieces, 'base64')
     const layout = { geometry: o.geometry, pieceHashes: this.pieceHashes, readFrom: o.stagedAt }
     this.client = createSwarmClient(o)
-    const torrentFile = encodeTorrentFile(torrentInfoOf(m), announce, new Date(m.createdAt))
+    const torrentFile = encodeTorrentFile(torrentInfoOf(m), tokenedTrackers(announce, o.trackerToken), new Date(m.createdAt))
     // Pieces whose chunks are all placed already (a resumed job, an update, the CDN while the
     // scout waited) are complete from the start: passed as the resume bitfield, so the torrent
     // offers them without a re-hash.
     const placedPieces = o.geometry.completePieces((c) => (!o.pending.has(c) || o.isDone(c)) && layout.readFrom(c) !== undefined)
     const bitfield = torrentBitfield(placedPieces, o.geometry.pieceCount)
     this.reader = new PieceReader(layout, o.workers)
-    this.torrent = this.client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: this.reader }, storeCacheSlots: 0, bitfield, deselect: true, announce: [...o.trackers] })
+    this.torrent = this.client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: this.reader }, storeCacheSlots: 0, bitfield, deselect: true, announce: tokenedTrackers(o.trackers, o.trackerToken) })
     this.peering = admission ? secureSwarm(this.client, this.torrent, admission, o.maxPeers, o.localAddresses) : undefined
     this.guard = this.guardWires()
     this.unwatch = o.limits?.watchPeers((r) => {

@@ -5,7 +5,7 @@
 import type { Socket } from 'node:net'
 import { isShoalError } from '../../../../shared/errors.ts'
 import type { PiecesInFlight } from './webtorrent-adapter.ts'
-import { announceParams, newPeerId } from './announce-params.ts'
+import { announceParams, newPeerId, tokenedTrackers } from './announce-params.ts'
 import type { PeerSource, PeerSourceOptions } from './peer-source.ts'
 import type { PeerSourceResult, SwarmPeers, SwarmView } from './swarm-peers.ts'
 import { readyOrStopped } from '../source.ts'
@@ -75,7 +75,7 @@ class ScoutedPeers implements SwarmPeers {
     this.scout = await PeerScout.open({
       infoHash: o.manifest.pack.infoHash,
       peerId: this.peerId,
-      trackers: this.announce,
+      trackers: tokenedTrackers(this.announce, o.trackerToken),
       lsd: o.lsd === true,
       port: o.port,
       listenHost: o.listenHost,
@@ -157,11 +157,12 @@ class ScoutedPeers implements SwarmPeers {
     this.starting = (async () => {
       const { startPeerSource } = await import('./peer-source.ts')
       if (this.stopped) return
-      const { port, incoming, peers } = scout.handOver()
+      const { listener, port, incoming, peers } = scout.handOver()
       let swarm: PeerSource
       try {
-        swarm = await startPeerSource({ ...this.o, peerId: this.peerId, port, peers: [...this.o.peers, ...peers], neededPieces: this.o.neededNow() }, this.announce, this.admission)
+        swarm = await startPeerSource({ ...this.o, peerId: this.peerId, listener, port, peers: [...this.o.peers, ...peers], neededPieces: this.o.neededNow() }, this.announce, this.admission)
       } catch (err) {
+        listener.close()
         closeAll(incoming)
         throw err
       }

@@ -1,8 +1,9 @@
+import type { Server } from 'node:net'
 import WebTorrent from 'webtorrent'
 import { PEER_ENCRYPTION, type PeerEncryption } from './peer-settings.ts'
 import type { Wire } from 'webtorrent'
 import { announceParams, newPeerId, PEER_ID_PREFIX_HEX, provesReach } from './announce-params.ts'
-import { bindListener, directPeerPipes, onIncomingConnection } from './webtorrent-adapter.ts'
+import { adoptListener, bindListener, directPeerPipes, onIncomingConnection } from './webtorrent-adapter.ts'
 
 /**
  * Whether the wire's peer is Shoal (webtorrent), which serves requests of up to 128 KiB: between
@@ -18,7 +19,9 @@ export interface SwarmClientOptions {
   readonly peerId?: string | undefined
   /** TCP port for peers; 0 picks a free one. */
   readonly port: number
-  /** Sent with every announce when the tracker wants one. */
+  /** A server listening for peers already (the scout's): the client takes it instead of opening its own. */
+  readonly listener?: Server | undefined
+  /** Sent with every announce when the tracker wants one: callers put it in the tracker URLs (tokenedTrackers). */
   readonly trackerToken: string | undefined
   /** Upload cap in bytes per second; 0 is unlimited. */
   readonly limitUp: number
@@ -55,13 +58,15 @@ export function createSwarmClient(o: SwarmClientOptions): WebTorrent {
     utp: false,
     utPex: false,
     webSeeds: false,
-    torrentPort: o.port,
+    // An adopted listener keeps its port; the client's own server takes any free one until then.
+    torrentPort: o.listener ? 0 : o.port,
     uploadLimit: o.limitUp > 0 ? o.limitUp : -1,
     maxConns: o.maxPeers,
     secure: PEER_ENCRYPTION[o.encryption ?? 'prefer'],
     tracker: { getAnnounceOpts: () => announceParams(o, client.uploadSpeed, reachable) },
   })
-  if (o.listenHost !== undefined) bindListener(client, o.listenHost, o.port)
+  if (o.listener) adoptListener(client, o.listener)
+  else if (o.listenHost !== undefined) bindListener(client, o.listenHost, o.port)
   onIncomingConnection(client, (remote) => (reachable ||= provesReach(o.listenHost, remote)))
   return client
 }

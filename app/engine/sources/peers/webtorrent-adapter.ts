@@ -36,6 +36,8 @@ interface ConnPoolInternals {
   tcpServer: Server
   /** ConnPool's 'connection' listener: reads the BitTorrent (or MSE) handshake in plaintext. */
   _onTCPConnectionBound: (conn: Socket) => void
+  /** ConnPool's 'error' listener: destroys the client. */
+  _onTCPError: (err: Error) => void
 }
 
 function connPool(client: WebTorrent, what: string): ConnPoolInternals {
@@ -53,6 +55,26 @@ export function bindListener(client: WebTorrent, host: string, port: number): vo
   const server = connPool(client, 'bind').tcpServer
   server.close()
   server.listen(port, host)
+}
+
+/**
+ * webtorrent serves peers on `server`, which listens already (the scout's), instead of its own:
+ * a peer dialling while the swarm starts finds the port open. Its own server bound a free port
+ * in the constructor (torrentPort 0) and is closed at once; what waited for it to listen (the
+ * client's 'listening', which reads the port from the pool's server) runs on the adopted one.
+ */
+export function adoptListener(client: WebTorrent, server: Server): void {
+  const pool = connPool(client, 'adopt')
+  const own = pool.tcpServer
+  const waiting = own.listeners('listening') as (() => void)[]
+  own.removeAllListeners()
+  own.close()
+  pool.tcpServer = server
+  server.on('connection', pool._onTCPConnectionBound)
+  server.on('error', pool._onTCPError)
+  process.nextTick(() => {
+    for (const listening of waiting) listening.call(server)
+  })
 }
 
 /**
