@@ -2,7 +2,8 @@
 // the way users start it (bin/shoal, so its V8, malloc and compile-cache settings apply), in three
 // states: idle (listening, no products, nobody has called), after one API call (the control API's
 // web framework loads with the first request), and after one 3 MiB install with sharing off (so
-// nothing seeds), `--settle` seconds after its job finished. Figures are VmRSS and VmHWM from
+// nothing seeds), `--settle` seconds after its job finished, and `--settle` seconds after sharing
+// is then turned on, with nobody fetching the release (its seed scouts). Figures are VmRSS and VmHWM from
 // /proc/PID/status: bin/shoal execs node, so the pid is node's. The first start (warm-up) fills the
 // compile cache and is not counted; the medians are of the later runs. README, "An idle agent's memory".
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -14,6 +15,7 @@ import { fileURLToPath } from 'node:url'
 import { Command } from 'commander'
 import { startStaticServer } from '../../app/demo/static-server.ts'
 import { makeFixture } from '../support/release-fixture.ts'
+import { testAdmissionKey } from '../support/admission-key.ts'
 
 const SHOAL = fileURLToPath(new URL('../../bin/shoal', import.meta.url))
 const opts = new Command('agent-memory')
@@ -28,7 +30,7 @@ interface Reading {
   readonly hwm: number
 }
 
-const STATES = ['idle', 'after one API call', 'after one install'] as const
+const STATES = ['idle', 'after one API call', 'after one install', 'sharing, nobody fetching'] as const
 const MiB = 2 ** 20
 
 async function reading(pid: number): Promise<Reading> {
@@ -45,7 +47,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function measure(work: string, cdnUrl: string, pub: string): Promise<Reading[]> {
   const dataDir = await mkdtemp(join(work, 'data-'))
   const child: ChildProcess = spawn(SHOAL, ['agent', '--data-dir', dataDir, '--port', '0', '--no-lsd', '--policy', join(work, 'no-policy.json'), '--json'], {
-    env: { ...process.env, SHOAL_NO_LSD: '1' },
+    // The fixture's release admits peers with this process's admission key (a pass to seed it).
+    env: { ...process.env, SHOAL_NO_LSD: '1', SHOAL_ADMISSION_KEY: testAdmissionKey().key },
     stdio: ['ignore', 'pipe', 'ignore'],
   })
   try {
@@ -77,6 +80,16 @@ async function measure(work: string, cdnUrl: string, pub: string): Promise<Readi
         if (status.sharing.seeding.length > 0) throw new Error('the agent seeds: sharing should be off')
         break
       }
+      await sleep(200)
+    }
+    await sleep(opts.settle * 1000)
+    readings.push(await reading(child.pid!))
+    await api('PATCH', '/api/settings', { sharing: { consentGiven: true, mode: 'lan', minFreeDisk: 0 } })
+    for (;;) {
+      const status = (await api('GET', '/api/status')) as { sharing: { seeding: string[]; seedProblems?: Record<string, string> } }
+      if (status.sharing.seeding.length > 0) break
+      const problem = Object.values(status.sharing.seedProblems ?? {})[0]
+      if (problem) throw new Error(`the agent does not seed: ${problem}`)
       await sleep(200)
     }
     await sleep(opts.settle * 1000)

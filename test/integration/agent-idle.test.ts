@@ -79,13 +79,14 @@ describe('an idle shoal agent', () => {
       expect(await matching(WEBTORRENT)).toEqual([])
       expect(await matching(PUBLISHER)).toEqual([])
 
-      // Sharing on: the agent seeds the install, and only now loads webtorrent.
+      // Sharing on: the agent seeds the install, and its seed scouts: nobody fetches it, so webtorrent stays out (peer-scout.test.ts wakes one).
       expect((await agent.api('PATCH', '/api/settings', { sharing: { consentGiven: true, mode: 'lan', minFreeDisk: 0 } })).status).toBe(200)
       expect((await agentStatus(agent)).sharing?.seeding).toEqual([added.json['id']])
-      expect(await matching(WEBTORRENT)).not.toEqual([])
+      expect(await matching(/\/app\/engine\/sources\/peers\/peer-scout\.ts$/)).not.toEqual([])
+      expect(await matching(WEBTORRENT)).toEqual([])
 
       // A clean stop, the refused upgrade's socket included: it used to keep server.close() waiting
-      // forever, and the agent never exited while a seed kept it busy.
+      // forever, and the agent never exited while a seed kept it busy (a scouting one too).
       const { pid } = (await agent.cli.waitFor('listening')) as { pid: number }
       const stopped = await Promise.race([agent.cli.stop(), sleep(10_000).then(() => undefined)])
       if (!stopped) process.kill(pid, 'SIGKILL')
