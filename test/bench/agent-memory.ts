@@ -118,7 +118,7 @@ try {
       if (run > 0) runs.push(readings)
     }
     console.log(`\nmedian of ${runs.length} (${opts.idle} s idle, ${opts.settle} s after the install):`)
-    for (const [i, s] of STATES.entries()) console.log(`  ${s.padEnd(20)} VmRSS ${size(median(runs.map((r) => r[i]!.rss)))}, VmHWM ${size(median(runs.map((r) => r[i]!.hwm)))}`)
+    for (const [i, s] of STATES.entries()) console.log(`  ${s.padEnd(26)} VmRSS ${size(median(runs.map((r) => r[i]!.rss)))}, VmHWM ${size(median(runs.map((r) => r[i]!.hwm)))}`)
   } finally {
     await cdn.close()
   }

@@ -10,6 +10,12 @@ export function unmapAddress(address: string): string {
   return m ? m[1]! : address
 }
 
+/** The host of a peer address, "ip:port" or "[ip6]:port", unmapped as unmapAddress does. */
+export function hostOfPeer(address: string): string {
+  const m = /^\[(.*)\]:\d+$/.exec(address) ?? /^(.*):\d+$/.exec(address)
+  return unmapAddress(m ? m[1]! : address)
+}
+
 /** `localAddresses`: this machine's interface addresses, for the same-subnet rule. */
 export function classifyPeer(remoteAddress: string, localAddresses: readonly string[]): PeerClass {
   const ip = unmapAddress(remoteAddress)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { classifyPeer, unmapAddress } from '../../../app/engine/stats/peer-class.ts'
+import { classifyPeer, hostOfPeer, unmapAddress } from '../../../app/engine/stats/peer-class.ts'
 
 describe('peer class', () => {
   it('counts loopback, private ranges and the local subnet as lan, the rest as wan', () => {
@@ -11,5 +11,11 @@ describe('peer class', () => {
     expect(classifyPeer('2001:db8:1:2::9', ['2001:db8:1:2::1'])).toBe('lan')
     expect(classifyPeer('2001:db8:1:3::9', ['2001:db8:1:2::1'])).toBe('wan')
     expect(unmapAddress('::ffff:10.1.2.3')).toBe('10.1.2.3')
+  })
+
+  it('takes the host of a peer address, IPv6 in brackets and mapped IPv4 included', () => {
+    expect(hostOfPeer('192.0.2.7:6881')).toBe('192.0.2.7')
+    expect(hostOfPeer('[2001:db8::7]:6881')).toBe('2001:db8::7')
+    expect(hostOfPeer('[::ffff:10.1.2.3]:80')).toBe('10.1.2.3')
   })
 })

@@ -6,7 +6,7 @@ import { connect, createServer } from 'node:net'
 import { join } from 'node:path'
 import WebTorrent, { type Torrent } from 'webtorrent'
 import { afterEach, describe, expect, it } from 'vitest'
-import { adoptListener, bindListener, copiesBlocksOut, copyMissing, directPeerPipes, knownPeers, lightenWireReads, markBlocksIn, markPieceComplete, onIncomingConnection, routePieces, selectInOrder, wireInput, type PieceInternals } from '../../../app/engine/sources/peers/webtorrent-adapter.ts'
+import { adoptListener, bindListener, copiesBlocksOut, skipDials, copyMissing, directPeerPipes, knownPeers, lightenWireReads, markBlocksIn, markPieceComplete, onIncomingConnection, routePieces, selectInOrder, wireInput, type PieceInternals } from '../../../app/engine/sources/peers/webtorrent-adapter.ts'
 import { constantStore } from '../../support/constant-store.ts'
 import { makeFixture } from '../../support/release-fixture.ts'
 import { useTempDirs } from '../../support/temp-dir.ts'
@@ -95,6 +95,15 @@ describe('webtorrent adapter (private fields)', () => {
     expect(verified).toEqual([2])
     expect(t.pieces[2]).toBeNull()
 
+    expect(knownPeers(torrent)).toBe(0)
+    torrent.addPeer('127.0.0.1:9')
+    expect(knownPeers(torrent)).toBe(1)
+  })
+
+  it('leaves out the dials a filter refuses, and dials the others', async () => {
+    const { torrent } = await torrentOfFixture()
+    skipDials(torrent, (address) => address.startsWith('127.0.0.9:'))
+    expect(torrent.addPeer('127.0.0.9:9')).toBe(false)
     expect(knownPeers(torrent)).toBe(0)
     torrent.addPeer('127.0.0.1:9')
     expect(knownPeers(torrent)).toBe(1)

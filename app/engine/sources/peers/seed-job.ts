@@ -13,7 +13,8 @@ import type { PlacementResult, PlacementTask } from '../../install/placement-tas
 import { createSwarmClient } from './swarm-client.ts'
 import { tokenedTrackers } from './announce-params.ts'
 import { guardWires } from './wire-guard.ts'
-import { acceptIncoming, batchWireWrites, boundWireUploads } from './webtorrent-adapter.ts'
+import { acceptIncoming, batchWireWrites, boundWireUploads, skipDials } from './webtorrent-adapter.ts'
+import { hostOfPeer, unmapAddress } from '../../stats/peer-class.ts'
 import { uploadQueuePerWire } from './peer-settings.ts'
 import { localAddresses } from '../../../net/local-addresses.ts'
 import { secureSwarm } from './tls-peers.ts'
@@ -40,6 +41,15 @@ export async function serveRelease(o: SeedOptions, r: SeedRelease, handOver: See
   const readers = new WorkerPool<PlacementTask, PlacementResult>(new URL('../../install/placement-worker.ts', import.meta.url), 1, { compileCache: userCompileCache() })
   const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: new PieceReader(layout, readers, verifiedFiles(o.db, r.paths.install)) }, storeCacheSlots: 0, bitfield, announce: trackers })
   const peering = admission && secureSwarm(client, torrent, admission, o.maxPeers, localAddresses())
+  // A seeder serves whoever dials it, so it does not dial a host that has a wire or a connection
+  // from the scout open to it. A seeder woken by a peer's dial announces and hears of that very
+  // peer: two wires between one pair split the requests and cost a TLS session each (case 2 of
+  // the hybrid bench, 1 GiB: 7.49-7.55 s with the second wire, 6.21-6.84 s without).
+  skipDials(torrent, (address) => {
+    const host = hostOfPeer(address)
+    const open = [...torrent.wires.map((w) => w.remoteAddress), ...handOver.incoming.filter((c) => !c.destroyed).map((c) => c.remoteAddress)]
+    return open.some((remote) => unmapAddress(remote ?? '') === host)
+  })
   const release = () => {
     peering?.stop()
     admission?.holder.stop()

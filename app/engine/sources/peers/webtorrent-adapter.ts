@@ -116,6 +116,13 @@ export function interceptDials(torrent: Torrent, dial: (address: string) => void
   }
 }
 
+/** Addresses `skip` refuses are not dialled (nor passed to an earlier interceptDials); streams pass. */
+export function skipDials(torrent: Torrent, skip: (address: string) => boolean): void {
+  const t = torrent as unknown as { addPeer: AddPeer }
+  const add = t.addPeer.bind(torrent)
+  t.addPeer = (peer, source) => (typeof peer === 'string' && skip(peer) ? false : add(peer, source))
+}
+
 /**
  * Hands webtorrent a connected, authenticated stream. addPeer's stream path was made for
  * WebRTC: it wants a unique `id` and `connected`, sends no MSE, and reads the address from
