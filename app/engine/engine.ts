@@ -4,8 +4,9 @@
 // use today. The CLI imports this file on every start and an idle agent holds it, so its static
 // exports are small modules (constants, paths, counters). Whatever moves bytes is reached
 // through a loader, imported on first use: jobs (install-job.ts: the CDN sources, the planner,
-// the stager, the worker pools), verification (verify-install.ts), and seeding (scouted-seeding.ts, then
-// seed-job.ts -> webtorrent once a peer shows up). Nothing here may load webtorrent.
+// the stager, the worker pools), verification (verify-install.ts), and seeding
+// (scouted-seeding.ts, then seed-job.ts -> webtorrent once a peer shows up). Nothing here may
+// load webtorrent.
 export { DEFAULT_CONNECTIONS } from './install/job-defaults.ts'
 export type { JobOptions, JobResult } from './install/install-job.ts'
 export { installPaths } from './install/install-paths.ts'

@@ -1,7 +1,8 @@
-// Before a job's swarm has a peer: the port peers dial, the release's HTTP trackers and, when
-// on, LAN discovery, without webtorrent. webtorrent and the wire take 26 MiB of RSS and start-up
-// time that a job nobody else is fetching never uses; the scout calls `found` once a peer is
-// known or dials in, and hands the port, the waiting connections and the addresses over.
+// Before a job's or a seeder's swarm has a peer: the port peers dial, the release's HTTP
+// trackers and, when on, LAN discovery, without webtorrent. webtorrent and the wire take 26 MiB
+// of RSS and start-up time that a swarm nobody else is in never uses; the scout calls `found`
+// once a peer is known or dials in, and hands the listener, the waiting connections and the
+// addresses over.
 import { createServer, type Server, type Socket } from 'node:net'
 import type LSD from 'bittorrent-lsd'
 import { httpRequest } from '../../../net/http-request.ts'

@@ -68,7 +68,7 @@ class ScoutedSeeding implements Seeding {
       seeding: true,
       found: () => this.startSwarm(),
       now: Date.now,
-    }).catch((err: NodeJS.ErrnoException) => {
+    }).catch((err: unknown) => {
       this.r.admission?.holder.stop()
       throw err
     })
