@@ -6,7 +6,7 @@
 import { announceParams, newPeerId, tokenedTrackers } from './announce-params.ts'
 import { PeerScout, scoutable } from './peer-scout.ts'
 import type { Refusals } from './refusals.ts'
-import { seedRelease, type SeedOptions, type SeedRelease, type Seeding } from './seed-release.ts'
+import { pieceReaders, seedRelease, type SeedOptions, type SeedRelease, type Seeding } from './seed-release.ts'
 import type { PeerClass } from '../../stats/peer-class.ts'
 import { localAddresses } from '../../../net/local-addresses.ts'
 
@@ -18,7 +18,7 @@ export async function startSeeding(o: SeedOptions): Promise<Seeding> {
   const peerId = newPeerId()
   if (!scoutable([], r.announce)) {
     const { serveRelease } = await import('./seed-job.ts')
-    return serveRelease(o, r, { peerId, port: o.port, incoming: [], peers: [] })
+    return serveRelease(o, r, { peerId, readers: pieceReaders(), port: o.port, incoming: [], peers: [] })
   }
   const seeding = new ScoutedSeeding(o, r, peerId)
   await seeding.open()
@@ -112,12 +112,17 @@ class ScoutedSeeding implements Seeding {
     if (this.starting || this.stopped) return
     const scout = this.scout!
     this.starting = (async () => {
-      const { serveRelease } = await import('./seed-job.ts')
-      if (this.stopped) return
+      // Its worker boots on the other core while the swarm layer loads on this one.
+      const readers = pieceReaders()
+      const { serveRelease } = await import('./seed-job.ts').catch(async (err: unknown) => {
+        await readers.close()
+        throw err
+      })
+      if (this.stopped) return readers.close()
       const handOver = scout.handOver()
       let seeder: Seeding
       try {
-        seeder = await serveRelease(this.o, this.r, { peerId: this.peerId, ...handOver })
+        seeder = await serveRelease(this.o, this.r, { peerId: this.peerId, readers, ...handOver })
       } catch (err) {
         handOver.listener.close()
         for (const conn of handOver.incoming) conn.destroy()

@@ -7,8 +7,7 @@ import { encodeTorrentFile, torrentInfoOf } from '../../../release/torrent.ts'
 import { verifiedFiles } from '../../../store/verified-files-table.ts'
 import { InstallPieceStore, PieceReader, torrentBitfield } from '../../storage/install-piece-store.ts'
 import { giveBackOnWrite } from '../../storage/upload-loans.ts'
-import { WorkerPool } from '../../../release/worker-pool.ts'
-import { userCompileCache } from '../../../release/compile-cache.ts'
+import type { WorkerPool } from '../../../release/worker-pool.ts'
 import type { PlacementResult, PlacementTask } from '../../install/placement-tasks.ts'
 import { createSwarmClient } from './swarm-client.ts'
 import { tokenedTrackers } from './announce-params.ts'
@@ -20,9 +19,10 @@ import { localAddresses } from '../../../net/local-addresses.ts'
 import { secureSwarm } from './tls-peers.ts'
 import type { SeedOptions, SeedRelease, Seeding } from './seed-release.ts'
 
-/** What the scout found: its peer id, listener and port, the connections it accepted and the addresses it learnt. */
+/** What the scout found: its peer id, listener and port, the connections it accepted and the addresses it learnt; and the piece readers (pieceReaders), which the seeder then owns. */
 export interface SeedHandOver {
   readonly peerId: string
+  readonly readers: WorkerPool<PlacementTask, PlacementResult>
   readonly listener?: Server
   readonly port: number
   readonly incoming: readonly Socket[]
@@ -37,8 +37,7 @@ export async function serveRelease(o: SeedOptions, r: SeedRelease, handOver: See
   const torrentFile = encodeTorrentFile(torrentInfoOf(manifest), trackers, new Date(manifest.createdAt))
   const client = createSwarmClient({ ...o, peerId: handOver.peerId, port: handOver.port, listener: handOver.listener, lsd })
   const unwatch = o.limits?.watchPeers((r) => client.throttleUpload(!r.uploadAllowed ? 0 : r.peerUp > 0 ? r.peerUp : -1))
-  // One worker reads and checks pieces for upload, off the thread that runs the peers' wires.
-  const readers = new WorkerPool<PlacementTask, PlacementResult>(new URL('../../install/placement-worker.ts', import.meta.url), 1, { compileCache: userCompileCache() })
+  const readers = handOver.readers
   const torrent: Torrent = client.add(torrentFile, { store: InstallPieceStore, storeOpts: { shoal: new PieceReader(layout, readers, verifiedFiles(o.db, r.paths.install)) }, storeCacheSlots: 0, bitfield, announce: trackers })
   const peering = admission && secureSwarm(client, torrent, admission, o.maxPeers, localAddresses())
   // A seeder serves whoever dials it, so it does not dial a host that has a wire or a connection

@@ -16,6 +16,9 @@ import { usesLanDiscovery } from './discovery-policy.ts'
 import type { SwarmClientOptions } from './swarm-client.ts'
 import { joinAdmission, type AdmissionSettings, type SwarmAdmission } from './swarm-admission.ts'
 import type { Refusals } from './refusals.ts'
+import { WorkerPool } from '../../../release/worker-pool.ts'
+import { userCompileCache } from '../../../release/compile-cache.ts'
+import type { PlacementResult, PlacementTask } from '../../install/placement-tasks.ts'
 
 export interface SeedOptions extends Omit<SwarmClientOptions, 'lsd'>, AdmissionSettings {
   readonly db: StateDb
@@ -90,4 +93,13 @@ export async function seedRelease(o: SeedOptions): Promise<SeedRelease> {
   // No pass, no seeding: a seeder that admits no one must say so rather than sit silent.
   const admission = await joinAdmission(manifest, o.publicKey, announce, o.trackerToken, o)
   return { manifest, paths, layout, servable, announce, lsd: usesLanDiscovery(manifest.scope, o.lsd), admission }
+}
+
+/**
+ * The worker that reads and checks pieces for upload, off the thread that runs the peers' wires.
+ * A scouting seeder starts it while the swarm layer loads: webtorrent checks a piece of the
+ * startup bitfield through it before the first peer is served.
+ */
+export function pieceReaders(): WorkerPool<PlacementTask, PlacementResult> {
+  return new WorkerPool<PlacementTask, PlacementResult>(new URL('../../install/placement-worker.ts', import.meta.url), 1, { compileCache: userCompileCache() })
 }
