@@ -47,6 +47,12 @@ export interface Scouted {
   readonly peers: string[]
 }
 
+/** Closes what a scout handed over, for a swarm that failed to start with it. */
+export function dropHandOver(s: Pick<Scouted, 'listener' | 'incoming'>): void {
+  s.listener.close()
+  for (const conn of s.incoming) conn.destroy()
+}
+
 const ANNOUNCE_TIMEOUT_MS = 15_000
 /** The `stopped` announce at the end waits this long at most, as webtorrent's tracker client. */
 const STOPPED_TIMEOUT_MS = 1_000

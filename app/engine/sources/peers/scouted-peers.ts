@@ -2,14 +2,13 @@
 // peer is known or dials in. Most jobs of a release nobody else is fetching then never load it:
 // the CDN brings every piece while the scout keeps announcing. A job given peers to dial, or
 // trackers the scout cannot speak to, starts the swarm at once.
-import type { Socket } from 'node:net'
 import { isShoalError } from '../../../../shared/errors.ts'
 import type { PiecesInFlight } from './webtorrent-adapter.ts'
 import { announceParams, newPeerId, tokenedTrackers } from './announce-params.ts'
 import type { PeerSource, PeerSourceOptions } from './peer-source.ts'
 import type { PeerSourceResult, SwarmPeers, SwarmView } from './swarm-peers.ts'
 import { readyOrStopped } from '../source.ts'
-import { PeerScout, scoutable } from './peer-scout.ts'
+import { dropHandOver, PeerScout, scoutable } from './peer-scout.ts'
 import { joinAdmission, type SwarmAdmission } from './swarm-admission.ts'
 
 export interface SwarmPeersOptions extends PeerSourceOptions {
@@ -162,12 +161,11 @@ class ScoutedPeers implements SwarmPeers {
       try {
         swarm = await startPeerSource({ ...this.o, peerId: this.peerId, listener, port, peers: [...this.o.peers, ...peers], neededPieces: this.o.neededNow() }, this.announce, this.admission)
       } catch (err) {
-        listener.close()
-        closeAll(incoming)
+        dropHandOver({ listener, incoming })
         throw err
       }
       if (this.stopped) {
-        closeAll(incoming)
+        for (const conn of incoming) conn.destroy()
         return swarm.stop()
       }
       this.swarm = swarm
@@ -180,8 +178,4 @@ class ScoutedPeers implements SwarmPeers {
       this.settle?.reject(err)
     })
   }
-}
-
-function closeAll(conns: readonly Socket[]): void {
-  for (const conn of conns) conn.destroy()
 }

@@ -4,7 +4,7 @@
 // fetching then holds no swarm: an idle seed took 103 MiB with webtorrent, 71 MiB without
 // (README, *Seeding*).
 import { announceParams, newPeerId, tokenedTrackers } from './announce-params.ts'
-import { PeerScout, scoutable } from './peer-scout.ts'
+import { dropHandOver, PeerScout, scoutable } from './peer-scout.ts'
 import type { Refusals } from './refusals.ts'
 import { pieceReaders, seedRelease, type SeedOptions, type SeedRelease, type Seeding } from './seed-release.ts'
 import type { PeerClass } from '../../stats/peer-class.ts'
@@ -124,8 +124,7 @@ class ScoutedSeeding implements Seeding {
       try {
         seeder = await serveRelease(this.o, this.r, { peerId: this.peerId, readers, ...handOver })
       } catch (err) {
-        handOver.listener.close()
-        for (const conn of handOver.incoming) conn.destroy()
+        dropHandOver(handOver)
         throw err
       }
       if (this.stopped) return seeder.stop()
